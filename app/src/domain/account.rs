@@ -1,0 +1,79 @@
+//! Billing accounts: opened once per customer with a currency that never changes.
+
+use super::entities::{account, balance, user};
+use crate::model::ledger::Bucket;
+use crate::model::money::Currency;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter,
+};
+
+/// Opens the account of `user_id` in `currency`, with both buckets at zero.
+pub async fn open<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    currency: Currency,
+    country: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<account::Model, DbErr> {
+    let account = account::ActiveModel {
+        id: Set(uuid::Uuid::new_v4().to_string()),
+        user_id: Set(user_id),
+        currency: Set(currency.code().to_owned()),
+        country: Set(country.map(str::to_owned)),
+        lock_version: Set(0),
+        created_at: Set(at),
+    }
+    .insert(conn)
+    .await?;
+    for bucket in Bucket::ALL {
+        balance::ActiveModel {
+            account_id: Set(account.id.clone()),
+            bucket: Set(bucket.as_str().to_owned()),
+            amount_minor: Set(0),
+            updated_at: Set(at),
+        }
+        .insert(conn)
+        .await?;
+    }
+    Ok(account)
+}
+
+/// The account of a user, if they have one yet.
+pub async fn of_user<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+) -> Result<Option<account::Model>, DbErr> {
+    account::Entity::find()
+        .filter(account::Column::UserId.eq(user_id))
+        .one(conn)
+        .await
+}
+
+/// The account of the user with this email, if any (for operators' tools).
+pub async fn of_email<C: ConnectionTrait>(
+    conn: &C,
+    email: &str,
+) -> Result<Option<account::Model>, DbErr> {
+    let email = super::auth::normalize_email(email);
+    let Some(user) = user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    of_user(conn, user.id).await
+}
+
+/// The account's currency. An unknown code is a corrupted row, reported as an error,
+/// never guessed.
+pub fn currency(account: &account::Model) -> Result<Currency, DbErr> {
+    Currency::from_code(&account.currency).ok_or_else(|| {
+        DbErr::Custom(format!(
+            "account {} has an unknown currency {:?}",
+            account.id, account.currency
+        ))
+    })
+}

@@ -1,0 +1,159 @@
+//! Users and passwords. Passwords are hashed with Argon2id (the `argon2` crate's
+//! defaults); an unknown email and a wrong password fail the same way, after the same
+//! amount of work, so sign-in cannot be used to find out who has an account.
+
+use super::entities::user;
+use crate::model::session::Role;
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter,
+};
+use std::sync::OnceLock;
+
+/// Why a user could not be created or signed in.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("The email or password is incorrect.")]
+    BadCredentials,
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("a user with this email already exists")]
+    EmailTaken,
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Shortest password we accept.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Emails compare case-insensitively and without surrounding spaces.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn validate_email(email: &str) -> Result<(), AuthError> {
+    let valid = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.contains(char::is_whitespace);
+    if valid {
+        Ok(())
+    } else {
+        Err(AuthError::Invalid("enter a valid email address, such as name@example.com"))
+    }
+}
+
+/// Hashes a password for storage (PHC string, random salt).
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| AuthError::Hashing(e.to_string()))
+}
+
+fn password_matches(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+}
+
+/// A hash to verify against when the email is unknown, so that case costs the same.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password, never matches").unwrap_or_default())
+}
+
+/// Creates a user.
+pub async fn create_user<C: ConnectionTrait>(
+    conn: &C,
+    email: &str,
+    password: &str,
+    role: Role,
+    at: DateTime<Utc>,
+) -> Result<user::Model, AuthError> {
+    let email = normalize_email(email);
+    validate_email(&email)?;
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(AuthError::Invalid("the password must have at least 8 characters"));
+    }
+    if find_by_email(conn, &email).await?.is_some() {
+        return Err(AuthError::EmailTaken);
+    }
+    let user = user::ActiveModel {
+        email: Set(email),
+        password_hash: Set(hash_password(password)?),
+        role: Set(role.as_str().to_owned()),
+        created_at: Set(at),
+        ..Default::default()
+    };
+    Ok(user.insert(conn).await?)
+}
+
+/// The user with this email, if any.
+pub async fn find_by_email<C: ConnectionTrait>(
+    conn: &C,
+    email: &str,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(normalize_email(email)))
+        .one(conn)
+        .await
+}
+
+/// Checks an email and password. Argon2 runs on a blocking thread: it is slow on
+/// purpose and must not stall the async workers.
+pub async fn verify_credentials<C: ConnectionTrait>(
+    conn: &C,
+    email: &str,
+    password: &str,
+) -> Result<user::Model, AuthError> {
+    let user = find_by_email(conn, email).await?;
+    let stored = user
+        .as_ref()
+        .map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
+    let password = password.to_owned();
+    let matches = tokio::task::spawn_blocking(move || password_matches(&password, &stored))
+        .await
+        .map_err(|e| AuthError::Hashing(e.to_string()))?;
+    match user {
+        Some(user) if matches => Ok(user),
+        _ => Err(AuthError::BadCredentials),
+    }
+}
+
+/// The user with this id, if they still exist.
+pub async fn find_by_id<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id(id).one(conn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_differ_per_salt() {
+        let a = hash_password("demo-password").unwrap();
+        let b = hash_password("demo-password").unwrap();
+        assert_ne!(a, b);
+        assert!(a.starts_with("$argon2id$"));
+        assert!(password_matches("demo-password", &a));
+        assert!(!password_matches("demo-passwore", &a));
+        assert!(!password_matches("demo-password", "not a hash"));
+    }
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(normalize_email("  Demo@Example.COM "), "demo@example.com");
+        assert!(validate_email("a@b.co").is_ok());
+        for bad in ["", "a", "a@b", "@b.co", "a b@c.co"] {
+            assert!(validate_email(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Demo data, loaded only when an operator asks (`server demo`): three users, an API
+//! key, and a Vietnamese customer with a realistic history.
+
+use super::db::{Db, now};
+use super::ledger::{self, ChargeRequest, TopUp, VoucherCredit};
+use super::{account, api_key, auth};
+use crate::model::ledger::{Service, Status};
+use crate::model::money::{Currency, Money};
+use crate::model::session::Role;
+use chrono::Duration;
+
+/// Every demo user's password.
+pub const PASSWORD: &str = "demo-password";
+/// The customer with a VND account and history.
+pub const CUSTOMER: &str = "demo@example.com";
+/// A customer without a billing profile yet.
+pub const NEW_CUSTOMER: &str = "new@example.com";
+/// The operator.
+pub const OPERATOR: &str = "admin@example.com";
+/// The metering services' API key.
+pub const API_KEY: &str = "demo-metering-key";
+
+/// Whether anything was loaded.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Loaded {
+    Now,
+    Already,
+}
+
+/// Loads the demo data unless it is there already.
+pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + Sync>> {
+    if auth::find_by_email(db.conn(), CUSTOMER).await?.is_some() {
+        return Ok(Loaded::Already);
+    }
+    let t0 = now();
+    let txn = db.write().await?;
+    let demo = auth::create_user(&*txn, CUSTOMER, PASSWORD, Role::Customer, t0).await?;
+    auth::create_user(&*txn, NEW_CUSTOMER, PASSWORD, Role::Customer, t0).await?;
+    auth::create_user(&*txn, OPERATOR, PASSWORD, Role::Operator, t0).await?;
+    api_key::create_with_key(&*txn, "demo metering service", API_KEY, t0).await?;
+    let account = account::open(&*txn, demo.id, Currency::Vnd, Some("VN"), t0 - Duration::days(60)).await?;
+    let id = account.id.clone();
+    let vnd = |n: i64| Money::from_minor(n, Currency::Vnd);
+    let ago = |days: i64, hours: i64| t0 - Duration::days(days) - Duration::hours(hours);
+
+    let top_up = |amount: i64, reference: &str| TopUp {
+        account_id: id.clone(),
+        amount: vnd(amount),
+        gateway: "VNPay".to_owned(),
+        reference: reference.to_owned(),
+        description: "Credit top-up".to_owned(),
+    };
+    let charge = |service: Service, resource: &str, description: &str, amount: i64| ChargeRequest {
+        account_id: id.clone(),
+        service,
+        resource: resource.to_owned(),
+        description: description.to_owned(),
+        amount: vnd(amount),
+        idempotency_key: None,
+    };
+
+    ledger::record_top_up_in(&txn, &top_up(2_000_000, "VNP-DEMO-0001"), Status::Success, ago(45, 3)).await?;
+    ledger::record_top_up_in(&txn, &top_up(1_000_000, "VNP-DEMO-0002"), Status::Failed, ago(40, 5)).await?;
+    ledger::grant_voucher_in(
+        &txn,
+        &VoucherCredit {
+            account_id: id.clone(),
+            code: "WELCOME500K".to_owned(),
+            amount: vnd(500_000),
+            expires_at: Some(t0 + Duration::days(30)),
+            description: "Welcome voucher".to_owned(),
+        },
+        ago(35, 2),
+    )
+    .await?;
+    ledger::charge_in(
+        &txn,
+        &charge(Service::ModelFineTuning, "ft-llama3-8b-support-bot", "Fine-tuning job, 2 h 10 min on 1× H100", 350_000),
+        ago(30, 4),
+    )
+    .await?;
+    ledger::charge_in(
+        &txn,
+        &charge(Service::GpuContainer, "gpu-container-a100-dev", "GPU container, 6 h on 1× A100 40 GB", 420_000),
+        ago(20, 7),
+    )
+    .await?;
+    ledger::charge_in(
+        &txn,
+        &charge(Service::AiInference, "inference-qwen2-72b", "AI Inference, 1.82 M tokens", 45_500),
+        ago(10, 1),
+    )
+    .await?;
+    ledger::record_top_up_in(&txn, &top_up(5_000_000, "VNP-DEMO-0003"), Status::Success, ago(7, 6)).await?;
+    ledger::charge_in(
+        &txn,
+        &charge(Service::GpuContainer, "gpu-cluster-8xh100", "GPU container, 72 h on 8× H100", 50_000_000),
+        ago(3, 2),
+    )
+    .await?;
+    ledger::charge_in(
+        &txn,
+        &charge(Service::AiInference, "inference-llama3-70b", "AI Inference, 640 k tokens", 128_000),
+        ago(1, 9),
+    )
+    .await?;
+    ledger::record_top_up_in(&txn, &top_up(500_000, "VNP-DEMO-0004"), Status::Processed, t0 - Duration::minutes(20)).await?;
+    txn.commit().await?;
+    Ok(Loaded::Now)
+}

@@ -1,0 +1,10 @@
+//! sea-orm entities, one per table. Money columns are `i64` minor units.
+
+pub mod account;
+pub mod api_idempotency;
+pub mod api_key;
+pub mod balance;
+pub mod session;
+pub mod transaction;
+pub mod user;
+pub mod voucher_grant;

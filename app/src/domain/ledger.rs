@@ -1,0 +1,490 @@
+//! The ledger: every credit movement is a row in `transactions`, written in the same
+//! database transaction as the balance it changes.
+//!
+//! Rules kept here, and nowhere else:
+//! - a balance never goes below zero (checked in the UPDATE and by a CHECK constraint);
+//! - each bucket's balance equals the sum of its `Success` rows ([`audit`] proves it);
+//! - charges spend voucher credits first, soonest-expiring grant first, then top-up
+//!   credits; one row per grant touched and one for the top-up part;
+//! - a charge larger than the balance records one `Failed` row and deducts nothing;
+//! - expired voucher credits leave through a recorded `Expiry` row, never silently.
+//!
+//! Concurrency: every write starts with [`lock_account`], an UPDATE of the account row.
+//! On PostgreSQL that row lock queues writers of one account (in any process); on
+//! SQLite the transaction already holds the database's write lock (BEGIN IMMEDIATE).
+//! Everything read after the lock is current, so the checks cannot race.
+
+use super::db::{Db, now};
+use super::entities::{account, balance, transaction, voucher_grant};
+use crate::model::ledger::{Balances, Bucket, Kind, Service, Status};
+use crate::model::money::{Currency, Money};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QuerySelect,
+};
+
+/// No balance may exceed this many minor units (10^15: a quadrillion đồng), so sums can
+/// never overflow a 64-bit column.
+pub const MAX_BALANCE_MINOR: i64 = 1_000_000_000_000_000;
+
+/// Why a ledger operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("account {0} not found")]
+    AccountNotFound(String),
+    #[error("the amount is in {given}, but the account holds {account}")]
+    CurrencyMismatch { given: Currency, account: Currency },
+    #[error("the balance would exceed its maximum")]
+    BalanceLimit,
+    #[error("ledger write refused: {0}")]
+    Refused(&'static str),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// A locked account, as the ledger needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockedAccount {
+    pub id: String,
+    pub currency: Currency,
+}
+
+/// What a metering service asks to charge.
+#[derive(Clone, Debug)]
+pub struct ChargeRequest {
+    pub account_id: String,
+    pub service: Service,
+    pub resource: String,
+    pub description: String,
+    pub amount: Money,
+    pub idempotency_key: Option<String>,
+}
+
+/// The result of a charge: made (rows, one per bucket part) or declined (one Failed row).
+#[derive(Clone, Debug)]
+pub enum ChargeOutcome {
+    Charged {
+        rows: Vec<transaction::Model>,
+        balances: Balances,
+    },
+    Declined {
+        row: transaction::Model,
+        balances: Balances,
+    },
+}
+
+/// Takes the account's write lock for the rest of `txn` and returns its currency.
+pub async fn lock_account(
+    txn: &DatabaseTransaction,
+    account_id: &str,
+) -> Result<LockedAccount, LedgerError> {
+    let locked = account::Entity::update_many()
+        .col_expr(
+            account::Column::LockVersion,
+            Expr::col(account::Column::LockVersion).add(1),
+        )
+        .filter(account::Column::Id.eq(account_id))
+        .exec(txn)
+        .await?;
+    if locked.rows_affected != 1 {
+        return Err(LedgerError::AccountNotFound(account_id.to_owned()));
+    }
+    let row = account::Entity::find_by_id(account_id.to_owned())
+        .one(txn)
+        .await?
+        .ok_or_else(|| LedgerError::AccountNotFound(account_id.to_owned()))?;
+    let currency = Currency::from_code(&row.currency)
+        .ok_or(LedgerError::Refused("account has an unknown currency"))?;
+    Ok(LockedAccount {
+        id: row.id,
+        currency,
+    })
+}
+
+/// Reads both balances of an account.
+pub async fn balances<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    currency: Currency,
+) -> Result<Balances, DbErr> {
+    let rows = balance::Entity::find()
+        .filter(balance::Column::AccountId.eq(account_id))
+        .all(conn)
+        .await?;
+    let mut out = Balances::zero(currency);
+    for row in rows {
+        match Bucket::parse(&row.bucket) {
+            Some(Bucket::TopUp) => out.top_up = Money::from_minor(row.amount_minor, currency),
+            Some(Bucket::Voucher) => out.voucher = Money::from_minor(row.amount_minor, currency),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Charges usage to an account in its own transaction. See [`charge_in`].
+pub async fn charge(db: &Db, request: &ChargeRequest) -> Result<ChargeOutcome, LedgerError> {
+    let txn = db.write().await?;
+    let outcome = charge_in(&txn, request, now()).await?;
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+/// Charges usage inside `txn`: voucher credits first (soonest-expiring grant first),
+/// then top-up credits. If the balance is too low, records one Failed row and deducts
+/// nothing. Locks the account.
+pub async fn charge_in(
+    txn: &DatabaseTransaction,
+    request: &ChargeRequest,
+    at: DateTime<Utc>,
+) -> Result<ChargeOutcome, LedgerError> {
+    let account = lock_account(txn, &request.account_id).await?;
+    if request.amount.currency() != account.currency {
+        return Err(LedgerError::CurrencyMismatch {
+            given: request.amount.currency(),
+            account: account.currency,
+        });
+    }
+    let amount = request
+        .amount
+        .to_minor()
+        .filter(|m| *m > 0)
+        .ok_or(LedgerError::Refused("a charge must be a positive amount"))?;
+    expire_due_in(txn, &account, at).await?;
+
+    let row = |bucket: Bucket, status: Status, amount_minor: i64| transaction::ActiveModel {
+        account_id: Set(account.id.clone()),
+        bucket: Set(bucket.as_str().to_owned()),
+        kind: Set(Kind::Charge.as_str().to_owned()),
+        service: Set(Some(request.service.as_str().to_owned())),
+        source: Set(request.resource.clone()),
+        description: Set(request.description.clone()),
+        status: Set(status.as_str().to_owned()),
+        amount_minor: Set(amount_minor),
+        created_at: Set(at),
+        idempotency_key: Set(request.idempotency_key.clone()),
+        ..Default::default()
+    };
+
+    let before = balances(txn, &account.id, account.currency).await?;
+    let available = before.total().to_minor().unwrap_or(0);
+    if amount > available {
+        // Recorded under top-up credits: no voucher credit was touched.
+        let failed = row(Bucket::TopUp, Status::Failed, -amount).insert(txn).await?;
+        return Ok(ChargeOutcome::Declined {
+            row: failed,
+            balances: before,
+        });
+    }
+
+    let mut left = amount;
+    let mut rows = Vec::new();
+    for grant in spendable_grants(txn, &account.id).await? {
+        if left == 0 {
+            break;
+        }
+        let take = std::cmp::min(left, grant.remaining_minor);
+        let spent = voucher_grant::Entity::update_many()
+            .col_expr(
+                voucher_grant::Column::RemainingMinor,
+                Expr::col(voucher_grant::Column::RemainingMinor).sub(take),
+            )
+            .filter(voucher_grant::Column::Id.eq(grant.id))
+            .filter(voucher_grant::Column::RemainingMinor.gte(take))
+            .exec(txn)
+            .await?;
+        if spent.rows_affected != 1 {
+            return Err(LedgerError::Refused("voucher grant changed under the lock"));
+        }
+        move_balance(txn, &account.id, Bucket::Voucher, -take, at).await?;
+        let mut voucher_row = row(Bucket::Voucher, Status::Success, -take);
+        voucher_row.voucher_code = Set(Some(grant.code.clone()));
+        voucher_row.voucher_grant_id = Set(Some(grant.id));
+        rows.push(voucher_row.insert(txn).await?);
+        left -= take;
+    }
+    if left > 0 {
+        move_balance(txn, &account.id, Bucket::TopUp, -left, at).await?;
+        rows.push(row(Bucket::TopUp, Status::Success, -left).insert(txn).await?);
+    }
+    Ok(ChargeOutcome::Charged {
+        rows,
+        balances: balances(txn, &account.id, account.currency).await?,
+    })
+}
+
+/// Grants with credit left that have not expired at the time of the lock, in spending
+/// order: soonest expiry first, grants that never expire last, then oldest first.
+/// (Sorted here because SQLite and PostgreSQL disagree on where NULLs sort.)
+async fn spendable_grants(
+    txn: &DatabaseTransaction,
+    account_id: &str,
+) -> Result<Vec<voucher_grant::Model>, DbErr> {
+    let mut grants = voucher_grant::Entity::find()
+        .filter(voucher_grant::Column::AccountId.eq(account_id))
+        .filter(voucher_grant::Column::RemainingMinor.gt(0))
+        .all(txn)
+        .await?;
+    grants.sort_by_key(|g| (g.expires_at.is_none(), g.expires_at, g.id));
+    Ok(grants)
+}
+
+/// Adds `delta` (signed) to one bucket, refusing to go below zero or above the maximum.
+async fn move_balance(
+    txn: &DatabaseTransaction,
+    account_id: &str,
+    bucket: Bucket,
+    delta: i64,
+    at: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    let mut update = balance::Entity::update_many()
+        .col_expr(
+            balance::Column::AmountMinor,
+            Expr::col(balance::Column::AmountMinor).add(delta),
+        )
+        .col_expr(balance::Column::UpdatedAt, Expr::value(at))
+        .filter(balance::Column::AccountId.eq(account_id))
+        .filter(balance::Column::Bucket.eq(bucket.as_str()));
+    update = if delta < 0 {
+        update.filter(balance::Column::AmountMinor.gte(-delta))
+    } else {
+        update.filter(balance::Column::AmountMinor.lte(MAX_BALANCE_MINOR - delta))
+    };
+    match update.exec(txn).await?.rows_affected {
+        1 => Ok(()),
+        _ if delta < 0 => Err(LedgerError::Refused("the balance would go below zero")),
+        _ => Err(LedgerError::BalanceLimit),
+    }
+}
+
+/// A top-up as the ledger records it.
+#[derive(Clone, Debug)]
+pub struct TopUp {
+    pub account_id: String,
+    pub amount: Money,
+    /// The payment gateway's name, shown as the Source: `VNPay`, `Stripe`, `PayPal`.
+    pub gateway: String,
+    pub reference: String,
+    pub description: String,
+}
+
+/// Records a top-up row; only a `Success` one adds to the top-up balance.
+pub async fn record_top_up_in(
+    txn: &DatabaseTransaction,
+    top_up: &TopUp,
+    status: Status,
+    at: DateTime<Utc>,
+) -> Result<transaction::Model, LedgerError> {
+    let account = lock_account(txn, &top_up.account_id).await?;
+    if top_up.amount.currency() != account.currency {
+        return Err(LedgerError::CurrencyMismatch {
+            given: top_up.amount.currency(),
+            account: account.currency,
+        });
+    }
+    let amount = top_up
+        .amount
+        .to_minor()
+        .filter(|m| *m > 0)
+        .ok_or(LedgerError::Refused("a top-up must be a positive amount"))?;
+    if status == Status::Success {
+        move_balance(txn, &account.id, Bucket::TopUp, amount, at).await?;
+    }
+    let row = transaction::ActiveModel {
+        account_id: Set(account.id),
+        bucket: Set(Bucket::TopUp.as_str().to_owned()),
+        kind: Set(Kind::TopUp.as_str().to_owned()),
+        service: Set(None),
+        source: Set(top_up.gateway.clone()),
+        description: Set(top_up.description.clone()),
+        status: Set(status.as_str().to_owned()),
+        amount_minor: Set(amount),
+        created_at: Set(at),
+        payment_reference: Set(Some(top_up.reference.clone())),
+        ..Default::default()
+    };
+    Ok(row.insert(txn).await?)
+}
+
+/// A voucher's credits for one account.
+#[derive(Clone, Debug)]
+pub struct VoucherCredit {
+    pub account_id: String,
+    pub code: String,
+    pub amount: Money,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub description: String,
+}
+
+/// Grants voucher credits: a grant (what is left of it is tracked for spending and
+/// expiry), a Success row in the voucher bucket, and the balance, together.
+pub async fn grant_voucher_in(
+    txn: &DatabaseTransaction,
+    credit: &VoucherCredit,
+    at: DateTime<Utc>,
+) -> Result<transaction::Model, LedgerError> {
+    let account = lock_account(txn, &credit.account_id).await?;
+    if credit.amount.currency() != account.currency {
+        return Err(LedgerError::CurrencyMismatch {
+            given: credit.amount.currency(),
+            account: account.currency,
+        });
+    }
+    let amount = credit
+        .amount
+        .to_minor()
+        .filter(|m| *m > 0)
+        .ok_or(LedgerError::Refused("a voucher grant must be a positive amount"))?;
+    move_balance(txn, &account.id, Bucket::Voucher, amount, at).await?;
+    let grant = voucher_grant::ActiveModel {
+        account_id: Set(account.id.clone()),
+        code: Set(credit.code.clone()),
+        amount_minor: Set(amount),
+        remaining_minor: Set(amount),
+        expires_at: Set(credit.expires_at),
+        created_at: Set(at),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let row = transaction::ActiveModel {
+        account_id: Set(account.id),
+        bucket: Set(Bucket::Voucher.as_str().to_owned()),
+        kind: Set(Kind::VoucherGrant.as_str().to_owned()),
+        service: Set(None),
+        source: Set("Voucher".to_owned()),
+        description: Set(credit.description.clone()),
+        voucher_code: Set(Some(credit.code.clone())),
+        status: Set(Status::Success.as_str().to_owned()),
+        amount_minor: Set(amount),
+        created_at: Set(at),
+        voucher_grant_id: Set(Some(grant.id)),
+        ..Default::default()
+    };
+    Ok(row.insert(txn).await?)
+}
+
+/// Removes what is left of every grant of the (locked) account that expired by `at`,
+/// one Expiry row per grant.
+pub async fn expire_due_in(
+    txn: &DatabaseTransaction,
+    account: &LockedAccount,
+    at: DateTime<Utc>,
+) -> Result<Vec<transaction::Model>, LedgerError> {
+    let due = voucher_grant::Entity::find()
+        .filter(voucher_grant::Column::AccountId.eq(account.id.as_str()))
+        .filter(voucher_grant::Column::RemainingMinor.gt(0))
+        .filter(voucher_grant::Column::ExpiresAt.lte(at))
+        .all(txn)
+        .await?;
+    let mut rows = Vec::with_capacity(due.len());
+    for grant in due {
+        let left = grant.remaining_minor;
+        voucher_grant::Entity::update_many()
+            .col_expr(voucher_grant::Column::RemainingMinor, Expr::value(0_i64))
+            .filter(voucher_grant::Column::Id.eq(grant.id))
+            .exec(txn)
+            .await?;
+        move_balance(txn, &account.id, Bucket::Voucher, -left, at).await?;
+        let row = transaction::ActiveModel {
+            account_id: Set(account.id.clone()),
+            bucket: Set(Bucket::Voucher.as_str().to_owned()),
+            kind: Set(Kind::Expiry.as_str().to_owned()),
+            service: Set(None),
+            source: Set("Voucher".to_owned()),
+            description: Set(format!("Voucher {} expired", grant.code)),
+            voucher_code: Set(Some(grant.code.clone())),
+            status: Set(Status::Success.as_str().to_owned()),
+            amount_minor: Set(-left),
+            created_at: Set(at),
+            voucher_grant_id: Set(Some(grant.id)),
+            ..Default::default()
+        };
+        rows.push(row.insert(txn).await?);
+    }
+    Ok(rows)
+}
+
+/// Expires every due grant of every account, one account per transaction. Safe to run
+/// from several processes at once: each account is locked, and a grant already expired
+/// has nothing left to expire. Returns how many grants expired.
+pub async fn expire_due(db: &Db, at: DateTime<Utc>) -> Result<usize, LedgerError> {
+    let accounts: Vec<String> = voucher_grant::Entity::find()
+        .select_only()
+        .column(voucher_grant::Column::AccountId)
+        .distinct()
+        .filter(voucher_grant::Column::RemainingMinor.gt(0))
+        .filter(voucher_grant::Column::ExpiresAt.lte(at))
+        .into_tuple()
+        .all(db.conn())
+        .await?;
+    let mut expired = 0;
+    for account_id in accounts {
+        let txn = db.write().await?;
+        let account = lock_account(&txn, &account_id).await?;
+        expired += expire_due_in(&txn, &account, at).await?.len();
+        txn.commit().await?;
+    }
+    Ok(expired)
+}
+
+/// Checks an account's books: each bucket's balance equals the sum of its Success rows,
+/// no balance is negative, and the voucher balance equals what its grants have left.
+/// Returns what disagrees, if anything.
+pub async fn audit<C: ConnectionTrait>(conn: &C, account_id: &str) -> Result<Vec<String>, DbErr> {
+    let mut problems = Vec::new();
+    for bucket in Bucket::ALL {
+        let stored: i64 = balance::Entity::find()
+            .select_only()
+            .column(balance::Column::AmountMinor)
+            .filter(balance::Column::AccountId.eq(account_id))
+            .filter(balance::Column::Bucket.eq(bucket.as_str()))
+            .into_tuple()
+            .one(conn)
+            .await?
+            .unwrap_or(0);
+        let summed: i64 = transaction::Entity::find()
+            .select_only()
+            .column_as(
+                Expr::cust("CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT)"),
+                "total",
+            )
+            .filter(transaction::Column::AccountId.eq(account_id))
+            .filter(transaction::Column::Bucket.eq(bucket.as_str()))
+            .filter(transaction::Column::Status.eq(Status::Success.as_str()))
+            .into_tuple()
+            .one(conn)
+            .await?
+            .unwrap_or(0);
+        if stored < 0 {
+            problems.push(format!("{} balance is negative: {stored}", bucket.as_str()));
+        }
+        if stored != summed {
+            problems.push(format!(
+                "{} balance {stored} differs from its Success rows' sum {summed}",
+                bucket.as_str()
+            ));
+        }
+        if *bucket == Bucket::Voucher {
+            let granted_left: i64 = voucher_grant::Entity::find()
+                .select_only()
+                .column_as(
+                    Expr::cust("CAST(COALESCE(SUM(remaining_minor), 0) AS BIGINT)"),
+                    "left",
+                )
+                .filter(voucher_grant::Column::AccountId.eq(account_id))
+                .into_tuple()
+                .one(conn)
+                .await?
+                .unwrap_or(0);
+            if granted_left != stored {
+                problems.push(format!(
+                    "voucher balance {stored} differs from the grants' remaining {granted_left}"
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}

@@ -1,0 +1,13 @@
+//! The server-only domain: ledger, accounts, auth, sessions, API keys, the usage API's
+//! rules, demo data. No Leptos types here; everything is testable with `cargo test`
+//! against SQLite and PostgreSQL.
+
+pub mod account;
+pub mod api_key;
+pub mod auth;
+pub mod db;
+pub mod demo;
+pub mod entities;
+pub mod ledger;
+pub mod session_store;
+pub mod usage;

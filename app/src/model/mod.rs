@@ -1,0 +1,7 @@
+//! The shared model: plain data and validation, compiled for the browser and the server.
+//! No I/O here.
+
+pub mod error;
+pub mod ledger;
+pub mod money;
+pub mod session;

@@ -1,0 +1,82 @@
+//! The signed-in layout: the header on every signed-in page (product, total balance,
+//! user, sign out) above the page. Sends anyone not signed in to the sign-in page.
+
+use crate::api::{SignOut, get_viewer};
+use crate::model::session::Viewer;
+use leptos::prelude::*;
+use leptos_router::components::{Outlet, Redirect};
+
+/// The viewer, shared with the pages under the header so they need not fetch it again.
+pub type ViewerResource = Resource<Result<Option<Viewer>, crate::model::error::AppError>>;
+
+#[component]
+pub fn SignedIn() -> impl IntoView {
+    let viewer: ViewerResource = Resource::new(|| (), |_| get_viewer());
+    provide_context(viewer);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match viewer.await {
+                    Ok(Some(me)) => view! {
+                        <Header me />
+                        <Outlet />
+                    }
+                        .into_any(),
+                    Ok(None) | Err(crate::model::error::AppError::SignInRequired) => {
+                        view! { <Redirect path="/sign-in" /> }.into_any()
+                    }
+                    Err(e) => view! {
+                        <main class="narrow">
+                            <p role="alert">{e.to_string()}</p>
+                        </main>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Header(me: Viewer) -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    let total = me.balances.map(|b| b.total().to_string());
+    let label = total.clone();
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/billing">
+                {super::PRODUCT_NAME}
+            </a>
+            <div class="topbar-account">
+                {match total {
+                    Some(total) => view! {
+                        <a
+                            class="balance-chip"
+                            href="/billing"
+                            aria-label=format!("Total balance {}", label.clone().unwrap_or_default())
+                            title="Open Billing Management"
+                        >
+                            <span class="balance-chip-label">"Balance"</span>
+                            <strong data-testid="header-balance">{total}</strong>
+                        </a>
+                    }
+                        .into_any(),
+                    None => view! {
+                        <a class="balance-chip" href="/billing">
+                            <span class="balance-chip-label">"No billing profile yet"</span>
+                        </a>
+                    }
+                        .into_any(),
+                }}
+                <span class="user-email" title="Signed in as">
+                    {me.email}
+                </span>
+                <ActionForm action=sign_out>
+                    <button type="submit" class="button-quiet">
+                        "Sign out"
+                    </button>
+                </ActionForm>
+            </div>
+        </header>
+    }
+}

@@ -1,0 +1,30 @@
+//! The billing server and its operator tools. `server` (or `server serve`) starts the
+//! web server; the other subcommands are for operators and tests.
+
+mod cli;
+mod config;
+mod csrf;
+mod jobs;
+mod routes;
+mod usage_api;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .init();
+    let cli = cli::Cli::parse();
+    match cli::run(cli, config::Config::from_env()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

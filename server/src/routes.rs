@@ -1,0 +1,66 @@
+//! The web server: Leptos pages and server functions (with sessions and the CSRF
+//! guard), the usage API, static files, and the periodic jobs.
+
+use crate::config::Config;
+use crate::{csrf, jobs, usage_api};
+use app::domain::db::Db;
+use app::domain::session_store::DbSessionStore;
+use app::ui::{App, shell};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "billing_session";
+
+/// Builds the whole router on a connected database.
+pub fn router(db: Db, leptos_options: LeptosOptions, https: bool) -> Router {
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(https)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(7)));
+    let routes = generate_route_list(App);
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            &leptos_options,
+            routes,
+            {
+                let db = db.clone();
+                move || provide_context(db.clone())
+            },
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(leptos_options)
+        .layer(axum::middleware::from_fn(csrf::same_origin_only))
+        .layer(sessions);
+    usage_api::router(db)
+        .merge(pages)
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Connects, migrates, starts the jobs and serves until Ctrl-C.
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    config.prepare()?;
+    let db = Db::connect(&config.database_url).await?;
+    let leptos_options = get_configuration(None)?.leptos_options;
+    let addr = leptos_options.site_addr;
+    tokio::spawn(jobs::run(db.clone(), DbSessionStore::new(db.clone())));
+    let app = router(db, leptos_options, config.https());
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(database = %config.database_for_log(), "listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

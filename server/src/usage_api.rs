@@ -1,0 +1,207 @@
+//! The usage API for metering services (`/api/v1`). The interface is fixed: other
+//! services call it. HTTP only here; the rules are in `app::domain::usage`.
+//!
+//! | answer | when |
+//! |---|---|
+//! | 201 | charged: the rows and the new balances |
+//! | 402 | balance too low: the Failed row is recorded |
+//! | 400 | malformed JSON, a missing or bad field, a bad Idempotency-Key (names the field) |
+//! | 401 | missing or unknown API key |
+//! | 404 | unknown account |
+//! | 422 | the Idempotency-Key was used with a different request |
+//!
+//! Nothing is recorded on any 4xx but 402. A replay carries `Idempotent-Replayed: true`.
+
+use app::domain::db::Db;
+use app::domain::entities::api_key;
+use app::domain::ledger::{self, ChargeRequest, LedgerError};
+use app::domain::usage::{self, Answer, ChargeBody, Charged, FieldError};
+use app::domain::{self as domain, account};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+
+/// The `/api/v1` routes and `/healthz`.
+pub fn router(db: Db) -> Router {
+    Router::new()
+        .route("/api/v1/charges", post(create_charge))
+        .route("/api/v1/accounts/{account_id}/balance", get(balance))
+        .route("/healthz", get(health))
+        .with_state(db)
+}
+
+fn json(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn error(status: StatusCode, code: &str, field: Option<&str>, message: &str) -> Response {
+    json(status, &usage::error_json(code, field, message))
+}
+
+fn bad_request(e: &FieldError) -> Response {
+    error(StatusCode::BAD_REQUEST, "invalid_request", Some(e.field), &e.message)
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "usage API failed");
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        None,
+        "something went wrong on our side; retry with the same Idempotency-Key",
+    )
+}
+
+fn answer(a: &Answer, replayed: bool) -> Response {
+    let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = json(status, &a.body);
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// The caller's API key, or the 401 to answer with.
+async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<api_key::Model, Response> {
+    let unauthorized = |message: &str| {
+        let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized", None, message);
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        r
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let Some(presented) = presented else {
+        return Err(unauthorized("send the API key as `Authorization: Bearer <key>`"));
+    };
+    match domain::api_key::authenticate(db.conn(), presented).await {
+        Ok(Some(key)) => Ok(key),
+        Ok(None) => Err(unauthorized("the API key is not valid")),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+async fn create_charge(State(db): State<Db>, headers: HeaderMap, body: Bytes) -> Response {
+    let key = match authenticate(&db, &headers).await {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    let idempotency_key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        Some(Err(_)) => {
+            return bad_request(&FieldError {
+                field: "Idempotency-Key",
+                message: "the Idempotency-Key header must be visible ASCII".into(),
+            });
+        }
+        Some(Ok(k)) => usage::check_idempotency_key(Some(k)),
+        None => usage::check_idempotency_key(None),
+    };
+    let idempotency_key = match idempotency_key {
+        Ok(k) => k.to_owned(),
+        Err(e) => return bad_request(&e),
+    };
+    let body = match ChargeBody::parse(&body) {
+        Ok(body) => body,
+        Err(e) => return bad_request(&e),
+    };
+    let fingerprint = body.fingerprint();
+    match usage::previous(db.conn(), key.id, &idempotency_key, &fingerprint).await {
+        Ok(Some(seen)) => return charged(&seen),
+        Ok(None) => {}
+        Err(e) => return internal(e),
+    }
+    let account = match usage::find_account(db.conn(), &body.account_id).await {
+        Ok(Some(account)) => account,
+        Ok(None) => return account_not_found(&body.account_id),
+        Err(e) => return internal(e),
+    };
+    let currency = match account::currency(&account) {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    let amount = match body.amount_in(currency) {
+        Ok(amount) => amount,
+        Err(e) => return bad_request(&e),
+    };
+    let request = ChargeRequest {
+        account_id: account.id,
+        service: body.service,
+        resource: body.resource,
+        description: body.description,
+        amount,
+        idempotency_key: Some(format!("api:{}:{idempotency_key}", key.id)),
+    };
+    match usage::charge_once(&db, key.id, &idempotency_key, &fingerprint, &request).await {
+        Ok(outcome) => charged(&outcome),
+        Err(LedgerError::AccountNotFound(id)) => account_not_found(&id),
+        Err(e) => internal(e),
+    }
+}
+
+fn charged(outcome: &Charged) -> Response {
+    match outcome {
+        Charged::Fresh(a) => answer(a, false),
+        Charged::Replayed(a) => answer(a, true),
+        Charged::KeyReused => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            Some("Idempotency-Key"),
+            "this Idempotency-Key was already used with a different request; use a new key for a new charge",
+        ),
+    }
+}
+
+fn account_not_found(id: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "account_not_found",
+        Some("account_id"),
+        &format!("no account has the id {id:?}"),
+    )
+}
+
+async fn balance(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    Path(account_id): Path<String>,
+) -> Response {
+    if let Err(response) = authenticate(&db, &headers).await {
+        return response;
+    }
+    let account = match usage::find_account(db.conn(), &account_id).await {
+        Ok(Some(account)) => account,
+        Ok(None) => return account_not_found(&account_id),
+        Err(e) => return internal(e),
+    };
+    let balances = match account::currency(&account) {
+        Ok(currency) => ledger::balances(db.conn(), &account.id, currency).await,
+        Err(e) => return internal(e),
+    };
+    match balances {
+        Ok(b) => json(StatusCode::OK, &usage::balances_json(&account.id, &b)),
+        Err(e) => internal(e),
+    }
+}
+
+async fn health(State(db): State<Db>) -> Response {
+    if db.ping().await {
+        (StatusCode::OK, "ok").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+    }
+}
