@@ -1,0 +1,128 @@
+//! A fresh database per test, on SQLite (a temporary file) or PostgreSQL (a new
+//! database on the server, dropped afterwards), chosen by `BILLING_TEST_DB`.
+//!
+//! - `BILLING_TEST_DB=sqlite` (the default): a WAL file in a temporary directory.
+//! - `BILLING_TEST_DB=postgres`: `BILLING_TEST_PG_URL` (default
+//!   `postgres://postgres@127.0.0.1:5432/postgres`) must answer; the test fails, with
+//!   instructions, if it does not.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use app::domain::account;
+use app::domain::db::{Db, now};
+use app::domain::entities::user;
+use app::model::money::Currency;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub struct TestDb {
+    pub db: Db,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("BILLING_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        match std::env::var("BILLING_TEST_DB").as_deref() {
+            Ok("postgres") => Self::postgres().await,
+            Ok("sqlite") | Err(_) => Self::sqlite().await,
+            Ok(other) => panic!("BILLING_TEST_DB={other:?}: use sqlite or postgres"),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        TestDb {
+            db: Db::connect(&url).await.unwrap(),
+            _dir: Some(dir),
+            postgres: None,
+        }
+    }
+
+    async fn postgres() -> TestDb {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let admin_url = pg_admin_url();
+        let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!(
+                "the PostgreSQL test run could not connect to {admin_url}: {e}\n\
+                 Start PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth), or point the \
+                 tests at a server with BILLING_TEST_PG_URL=postgres://user:password@host:port/postgres"
+            )
+        });
+        let name = format!(
+            "billing_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            uuid_suffix()
+        );
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let (base, _) = admin_url.rsplit_once('/').unwrap();
+        let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
+        TestDb {
+            db,
+            _dir: None,
+            postgres: Some((admin_url, name)),
+        }
+    }
+}
+
+fn uuid_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{nanos:x}")
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime; the cleanup needs one of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A customer user with an account in `currency`; returns the account id. The password
+/// hash is a placeholder: these tests never sign in, and Argon2 would slow them down.
+pub async fn customer(db: &Db, email: &str, currency: Currency) -> String {
+    let at = now();
+    let user = user::ActiveModel {
+        email: Set(email.to_owned()),
+        password_hash: Set("not-a-hash".to_owned()),
+        role: Set("customer".to_owned()),
+        created_at: Set(at),
+        ..Default::default()
+    }
+    .insert(db.conn())
+    .await
+    .unwrap();
+    account::open(db.conn(), user.id, currency, None, at)
+        .await
+        .unwrap()
+        .id
+}

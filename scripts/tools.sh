@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, skipping whatever is already there:
+# the wasm target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, wasm-opt
+# (npm's binaryen: Debian's breaks hydration), Chromium, and the Playwright packages.
+# Source it: it also puts the tools on PATH.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$root/.tools"
+mkdir -p "$tools"
+export PATH="$HOME/.cargo/bin:$tools/node_modules/.bin:$PATH"
+
+CARGO_LEPTOS_VERSION=0.3.10
+BINARYEN_VERSION=132.0.0
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 18 minutes, once per machine)"
+  cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
+fi
+
+# The CLI must match the wasm-bindgen crate exactly. Not --locked: its lock file wants a
+# webpki-roots the registry here does not have.
+wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$root/Cargo.lock")
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$wb_version"; then
+  say "installing wasm-bindgen-cli $wb_version"
+  cargo install wasm-bindgen-cli --version "$wb_version" --force
+fi
+
+if ! "$tools/node_modules/.bin/wasm-opt" --version >/dev/null 2>&1; then
+  say "installing wasm-opt (npm binaryen $BINARYEN_VERSION)"
+  npm install --prefix "$tools" --no-save --no-audit --no-fund "binaryen@$BINARYEN_VERSION" >/dev/null
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  say "installing Chromium from Debian's packages"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi
+
+if [ ! -d "$root/end2end/node_modules/@playwright/test" ]; then
+  say "installing the Playwright packages (end2end/)"
+  (cd "$root/end2end" && npm ci --no-audit --no-fund >/dev/null)
+fi
