@@ -65,8 +65,8 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
         &txn,
         &VoucherCredit {
             account_id: id.clone(),
-            code: "WELCOME500K".to_owned(),
-            amount: vnd(500_000),
+            code: "WELCOME1M".to_owned(),
+            amount: vnd(1_000_000),
             expires_at: Some(t0 + Duration::days(30)),
             description: "Welcome voucher".to_owned(),
         },
@@ -81,7 +81,7 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
     .await?;
     ledger::charge_in(
         &txn,
-        &charge(Service::GpuContainer, "gpu-container-a100-dev", "GPU container, 6 h on 1× A100 40 GB", 420_000),
+        &charge(Service::GpuContainer, "gpu-container-a100-dev", "GPU container, 12 h on 1× A100 40 GB", 900_000),
         ago(20, 7),
     )
     .await?;
@@ -92,6 +92,18 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
     )
     .await?;
     ledger::record_top_up_in(&txn, &top_up(5_000_000, "VNP-DEMO-0003"), Status::Success, ago(7, 6)).await?;
+    ledger::grant_voucher_in(
+        &txn,
+        &VoucherCredit {
+            account_id: id.clone(),
+            code: "SPRING200K".to_owned(),
+            amount: vnd(200_000),
+            expires_at: Some(t0 + Duration::days(10)),
+            description: "Spring promotion".to_owned(),
+        },
+        ago(5, 3),
+    )
+    .await?;
     ledger::charge_in(
         &txn,
         &charge(Service::GpuContainer, "gpu-cluster-8xh100", "GPU container, 72 h on 8× H100", 50_000_000),

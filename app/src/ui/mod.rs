@@ -8,7 +8,7 @@ mod sign_in;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 /// The product's name, as the header and titles show it.
 pub const PRODUCT_NAME: &str = "AI Cloud Credits";
@@ -36,13 +36,22 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Effects run only in the browser, after hydration: the mark tells end-to-end tests
+    // (and anyone debugging) that the page is live.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "");
+        }
+    });
     view! {
         <Stylesheet id="leptos" href="/pkg/billing.css" />
         <Title formatter=|page: String| format!("{page} · {PRODUCT_NAME}") />
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/sign-in") view=sign_in::SignInPage />
-                <ParentRoute path=path!("") view=header::SignedIn>
+                // Async: the page waits for the session check, so a signed-out visit gets a
+                // real redirect rather than a page that redirects after loading.
+                <ParentRoute path=path!("") view=header::SignedIn ssr=SsrMode::Async>
                     <Route path=path!("/billing") view=billing::BillingPage />
                     <Route path=path!("") view=|| view! { <Redirect path="/billing" /> } />
                 </ParentRoute>
