@@ -14,7 +14,10 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
         return Ok(None);
     };
     let db = server::db()?;
-    let balances = match account::of_user(db.conn(), user.id).await.map_err(server::internal)? {
+    let balances = match account::of_user(db.conn(), user.id)
+        .await
+        .map_err(server::internal)?
+    {
         Some(acct) => {
             let currency = account::currency(&acct).map_err(server::internal)?;
             Some(

@@ -15,19 +15,39 @@ use tower_sessions::session_store::SessionStore;
 #[tokio::test]
 async fn wrong_password_and_unknown_email_fail_alike() {
     let t = TestDb::new().await;
-    auth::create_user(t.db.conn(), "Pat@Example.com", "correct horse", Role::Customer, now())
+    auth::create_user(
+        t.db.conn(),
+        "Pat@Example.com",
+        "correct horse",
+        Role::Customer,
+        now(),
+    )
+    .await
+    .unwrap();
+    let ok = auth::verify_credentials(t.db.conn(), " pat@example.COM", "correct horse")
         .await
         .unwrap();
-    let ok = auth::verify_credentials(t.db.conn(), " pat@example.COM", "correct horse").await.unwrap();
     assert_eq!(ok.email, "pat@example.com");
-    let wrong = auth::verify_credentials(t.db.conn(), "pat@example.com", "wrong horse").await.unwrap_err();
-    let unknown = auth::verify_credentials(t.db.conn(), "nobody@example.com", "correct horse").await.unwrap_err();
+    let wrong = auth::verify_credentials(t.db.conn(), "pat@example.com", "wrong horse")
+        .await
+        .unwrap_err();
+    let unknown = auth::verify_credentials(t.db.conn(), "nobody@example.com", "correct horse")
+        .await
+        .unwrap_err();
     assert!(matches!(wrong, AuthError::BadCredentials));
     assert!(matches!(unknown, AuthError::BadCredentials));
     assert_eq!(wrong.to_string(), unknown.to_string());
-    let taken = auth::create_user(t.db.conn(), "pat@example.com", "another pw", Role::Customer, now()).await;
+    let taken = auth::create_user(
+        t.db.conn(),
+        "pat@example.com",
+        "another pw",
+        Role::Customer,
+        now(),
+    )
+    .await;
     assert!(matches!(taken, Err(AuthError::EmailTaken)));
-    let short = auth::create_user(t.db.conn(), "q@example.com", "short", Role::Customer, now()).await;
+    let short =
+        auth::create_user(t.db.conn(), "q@example.com", "short", Role::Customer, now()).await;
     assert!(matches!(short, Err(AuthError::Invalid(_))));
 }
 
@@ -37,7 +57,9 @@ async fn sessions_are_stored_loaded_expired_and_deleted() {
     let store = DbSessionStore::new(t.db.clone());
     let mut record = Record {
         id: Id::default(),
-        data: [("user_id".to_owned(), serde_json::json!(7))].into_iter().collect(),
+        data: [("user_id".to_owned(), serde_json::json!(7))]
+            .into_iter()
+            .collect(),
         expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
     };
     store.create(&mut record).await.unwrap();

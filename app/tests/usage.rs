@@ -4,11 +4,11 @@
 
 mod support;
 
+use app::domain::api_key;
 use app::domain::db::{Db, now};
 use app::domain::entities::transaction;
 use app::domain::ledger::{self, ChargeRequest, TopUp};
 use app::domain::usage::{self, ChargeBody, Charged};
-use app::domain::api_key;
 use app::model::ledger::Status;
 use app::model::money::{Currency, Money};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -24,7 +24,9 @@ async fn funded(db: &Db, cents: i64) -> String {
         reference: "r1".into(),
         description: "Credit top-up".into(),
     };
-    ledger::record_top_up_in(&txn, &top_up, Status::Success, now()).await.unwrap();
+    ledger::record_top_up_in(&txn, &top_up, Status::Success, now())
+        .await
+        .unwrap();
     txn.commit().await.unwrap();
     acct
 }
@@ -64,22 +66,38 @@ async fn the_same_key_and_request_replays_and_charges_once() {
     let acct = funded(&t.db, 10_000).await;
     let key = api_key::create(t.db.conn(), "svc", now()).await.unwrap().0;
     let (req, fp) = request(&acct, "12.50");
-    let first = usage::charge_once(&t.db, key.id, "k-1", &fp, &req).await.unwrap();
-    let Charged::Fresh(first) = first else { panic!("not fresh") };
+    let first = usage::charge_once(&t.db, key.id, "k-1", &fp, &req)
+        .await
+        .unwrap();
+    let Charged::Fresh(first) = first else {
+        panic!("not fresh")
+    };
     assert_eq!(first.status, 201);
     assert_eq!(first.body["balance"]["total"], "87.50");
-    let again = usage::charge_once(&t.db, key.id, "k-1", &fp, &req).await.unwrap();
+    let again = usage::charge_once(&t.db, key.id, "k-1", &fp, &req)
+        .await
+        .unwrap();
     assert_eq!(again, Charged::Replayed(first));
     assert_eq!(charge_rows(&t.db, &acct).await, 1);
 
     // The same key with another amount is refused and changes nothing.
     let (other, other_fp) = request(&acct, "13.00");
-    assert_eq!(usage::charge_once(&t.db, key.id, "k-1", &other_fp, &other).await.unwrap(), Charged::KeyReused);
+    assert_eq!(
+        usage::charge_once(&t.db, key.id, "k-1", &other_fp, &other)
+            .await
+            .unwrap(),
+        Charged::KeyReused
+    );
     assert_eq!(charge_rows(&t.db, &acct).await, 1);
 
     // Keys belong to the API key that sent them.
     let key2 = api_key::create(t.db.conn(), "svc2", now()).await.unwrap().0;
-    assert!(matches!(usage::charge_once(&t.db, key2.id, "k-1", &fp, &req).await.unwrap(), Charged::Fresh(_)));
+    assert!(matches!(
+        usage::charge_once(&t.db, key2.id, "k-1", &fp, &req)
+            .await
+            .unwrap(),
+        Charged::Fresh(_)
+    ));
     assert_eq!(charge_rows(&t.db, &acct).await, 2);
 }
 
@@ -89,13 +107,18 @@ async fn a_declined_charge_replays_as_declined_with_one_failed_row() {
     let acct = funded(&t.db, 1_000).await;
     let key = api_key::create(t.db.conn(), "svc", now()).await.unwrap().0;
     let (req, fp) = request(&acct, "10.01");
-    let Charged::Fresh(first) = usage::charge_once(&t.db, key.id, "big", &fp, &req).await.unwrap() else {
+    let Charged::Fresh(first) = usage::charge_once(&t.db, key.id, "big", &fp, &req)
+        .await
+        .unwrap()
+    else {
         panic!("not fresh")
     };
     assert_eq!(first.status, 402);
     assert_eq!(first.body["error"]["code"], "insufficient_balance");
     assert_eq!(first.body["transactions"][0]["status"], "failed");
-    let again = usage::charge_once(&t.db, key.id, "big", &fp, &req).await.unwrap();
+    let again = usage::charge_once(&t.db, key.id, "big", &fp, &req)
+        .await
+        .unwrap();
     assert_eq!(again, Charged::Replayed(first));
     assert_eq!(charge_rows(&t.db, &acct).await, 1);
     assert!(ledger::audit(t.db.conn(), &acct).await.unwrap().is_empty());
@@ -111,7 +134,9 @@ async fn concurrent_requests_with_one_key_charge_once() {
     for _ in 0..16 {
         let (db, req, fp) = (t.db.clone(), req.clone(), fp.clone());
         tasks.push(tokio::spawn(async move {
-            usage::charge_once(&db, key.id, "same-key", &fp, &req).await.unwrap()
+            usage::charge_once(&db, key.id, "same-key", &fp, &req)
+                .await
+                .unwrap()
         }));
     }
     let mut fresh = 0;
@@ -127,9 +152,14 @@ async fn concurrent_requests_with_one_key_charge_once() {
         }
     }
     assert_eq!(fresh, 1);
-    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "every answer is the first one");
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "every answer is the first one"
+    );
     assert_eq!(charge_rows(&t.db, &acct).await, 1);
-    let b = ledger::balances(t.db.conn(), &acct, Currency::Usd).await.unwrap();
+    let b = ledger::balances(t.db.conn(), &acct, Currency::Usd)
+        .await
+        .unwrap();
     assert_eq!(b.total().to_plain_string(), "99.00");
 }
 
@@ -138,9 +168,16 @@ async fn an_unknown_account_records_nothing() {
     let t = TestDb::new().await;
     let key = api_key::create(t.db.conn(), "svc", now()).await.unwrap().0;
     let (req, fp) = request("missing", "1.00");
-    let err = usage::charge_once(&t.db, key.id, "k", &fp, &req).await.unwrap_err();
+    let err = usage::charge_once(&t.db, key.id, "k", &fp, &req)
+        .await
+        .unwrap_err();
     assert!(matches!(err, ledger::LedgerError::AccountNotFound(_)));
-    assert!(usage::previous(t.db.conn(), key.id, "k", &fp).await.unwrap().is_none());
+    assert!(
+        usage::previous(t.db.conn(), key.id, "k", &fp)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -149,6 +186,17 @@ async fn api_keys_are_stored_hashed_and_checked() {
     let (row, key) = api_key::create(t.db.conn(), "svc", now()).await.unwrap();
     assert!(key.starts_with("bk_") && key.len() > 60);
     assert!(!row.key_hash.contains(&key));
-    assert_eq!(api_key::authenticate(t.db.conn(), &key).await.unwrap().map(|k| k.id), Some(row.id));
-    assert!(api_key::authenticate(t.db.conn(), "bk_wrong").await.unwrap().is_none());
+    assert_eq!(
+        api_key::authenticate(t.db.conn(), &key)
+            .await
+            .unwrap()
+            .map(|k| k.id),
+        Some(row.id)
+    );
+    assert!(
+        api_key::authenticate(t.db.conn(), "bk_wrong")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -93,15 +93,19 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Error> {
             };
             let currency = currency
                 .map(|code| {
-                    Currency::from_code(&code.to_uppercase())
-                        .ok_or_else(|| format!("unknown currency {code:?}; use VND, JPY, USD or EUR"))
+                    Currency::from_code(&code.to_uppercase()).ok_or_else(|| {
+                        format!("unknown currency {code:?}; use VND, JPY, USD or EUR")
+                    })
                 })
                 .transpose()?;
             if currency.is_some() && role == Role::Operator {
                 return Err("operators have no billing account; drop --currency".into());
             }
             let country = country.map(|c| c.to_uppercase());
-            if country.as_deref().is_some_and(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic())) {
+            if country
+                .as_deref()
+                .is_some_and(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()))
+            {
                 return Err("--country takes a two-letter code such as VN".into());
             }
             let txn = db.write().await?;
@@ -117,7 +121,10 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Error> {
         Command::CreateApiKey { name } => {
             let db = open(&config).await?;
             let (row, key) = api_key::create(db.conn(), &name, now()).await?;
-            eprintln!("API key {} ({}) created. It is shown once; store it now:", row.id, row.name);
+            eprintln!(
+                "API key {} ({}) created. It is shown once; store it now:",
+                row.id, row.name
+            );
             println!("{key}");
             Ok(())
         }

@@ -21,7 +21,12 @@ impl Config {
         let database_url = std::env::var("DATABASE_URL")
             .ok()
             .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("billing.db").display()));
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("billing.db").display()
+                )
+            });
         let public_url = std::env::var("PUBLIC_URL").unwrap_or_default();
         Config {
             data_dir,

@@ -11,7 +11,10 @@ use axum::response::{IntoResponse, Response};
 
 /// Refuses unsafe-method requests that a browser marks as cross-origin.
 pub async fn same_origin_only(request: Request<Body>, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if safe || is_same_origin(&request) {
         next.run(request).await
     } else {
@@ -50,15 +53,30 @@ mod tests {
 
     #[test]
     fn refuses_cross_site_browser_requests() {
-        assert!(!is_same_origin(&request(&[("sec-fetch-site", "cross-site")])));
-        assert!(!is_same_origin(&request(&[("sec-fetch-site", "same-site")])));
-        assert!(!is_same_origin(&request(&[("origin", "https://evil.example")])));
+        assert!(!is_same_origin(&request(&[(
+            "sec-fetch-site",
+            "cross-site"
+        )])));
+        assert!(!is_same_origin(&request(&[(
+            "sec-fetch-site",
+            "same-site"
+        )])));
+        assert!(!is_same_origin(&request(&[(
+            "origin",
+            "https://evil.example"
+        )])));
     }
 
     #[test]
     fn allows_same_origin_and_non_browser_requests() {
-        assert!(is_same_origin(&request(&[("sec-fetch-site", "same-origin")])));
-        assert!(is_same_origin(&request(&[("origin", "http://127.0.0.1:3000")])));
+        assert!(is_same_origin(&request(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
+        assert!(is_same_origin(&request(&[(
+            "origin",
+            "http://127.0.0.1:3000"
+        )])));
         assert!(is_same_origin(&request(&[])));
     }
 }

@@ -37,7 +37,10 @@ pub fn router(db: Db) -> Router {
 fn json(status: StatusCode, body: &Value) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body.to_string(),
     )
         .into_response()
@@ -48,7 +51,12 @@ fn error(status: StatusCode, code: &str, field: Option<&str>, message: &str) -> 
 }
 
 fn bad_request(e: &FieldError) -> Response {
-    error(StatusCode::BAD_REQUEST, "invalid_request", Some(e.field), &e.message)
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        Some(e.field),
+        &e.message,
+    )
 }
 
 fn internal(e: impl std::fmt::Display) -> Response {
@@ -87,7 +95,9 @@ async fn authenticate(db: &Db, headers: &HeaderMap) -> Result<api_key::Model, Re
         .map(str::trim)
         .filter(|k| !k.is_empty());
     let Some(presented) = presented else {
-        return Err(unauthorized("send the API key as `Authorization: Bearer <key>`"));
+        return Err(unauthorized(
+            "send the API key as `Authorization: Bearer <key>`",
+        ));
     };
     match domain::api_key::authenticate(db.conn(), presented).await {
         Ok(Some(key)) => Ok(key),

@@ -44,7 +44,9 @@ fn validate_email(email: &str) -> Result<(), AuthError> {
     if valid {
         Ok(())
     } else {
-        Err(AuthError::Invalid("enter a valid email address, such as name@example.com"))
+        Err(AuthError::Invalid(
+            "enter a valid email address, such as name@example.com",
+        ))
     }
 }
 
@@ -57,8 +59,11 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 }
 
 fn password_matches(password: &str, stored: &str) -> bool {
-    PasswordHash::new(stored)
-        .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+    PasswordHash::new(stored).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
 }
 
 /// A hash to verify against when the email is unknown, so that case costs the same.
@@ -78,7 +83,9 @@ pub async fn create_user<C: ConnectionTrait>(
     let email = normalize_email(email);
     validate_email(&email)?;
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(AuthError::Invalid("the password must have at least 8 characters"));
+        return Err(AuthError::Invalid(
+            "the password must have at least 8 characters",
+        ));
     }
     if find_by_email(conn, &email).await?.is_some() {
         return Err(AuthError::EmailTaken);

@@ -38,7 +38,14 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
     auth::create_user(&*txn, NEW_CUSTOMER, PASSWORD, Role::Customer, t0).await?;
     auth::create_user(&*txn, OPERATOR, PASSWORD, Role::Operator, t0).await?;
     api_key::create_with_key(&*txn, "demo metering service", API_KEY, t0).await?;
-    let account = account::open(&*txn, demo.id, Currency::Vnd, Some("VN"), t0 - Duration::days(60)).await?;
+    let account = account::open(
+        &*txn,
+        demo.id,
+        Currency::Vnd,
+        Some("VN"),
+        t0 - Duration::days(60),
+    )
+    .await?;
     let id = account.id.clone();
     let vnd = |n: i64| Money::from_minor(n, Currency::Vnd);
     let ago = |days: i64, hours: i64| t0 - Duration::days(days) - Duration::hours(hours);
@@ -59,8 +66,20 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
         idempotency_key: None,
     };
 
-    ledger::record_top_up_in(&txn, &top_up(2_000_000, "VNP-DEMO-0001"), Status::Success, ago(45, 3)).await?;
-    ledger::record_top_up_in(&txn, &top_up(1_000_000, "VNP-DEMO-0002"), Status::Failed, ago(40, 5)).await?;
+    ledger::record_top_up_in(
+        &txn,
+        &top_up(2_000_000, "VNP-DEMO-0001"),
+        Status::Success,
+        ago(45, 3),
+    )
+    .await?;
+    ledger::record_top_up_in(
+        &txn,
+        &top_up(1_000_000, "VNP-DEMO-0002"),
+        Status::Failed,
+        ago(40, 5),
+    )
+    .await?;
     ledger::grant_voucher_in(
         &txn,
         &VoucherCredit {
@@ -75,23 +94,44 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
     .await?;
     ledger::charge_in(
         &txn,
-        &charge(Service::ModelFineTuning, "ft-llama3-8b-support-bot", "Fine-tuning job, 2 h 10 min on 1× H100", 350_000),
+        &charge(
+            Service::ModelFineTuning,
+            "ft-llama3-8b-support-bot",
+            "Fine-tuning job, 2 h 10 min on 1× H100",
+            350_000,
+        ),
         ago(30, 4),
     )
     .await?;
     ledger::charge_in(
         &txn,
-        &charge(Service::GpuContainer, "gpu-container-a100-dev", "GPU container, 12 h on 1× A100 40 GB", 900_000),
+        &charge(
+            Service::GpuContainer,
+            "gpu-container-a100-dev",
+            "GPU container, 12 h on 1× A100 40 GB",
+            900_000,
+        ),
         ago(20, 7),
     )
     .await?;
     ledger::charge_in(
         &txn,
-        &charge(Service::AiInference, "inference-qwen2-72b", "AI Inference, 1.82 M tokens", 45_500),
+        &charge(
+            Service::AiInference,
+            "inference-qwen2-72b",
+            "AI Inference, 1.82 M tokens",
+            45_500,
+        ),
         ago(10, 1),
     )
     .await?;
-    ledger::record_top_up_in(&txn, &top_up(5_000_000, "VNP-DEMO-0003"), Status::Success, ago(7, 6)).await?;
+    ledger::record_top_up_in(
+        &txn,
+        &top_up(5_000_000, "VNP-DEMO-0003"),
+        Status::Success,
+        ago(7, 6),
+    )
+    .await?;
     ledger::grant_voucher_in(
         &txn,
         &VoucherCredit {
@@ -106,17 +146,33 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
     .await?;
     ledger::charge_in(
         &txn,
-        &charge(Service::GpuContainer, "gpu-cluster-8xh100", "GPU container, 72 h on 8× H100", 50_000_000),
+        &charge(
+            Service::GpuContainer,
+            "gpu-cluster-8xh100",
+            "GPU container, 72 h on 8× H100",
+            50_000_000,
+        ),
         ago(3, 2),
     )
     .await?;
     ledger::charge_in(
         &txn,
-        &charge(Service::AiInference, "inference-llama3-70b", "AI Inference, 640 k tokens", 128_000),
+        &charge(
+            Service::AiInference,
+            "inference-llama3-70b",
+            "AI Inference, 640 k tokens",
+            128_000,
+        ),
         ago(1, 9),
     )
     .await?;
-    ledger::record_top_up_in(&txn, &top_up(500_000, "VNP-DEMO-0004"), Status::Processed, t0 - Duration::minutes(20)).await?;
+    ledger::record_top_up_in(
+        &txn,
+        &top_up(500_000, "VNP-DEMO-0004"),
+        Status::Processed,
+        t0 - Duration::minutes(20),
+    )
+    .await?;
     txn.commit().await?;
     Ok(Loaded::Now)
 }

@@ -172,7 +172,9 @@ pub async fn charge_in(
     let available = before.total().to_minor().unwrap_or(0);
     if amount > available {
         // Recorded under top-up credits: no voucher credit was touched.
-        let failed = row(Bucket::TopUp, Status::Failed, -amount).insert(txn).await?;
+        let failed = row(Bucket::TopUp, Status::Failed, -amount)
+            .insert(txn)
+            .await?;
         return Ok(ChargeOutcome::Declined {
             row: failed,
             balances: before,
@@ -207,7 +209,11 @@ pub async fn charge_in(
     }
     if left > 0 {
         move_balance(txn, &account.id, Bucket::TopUp, -left, at).await?;
-        rows.push(row(Bucket::TopUp, Status::Success, -left).insert(txn).await?);
+        rows.push(
+            row(Bucket::TopUp, Status::Success, -left)
+                .insert(txn)
+                .await?,
+        );
     }
     Ok(ChargeOutcome::Charged {
         rows,
@@ -336,7 +342,9 @@ pub async fn grant_voucher_in(
         .amount
         .to_minor()
         .filter(|m| *m > 0)
-        .ok_or(LedgerError::Refused("a voucher grant must be a positive amount"))?;
+        .ok_or(LedgerError::Refused(
+            "a voucher grant must be a positive amount",
+        ))?;
     move_balance(txn, &account.id, Bucket::Voucher, amount, at).await?;
     let grant = voucher_grant::ActiveModel {
         account_id: Set(account.id.clone()),

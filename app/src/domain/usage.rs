@@ -60,7 +60,10 @@ impl ChargeBody {
         };
         let account_id = text(&fields, "account_id", 64)?;
         if account_id.trim().is_empty() {
-            return Err(FieldError::new("account_id", "account_id must not be empty"));
+            return Err(FieldError::new(
+                "account_id",
+                "account_id must not be empty",
+            ));
         }
         let service_name = text(&fields, "service", 64)?;
         let service = Service::parse(&service_name).ok_or_else(|| {
@@ -152,7 +155,9 @@ pub fn check_idempotency_key(key: Option<&str>) -> Result<&str, FieldError> {
         )),
         Some(k) if k.len() > MAX_IDEMPOTENCY_KEY_LEN => Err(FieldError::new(
             "Idempotency-Key",
-            format!("the Idempotency-Key header must be at most {MAX_IDEMPOTENCY_KEY_LEN} characters"),
+            format!(
+                "the Idempotency-Key header must be at most {MAX_IDEMPOTENCY_KEY_LEN} characters"
+            ),
         )),
         Some(k) => Ok(k),
     }
@@ -204,7 +209,9 @@ pub async fn find_account<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
 ) -> Result<Option<account::Model>, DbErr> {
-    account::Entity::find_by_id(account_id.to_owned()).one(conn).await
+    account::Entity::find_by_id(account_id.to_owned())
+        .one(conn)
+        .await
 }
 
 /// Charges once per (API key, Idempotency-Key): the charge and the record of its answer
@@ -342,13 +349,34 @@ mod tests {
         let cases = [
             ("not json", "body"),
             ("[1]", "body"),
-            (r#"{"service":"ai_inference","resource":"r","description":"d","amount":"1"}"#, "account_id"),
-            (r#"{"account_id":"a","service":"mining","resource":"r","description":"d","amount":"1"}"#, "service"),
-            (r#"{"account_id":"a","service":"ai_inference","description":"d","amount":"1"}"#, "resource"),
-            (r#"{"account_id":"a","service":"ai_inference","resource":"r","amount":"1"}"#, "description"),
-            (r#"{"account_id":"a","service":"ai_inference","resource":"r","description":"d"}"#, "amount"),
-            (r#"{"account_id":"a","service":"ai_inference","resource":"r","description":"d","amount":12.5}"#, "amount"),
-            (r#"{"account_id":7,"service":"ai_inference","resource":"r","description":"d","amount":"1"}"#, "account_id"),
+            (
+                r#"{"service":"ai_inference","resource":"r","description":"d","amount":"1"}"#,
+                "account_id",
+            ),
+            (
+                r#"{"account_id":"a","service":"mining","resource":"r","description":"d","amount":"1"}"#,
+                "service",
+            ),
+            (
+                r#"{"account_id":"a","service":"ai_inference","description":"d","amount":"1"}"#,
+                "resource",
+            ),
+            (
+                r#"{"account_id":"a","service":"ai_inference","resource":"r","amount":"1"}"#,
+                "description",
+            ),
+            (
+                r#"{"account_id":"a","service":"ai_inference","resource":"r","description":"d"}"#,
+                "amount",
+            ),
+            (
+                r#"{"account_id":"a","service":"ai_inference","resource":"r","description":"d","amount":12.5}"#,
+                "amount",
+            ),
+            (
+                r#"{"account_id":7,"service":"ai_inference","resource":"r","description":"d","amount":"1"}"#,
+                "account_id",
+            ),
         ];
         for (json, field) in cases {
             assert_eq!(body(json).unwrap_err().field, field, "{json}");
@@ -356,7 +384,12 @@ mod tests {
         let b = body(&GOOD.replace("12.50", "12.505")).unwrap();
         assert_eq!(b.amount_in(Currency::Usd).unwrap_err().field, "amount");
         let b = body(&GOOD.replace("12.50", "0")).unwrap();
-        assert!(b.amount_in(Currency::Usd).unwrap_err().message.contains("greater than zero"));
+        assert!(
+            b.amount_in(Currency::Usd)
+                .unwrap_err()
+                .message
+                .contains("greater than zero")
+        );
         let b = body(&GOOD.replace("12.50", "-3")).unwrap();
         assert!(b.amount_in(Currency::Usd).is_err());
     }
@@ -367,7 +400,10 @@ mod tests {
         let reordered = r#"{ "amount": "12.50", "description": "1k tokens", "resource": "llm-7b",
             "service": "ai_inference", "account_id": "a1" }"#;
         assert_eq!(body(reordered).unwrap().fingerprint(), a);
-        assert_ne!(body(&GOOD.replace("12.50", "12.51")).unwrap().fingerprint(), a);
+        assert_ne!(
+            body(&GOOD.replace("12.50", "12.51")).unwrap().fingerprint(),
+            a
+        );
     }
 
     #[test]

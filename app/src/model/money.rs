@@ -253,7 +253,10 @@ mod tests {
         assert_eq!(Money::from_minor(3_000, Jpy).to_string(), "¥3,000");
         assert_eq!(Money::from_minor(2_500, Usd).to_string(), "$25.00");
         assert_eq!(Money::from_minor(2_500, Eur).to_string(), "25,00 €");
-        assert_eq!(Money::from_minor(123_456_789, Eur).to_string(), "1.234.567,89 €");
+        assert_eq!(
+            Money::from_minor(123_456_789, Eur).to_string(),
+            "1.234.567,89 €"
+        );
         assert_eq!(Money::from_minor(0, Vnd).to_string(), "0 ₫");
         assert_eq!(Money::from_minor(1, Usd).to_string(), "$0.01");
         assert_eq!(
@@ -265,8 +268,14 @@ mod tests {
     #[test]
     fn formats_signs() {
         assert_eq!(Money::from_minor(-2_500, Usd).to_string(), "-$25.00");
-        assert_eq!(Money::from_minor(-500_000, Vnd).format_signed(), "-500.000 ₫");
-        assert_eq!(Money::from_minor(500_000, Vnd).format_signed(), "+500.000 ₫");
+        assert_eq!(
+            Money::from_minor(-500_000, Vnd).format_signed(),
+            "-500.000 ₫"
+        );
+        assert_eq!(
+            Money::from_minor(500_000, Vnd).format_signed(),
+            "+500.000 ₫"
+        );
     }
 
     #[test]
@@ -291,7 +300,9 @@ mod tests {
         );
         // Trailing zeros beyond the scale say nothing more, so they are accepted.
         assert_eq!(
-            Money::parse_positive("3000.00", Jpy).unwrap().to_plain_string(),
+            Money::parse_positive("3000.00", Jpy)
+                .unwrap()
+                .to_plain_string(),
             "3000"
         );
     }
@@ -301,18 +312,36 @@ mod tests {
         assert_eq!(Money::parse_positive("", Usd), Err(AmountError::Empty));
         assert_eq!(
             Money::parse_positive("12.345", Usd),
-            Err(AmountError::TooManyDecimals { currency: Usd, max: 2 })
+            Err(AmountError::TooManyDecimals {
+                currency: Usd,
+                max: 2
+            })
         );
         assert_eq!(
             Money::parse_positive("1.5", Vnd),
-            Err(AmountError::TooManyDecimals { currency: Vnd, max: 0 })
+            Err(AmountError::TooManyDecimals {
+                currency: Vnd,
+                max: 0
+            })
         );
-        assert_eq!(Money::parse_positive("0", Usd), Err(AmountError::NotPositive));
-        assert_eq!(Money::parse_positive("0.00", Usd), Err(AmountError::NotPositive));
-        assert_eq!(Money::parse_positive("-5", Usd), Err(AmountError::NotPositive));
+        assert_eq!(
+            Money::parse_positive("0", Usd),
+            Err(AmountError::NotPositive)
+        );
+        assert_eq!(
+            Money::parse_positive("0.00", Usd),
+            Err(AmountError::NotPositive)
+        );
+        assert_eq!(
+            Money::parse_positive("-5", Usd),
+            Err(AmountError::NotPositive)
+        );
         for bad in ["1e3", "12,50", "abc", "1.", ".5", "+5", "1 000", "NaN"] {
             assert!(
-                matches!(Money::parse_positive(bad, Usd), Err(AmountError::NotANumber(_))),
+                matches!(
+                    Money::parse_positive(bad, Usd),
+                    Err(AmountError::NotANumber(_))
+                ),
                 "{bad} should not parse"
             );
         }
@@ -325,7 +354,11 @@ mod tests {
     #[test]
     fn error_messages_name_the_limit() {
         assert_eq!(
-            AmountError::TooManyDecimals { currency: Usd, max: 2 }.to_string(),
+            AmountError::TooManyDecimals {
+                currency: Usd,
+                max: 2
+            }
+            .to_string(),
             "USD amounts have at most 2 decimal places"
         );
     }

@@ -7,7 +7,13 @@ use leptos_meta::Title;
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
-    let error = move || sign_in.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let error = move || {
+        sign_in
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     view! {
         <Title text="Sign in" />
         <main class="sign-in">
