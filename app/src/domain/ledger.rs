@@ -70,7 +70,7 @@ pub enum ChargeOutcome {
         balances: Balances,
     },
     Declined {
-        row: transaction::Model,
+        row: Box<transaction::Model>,
         balances: Balances,
     },
 }
@@ -176,7 +176,7 @@ pub async fn charge_in(
             .insert(txn)
             .await?;
         return Ok(ChargeOutcome::Declined {
-            row: failed,
+            row: Box::new(failed),
             balances: before,
         });
     }
