@@ -1,1 +1,214 @@
-fn main() {}
+//! Charges per second through the ledger, next to the raw single-row commit rate of the
+//! same database measured in the same run, so the ratio means something on a noisy
+//! machine.
+//!
+//! ```sh
+//! cargo bench -p app --features ssr --bench ledger            # SQLite and PostgreSQL
+//! BENCH_SECONDS=5 cargo bench -p app --features ssr --bench ledger
+//! ```
+//! PostgreSQL: `BILLING_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! the bench makes a database of its own there and drops it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_precision_loss,
+    clippy::float_arithmetic
+)]
+
+use app::domain::account;
+use app::domain::db::{Db, now};
+use app::domain::entities::{account as account_entity, user};
+use app::domain::ledger::{self, ChargeOutcome, ChargeRequest, TopUp};
+use app::model::ledger::{Service, Status};
+use app::model::money::{Currency, Money};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, EntityTrait,
+    QueryFilter,
+};
+use std::time::{Duration, Instant};
+
+const CALLERS: [usize; 3] = [1, 8, 32];
+
+fn seconds() -> Duration {
+    let s = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    Duration::from_secs(s)
+}
+
+async fn funded_accounts(db: &Db, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let at = now();
+        let u = user::ActiveModel {
+            email: Set(format!("bench{i}-{}@example.com", uuid_like())),
+            password_hash: Set("-".into()),
+            role: Set("customer".into()),
+            created_at: Set(at),
+            ..Default::default()
+        }
+        .insert(db.conn())
+        .await
+        .unwrap();
+        let acct = account::open(db.conn(), u.id, Currency::Usd, None, at)
+            .await
+            .unwrap();
+        let txn = db.write().await.unwrap();
+        let top_up = TopUp {
+            account_id: acct.id.clone(),
+            amount: Money::from_minor(100_000_000_000, Currency::Usd),
+            gateway: "PayPal".into(),
+            reference: "bench".into(),
+            description: "bench".into(),
+        };
+        ledger::record_top_up_in(&txn, &top_up, Status::Success, at)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        ids.push(acct.id);
+    }
+    ids
+}
+
+fn uuid_like() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// Runs `callers` tasks for the bench duration; returns operations per second.
+async fn rate<F, Fut>(callers: usize, op: F) -> f64
+where
+    F: Fn(usize) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let deadline = Instant::now() + seconds();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for caller in 0..callers {
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut done = 0u64;
+            while Instant::now() < deadline {
+                op(caller).await;
+                done += 1;
+            }
+            done
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    total as f64 / start.elapsed().as_secs_f64()
+}
+
+async fn raw_commit(db: &Db, account_id: &str) {
+    let txn = db.write().await.unwrap();
+    account_entity::Entity::update_many()
+        .col_expr(
+            account_entity::Column::LockVersion,
+            Expr::col(account_entity::Column::LockVersion).add(1),
+        )
+        .filter(account_entity::Column::Id.eq(account_id))
+        .exec(&*txn)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+}
+
+async fn charge(db: &Db, account_id: &str) {
+    let request = ChargeRequest {
+        account_id: account_id.to_owned(),
+        service: Service::AiInference,
+        resource: "bench".into(),
+        description: "bench".into(),
+        amount: Money::from_minor(1, Currency::Usd),
+        idempotency_key: None,
+    };
+    match ledger::charge(db, &request).await.unwrap() {
+        ChargeOutcome::Charged { .. } => {}
+        ChargeOutcome::Declined { .. } => panic!("bench account ran dry"),
+    }
+}
+
+async fn bench(name: &str, db: Db) {
+    let accounts = funded_accounts(&db, 32).await;
+    println!("\n{name}: {} s per cell", seconds().as_secs());
+    println!(
+        "| callers | raw 1-row commits/s | charges/s, one account | ratio | charges/s, own account each | ratio |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for callers in CALLERS {
+        let (d, a) = (db.clone(), accounts.clone());
+        let raw = rate(callers, move |c| {
+            let (d, a) = (d.clone(), a.clone());
+            async move { raw_commit(&d, &a[c]).await }
+        })
+        .await;
+        let (d, a) = (db.clone(), accounts.clone());
+        let hot = rate(callers, move |_| {
+            let (d, a) = (d.clone(), a.clone());
+            async move { charge(&d, &a[0]).await }
+        })
+        .await;
+        let (d, a) = (db.clone(), accounts.clone());
+        let spread = rate(callers, move |c| {
+            let (d, a) = (d.clone(), a.clone());
+            async move { charge(&d, &a[c]).await }
+        })
+        .await;
+        println!(
+            "| {callers} | {raw:.0} | {hot:.0} | {:.2} | {spread:.0} | {:.2} |",
+            hot / raw,
+            spread / raw
+        );
+    }
+    for id in &accounts {
+        let problems = ledger::audit(db.conn(), id).await.unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+    }
+    println!(
+        "books balance on all {} accounts after the run",
+        accounts.len()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.db").display()
+    );
+    bench(
+        "SQLite (file, WAL, synchronous=FULL)",
+        Db::connect(&url).await.unwrap(),
+    )
+    .await;
+
+    let admin_url = std::env::var("BILLING_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let Ok(admin) = Database::connect(&admin_url).await else {
+        println!(
+            "\nPostgreSQL: not reachable at {admin_url}; set BILLING_TEST_PG_URL to measure it"
+        );
+        return;
+    };
+    let name = format!("billing_bench_{}", std::process::id());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
+    bench("PostgreSQL (local, default settings)", db.clone()).await;
+    drop(db);
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+}
