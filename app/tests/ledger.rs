@@ -229,6 +229,8 @@ async fn a_charge_spanning_both_buckets_makes_one_row_in_each() {
             .all(|r| r.status == "success" && r.service.as_deref() == Some("ai_inference"))
     );
     assert_eq!(after.total(), vnd(450_000));
+    // The balances a charge reports are the ones stored.
+    assert_eq!(after, balances(&t.db, &acct, Currency::Vnd).await);
     assert_books_balance(&t.db, &acct).await;
 }
 

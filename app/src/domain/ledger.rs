@@ -80,20 +80,16 @@ pub async fn lock_account(
     txn: &DatabaseTransaction,
     account_id: &str,
 ) -> Result<LockedAccount, LedgerError> {
-    let locked = account::Entity::update_many()
+    // RETURNING saves a round-trip while the lock is held.
+    let row = account::Entity::update_many()
         .col_expr(
             account::Column::LockVersion,
             Expr::col(account::Column::LockVersion).add(1),
         )
         .filter(account::Column::Id.eq(account_id))
-        .exec(txn)
-        .await?;
-    if locked.rows_affected != 1 {
-        return Err(LedgerError::AccountNotFound(account_id.to_owned()));
-    }
-    let row = account::Entity::find_by_id(account_id.to_owned())
-        .one(txn)
+        .exec_with_returning(txn)
         .await?
+        .pop()
         .ok_or_else(|| LedgerError::AccountNotFound(account_id.to_owned()))?;
     let currency = Currency::from_code(&row.currency)
         .ok_or(LedgerError::Refused("account has an unknown currency"))?;
@@ -152,7 +148,19 @@ pub async fn charge_in(
         .to_minor()
         .filter(|m| *m > 0)
         .ok_or(LedgerError::Refused("a charge must be a positive amount"))?;
-    expire_due_in(txn, &account, at).await?;
+    if !request.service.is_usage() {
+        return Err(LedgerError::Refused(
+            "only the marketplace's services charge usage",
+        ));
+    }
+    let (due, mut spendable): (Vec<_>, Vec<_>) = live_grants(txn, &account.id)
+        .await?
+        .into_iter()
+        .partition(|g| g.expires_at.is_some_and(|e| e <= at));
+    expire_grants_in(txn, &account, due, at).await?;
+    // Spending order: soonest expiry first, grants that never expire last, then oldest.
+    // (Sorted here because SQLite and PostgreSQL disagree on where NULLs sort.)
+    spendable.sort_by_key(|g| (g.expires_at.is_none(), g.expires_at, g.id));
 
     let row = |bucket: Bucket, status: Status, amount_minor: i64| transaction::ActiveModel {
         account_id: Set(account.id.clone()),
@@ -183,7 +191,7 @@ pub async fn charge_in(
 
     let mut left = amount;
     let mut rows = Vec::new();
-    for grant in spendable_grants(txn, &account.id).await? {
+    for grant in spendable {
         if left == 0 {
             break;
         }
@@ -200,12 +208,15 @@ pub async fn charge_in(
         if spent.rows_affected != 1 {
             return Err(LedgerError::Refused("voucher grant changed under the lock"));
         }
-        move_balance(txn, &account.id, Bucket::Voucher, -take, at).await?;
         let mut voucher_row = row(Bucket::Voucher, Status::Success, -take);
         voucher_row.voucher_code = Set(Some(grant.code.clone()));
         voucher_row.voucher_grant_id = Set(Some(grant.id));
         rows.push(voucher_row.insert(txn).await?);
         left -= take;
+    }
+    let from_voucher = amount - left;
+    if from_voucher > 0 {
+        move_balance(txn, &account.id, Bucket::Voucher, -from_voucher, at).await?;
     }
     if left > 0 {
         move_balance(txn, &account.id, Bucket::TopUp, -left, at).await?;
@@ -215,26 +226,26 @@ pub async fn charge_in(
                 .await?,
         );
     }
+    let minor = |m: Money| m.to_minor().unwrap_or(0);
     Ok(ChargeOutcome::Charged {
         rows,
-        balances: balances(txn, &account.id, account.currency).await?,
+        balances: Balances {
+            top_up: Money::from_minor(minor(before.top_up) - left, account.currency),
+            voucher: Money::from_minor(minor(before.voucher) - from_voucher, account.currency),
+        },
     })
 }
 
-/// Grants with credit left that have not expired at the time of the lock, in spending
-/// order: soonest expiry first, grants that never expire last, then oldest first.
-/// (Sorted here because SQLite and PostgreSQL disagree on where NULLs sort.)
-async fn spendable_grants(
+/// The account's grants with credit left, expired or not.
+async fn live_grants(
     txn: &DatabaseTransaction,
     account_id: &str,
 ) -> Result<Vec<voucher_grant::Model>, DbErr> {
-    let mut grants = voucher_grant::Entity::find()
+    voucher_grant::Entity::find()
         .filter(voucher_grant::Column::AccountId.eq(account_id))
         .filter(voucher_grant::Column::RemainingMinor.gt(0))
         .all(txn)
-        .await?;
-    grants.sort_by_key(|g| (g.expires_at.is_none(), g.expires_at, g.id));
-    Ok(grants)
+        .await
 }
 
 /// Adds `delta` (signed) to one bucket, refusing to go below zero or above the maximum.
@@ -302,7 +313,7 @@ pub async fn record_top_up_in(
         account_id: Set(account.id),
         bucket: Set(Bucket::TopUp.as_str().to_owned()),
         kind: Set(Kind::TopUp.as_str().to_owned()),
-        service: Set(None),
+        service: Set(Some(Service::PaymentGateway.as_str().to_owned())),
         source: Set(top_up.gateway.clone()),
         description: Set(top_up.description.clone()),
         status: Set(status.as_str().to_owned()),
@@ -361,7 +372,7 @@ pub async fn grant_voucher_in(
         account_id: Set(account.id),
         bucket: Set(Bucket::Voucher.as_str().to_owned()),
         kind: Set(Kind::VoucherGrant.as_str().to_owned()),
-        service: Set(None),
+        service: Set(Some(Service::System.as_str().to_owned())),
         source: Set("Voucher".to_owned()),
         description: Set(credit.description.clone()),
         voucher_code: Set(Some(credit.code.clone())),
@@ -387,6 +398,17 @@ pub async fn expire_due_in(
         .filter(voucher_grant::Column::ExpiresAt.lte(at))
         .all(txn)
         .await?;
+    expire_grants_in(txn, account, due, at).await
+}
+
+/// Expires these grants of the locked account: what is left of each leaves through an
+/// Expiry row, never silently.
+async fn expire_grants_in(
+    txn: &DatabaseTransaction,
+    account: &LockedAccount,
+    due: Vec<voucher_grant::Model>,
+    at: DateTime<Utc>,
+) -> Result<Vec<transaction::Model>, LedgerError> {
     let mut rows = Vec::with_capacity(due.len());
     for grant in due {
         let left = grant.remaining_minor;
@@ -400,7 +422,7 @@ pub async fn expire_due_in(
             account_id: Set(account.id.clone()),
             bucket: Set(Bucket::Voucher.as_str().to_owned()),
             kind: Set(Kind::Expiry.as_str().to_owned()),
-            service: Set(None),
+            service: Set(Some(Service::System.as_str().to_owned())),
             source: Set("Voucher".to_owned()),
             description: Set(format!("Voucher {} expired", grant.code)),
             voucher_code: Set(Some(grant.code.clone())),

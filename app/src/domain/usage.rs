@@ -66,19 +66,21 @@ impl ChargeBody {
             ));
         }
         let service_name = text(&fields, "service", 64)?;
-        let service = Service::parse(&service_name).ok_or_else(|| {
-            FieldError::new(
-                "service",
-                format!(
-                    "service must be one of {}; got {service_name:?}",
-                    Service::ALL
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-        })?;
+        let service = Service::parse(&service_name)
+            .filter(|s| s.is_usage())
+            .ok_or_else(|| {
+                FieldError::new(
+                    "service",
+                    format!(
+                        "service must be one of {}; got {service_name:?}",
+                        Service::USAGE
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?;
         let resource = text(&fields, "resource", MAX_RESOURCE_LEN)?;
         if resource.trim().is_empty() {
             return Err(FieldError::new("resource", "resource must not be empty"));

@@ -59,23 +59,43 @@ wire_names!(Kind {
     Reversal => "reversal",
 });
 
-/// The marketplace services that spend credits.
+/// The Service column of a ledger row: who moved the credits. Top-ups come through the
+/// Payment Gateway, voucher grants and expiries from the System, and charges from one
+/// of the marketplace's services (the only ones the usage API accepts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Service {
+    PaymentGateway,
+    System,
     ModelFineTuning,
     GpuContainer,
     AiInference,
 }
 wire_names!(Service {
+    PaymentGateway => "payment_gateway",
+    System => "system",
     ModelFineTuning => "model_fine_tuning",
     GpuContainer => "gpu_container",
     AiInference => "ai_inference",
 });
 
 impl Service {
+    /// The marketplace services that spend credits.
+    pub const USAGE: [Service; 3] = [
+        Service::ModelFineTuning,
+        Service::GpuContainer,
+        Service::AiInference,
+    ];
+
+    /// Whether this is a marketplace service that charges usage.
+    pub fn is_usage(self) -> bool {
+        Service::USAGE.contains(&self)
+    }
+
     /// The name customers know the service by.
     pub fn label(self) -> &'static str {
         match self {
+            Service::PaymentGateway => "Payment Gateway",
+            Service::System => "System",
             Service::ModelFineTuning => "Model Fine-tuning",
             Service::GpuContainer => "GPU Container",
             Service::AiInference => "AI Inference",
