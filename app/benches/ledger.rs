@@ -46,6 +46,7 @@ async fn funded_accounts(db: &Db, n: usize) -> Vec<String> {
             email: Set(format!("bench{i}-{}@example.com", uuid_like())),
             password_hash: Set("-".into()),
             role: Set("customer".into()),
+            time_zone: Set("UTC".into()),
             created_at: Set(at),
             ..Default::default()
         }

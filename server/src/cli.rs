@@ -39,6 +39,9 @@ enum Command {
         /// ISO currency code of the account: VND, JPY, USD or EUR.
         #[arg(long)]
         currency: Option<String>,
+        /// IANA time zone dates are shown in, e.g. Asia/Ho_Chi_Minh (default UTC).
+        #[arg(long)]
+        time_zone: Option<String>,
     },
     /// Create an API key for a metering service; it is printed once.
     CreateApiKey {
@@ -85,6 +88,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Error> {
             role,
             country,
             currency,
+            time_zone,
         } => {
             let db = open(&config).await?;
             let role = match role {
@@ -111,6 +115,9 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Error> {
             let txn = db.write().await?;
             let at = now();
             let user = auth::create_user(&*txn, &email, &password, role, at).await?;
+            if let Some(time_zone) = time_zone {
+                auth::set_time_zone(&*txn, user.id, &time_zone).await?;
+            }
             if let Some(currency) = currency {
                 account::open(&*txn, user.id, currency, country.as_deref(), at).await?;
             }

@@ -94,6 +94,7 @@ pub async fn create_user<C: ConnectionTrait>(
         email: Set(email),
         password_hash: Set(hash_password(password)?),
         role: Set(role.as_str().to_owned()),
+        time_zone: Set("UTC".to_owned()),
         created_at: Set(at),
         ..Default::default()
     };
@@ -130,6 +131,28 @@ pub async fn verify_credentials<C: ConnectionTrait>(
         Some(user) if matches => Ok(user),
         _ => Err(AuthError::BadCredentials),
     }
+}
+
+/// Sets the time zone a user reads dates in; refuses names that are not IANA zones.
+pub async fn set_time_zone<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    time_zone: &str,
+) -> Result<(), AuthError> {
+    if time_zone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(AuthError::Invalid(
+            "unknown time zone; use an IANA name such as Asia/Tokyo",
+        ));
+    }
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::TimeZone,
+            sea_orm::sea_query::Expr::value(time_zone),
+        )
+        .filter(user::Column::Id.eq(user_id))
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// The user with this id, if they still exist.

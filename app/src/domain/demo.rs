@@ -35,6 +35,7 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
     let t0 = now();
     let txn = db.write().await?;
     let demo = auth::create_user(&*txn, CUSTOMER, PASSWORD, Role::Customer, t0).await?;
+    auth::set_time_zone(&*txn, demo.id, "Asia/Ho_Chi_Minh").await?;
     auth::create_user(&*txn, NEW_CUSTOMER, PASSWORD, Role::Customer, t0).await?;
     auth::create_user(&*txn, OPERATOR, PASSWORD, Role::Operator, t0).await?;
     api_key::create_with_key(&*txn, "demo metering service", API_KEY, t0).await?;

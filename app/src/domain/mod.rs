@@ -8,6 +8,8 @@ pub mod auth;
 pub mod db;
 pub mod demo;
 pub mod entities;
+pub mod export;
+pub mod history;
 pub mod ledger;
 pub mod session_store;
 pub mod usage;

@@ -2,6 +2,7 @@
 //! No I/O here.
 
 pub mod error;
+pub mod history;
 pub mod ledger;
 pub mod money;
 pub mod session;

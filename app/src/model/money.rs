@@ -75,8 +75,14 @@ impl Currency {
         }
     }
 
-    fn symbol(self) -> String {
+    /// The currency sign, e.g. `₫`, `$`.
+    pub fn symbol(self) -> String {
         self.iso().symbol().to_string()
+    }
+
+    /// Whether the sign goes before the number (`$25.00`) or after it (`25,00 €`).
+    pub fn symbol_first(self) -> bool {
+        self.style().symbol_first
     }
 }
 

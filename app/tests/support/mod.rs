@@ -118,6 +118,7 @@ pub async fn customer(db: &Db, email: &str, currency: Currency) -> String {
         email: Set(email.to_owned()),
         password_hash: Set("not-a-hash".to_owned()),
         role: Set("customer".to_owned()),
+        time_zone: Set("UTC".to_owned()),
         created_at: Set(at),
         ..Default::default()
     }

@@ -10,6 +10,8 @@ pub struct Model {
     pub email: String,
     pub password_hash: String,
     pub role: String,
+    /// IANA time zone the user reads dates in, e.g. `Asia/Ho_Chi_Minh`.
+    pub time_zone: String,
     pub created_at: DateTimeUtc,
 }
 

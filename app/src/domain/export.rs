@@ -1,0 +1,290 @@
+//! Export Excel: every row of the account that matches the filter (not just a page),
+//! streamed from the database in keyset batches into rust_xlsxwriter's constant-memory
+//! mode, so memory stays flat whatever the row count.
+//!
+//! The writer runs on a blocking thread; the database side sends it batches through a
+//! channel of two, so at most three batches are in memory at once.
+//!
+//! Cells: dates are real Excel date-times in the user's time zone; amounts are numbers
+//! with the currency's format (Excel stores numbers as binary doubles, so the exact
+//! decimal is converted at this last step; amounts of up to 15 significant digits come
+//! back exactly); text that a spreadsheet could take for a formula is written with a
+//! quote prefix, so it is never evaluated.
+
+use super::db::Db;
+use super::entities::transaction;
+use super::history::{self, Position};
+use crate::model::history::HistoryFilter;
+use crate::model::ledger::{Bucket, Service, Status};
+use crate::model::money::{Currency, Money};
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use std::path::Path;
+
+/// Excel's last row is 1,048,576; one is the header.
+pub const MAX_DATA_ROWS_PER_SHEET: u32 = 1_048_575;
+
+/// How an export is cut up.
+#[derive(Clone, Copy, Debug)]
+pub struct ExportOptions {
+    /// Data rows per sheet before the export continues on the next sheet.
+    pub rows_per_sheet: u32,
+    /// Rows fetched from the database at a time.
+    pub batch: u64,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            rows_per_sheet: MAX_DATA_ROWS_PER_SHEET,
+            batch: 5_000,
+        }
+    }
+}
+
+/// Why an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    History(#[from] history::HistoryError),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+    #[error("writing the workbook failed: {0}")]
+    Xlsx(#[from] XlsxError),
+    #[error("the export's writer stopped: {0}")]
+    Writer(String),
+}
+
+/// `credit-history-<topup|voucher>-<YYYY-MM-DD>.xlsx`, dated in the user's time zone.
+pub fn file_name(bucket: Bucket, today: NaiveDate) -> String {
+    let kind = match bucket {
+        Bucket::TopUp => "topup",
+        Bucket::Voucher => "voucher",
+    };
+    format!("credit-history-{kind}-{}.xlsx", today.format("%Y-%m-%d"))
+}
+
+/// The Excel number format for a currency: its decimals and sign, e.g. `"$"#,##0.00`.
+pub fn number_format(currency: Currency) -> String {
+    let digits = match currency.minor_units() {
+        0 => "#,##0".to_owned(),
+        n => format!("#,##0.{}", "0".repeat(usize::try_from(n).unwrap_or(2))),
+    };
+    let sign = currency.symbol();
+    if currency.symbol_first() {
+        format!("\"{sign}\"{digits}")
+    } else {
+        format!("{digits} \"{sign}\"")
+    }
+}
+
+/// Whether a spreadsheet would read this text as a formula (or a DDE payload).
+pub fn looks_like_formula(text: &str) -> bool {
+    matches!(
+        text.chars().next(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r')
+    )
+}
+
+/// The column headings, with Code only for Voucher credits.
+pub fn headings(bucket: Bucket) -> Vec<&'static str> {
+    let mut h = vec!["Date", "Service", "Source", "Description"];
+    if bucket == Bucket::Voucher {
+        h.push("Code");
+    }
+    h.extend(["Status", "Amount"]);
+    h
+}
+
+struct Sheets {
+    workbook: Workbook,
+    bucket: Bucket,
+    currency: Currency,
+    tz: Tz,
+    rows_per_sheet: u32,
+    sheets: usize,
+    row_in_sheet: u32,
+    header: Format,
+    date: Format,
+    amount: Format,
+    quoted: Format,
+}
+
+impl Sheets {
+    fn new(
+        bucket: Bucket,
+        currency: Currency,
+        tz: Tz,
+        rows_per_sheet: u32,
+    ) -> Result<Self, XlsxError> {
+        let mut sheets = Sheets {
+            workbook: Workbook::new(),
+            bucket,
+            currency,
+            tz,
+            rows_per_sheet: rows_per_sheet.clamp(1, MAX_DATA_ROWS_PER_SHEET),
+            sheets: 0,
+            row_in_sheet: 0,
+            header: Format::new().set_bold(),
+            date: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
+            amount: Format::new().set_num_format(number_format(currency)),
+            quoted: Format::new().set_quote_prefix(),
+        };
+        sheets.add_sheet()?;
+        Ok(sheets)
+    }
+
+    fn sheet(&mut self) -> Result<&mut Worksheet, XlsxError> {
+        self.workbook.worksheet_from_index(self.sheets - 1)
+    }
+
+    fn add_sheet(&mut self) -> Result<(), XlsxError> {
+        self.finish_sheet()?;
+        let name = match self.sheets {
+            0 => "Credit history".to_owned(),
+            n => format!("Credit history ({})", n + 1),
+        };
+        let headings = headings(self.bucket);
+        let widths: Vec<f64> = headings
+            .iter()
+            .map(|h| match *h {
+                "Date" => 20.0,
+                "Service" => 18.0,
+                "Source" => 28.0,
+                "Description" => 48.0,
+                "Code" => 16.0,
+                "Status" => 11.0,
+                _ => 18.0,
+            })
+            .collect();
+        let header = self.header.clone();
+        let sheet = self.workbook.add_worksheet_with_constant_memory()?;
+        sheet.set_name(name)?;
+        for (col, (heading, width)) in headings.iter().zip(widths).enumerate() {
+            let col = u16::try_from(col).unwrap_or(0);
+            sheet.set_column_width(col, width)?;
+            sheet.write_string_with_format(0, col, *heading, &header)?;
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        self.sheets += 1;
+        self.row_in_sheet = 0;
+        Ok(())
+    }
+
+    /// Puts the autofilter over the finished sheet's rows.
+    fn finish_sheet(&mut self) -> Result<(), XlsxError> {
+        if self.sheets == 0 {
+            return Ok(());
+        }
+        let last_col = u16::try_from(headings(self.bucket).len() - 1).unwrap_or(0);
+        let last_row = self.row_in_sheet;
+        self.sheet()?.autofilter(0, 0, last_row, last_col)?;
+        Ok(())
+    }
+
+    fn text(&mut self, row: u32, col: u16, text: &str) -> Result<(), XlsxError> {
+        if looks_like_formula(text) {
+            let quoted = self.quoted.clone();
+            self.sheet()?
+                .write_string_with_format(row, col, text, &quoted)?;
+        } else {
+            self.sheet()?.write_string(row, col, text)?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, tx: &transaction::Model) -> Result<(), XlsxError> {
+        if self.row_in_sheet == self.rows_per_sheet {
+            self.add_sheet()?;
+        }
+        self.row_in_sheet += 1;
+        let row = self.row_in_sheet;
+        let local = tx.created_at.with_timezone(&self.tz).naive_local();
+        let (date, amount) = (self.date.clone(), self.amount.clone());
+        self.sheet()?
+            .write_datetime_with_format(row, 0, local, &date)?;
+        let service = tx
+            .service
+            .as_deref()
+            .and_then(Service::parse)
+            .unwrap_or(Service::System);
+        self.text(row, 1, service.label())?;
+        self.text(row, 2, &tx.source)?;
+        self.text(row, 3, &tx.description)?;
+        let mut col = 4;
+        if self.bucket == Bucket::Voucher {
+            self.text(row, col, tx.voucher_code.as_deref().unwrap_or(""))?;
+            col += 1;
+        }
+        let status = Status::parse(&tx.status).map_or("", Status::label);
+        self.text(row, col, status)?;
+        let value = Money::from_minor(tx.amount_minor, self.currency).amount();
+        self.sheet()?
+            .write_with_format(row, col + 1, value, &amount)?;
+        Ok(())
+    }
+
+    fn save(mut self, path: &Path) -> Result<(), XlsxError> {
+        self.finish_sheet()?;
+        self.workbook.save(path)
+    }
+}
+
+/// Writes every row of `account_id` matching `filter` (its cursor ignored) to an .xlsx
+/// file at `path`; returns how many rows were written.
+pub async fn write_xlsx(
+    db: &Db,
+    account_id: &str,
+    currency: Currency,
+    tz: Tz,
+    filter: &HistoryFilter,
+    path: &Path,
+    options: ExportOptions,
+) -> Result<u64, ExportError> {
+    filter.validate().map_err(history::HistoryError::from)?;
+    let filter = filter.first_page();
+    let (send, receive) = std::sync::mpsc::sync_channel::<Vec<transaction::Model>>(2);
+    let target = path.to_owned();
+    let bucket = filter.bucket;
+    let rows_per_sheet = options.rows_per_sheet;
+    let writer = tokio::task::spawn_blocking(move || -> Result<u64, XlsxError> {
+        let mut sheets = Sheets::new(bucket, currency, tz, rows_per_sheet)?;
+        let mut written = 0;
+        for batch in receive {
+            for tx in &batch {
+                sheets.write(tx)?;
+                written += 1;
+            }
+        }
+        sheets.save(&target)?;
+        Ok(written)
+    });
+
+    let mut position = Position::Start;
+    let fetched = loop {
+        let batch = match history::rows(db.conn(), account_id, &filter, tz, position, options.batch)
+            .await
+        {
+            Ok(batch) => batch,
+            Err(e) => break Err(ExportError::from(e)),
+        };
+        let Some(last) = batch.last() else {
+            break Ok(());
+        };
+        position = Position::After(last.created_at, last.id);
+        let full = batch.len() as u64 == options.batch;
+        if send.send(batch).is_err() {
+            break Ok(()); // the writer failed; its error is reported below
+        }
+        if !full {
+            break Ok(());
+        }
+    };
+    drop(send);
+    let written = writer
+        .await
+        .map_err(|e| ExportError::Writer(e.to_string()))??;
+    fetched?;
+    Ok(written)
+}

@@ -1,0 +1,266 @@
+//! Credit History queries: filtered, newest first, paged by keyset on (created_at, id),
+//! never by OFFSET, so a page 20,000 rows deep costs what the first one does.
+//!
+//! Each query runs one index range scan per (service, status) pair the filter allows
+//! (at most 4 × 3) on `ix_transactions_filter` (account, bucket, service, status,
+//! created_at, id), each stopping after a page's worth, and merges them. Every filter
+//! combination is thus served in the paging order without a sort of the whole history.
+//!
+//! The account always comes from the caller (the session); a cursor holds only a
+//! position, so it cannot reach another account's rows.
+
+use super::entities::transaction;
+use crate::model::history::{
+    FilterError, HistoryFilter, HistoryPage, HistoryRow, PageCursor, services_of,
+};
+use crate::model::ledger::{Bucket, Service, Status};
+use crate::model::money::{Currency, Money};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+/// Why a history query was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error("this page link is not valid any more; start again from the first page")]
+    BadCursor,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// A position in the newest-first order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+    /// From the newest row.
+    Start,
+    /// Rows older than this one.
+    After(DateTime<Utc>, i64),
+    /// Rows newer than this one.
+    Before(DateTime<Utc>, i64),
+}
+
+/// A user's time zone by IANA name; unknown names fall back to UTC.
+pub fn time_zone(name: &str) -> Tz {
+    name.parse().unwrap_or(Tz::UTC)
+}
+
+/// The instant a local day starts in `tz`. On the rare days a zone skips midnight, the
+/// day starts at the first local time that exists.
+fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let mut local = day.and_time(chrono::NaiveTime::MIN);
+    for _ in 0..4 {
+        if let Some(t) = tz.from_local_datetime(&local).earliest() {
+            return t.with_timezone(&Utc);
+        }
+        local += chrono::Duration::minutes(30);
+    }
+    Utc.from_utc_datetime(&day.and_time(chrono::NaiveTime::MIN))
+}
+
+/// The filter's date range as UTC instants: [start of first day, start of the day after
+/// the last day).
+pub fn window(filter: &HistoryFilter, tz: Tz) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let start = filter.start.map(|d| day_start(d, tz));
+    let end = filter
+        .end
+        .and_then(|d| d.succ_opt())
+        .map(|d| day_start(d, tz));
+    (start, end)
+}
+
+/// Encodes a row's position as an opaque cursor.
+pub fn encode_cursor(row: &transaction::Model) -> String {
+    hex::encode(format!("{}.{}", row.created_at.timestamp_micros(), row.id))
+}
+
+/// Reads a cursor back into a position.
+pub fn decode_cursor(cursor: &PageCursor) -> Result<Position, HistoryError> {
+    let (text, after) = match cursor {
+        PageCursor::After(c) => (c, true),
+        PageCursor::Before(c) => (c, false),
+    };
+    let bytes = hex::decode(text).map_err(|_| HistoryError::BadCursor)?;
+    let text = String::from_utf8(bytes).map_err(|_| HistoryError::BadCursor)?;
+    let (micros, id) = text.split_once('.').ok_or(HistoryError::BadCursor)?;
+    let at = micros
+        .parse()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or(HistoryError::BadCursor)?;
+    let id = id.parse().map_err(|_| HistoryError::BadCursor)?;
+    Ok(if after {
+        Position::After(at, id)
+    } else {
+        Position::Before(at, id)
+    })
+}
+
+fn pairs(filter: &HistoryFilter) -> Vec<(Service, Status)> {
+    let services: Vec<Service> = if filter.services.is_empty() {
+        services_of(filter.bucket).to_vec()
+    } else {
+        filter.services.clone()
+    };
+    let statuses: Vec<Status> = if filter.statuses.is_empty() {
+        Status::ALL.to_vec()
+    } else {
+        filter.statuses.clone()
+    };
+    services
+        .iter()
+        .flat_map(|s| statuses.iter().map(move |st| (*s, *st)))
+        .collect()
+}
+
+fn base(
+    account_id: &str,
+    bucket: Bucket,
+    (service, status): (Service, Status),
+    (start, end): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+) -> sea_orm::Select<transaction::Entity> {
+    let mut q = transaction::Entity::find()
+        .filter(transaction::Column::AccountId.eq(account_id))
+        .filter(transaction::Column::Bucket.eq(bucket.as_str()))
+        .filter(transaction::Column::Service.eq(service.as_str()))
+        .filter(transaction::Column::Status.eq(status.as_str()));
+    if let Some(start) = start {
+        q = q.filter(transaction::Column::CreatedAt.gte(start));
+    }
+    if let Some(end) = end {
+        q = q.filter(transaction::Column::CreatedAt.lt(end));
+    }
+    q
+}
+
+/// Up to `limit` rows of the account matching the filter from `position`, newest first.
+pub async fn rows<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    filter: &HistoryFilter,
+    tz: Tz,
+    position: Position,
+    limit: u64,
+) -> Result<Vec<transaction::Model>, DbErr> {
+    use transaction::Column::{CreatedAt, Id};
+    let range = window(filter, tz);
+    let mut found = Vec::new();
+    for pair in pairs(filter) {
+        let q = base(account_id, filter.bucket, pair, range);
+        // `created_at <= t AND (created_at < t OR id < i)`: the first half is an index
+        // range both databases use; the second trims the one timestamp at the edge.
+        let q = match position {
+            Position::Start => q.order_by_desc(CreatedAt).order_by_desc(Id),
+            Position::After(at, id) => q
+                .filter(CreatedAt.lte(at))
+                .filter(Condition::any().add(CreatedAt.lt(at)).add(Id.lt(id)))
+                .order_by_desc(CreatedAt)
+                .order_by_desc(Id),
+            Position::Before(at, id) => q
+                .filter(CreatedAt.gte(at))
+                .filter(Condition::any().add(CreatedAt.gt(at)).add(Id.gt(id)))
+                .order_by_asc(CreatedAt)
+                .order_by_asc(Id),
+        };
+        found.extend(q.limit(limit).all(conn).await?);
+    }
+    let newest_first = |a: &transaction::Model, b: &transaction::Model| {
+        (b.created_at, b.id).cmp(&(a.created_at, a.id))
+    };
+    if let Position::Before(..) = position {
+        // The `limit` rows just above the position, then shown newest first.
+        found.sort_by(|a, b| newest_first(b, a));
+        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        found.sort_by(newest_first);
+    } else {
+        found.sort_by(newest_first);
+        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
+    Ok(found)
+}
+
+/// How many rows of the account match the filter (all pages).
+pub async fn count<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    filter: &HistoryFilter,
+    tz: Tz,
+) -> Result<u64, HistoryError> {
+    filter.validate()?;
+    let range = window(filter, tz);
+    let mut total = 0;
+    for pair in pairs(filter) {
+        total += base(account_id, filter.bucket, pair, range)
+            .count(conn)
+            .await?;
+    }
+    Ok(total)
+}
+
+/// A ledger row as the table shows it.
+pub fn to_row(row: &transaction::Model, currency: Currency, tz: Tz) -> HistoryRow {
+    HistoryRow {
+        id: row.id,
+        date: row
+            .created_at
+            .with_timezone(&tz)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
+        service: row
+            .service
+            .as_deref()
+            .and_then(Service::parse)
+            .unwrap_or(Service::System),
+        source: row.source.clone(),
+        description: row.description.clone(),
+        code: row.voucher_code.clone(),
+        status: Status::parse(&row.status).unwrap_or(Status::Processed),
+        amount: Money::from_minor(row.amount_minor, currency),
+    }
+}
+
+/// One page of the account's history for the filter (and its cursor).
+pub async fn page<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    currency: Currency,
+    tz: Tz,
+    filter: &HistoryFilter,
+) -> Result<HistoryPage, HistoryError> {
+    filter.validate()?;
+    let position = match &filter.cursor {
+        None => Position::Start,
+        Some(c) => decode_cursor(c)?,
+    };
+    let size = u64::from(filter.page_size);
+    // One row more than the page tells whether another page lies beyond.
+    let mut found = rows(conn, account_id, filter, tz, position, size + 1).await?;
+    let beyond = found.len() as u64 > size;
+    if beyond {
+        match position {
+            Position::Before(..) => {
+                found.remove(0);
+            }
+            _ => {
+                found.pop();
+            }
+        }
+    }
+    let (has_newer, has_older) = match position {
+        Position::Start => (false, beyond),
+        Position::After(..) => (true, beyond),
+        Position::Before(..) => (beyond, true),
+    };
+    Ok(HistoryPage {
+        next: has_older.then(|| found.last().map(encode_cursor)).flatten(),
+        previous: has_newer
+            .then(|| found.first().map(encode_cursor))
+            .flatten(),
+        rows: found.iter().map(|r| to_row(r, currency, tz)).collect(),
+        time_zone: tz.name().to_owned(),
+    })
+}

@@ -1,0 +1,283 @@
+//! Credit History: the filter a person sets (kept in the URL so a view can be
+//! bookmarked, reloaded and shared), and the page of rows the server returns.
+
+use super::ledger::{Bucket, Service, Status};
+use super::money::Money;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Rows per page a person can choose; the first is the default.
+pub const PAGE_SIZES: [u32; 3] = [25, 50, 100];
+
+/// Where a page starts: after (older than) or before (newer than) an opaque cursor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PageCursor {
+    After(String),
+    Before(String),
+}
+
+/// The Credit History filter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryFilter {
+    /// Top-up credits (the default) or Voucher credits.
+    pub bucket: Bucket,
+    /// Empty means every service.
+    pub services: Vec<Service>,
+    /// Empty means every status.
+    pub statuses: Vec<Status>,
+    /// First day shown, inclusive, in the user's time zone.
+    pub start: Option<NaiveDate>,
+    /// Last day shown, inclusive, in the user's time zone.
+    pub end: Option<NaiveDate>,
+    pub page_size: u32,
+    pub cursor: Option<PageCursor>,
+}
+
+impl Default for HistoryFilter {
+    fn default() -> Self {
+        HistoryFilter {
+            bucket: Bucket::TopUp,
+            services: Vec::new(),
+            statuses: Vec::new(),
+            start: None,
+            end: None,
+            page_size: PAGE_SIZES[0],
+            cursor: None,
+        }
+    }
+}
+
+/// A filter the server refuses, with a message for the person who set it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum FilterError {
+    #[error("The end date must be on or after the start date.")]
+    EndBeforeStart,
+    #[error("Choose a page size of 25, 50 or 100.")]
+    PageSize,
+}
+
+/// The services a bucket's rows can come from, in the order filters list them.
+pub fn services_of(bucket: Bucket) -> [Service; 4] {
+    let origin = match bucket {
+        Bucket::TopUp => Service::PaymentGateway,
+        Bucket::Voucher => Service::System,
+    };
+    [
+        origin,
+        Service::ModelFineTuning,
+        Service::GpuContainer,
+        Service::AiInference,
+    ]
+}
+
+impl HistoryFilter {
+    /// Checks what the URL alone cannot: the dates' order and the page size.
+    pub fn validate(&self) -> Result<(), FilterError> {
+        if let (Some(start), Some(end)) = (self.start, self.end)
+            && end < start
+        {
+            return Err(FilterError::EndBeforeStart);
+        }
+        if !PAGE_SIZES.contains(&self.page_size) {
+            return Err(FilterError::PageSize);
+        }
+        Ok(())
+    }
+
+    /// Reads a filter from URL query pairs. Unknown or malformed values are ignored (a
+    /// hand-edited link still shows something sensible); `validate` catches the rest.
+    pub fn from_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> HistoryFilter {
+        let mut filter = HistoryFilter::default();
+        for (key, value) in pairs {
+            match key {
+                "balance" => {
+                    if let Some(bucket) = Bucket::parse(value) {
+                        filter.bucket = bucket;
+                    }
+                }
+                "service" => {
+                    if let Some(s) = Service::parse(value)
+                        && !filter.services.contains(&s)
+                    {
+                        filter.services.push(s);
+                    }
+                }
+                "status" => {
+                    if let Some(s) = Status::parse(value)
+                        && !filter.statuses.contains(&s)
+                    {
+                        filter.statuses.push(s);
+                    }
+                }
+                "from" => filter.start = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok(),
+                "to" => filter.end = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok(),
+                "size" => filter.page_size = value.parse().unwrap_or(filter.page_size),
+                "after" if !value.is_empty() => {
+                    filter.cursor = Some(PageCursor::After(value.to_owned()));
+                }
+                "before" if !value.is_empty() => {
+                    filter.cursor = Some(PageCursor::Before(value.to_owned()));
+                }
+                _ => {}
+            }
+        }
+        // Services that cannot appear in this bucket would only empty the table.
+        let possible = services_of(filter.bucket);
+        filter.services.retain(|s| possible.contains(s));
+        filter
+    }
+
+    /// The filter as URL query pairs; defaults are left out so links stay short.
+    pub fn to_query(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = Vec::new();
+        if self.bucket != Bucket::TopUp {
+            pairs.push(("balance", self.bucket.as_str().to_owned()));
+        }
+        for s in &self.services {
+            pairs.push(("service", s.as_str().to_owned()));
+        }
+        for s in &self.statuses {
+            pairs.push(("status", s.as_str().to_owned()));
+        }
+        if let Some(d) = self.start {
+            pairs.push(("from", d.format("%Y-%m-%d").to_string()));
+        }
+        if let Some(d) = self.end {
+            pairs.push(("to", d.format("%Y-%m-%d").to_string()));
+        }
+        if self.page_size != PAGE_SIZES[0] {
+            pairs.push(("size", self.page_size.to_string()));
+        }
+        match &self.cursor {
+            Some(PageCursor::After(c)) => pairs.push(("after", c.clone())),
+            Some(PageCursor::Before(c)) => pairs.push(("before", c.clone())),
+            None => {}
+        }
+        pairs
+    }
+
+    /// `?balance=voucher&service=…`, percent-encoded; empty for the default view.
+    pub fn to_query_string(&self) -> String {
+        let pairs = self.to_query();
+        if pairs.is_empty() {
+            return String::new();
+        }
+        let encoded: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+            .collect();
+        format!("?{}", encoded.join("&"))
+    }
+
+    /// The same filter from its first page: what a change of filter leads to.
+    pub fn first_page(&self) -> HistoryFilter {
+        HistoryFilter {
+            cursor: None,
+            ..self.clone()
+        }
+    }
+
+    /// Whether anything differs from the default view (other than the page).
+    pub fn is_filtered(&self) -> bool {
+        self.first_page()
+            != HistoryFilter {
+                page_size: self.page_size,
+                ..HistoryFilter::default()
+            }
+    }
+}
+
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b));
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// One row of the Credit History table, ready to show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    pub id: i64,
+    /// Date and time in the user's time zone, e.g. `2026-11-24 11:42:05`.
+    pub date: String,
+    pub service: Service,
+    pub source: String,
+    pub description: String,
+    /// The voucher code (shown only under Voucher credits).
+    pub code: Option<String>,
+    pub status: Status,
+    /// Signed: positive adds credit.
+    pub amount: Money,
+}
+
+/// A page of the Credit History.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub rows: Vec<HistoryRow>,
+    /// Cursor of the older page, if there is one.
+    pub next: Option<String>,
+    /// Cursor of the newer page, if there is one.
+    pub previous: Option<String>,
+    /// The time zone dates are shown in.
+    pub time_zone: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_round_trips_every_filter() {
+        let filter = HistoryFilter {
+            bucket: Bucket::Voucher,
+            services: vec![Service::GpuContainer, Service::System],
+            statuses: vec![Status::Failed],
+            start: NaiveDate::from_ymd_opt(2026, 1, 2),
+            end: NaiveDate::from_ymd_opt(2026, 3, 4),
+            page_size: 50,
+            cursor: Some(PageCursor::After("abc_-".into())),
+        };
+        let pairs = filter.to_query();
+        let back = HistoryFilter::from_query(pairs.iter().map(|(k, v)| (*k, v.as_str())));
+        assert_eq!(back, filter);
+        assert_eq!(
+            filter.to_query_string(),
+            "?balance=voucher&service=gpu_container&service=system&status=failed&from=2026-01-02&to=2026-03-04&size=50&after=abc_-"
+        );
+        assert_eq!(HistoryFilter::default().to_query_string(), "");
+    }
+
+    #[test]
+    fn odd_urls_fall_back_to_sensible_values() {
+        let f = HistoryFilter::from_query([
+            ("balance", "gold"),
+            ("service", "system"), // not possible under top-up credits
+            ("service", "ai_inference"),
+            ("service", "ai_inference"),
+            ("from", "yesterday"),
+        ]);
+        assert_eq!(f.bucket, Bucket::TopUp);
+        assert_eq!(f.services, vec![Service::AiInference]);
+        assert_eq!(f.start, None);
+    }
+
+    #[test]
+    fn refuses_an_end_before_the_start_and_odd_page_sizes() {
+        let mut f = HistoryFilter {
+            start: NaiveDate::from_ymd_opt(2026, 5, 2),
+            end: NaiveDate::from_ymd_opt(2026, 5, 1),
+            ..HistoryFilter::default()
+        };
+        assert_eq!(f.validate(), Err(FilterError::EndBeforeStart));
+        f.end = f.start;
+        assert_eq!(f.validate(), Ok(()));
+        f.page_size = 1000;
+        assert_eq!(f.validate(), Err(FilterError::PageSize));
+    }
+}

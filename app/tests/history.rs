@@ -1,0 +1,405 @@
+//! Credit History filters and keyset paging, on SQLite and PostgreSQL.
+#![cfg(feature = "ssr")]
+
+mod support;
+
+use app::domain::db::Db;
+use app::domain::history::{self, HistoryError};
+use app::domain::ledger::{self, ChargeRequest, TopUp, VoucherCredit};
+use app::model::history::{HistoryFilter, HistoryPage, PageCursor};
+use app::model::ledger::{Bucket, Service, Status};
+use app::model::money::{Currency, Money};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use support::{TestDb, customer};
+
+const VN: Tz = chrono_tz::Asia::Ho_Chi_Minh;
+
+fn vnd(n: i64) -> Money {
+    Money::from_minor(n, Currency::Vnd)
+}
+
+fn utc(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, min, s).unwrap()
+}
+
+async fn top_up(db: &Db, account: &str, amount: i64, status: Status, at: DateTime<Utc>) {
+    let txn = db.write().await.unwrap();
+    let t = TopUp {
+        account_id: account.into(),
+        amount: vnd(amount),
+        gateway: "VNPay".into(),
+        reference: format!("ref-{amount}"),
+        description: "Credit top-up".into(),
+    };
+    ledger::record_top_up_in(&txn, &t, status, at)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+}
+
+async fn charge(db: &Db, account: &str, service: Service, amount: i64, at: DateTime<Utc>) {
+    let txn = db.write().await.unwrap();
+    let c = ChargeRequest {
+        account_id: account.into(),
+        service,
+        resource: format!("{}-res", service.as_str()),
+        description: "usage".into(),
+        amount: vnd(amount),
+        idempotency_key: None,
+    };
+    ledger::charge_in(&txn, &c, at).await.unwrap();
+    txn.commit().await.unwrap();
+}
+
+async fn grant(db: &Db, account: &str, code: &str, amount: i64, at: DateTime<Utc>) {
+    let txn = db.write().await.unwrap();
+    let v = VoucherCredit {
+        account_id: account.into(),
+        code: code.into(),
+        amount: vnd(amount),
+        expires_at: None,
+        description: "voucher".into(),
+    };
+    ledger::grant_voucher_in(&txn, &v, at).await.unwrap();
+    txn.commit().await.unwrap();
+}
+
+async fn page(db: &Db, account: &str, filter: &HistoryFilter) -> HistoryPage {
+    history::page(db.conn(), account, Currency::Vnd, VN, filter)
+        .await
+        .unwrap()
+}
+
+/// An account with a spread of rows in March 2026 (times in UTC).
+async fn history_account(db: &Db, email: &str) -> String {
+    let a = customer(db, email, Currency::Vnd).await;
+    top_up(db, &a, 5_000_000, Status::Success, utc(2026, 3, 1, 1, 0, 0)).await;
+    top_up(db, &a, 1_000_000, Status::Failed, utc(2026, 3, 2, 1, 0, 0)).await;
+    grant(db, &a, "SPRING", 300_000, utc(2026, 3, 3, 1, 0, 0)).await;
+    // Spends the voucher, then 100,000 of top-up: one row in each bucket.
+    charge(
+        db,
+        &a,
+        Service::GpuContainer,
+        400_000,
+        utc(2026, 3, 4, 1, 0, 0),
+    )
+    .await;
+    charge(
+        db,
+        &a,
+        Service::AiInference,
+        50_000,
+        utc(2026, 3, 5, 1, 0, 0),
+    )
+    .await;
+    charge(
+        db,
+        &a,
+        Service::ModelFineTuning,
+        90_000_000,
+        utc(2026, 3, 6, 1, 0, 0),
+    )
+    .await; // fails
+    top_up(db, &a, 500_000, Status::Processed, utc(2026, 3, 7, 1, 0, 0)).await;
+    a
+}
+
+fn sources(p: &HistoryPage) -> Vec<(Service, Status, i64)> {
+    p.rows
+        .iter()
+        .map(|r| (r.service, r.status, r.amount.to_minor().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_default_view_is_top_up_credits_newest_first() {
+    let t = TestDb::new().await;
+    let a = history_account(&t.db, "h@example.com").await;
+    let p = page(&t.db, &a, &HistoryFilter::default()).await;
+    assert_eq!(
+        sources(&p),
+        vec![
+            (Service::PaymentGateway, Status::Processed, 500_000),
+            (Service::ModelFineTuning, Status::Failed, -90_000_000),
+            (Service::AiInference, Status::Success, -50_000),
+            (Service::GpuContainer, Status::Success, -100_000),
+            (Service::PaymentGateway, Status::Failed, 1_000_000),
+            (Service::PaymentGateway, Status::Success, 5_000_000),
+        ]
+    );
+    assert_eq!(
+        p.rows[0].date, "2026-03-07 08:00:00",
+        "shown in the user's time zone"
+    );
+    assert_eq!(p.rows[0].source, "VNPay");
+    assert_eq!((p.next.as_deref(), p.previous.as_deref()), (None, None));
+    assert_eq!(p.time_zone, "Asia/Ho_Chi_Minh");
+}
+
+#[tokio::test]
+async fn each_filter_alone_and_combined() {
+    let t = TestDb::new().await;
+    let a = history_account(&t.db, "h@example.com").await;
+    let voucher = HistoryFilter {
+        bucket: Bucket::Voucher,
+        ..Default::default()
+    };
+    let p = page(&t.db, &a, &voucher).await;
+    assert_eq!(
+        sources(&p),
+        vec![
+            (Service::GpuContainer, Status::Success, -300_000),
+            (Service::System, Status::Success, 300_000)
+        ]
+    );
+    assert_eq!(p.rows[1].code.as_deref(), Some("SPRING"));
+    assert_eq!(p.rows[1].source, "Voucher");
+
+    let services = HistoryFilter {
+        services: vec![Service::AiInference, Service::ModelFineTuning],
+        ..Default::default()
+    };
+    assert_eq!(
+        sources(&page(&t.db, &a, &services).await),
+        vec![
+            (Service::ModelFineTuning, Status::Failed, -90_000_000),
+            (Service::AiInference, Status::Success, -50_000)
+        ]
+    );
+
+    let statuses = HistoryFilter {
+        statuses: vec![Status::Failed, Status::Processed],
+        ..Default::default()
+    };
+    assert_eq!(
+        sources(&page(&t.db, &a, &statuses).await),
+        vec![
+            (Service::PaymentGateway, Status::Processed, 500_000),
+            (Service::ModelFineTuning, Status::Failed, -90_000_000),
+            (Service::PaymentGateway, Status::Failed, 1_000_000),
+        ]
+    );
+
+    let dates = HistoryFilter {
+        start: NaiveDate::from_ymd_opt(2026, 3, 2),
+        end: NaiveDate::from_ymd_opt(2026, 3, 5),
+        ..Default::default()
+    };
+    assert_eq!(
+        sources(&page(&t.db, &a, &dates).await),
+        vec![
+            (Service::AiInference, Status::Success, -50_000),
+            (Service::GpuContainer, Status::Success, -100_000),
+            (Service::PaymentGateway, Status::Failed, 1_000_000),
+        ]
+    );
+
+    let combined = HistoryFilter {
+        services: vec![Service::PaymentGateway],
+        statuses: vec![Status::Failed, Status::Success],
+        start: NaiveDate::from_ymd_opt(2026, 3, 2),
+        ..Default::default()
+    };
+    assert_eq!(
+        sources(&page(&t.db, &a, &combined).await),
+        vec![(Service::PaymentGateway, Status::Failed, 1_000_000)]
+    );
+    assert_eq!(
+        history::count(t.db.conn(), &a, &combined, VN)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        history::count(t.db.conn(), &a, &HistoryFilter::default(), VN)
+            .await
+            .unwrap(),
+        6
+    );
+
+    let nothing = HistoryFilter {
+        statuses: vec![Status::Processed],
+        services: vec![Service::AiInference],
+        ..Default::default()
+    };
+    assert!(page(&t.db, &a, &nothing).await.rows.is_empty());
+}
+
+#[tokio::test]
+async fn date_range_edges_follow_the_users_time_zone() {
+    let t = TestDb::new().await;
+    let a = customer(&t.db, "tz@example.com", Currency::Vnd).await;
+    // 16:59:59 UTC is 23:59:59 on 1 March in Ho Chi Minh City (UTC+7); 17:00 is 2 March.
+    top_up(
+        &t.db,
+        &a,
+        111_000,
+        Status::Success,
+        utc(2026, 3, 1, 16, 59, 59),
+    )
+    .await;
+    top_up(
+        &t.db,
+        &a,
+        222_000,
+        Status::Success,
+        utc(2026, 3, 1, 17, 0, 0),
+    )
+    .await;
+    let day = |d| HistoryFilter {
+        start: NaiveDate::from_ymd_opt(2026, 3, d),
+        end: NaiveDate::from_ymd_opt(2026, 3, d),
+        ..Default::default()
+    };
+    let first = page(&t.db, &a, &day(1)).await;
+    assert_eq!(
+        first
+            .rows
+            .iter()
+            .map(|r| r.amount.to_minor().unwrap())
+            .collect::<Vec<_>>(),
+        vec![111_000]
+    );
+    assert_eq!(first.rows[0].date, "2026-03-01 23:59:59");
+    let second = page(&t.db, &a, &day(2)).await;
+    assert_eq!(
+        second
+            .rows
+            .iter()
+            .map(|r| r.amount.to_minor().unwrap())
+            .collect::<Vec<_>>(),
+        vec![222_000]
+    );
+    assert_eq!(second.rows[0].date, "2026-03-02 00:00:00");
+    // In UTC both fall on 1 March.
+    let utc_page = history::page(t.db.conn(), &a, Currency::Vnd, Tz::UTC, &day(1))
+        .await
+        .unwrap();
+    assert_eq!(utc_page.rows.len(), 2);
+
+    let backwards = HistoryFilter {
+        start: NaiveDate::from_ymd_opt(2026, 3, 2),
+        end: NaiveDate::from_ymd_opt(2026, 3, 1),
+        ..Default::default()
+    };
+    let err = history::page(t.db.conn(), &a, Currency::Vnd, VN, &backwards)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HistoryError::Filter(_)));
+}
+
+#[tokio::test]
+async fn paging_forward_and_back_across_equal_timestamps() {
+    let t = TestDb::new().await;
+    let a = customer(&t.db, "pages@example.com", Currency::Vnd).await;
+    let same = utc(2026, 4, 1, 12, 0, 0);
+    // 60 rows: 30 share one timestamp, straddling the page boundaries.
+    for i in 0..60i64 {
+        let at = if (15..45).contains(&i) {
+            same
+        } else {
+            same + Duration::seconds(i - 30)
+        };
+        top_up(&t.db, &a, 500_000 + i, Status::Success, at).await;
+    }
+    let filter = HistoryFilter::default();
+    let p1 = page(&t.db, &a, &filter).await;
+    let p2 = page(
+        &t.db,
+        &a,
+        &HistoryFilter {
+            cursor: Some(PageCursor::After(p1.next.clone().unwrap())),
+            ..filter.clone()
+        },
+    )
+    .await;
+    let p3 = page(
+        &t.db,
+        &a,
+        &HistoryFilter {
+            cursor: Some(PageCursor::After(p2.next.clone().unwrap())),
+            ..filter.clone()
+        },
+    )
+    .await;
+    assert_eq!((p1.rows.len(), p2.rows.len(), p3.rows.len()), (25, 25, 10));
+    assert!(p3.next.is_none() && p1.previous.is_none());
+    let mut ids: Vec<i64> = [&p1, &p2, &p3]
+        .iter()
+        .flat_map(|p| p.rows.iter().map(|r| r.id))
+        .collect();
+    let in_order = ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 60, "every row exactly once");
+    let amounts: Vec<i64> = [&p1, &p2, &p3]
+        .iter()
+        .flat_map(|p| p.rows.iter().map(|r| r.amount.to_minor().unwrap()))
+        .collect();
+    let mut expected = amounts.clone();
+    expected.sort_unstable_by(|x, y| y.cmp(x));
+    assert_eq!(amounts, expected, "newest first, ties broken by id");
+    assert_eq!(in_order.len(), 60);
+
+    // Back from page 3 gives page 2, and back again page 1 with no newer page.
+    let back2 = page(
+        &t.db,
+        &a,
+        &HistoryFilter {
+            cursor: Some(PageCursor::Before(p3.previous.clone().unwrap())),
+            ..filter.clone()
+        },
+    )
+    .await;
+    assert_eq!(back2.rows, p2.rows);
+    let back1 = page(
+        &t.db,
+        &a,
+        &HistoryFilter {
+            cursor: Some(PageCursor::Before(back2.previous.clone().unwrap())),
+            ..filter.clone()
+        },
+    )
+    .await;
+    assert_eq!(back1.rows, p1.rows);
+    assert!(back1.previous.is_none());
+    assert!(back1.next.is_some());
+}
+
+#[tokio::test]
+async fn a_cursor_cannot_reach_another_account() {
+    let t = TestDb::new().await;
+    let mine = history_account(&t.db, "mine@example.com").await;
+    let theirs = history_account(&t.db, "theirs@example.com").await;
+    // A cursor taken from their history, used on mine, only positions within mine.
+    let their_page = page(&t.db, &theirs, &HistoryFilter::default()).await;
+    let their_id = their_page.rows[2].id;
+    let forged = hex::encode(format!(
+        "{}.{}",
+        utc(2026, 3, 10, 0, 0, 0).timestamp_micros(),
+        their_id
+    ));
+    let p = page(
+        &t.db,
+        &mine,
+        &HistoryFilter {
+            cursor: Some(PageCursor::After(forged)),
+            ..Default::default()
+        },
+    )
+    .await;
+    let their_ids: Vec<i64> = their_page.rows.iter().map(|r| r.id).collect();
+    assert!(!p.rows.is_empty());
+    assert!(p.rows.iter().all(|r| !their_ids.contains(&r.id)));
+    // Garbage is refused, not guessed at.
+    let bad = HistoryFilter {
+        cursor: Some(PageCursor::After("zz-not-a-cursor".into())),
+        ..Default::default()
+    };
+    let err = history::page(t.db.conn(), &mine, Currency::Vnd, VN, &bad)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HistoryError::BadCursor));
+}
