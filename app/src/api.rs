@@ -3,6 +3,7 @@
 //! [`AppError`] without leaking internals.
 
 use crate::model::error::AppError;
+use crate::model::history::HistoryPage;
 use crate::model::session::Viewer;
 use leptos::prelude::*;
 
@@ -61,7 +62,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     let session = server::session().await?;
     session.cycle_id().await.map_err(server::internal)?;
     session
-        .insert(server::USER_KEY, user.id)
+        .insert(auth::SESSION_USER_KEY, user.id)
         .await
         .map_err(server::internal)?;
     leptos_axum::redirect("/billing");
@@ -77,19 +78,56 @@ pub async fn sign_out() -> Result<(), AppError> {
     Ok(())
 }
 
+/// One page of the signed-in customer's Credit History. `query` is the page's URL query
+/// string (the filter lives in the URL); the account comes from the session.
+#[server(prefix = "/rpc", endpoint = "credit_history")]
+pub async fn credit_history(query: String) -> Result<HistoryPage, AppError> {
+    use crate::domain::history;
+    use crate::model::history::HistoryFilter;
+    let (user, account, currency) = server::require_account().await?;
+    let filter = HistoryFilter::from_query_string(&query);
+    let db = server::db()?;
+    history::page(
+        db.conn(),
+        &account.id,
+        currency,
+        history::time_zone(&user.time_zone),
+        &filter,
+    )
+    .await
+    .map_err(server::history_error)
+}
+
+/// How many rows of the signed-in customer's Credit History match the filter.
+#[server(prefix = "/rpc", endpoint = "credit_history_count")]
+pub async fn credit_history_count(query: String) -> Result<u64, AppError> {
+    use crate::domain::history;
+    use crate::model::history::HistoryFilter;
+    let (user, account, _) = server::require_account().await?;
+    let filter = HistoryFilter::from_query_string(&query);
+    let db = server::db()?;
+    history::count(
+        db.conn(),
+        &account.id,
+        &filter,
+        history::time_zone(&user.time_zone),
+    )
+    .await
+    .map_err(server::history_error)
+}
+
 /// Helpers only the server functions use.
 #[cfg(feature = "ssr")]
 pub mod server {
-    use crate::domain::auth;
     use crate::domain::db::Db;
-    use crate::domain::entities::user;
+    use crate::domain::entities::{account as account_row, user};
+    use crate::domain::history::HistoryError;
+    use crate::domain::{account, auth};
     use crate::model::error::AppError;
+    use crate::model::money::Currency;
     use crate::model::session::Role;
     use leptos::prelude::use_context;
     use tower_sessions::Session;
-
-    /// The session key holding the signed-in user's id.
-    pub const USER_KEY: &str = "user_id";
 
     /// Logs an internal failure and returns the message-free error the browser sees.
     pub fn internal(e: impl std::fmt::Display) -> AppError {
@@ -110,7 +148,11 @@ pub mod server {
     /// The signed-in user, if the session names one that still exists.
     pub async fn signed_in_user() -> Result<Option<user::Model>, AppError> {
         let session = session().await?;
-        let Some(id) = session.get::<i64>(USER_KEY).await.map_err(internal)? else {
+        let Some(id) = session
+            .get::<i64>(auth::SESSION_USER_KEY)
+            .await
+            .map_err(internal)?
+        else {
             return Ok(None);
         };
         auth::find_by_id(db()?.conn(), id).await.map_err(internal)
@@ -119,6 +161,34 @@ pub mod server {
     /// The signed-in user, or `SignInRequired`.
     pub async fn require_user() -> Result<user::Model, AppError> {
         signed_in_user().await?.ok_or(AppError::SignInRequired)
+    }
+
+    /// The signed-in customer with their account and its currency.
+    pub async fn require_account() -> Result<(user::Model, account_row::Model, Currency), AppError>
+    {
+        let user = require_user().await?;
+        match account::with_currency(db()?.conn(), user.id)
+            .await
+            .map_err(internal)?
+        {
+            Some((acct, currency)) => Ok((user, acct, currency)),
+            None => Err(AppError::NoBillingProfile),
+        }
+    }
+
+    /// A refused history query, in words for the person who made it.
+    pub fn history_error(e: HistoryError) -> AppError {
+        match e {
+            HistoryError::Filter(f) => AppError::Invalid {
+                field: "filter".into(),
+                message: f.to_string(),
+            },
+            HistoryError::BadCursor => AppError::Invalid {
+                field: "page".into(),
+                message: e.to_string(),
+            },
+            HistoryError::Db(e) => internal(e),
+        }
     }
 
     /// A stored role name as a [`Role`].

@@ -1,6 +1,7 @@
 //! Export Excel, read back: rows, order, cell types, formats, the quote prefix, the Code
 //! column rule, and the continuation sheets.
 #![cfg(feature = "ssr")]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! Credit History filters and keyset paging, on SQLite and PostgreSQL.
 #![cfg(feature = "ssr")]
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

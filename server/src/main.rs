@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod csrf;
+mod export;
 mod jobs;
 mod routes;
 mod usage_api;

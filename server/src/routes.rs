@@ -2,7 +2,7 @@
 //! guard), the usage API, static files, and the periodic jobs.
 
 use crate::config::Config;
-use crate::{csrf, jobs, usage_api};
+use crate::{csrf, export, jobs, usage_api};
 use app::domain::db::Db;
 use app::domain::session_store::DbSessionStore;
 use app::ui::{App, shell};
@@ -40,6 +40,7 @@ pub fn router(db: Db, leptos_options: LeptosOptions, https: bool) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
+        .merge(export::router(db.clone()))
         .layer(axum::middleware::from_fn(csrf::same_origin_only))
         .layer(sessions);
     usage_api::router(db)

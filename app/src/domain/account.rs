@@ -77,3 +77,17 @@ pub fn currency(account: &account::Model) -> Result<Currency, DbErr> {
         ))
     })
 }
+
+/// The user's account and its currency, if they have an account yet.
+pub async fn with_currency<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+) -> Result<Option<(account::Model, Currency)>, DbErr> {
+    match of_user(conn, user_id).await? {
+        Some(acct) => {
+            let currency = currency(&acct)?;
+            Ok(Some((acct, currency)))
+        }
+        None => Ok(None),
+    }
+}

@@ -27,6 +27,9 @@ pub enum AuthError {
     Db(#[from] DbErr),
 }
 
+/// The session key holding the signed-in user's id.
+pub const SESSION_USER_KEY: &str = "user_id";
+
 /// Shortest password we accept.
 pub const MIN_PASSWORD_LEN: usize = 8;
 

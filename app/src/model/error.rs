@@ -18,6 +18,11 @@ pub enum AppError {
     /// A form field is wrong; the message names what to fix.
     #[error("{message}")]
     Invalid { field: String, message: String },
+    /// The customer has not saved billing settings yet, so has no account.
+    #[error(
+        "You have no billing profile yet. Your first top-up sets your billing details and currency."
+    )]
+    NoBillingProfile,
     /// The signed-in user may not do this.
     #[error("You do not have access to this.")]
     Forbidden,

@@ -4,6 +4,7 @@
 use super::ledger::{Bucket, Service, Status};
 use super::money::Money;
 use chrono::NaiveDate;
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
 /// Rows per page a person can choose; the first is the default.
@@ -164,9 +165,28 @@ impl HistoryFilter {
         }
         let encoded: Vec<String> = pairs
             .iter()
-            .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+            .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
             .collect();
         format!("?{}", encoded.join("&"))
+    }
+
+    /// Reads a filter from a URL's query string (with or without the leading `?`).
+    pub fn from_query_string(query: &str) -> HistoryFilter {
+        let decoded: Vec<(String, String)> = query
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                let decode = |s: &str| {
+                    percent_decode_str(&s.replace('+', " "))
+                        .decode_utf8_lossy()
+                        .into_owned()
+                };
+                (decode(k), decode(v))
+            })
+            .collect();
+        HistoryFilter::from_query(decoded.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
     /// The same filter from its first page: what a change of filter leads to.
@@ -185,19 +205,6 @@ impl HistoryFilter {
                 ..HistoryFilter::default()
             }
     }
-}
-
-fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(b));
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// One row of the Credit History table, ready to show.
@@ -248,7 +255,15 @@ mod tests {
         assert_eq!(back, filter);
         assert_eq!(
             filter.to_query_string(),
-            "?balance=voucher&service=gpu_container&service=system&status=failed&from=2026-01-02&to=2026-03-04&size=50&after=abc_-"
+            "?balance=voucher&service=gpu%5Fcontainer&service=system&status=failed&from=2026%2D01%2D02&to=2026%2D03%2D04&size=50&after=abc%5F%2D"
+        );
+        assert_eq!(
+            HistoryFilter::from_query_string(&filter.to_query_string()),
+            filter
+        );
+        assert_eq!(
+            HistoryFilter::from_query_string("balance=voucher&from=2026-01-02").start,
+            NaiveDate::from_ymd_opt(2026, 1, 2)
         );
         assert_eq!(HistoryFilter::default().to_query_string(), "");
     }

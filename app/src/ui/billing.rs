@@ -1,34 +1,52 @@
-//! The Billing Management page and its Overview.
+//! The Billing Management page: its tabs, and the Overview.
 
 use super::header::ViewerResource;
 use crate::model::ledger::Balances;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Outlet;
+use leptos_router::hooks::use_location;
 
+/// The page around the tabs.
 #[component]
 pub fn BillingPage() -> impl IntoView {
-    let viewer = expect_context::<ViewerResource>();
+    let path = use_location().pathname;
+    let tab = move |href: &'static str, label: &'static str| {
+        view! {
+            <a href=href aria-current=move || (path.get() == href).then_some("page")>
+                {label}
+            </a>
+        }
+    };
     view! {
         <Title text="Billing Management" />
         <main class="page">
             <h1>"Billing Management"</h1>
             <nav class="tabs" aria-label="Billing sections">
-                <a href="/billing" aria-current="page">
-                    "Overview"
-                </a>
+                {tab("/billing", "Overview")}
+                {tab("/billing/history", "Credit History")}
             </nav>
-            <Suspense>
-                {move || Suspend::new(async move {
-                    let balances = viewer.await.ok().flatten().and_then(|me| me.balances);
-                    view! { <Overview balances /> }
-                })}
-            </Suspense>
+            <Outlet />
         </main>
     }
 }
 
+/// Total balance and its breakdown.
 #[component]
-fn Overview(balances: Option<Balances>) -> impl IntoView {
+pub fn Overview() -> impl IntoView {
+    let viewer = expect_context::<ViewerResource>();
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                let balances = viewer.await.ok().flatten().and_then(|me| me.balances);
+                view! { <Balances balances /> }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Balances(balances: Option<Balances>) -> impl IntoView {
     let Some(balances) = balances else {
         return view! {
             <section aria-labelledby="overview-heading" class="overview">

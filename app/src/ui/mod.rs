@@ -3,6 +3,7 @@
 
 mod billing;
 mod header;
+mod history;
 mod sign_in;
 
 use leptos::prelude::*;
@@ -52,7 +53,10 @@ pub fn App() -> impl IntoView {
                 // Async: the page waits for the session check, so a signed-out visit gets a
                 // real redirect rather than a page that redirects after loading.
                 <ParentRoute path=path!("") view=header::SignedIn ssr=SsrMode::Async>
-                    <Route path=path!("/billing") view=billing::BillingPage />
+                    <ParentRoute path=path!("/billing") view=billing::BillingPage>
+                        <Route path=path!("") view=billing::Overview />
+                        <Route path=path!("/history") view=history::CreditHistory />
+                    </ParentRoute>
                     <Route path=path!("") view=|| view! { <Redirect path="/billing" /> } />
                 </ParentRoute>
             </Routes>

@@ -1,0 +1,388 @@
+//! The Credit History tab: filters (kept in the URL), the table, paging, Export Excel.
+
+use crate::api::{credit_history, credit_history_count};
+use crate::model::history::{HistoryFilter, HistoryPage, PAGE_SIZES, PageCursor, services_of};
+use crate::model::ledger::{Bucket, Status};
+use chrono::NaiveDate;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_location, use_navigate};
+
+const PATH: &str = "/billing/history";
+
+fn href(filter: &HistoryFilter) -> String {
+    format!("{PATH}{}", filter.to_query_string())
+}
+
+#[component]
+pub fn CreditHistory() -> impl IntoView {
+    let search = use_location().search;
+    let filter = Memo::new(move |_| HistoryFilter::from_query_string(&search.get()));
+    let page = Resource::new(move || search.get(), credit_history);
+    let count = Resource::new(
+        move || filter.get().first_page().to_query_string(),
+        credit_history_count,
+    );
+    let navigate = use_navigate();
+    let apply = Callback::new(move |next: HistoryFilter| {
+        navigate(&href(&next.first_page()), NavigateOptions::default());
+    });
+
+    view! {
+        <Title text="Credit History" />
+        <section aria-labelledby="history-heading" class="history">
+            <div class="history-head">
+                <h2 id="history-heading">"Credit History"</h2>
+                <ExportButton filter />
+            </div>
+            <Filters filter apply />
+            <p class="muted history-count" aria-live="polite">
+                <Transition>
+                    {move || Suspend::new(async move {
+                        match count.await {
+                            Ok(1) => "1 transaction matches".to_owned(),
+                            Ok(n) => format!("{n} transactions match"),
+                            Err(_) => String::new(),
+                        }
+                    })}
+                </Transition>
+            </p>
+            // Transition keeps the old rows on screen until the new ones arrive.
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(p) => view! { <Table page=p filter=filter.get_untracked() /> }.into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl IntoView {
+    let date_error = RwSignal::new(None::<String>);
+    let set_date = move |which: &'static str, value: String| {
+        let mut next = filter.get_untracked();
+        let day = NaiveDate::parse_from_str(&value, "%Y-%m-%d").ok();
+        match which {
+            "start" => next.start = day,
+            _ => next.end = day,
+        }
+        match next.validate() {
+            Ok(()) => {
+                date_error.set(None);
+                apply.run(next);
+            }
+            Err(e) => date_error.set(Some(e.to_string())),
+        }
+    };
+    let day = |d: Option<NaiveDate>| {
+        d.map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+
+    view! {
+        <form class="filters" aria-label="Filters" on:submit=|ev| ev.prevent_default()>
+            <div class="filter">
+                <label for="balance-type">"Balance type"</label>
+                <select
+                    id="balance-type"
+                    prop:value=move || filter.get().bucket.as_str()
+                    on:change=move |ev| {
+                        let mut next = filter.get_untracked();
+                        next.bucket = Bucket::parse(&event_target_value(&ev)).unwrap_or(Bucket::TopUp);
+                        let possible = services_of(next.bucket);
+                        next.services.retain(|s| possible.contains(s));
+                        apply.run(next);
+                    }
+                >
+                    {Bucket::ALL
+                        .iter()
+                        .map(|b| view! { <option value=b.as_str()>{b.label()}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <fieldset class="filter">
+                <legend>"Service"</legend>
+                {move || {
+                    services_of(filter.get().bucket)
+                        .into_iter()
+                        .map(|service| {
+                            view! {
+                                <label class="check">
+                                    <input
+                                        type="checkbox"
+                                        prop:checked=move || filter.get().services.contains(&service)
+                                        on:change=move |_| {
+                                            let mut next = filter.get_untracked();
+                                            if let Some(i) = next.services.iter().position(|s| *s == service) {
+                                                next.services.remove(i);
+                                            } else {
+                                                next.services.push(service);
+                                            }
+                                            apply.run(next);
+                                        }
+                                    />
+                                    {service.label()}
+                                </label>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </fieldset>
+            <fieldset class="filter">
+                <legend>"Status"</legend>
+                {Status::ALL
+                    .iter()
+                    .map(|&status| {
+                        view! {
+                            <label class="check">
+                                <input
+                                    type="checkbox"
+                                    prop:checked=move || filter.get().statuses.contains(&status)
+                                    on:change=move |_| {
+                                        let mut next = filter.get_untracked();
+                                        if let Some(i) = next.statuses.iter().position(|s| *s == status) {
+                                            next.statuses.remove(i);
+                                        } else {
+                                            next.statuses.push(status);
+                                        }
+                                        apply.run(next);
+                                    }
+                                />
+                                {status.label()}
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+            <div class="filter dates">
+                <div>
+                    <label for="start-date">"Start date"</label>
+                    <input
+                        id="start-date"
+                        type="date"
+                        prop:value=move || day(filter.get().start)
+                        on:change=move |ev| set_date("start", event_target_value(&ev))
+                        aria-describedby="date-error"
+                    />
+                </div>
+                <div>
+                    <label for="end-date">"End date"</label>
+                    <input
+                        id="end-date"
+                        type="date"
+                        prop:value=move || day(filter.get().end)
+                        on:change=move |ev| set_date("end", event_target_value(&ev))
+                        aria-describedby="date-error"
+                    />
+                </div>
+                <p id="date-error" class="form-error" role="alert" hidden=move || date_error.get().is_none()>
+                    {move || date_error.get()}
+                </p>
+            </div>
+            <div class="filter">
+                <label for="page-size">"Rows per page"</label>
+                <select
+                    id="page-size"
+                    prop:value=move || filter.get().page_size.to_string()
+                    on:change=move |ev| {
+                        let mut next = filter.get_untracked();
+                        next.page_size = event_target_value(&ev).parse().unwrap_or(PAGE_SIZES[0]);
+                        apply.run(next);
+                    }
+                >
+                    {PAGE_SIZES
+                        .iter()
+                        .map(|n| view! { <option value=n.to_string()>{n.to_string()}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <button
+                type="button"
+                class="button-quiet"
+                disabled=move || !filter.get().is_filtered()
+                on:click=move |_| {
+                    date_error.set(None);
+                    apply.run(HistoryFilter::default());
+                }
+            >
+                "Clear filters"
+            </button>
+        </form>
+    }
+}
+
+#[component]
+fn Table(page: HistoryPage, filter: HistoryFilter) -> impl IntoView {
+    let with_code = filter.bucket == Bucket::Voucher;
+    if page.rows.is_empty() {
+        return view! {
+            <p class="empty">
+                {if filter.is_filtered() {
+                    "No transactions match these filters."
+                } else {
+                    "No transactions yet."
+                }}
+            </p>
+        }
+        .into_any();
+    }
+    let newer = page.previous.map(|c| {
+        href(&HistoryFilter {
+            cursor: Some(PageCursor::Before(c)),
+            ..filter.clone()
+        })
+    });
+    let older = page.next.map(|c| {
+        href(&HistoryFilter {
+            cursor: Some(PageCursor::After(c)),
+            ..filter.clone()
+        })
+    });
+    view! {
+        <div class="table-scroll">
+            <table aria-label="Credit history">
+                <thead>
+                    <tr>
+                        <th scope="col">"Date"</th>
+                        <th scope="col">"Service"</th>
+                        <th scope="col">"Source"</th>
+                        <th scope="col">"Description"</th>
+                        {with_code.then(|| view! { <th scope="col">"Code"</th> })}
+                        <th scope="col">"Status"</th>
+                        <th scope="col" class="num">"Amount"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {page
+                        .rows
+                        .into_iter()
+                        .map(|row| {
+                            let credit = !row.amount.is_negative();
+                            view! {
+                                <tr>
+                                    <td class="nowrap">{row.date}</td>
+                                    <td>{row.service.label()}</td>
+                                    <td>{row.source}</td>
+                                    <td>{row.description}</td>
+                                    {with_code.then(|| view! { <td>{row.code.unwrap_or_default()}</td> })}
+                                    <td>
+                                        <span class=format!("status status-{}", row.status.as_str())>
+                                            {row.status.label()}
+                                        </span>
+                                    </td>
+                                    <td class=if credit { "num amount-credit" } else { "num amount-debit" }>
+                                        {row.amount.format_signed()}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <p class="muted small">"Times are shown in " {page.time_zone} "."</p>
+        <nav class="pager" aria-label="Pages">
+            {match newer {
+                Some(h) => view! { <a href=h rel="prev">"Previous"</a> }.into_any(),
+                None => view! { <span aria-disabled="true">"Previous"</span> }.into_any(),
+            }}
+            {match older {
+                Some(h) => view! { <a href=h rel="next">"Next"</a> }.into_any(),
+                None => view! { <span aria-disabled="true">"Next"</span> }.into_any(),
+            }}
+        </nav>
+    }
+    .into_any()
+}
+
+/// Export Excel: a plain link to the file (the browser downloads it), which shows that
+/// the file is being prepared and ignores clicks until it has started.
+#[component]
+fn ExportButton(filter: Memo<HistoryFilter>) -> impl IntoView {
+    let preparing = RwSignal::new(false);
+    let token = RwSignal::new(String::new());
+    let link = move || {
+        let mut pairs = filter.get().first_page().to_query_string();
+        let t = token.get();
+        if !t.is_empty() {
+            pairs.push(if pairs.is_empty() { '?' } else { '&' });
+            pairs.push_str("download=");
+            pairs.push_str(&t);
+        }
+        format!("{PATH}/export{pairs}")
+    };
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        if preparing.get_untracked() {
+            ev.prevent_default();
+            return;
+        }
+        preparing.set(true);
+        watch_download(token.get_untracked(), preparing);
+    };
+    // A fresh token per page view, so an old cookie never ends a new wait.
+    Effect::new(move |_| token.set(new_token()));
+    view! {
+        <a
+            class="button-primary export"
+            href=link
+            aria-disabled=move || preparing.get().to_string()
+            aria-busy=move || preparing.get().to_string()
+            on:click=on_click
+        >
+            {move || if preparing.get() { "Preparing file…" } else { "Export Excel" }}
+        </a>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn new_token() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{}-{}",
+        js_sys::Date::now(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn new_token() -> String {
+    String::new()
+}
+
+/// Polls for the cookie the export sets when the file starts downloading (or gives up
+/// after two minutes), then lets the button be used again.
+#[cfg(feature = "hydrate")]
+fn watch_download(token: String, preparing: RwSignal<bool>) {
+    use std::time::Duration;
+    use wasm_bindgen::JsCast;
+    let wanted = format!("export_done={token}");
+    let ticks = StoredValue::new(0_u32);
+    let handle = StoredValue::new(None::<IntervalHandle>);
+    let check = move || {
+        ticks.update_value(|t| *t += 1);
+        let cookie = document()
+            .dyn_into::<web_sys::HtmlDocument>()
+            .ok()
+            .and_then(|d| d.cookie().ok())
+            .unwrap_or_default();
+        // 480 ticks of 250 ms: two minutes.
+        if cookie.split("; ").any(|c| c == wanted) || ticks.get_value() > 480 {
+            preparing.set(false);
+            if let Some(h) = handle.get_value() {
+                h.clear();
+            }
+        }
+    };
+    if let Ok(h) = set_interval_with_handle(check, Duration::from_millis(250)) {
+        handle.set_value(Some(h));
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn watch_download(_token: String, _preparing: RwSignal<bool>) {}
