@@ -8,7 +8,7 @@ export LEPTOS_OUTPUT_NAME=billing
 export LEPTOS_SITE_ROOT="$root/target/site"
 export LEPTOS_SITE_ADDR="${E2E_ADDR:-127.0.0.1:3100}"
 rm -rf "$DATA_DIR"
-server="$root/target/release/server"
+server="$root/target/${E2E_PROFILE:-release}/server"
 "$server" demo
 NEW_USER_PASSWORD=second-password "$server" create-user \
   --email second@example.com --role customer --country US --currency USD

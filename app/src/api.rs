@@ -1,6 +1,10 @@
 //! Server functions: the browser's only way into the domain. Each is thin: it takes the
 //! user from the session (never from an argument), calls the domain, and maps errors to
 //! [`AppError`] without leaking internals.
+//!
+//! Each begins with `Call::begin().await?`, which reads the request's context (database,
+//! session, reactive owner) before anything else: Leptos' context is only reliable
+//! before a server function's first `.await`.
 
 use crate::model::error::AppError;
 use crate::model::history::HistoryPage;
@@ -10,23 +14,17 @@ use leptos::prelude::*;
 /// The signed-in user and their balances, or `None` when nobody is signed in.
 #[server(prefix = "/rpc", endpoint = "viewer")]
 pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
-    use crate::domain::{account, ledger};
-    let Some(user) = server::signed_in_user().await? else {
+    use crate::domain::ledger;
+    let call = server::Call::begin().await?;
+    let Some(user) = call.user().await? else {
         return Ok(None);
     };
-    let db = server::db()?;
-    let balances = match account::of_user(db.conn(), user.id)
-        .await
-        .map_err(server::internal)?
-    {
-        Some(acct) => {
-            let currency = account::currency(&acct).map_err(server::internal)?;
-            Some(
-                ledger::balances(db.conn(), &acct.id, currency)
-                    .await
-                    .map_err(server::internal)?,
-            )
-        }
+    let balances = match call.account_of(&user).await? {
+        Some((acct, currency)) => Some(
+            ledger::balances(call.db.conn(), &acct.id, currency)
+                .await
+                .map_err(server::internal)?,
+        ),
         None => None,
     };
     Ok(Some(Viewer {
@@ -41,6 +39,7 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
 #[server(prefix = "/rpc", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     use crate::domain::auth::{self, AuthError};
+    let call = server::Call::begin().await?;
     if email.trim().is_empty() {
         return Err(AppError::Invalid {
             field: "email".into(),
@@ -53,28 +52,26 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
             message: "Enter your password.".into(),
         });
     }
-    let db = server::db()?;
-    let user = match auth::verify_credentials(db.conn(), &email, &password).await {
+    let user = match auth::verify_credentials(call.db.conn(), &email, &password).await {
         Ok(user) => user,
         Err(AuthError::BadCredentials) => return Err(AppError::BadCredentials),
         Err(e) => return Err(server::internal(e)),
     };
-    let session = server::session().await?;
-    session.cycle_id().await.map_err(server::internal)?;
-    session
+    call.session.cycle_id().await.map_err(server::internal)?;
+    call.session
         .insert(auth::SESSION_USER_KEY, user.id)
         .await
         .map_err(server::internal)?;
-    leptos_axum::redirect("/billing");
+    call.redirect("/billing");
     Ok(())
 }
 
 /// Ends the session on the server and returns to the sign-in page.
 #[server(prefix = "/rpc", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    let session = server::session().await?;
-    session.flush().await.map_err(server::internal)?;
-    leptos_axum::redirect("/sign-in");
+    let call = server::Call::begin().await?;
+    call.session.flush().await.map_err(server::internal)?;
+    call.redirect("/sign-in");
     Ok(())
 }
 
@@ -84,18 +81,13 @@ pub async fn sign_out() -> Result<(), AppError> {
 pub async fn credit_history(query: String) -> Result<HistoryPage, AppError> {
     use crate::domain::history;
     use crate::model::history::HistoryFilter;
-    let (user, account, currency) = server::require_account().await?;
+    let call = server::Call::begin().await?;
+    let (user, account, currency) = call.require_account().await?;
     let filter = HistoryFilter::from_query_string(&query);
-    let db = server::db()?;
-    history::page(
-        db.conn(),
-        &account.id,
-        currency,
-        history::time_zone(&user.time_zone),
-        &filter,
-    )
-    .await
-    .map_err(server::history_error)
+    let tz = history::time_zone(&user.time_zone);
+    history::page(call.db.conn(), &account.id, currency, tz, &filter)
+        .await
+        .map_err(server::history_error)
 }
 
 /// How many rows of the signed-in customer's Credit History match the filter.
@@ -103,17 +95,13 @@ pub async fn credit_history(query: String) -> Result<HistoryPage, AppError> {
 pub async fn credit_history_count(query: String) -> Result<u64, AppError> {
     use crate::domain::history;
     use crate::model::history::HistoryFilter;
-    let (user, account, _) = server::require_account().await?;
+    let call = server::Call::begin().await?;
+    let (user, account, _) = call.require_account().await?;
     let filter = HistoryFilter::from_query_string(&query);
-    let db = server::db()?;
-    history::count(
-        db.conn(),
-        &account.id,
-        &filter,
-        history::time_zone(&user.time_zone),
-    )
-    .await
-    .map_err(server::history_error)
+    let tz = history::time_zone(&user.time_zone);
+    history::count(call.db.conn(), &account.id, &filter, tz)
+        .await
+        .map_err(server::history_error)
 }
 
 /// Helpers only the server functions use.
@@ -126,7 +114,7 @@ pub mod server {
     use crate::model::error::AppError;
     use crate::model::money::Currency;
     use crate::model::session::Role;
-    use leptos::prelude::use_context;
+    use leptos::prelude::{Owner, use_context};
     use tower_sessions::Session;
 
     /// Logs an internal failure and returns the message-free error the browser sees.
@@ -135,44 +123,65 @@ pub mod server {
         AppError::Internal
     }
 
-    /// The database, provided by the server when it builds the routes.
-    pub fn db() -> Result<Db, AppError> {
-        use_context::<Db>().ok_or_else(|| internal("no database in context"))
+    /// What a server function needs from its request, read up front.
+    pub struct Call {
+        pub db: Db,
+        pub session: Session,
+        owner: Owner,
     }
 
-    /// The request's session.
-    pub async fn session() -> Result<Session, AppError> {
-        leptos_axum::extract::<Session>().await.map_err(internal)
-    }
+    impl Call {
+        /// Reads the database, session and reactive owner. Call it first, before any
+        /// other `.await`.
+        pub async fn begin() -> Result<Call, AppError> {
+            let owner = Owner::current().ok_or_else(|| internal("no reactive owner"))?;
+            let db = use_context::<Db>().ok_or_else(|| internal("no database in context"))?;
+            let session = leptos_axum::extract::<Session>().await.map_err(internal)?;
+            Ok(Call { db, session, owner })
+        }
 
-    /// The signed-in user, if the session names one that still exists.
-    pub async fn signed_in_user() -> Result<Option<user::Model>, AppError> {
-        let session = session().await?;
-        let Some(id) = session
-            .get::<i64>(auth::SESSION_USER_KEY)
-            .await
-            .map_err(internal)?
-        else {
-            return Ok(None);
-        };
-        auth::find_by_id(db()?.conn(), id).await.map_err(internal)
-    }
+        /// The signed-in user, if the session names one that still exists.
+        pub async fn user(&self) -> Result<Option<user::Model>, AppError> {
+            let Some(id) = self
+                .session
+                .get::<i64>(auth::SESSION_USER_KEY)
+                .await
+                .map_err(internal)?
+            else {
+                return Ok(None);
+            };
+            auth::find_by_id(self.db.conn(), id).await.map_err(internal)
+        }
 
-    /// The signed-in user, or `SignInRequired`.
-    pub async fn require_user() -> Result<user::Model, AppError> {
-        signed_in_user().await?.ok_or(AppError::SignInRequired)
-    }
+        /// The signed-in user, or `SignInRequired`.
+        pub async fn require_user(&self) -> Result<user::Model, AppError> {
+            self.user().await?.ok_or(AppError::SignInRequired)
+        }
 
-    /// The signed-in customer with their account and its currency.
-    pub async fn require_account() -> Result<(user::Model, account_row::Model, Currency), AppError>
-    {
-        let user = require_user().await?;
-        match account::with_currency(db()?.conn(), user.id)
-            .await
-            .map_err(internal)?
-        {
-            Some((acct, currency)) => Ok((user, acct, currency)),
-            None => Err(AppError::NoBillingProfile),
+        /// The user's account and currency, if they have one yet.
+        pub async fn account_of(
+            &self,
+            user: &user::Model,
+        ) -> Result<Option<(account_row::Model, Currency)>, AppError> {
+            account::with_currency(self.db.conn(), user.id)
+                .await
+                .map_err(internal)
+        }
+
+        /// The signed-in customer with their account and its currency.
+        pub async fn require_account(
+            &self,
+        ) -> Result<(user::Model, account_row::Model, Currency), AppError> {
+            let user = self.require_user().await?;
+            match self.account_of(&user).await? {
+                Some((acct, currency)) => Ok((user, acct, currency)),
+                None => Err(AppError::NoBillingProfile),
+            }
+        }
+
+        /// Sends the browser to `path` once the function returns.
+        pub fn redirect(&self, path: &str) {
+            self.owner.with(|| leptos_axum::redirect(path));
         }
     }
 

@@ -6,7 +6,7 @@ const root = path.resolve(__dirname, "..", "..");
 
 /** Runs an operator subcommand of the server against the end-to-end database. */
 export function cli(...args: string[]): string {
-  return execFileSync(path.join(root, "target", "release", "server"), args, {
+  return execFileSync(path.join(root, "target", process.env.E2E_PROFILE ?? "release", "server"), args, {
     env: { ...process.env, DATA_DIR: path.join(root, "end2end", ".data"), RUST_LOG: "warn" },
     encoding: "utf8",
   }).trim();

@@ -327,9 +327,11 @@ fn ExportButton(filter: Memo<HistoryFilter>) -> impl IntoView {
     // A fresh token per page view, so an old cookie never ends a new wait.
     Effect::new(move |_| token.set(new_token()));
     view! {
+        // `download` makes this a real download the router leaves alone.
         <a
             class="button-primary export"
             href=link
+            download=""
             aria-disabled=move || preparing.get().to_string()
             aria-busy=move || preparing.get().to_string()
             on:click=on_click
@@ -365,16 +367,21 @@ fn watch_download(token: String, preparing: RwSignal<bool>) {
     let ticks = StoredValue::new(0_u32);
     let handle = StoredValue::new(None::<IntervalHandle>);
     let check = move || {
-        ticks.update_value(|t| *t += 1);
+        ticks.try_update_value(|t| *t += 1);
         let cookie = document()
             .dyn_into::<web_sys::HtmlDocument>()
             .ok()
             .and_then(|d| d.cookie().ok())
             .unwrap_or_default();
         // 480 ticks of 250 ms: two minutes.
-        if cookie.split("; ").any(|c| c == wanted) || ticks.get_value() > 480 {
-            preparing.set(false);
-            if let Some(h) = handle.get_value() {
+        // The tab may be gone by now (the person navigated away): then just stop.
+        let gone = preparing.try_get_untracked().is_none();
+        if gone
+            || cookie.split("; ").any(|c| c == wanted)
+            || ticks.try_get_value().unwrap_or(u32::MAX) > 480
+        {
+            preparing.try_set(false);
+            if let Some(Some(h)) = handle.try_get_value() {
                 h.clear();
             }
         }
