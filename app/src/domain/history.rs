@@ -18,8 +18,8 @@ use crate::model::money::{Currency, Money};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// Why a history query was refused.
@@ -31,6 +31,20 @@ pub enum HistoryError {
     BadCursor,
     #[error(transparent)]
     Db(#[from] DbErr),
+}
+
+/// What the history shows of a ledger row: only these columns are read, which keeps
+/// paging and a million-row export cheap.
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+pub struct Record {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub service: Option<String>,
+    pub source: String,
+    pub description: String,
+    pub voucher_code: Option<String>,
+    pub status: String,
+    pub amount_minor: i64,
 }
 
 /// A position in the newest-first order.
@@ -74,7 +88,7 @@ pub fn window(filter: &HistoryFilter, tz: Tz) -> (Option<DateTime<Utc>>, Option<
 }
 
 /// Encodes a row's position as an opaque cursor.
-pub fn encode_cursor(row: &transaction::Model) -> String {
+pub fn encode_cursor(row: &Record) -> String {
     hex::encode(format!("{}.{}", row.created_at.timestamp_micros(), row.id))
 }
 
@@ -137,6 +151,29 @@ fn base(
     q
 }
 
+/// Reads the [`Record`] columns of a query.
+async fn records<C: ConnectionTrait>(
+    conn: &C,
+    query: sea_orm::Select<transaction::Entity>,
+) -> Result<Vec<Record>, DbErr> {
+    use transaction::Column as T;
+    query
+        .select_only()
+        .columns([
+            T::Id,
+            T::CreatedAt,
+            T::Service,
+            T::Source,
+            T::Description,
+            T::VoucherCode,
+            T::Status,
+            T::AmountMinor,
+        ])
+        .into_model::<Record>()
+        .all(conn)
+        .await
+}
+
 /// Up to `limit` rows of the account matching the filter from `position`, newest first.
 pub async fn rows<C: ConnectionTrait>(
     conn: &C,
@@ -145,7 +182,7 @@ pub async fn rows<C: ConnectionTrait>(
     tz: Tz,
     position: Position,
     limit: u64,
-) -> Result<Vec<transaction::Model>, DbErr> {
+) -> Result<Vec<Record>, DbErr> {
     use transaction::Column::{CreatedAt, Id};
     let range = window(filter, tz);
     let mut found = Vec::new();
@@ -166,11 +203,9 @@ pub async fn rows<C: ConnectionTrait>(
                 .order_by_asc(CreatedAt)
                 .order_by_asc(Id),
         };
-        found.extend(q.limit(limit).all(conn).await?);
+        found.extend(records(conn, q.limit(limit)).await?);
     }
-    let newest_first = |a: &transaction::Model, b: &transaction::Model| {
-        (b.created_at, b.id).cmp(&(a.created_at, a.id))
-    };
+    let newest_first = |a: &Record, b: &Record| (b.created_at, b.id).cmp(&(a.created_at, a.id));
     if let Position::Before(..) = position {
         // The `limit` rows just above the position, then shown newest first.
         found.sort_by(|a, b| newest_first(b, a));
@@ -181,6 +216,100 @@ pub async fn rows<C: ConnectionTrait>(
         found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     }
     Ok(found)
+}
+
+/// Every row of the account matching the filter, newest first, read in batches: a
+/// k-way merge of one keyset stream per (service, status) lane. Each lane refills only
+/// when it runs dry, so every row is read once, in index order, whatever the row count.
+pub struct RowStream<'a, C> {
+    conn: &'a C,
+    account_id: String,
+    bucket: Bucket,
+    range: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    lanes: Vec<Lane>,
+    lane_batch: u64,
+}
+
+struct Lane {
+    pair: (Service, Status),
+    buffer: std::collections::VecDeque<Record>,
+    /// The last row taken from the database, where the next refill starts.
+    last: Option<(DateTime<Utc>, i64)>,
+    exhausted: bool,
+}
+
+impl<'a, C: ConnectionTrait> RowStream<'a, C> {
+    /// Starts a stream; each lane reads `lane_batch` rows at a time.
+    pub fn new(
+        conn: &'a C,
+        account_id: &str,
+        filter: &HistoryFilter,
+        tz: Tz,
+        lane_batch: u64,
+    ) -> Self {
+        RowStream {
+            conn,
+            account_id: account_id.to_owned(),
+            bucket: filter.bucket,
+            range: window(filter, tz),
+            lanes: pairs(filter)
+                .into_iter()
+                .map(|pair| Lane {
+                    pair,
+                    buffer: Default::default(),
+                    last: None,
+                    exhausted: false,
+                })
+                .collect(),
+            lane_batch: lane_batch.max(1),
+        }
+    }
+
+    async fn refill(&mut self, lane: usize) -> Result<(), DbErr> {
+        use transaction::Column::{CreatedAt, Id};
+        let l = &self.lanes[lane];
+        let mut q = base(&self.account_id, self.bucket, l.pair, self.range);
+        if let Some((at, id)) = l.last {
+            q = q
+                .filter(CreatedAt.lte(at))
+                .filter(Condition::any().add(CreatedAt.lt(at)).add(Id.lt(id)));
+        }
+        let found = records(
+            self.conn,
+            q.order_by_desc(CreatedAt)
+                .order_by_desc(Id)
+                .limit(self.lane_batch),
+        )
+        .await?;
+        let l = &mut self.lanes[lane];
+        l.exhausted = (found.len() as u64) < self.lane_batch;
+        l.last = found.last().map(|r| (r.created_at, r.id));
+        l.buffer.extend(found);
+        Ok(())
+    }
+
+    /// The next up-to-`size` rows; empty when the stream is done.
+    pub async fn next_batch(&mut self, size: usize) -> Result<Vec<Record>, DbErr> {
+        let mut out = Vec::with_capacity(size);
+        while out.len() < size {
+            for lane in 0..self.lanes.len() {
+                if self.lanes[lane].buffer.is_empty() && !self.lanes[lane].exhausted {
+                    self.refill(lane).await?;
+                }
+            }
+            let newest = self
+                .lanes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| l.buffer.front().map(|r| (i, (r.created_at, r.id))))
+                .max_by_key(|(_, key)| *key);
+            let Some((lane, _)) = newest else { break };
+            if let Some(row) = self.lanes[lane].buffer.pop_front() {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// How many rows of the account match the filter (all pages).
@@ -202,7 +331,7 @@ pub async fn count<C: ConnectionTrait>(
 }
 
 /// A ledger row as the table shows it.
-pub fn to_row(row: &transaction::Model, currency: Currency, tz: Tz) -> HistoryRow {
+pub fn to_row(row: &Record, currency: Currency, tz: Tz) -> HistoryRow {
     HistoryRow {
         id: row.id,
         date: row

@@ -1,0 +1,305 @@
+//! Credit History at scale: one account with 1,000,000 transactions, on SQLite and
+//! PostgreSQL.
+//!
+//! - Page latency (server side, through `history::page`): first page and a page 20,000
+//!   rows deep, with no filter and with service + status + date filters; p50 and p95.
+//! - Export of all 1,000,000 rows: seconds, rows/s and peak memory growth, next to the
+//!   same cells written by rust_xlsxwriter from memory (no database) in the same run.
+//!
+//! ```sh
+//! cargo bench -p app --features ssr --bench history
+//! BENCH_ROWS=200000 cargo bench -p app --features ssr --bench history   # quicker
+//! ```
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_precision_loss,
+    clippy::float_arithmetic
+)]
+
+use app::domain::account;
+use app::domain::db::{Db, now};
+use app::domain::entities::{transaction, user};
+use app::domain::export::{self, ExportOptions};
+use app::domain::history::{self, Position};
+use app::model::history::{HistoryFilter, PageCursor};
+use app::model::ledger::{Bucket, Service, Status};
+use app::model::money::Currency;
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, EntityTrait};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+const TZ: Tz = chrono_tz::Asia::Ho_Chi_Minh;
+const DEPTH: u64 = 20_000;
+const SAMPLES: usize = 200;
+
+fn rows_wanted() -> u64 {
+    std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+/// Bulk loader: multi-row INSERTs of 2,000 rows (under PostgreSQL's 65,535 bind
+/// parameters), 50 statements per transaction. Two years of history, one row every
+/// ~63 s, with runs of equal timestamps, all in the top-up bucket.
+async fn load(db: &Db, account_id: &str, n: u64) -> f64 {
+    let start = Instant::now();
+    let services = [
+        Service::PaymentGateway,
+        Service::ModelFineTuning,
+        Service::GpuContainer,
+        Service::AiInference,
+    ];
+    let statuses = [
+        Status::Success,
+        Status::Success,
+        Status::Success,
+        Status::Failed,
+        Status::Processed,
+    ];
+    let t0 = Utc.with_ymd_and_hms(2024, 12, 1, 0, 0, 0).unwrap();
+    let mut i = 0u64;
+    while i < n {
+        let txn = db.write().await.unwrap();
+        for _ in 0..50 {
+            if i >= n {
+                break;
+            }
+            let batch: Vec<transaction::ActiveModel> = (i..(i + 2_000).min(n))
+                .map(|k| {
+                    let service = services[(k % 4) as usize];
+                    let status = statuses[(k % 5) as usize];
+                    let sign = if service == Service::PaymentGateway {
+                        1
+                    } else {
+                        -1
+                    };
+                    transaction::ActiveModel {
+                        account_id: Set(account_id.to_owned()),
+                        bucket: Set(Bucket::TopUp.as_str().to_owned()),
+                        kind: Set(if sign > 0 { "top_up" } else { "charge" }.to_owned()),
+                        service: Set(Some(service.as_str().to_owned())),
+                        source: Set(format!("resource-{}", k % 97)),
+                        description: Set(format!("usage record {k}")),
+                        status: Set(status.as_str().to_owned()),
+                        amount_minor: Set(sign * (1_000 + (k % 50_000) as i64)),
+                        // Runs of three rows share a timestamp.
+                        created_at: Set(t0 + Duration::seconds((k / 3 * 190) as i64)),
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            i += batch.len() as u64;
+            transaction::Entity::insert_many(batch)
+                .exec(&*txn)
+                .await
+                .unwrap();
+        }
+        txn.commit().await.unwrap();
+    }
+    start.elapsed().as_secs_f64()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+async fn latency(db: &Db, account_id: &str, filter: &HistoryFilter) -> (f64, f64) {
+    let mut ms = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let start = Instant::now();
+        let page = history::page(db.conn(), account_id, Currency::Vnd, TZ, filter)
+            .await
+            .unwrap();
+        ms.push(start.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(page.rows.len(), 25);
+    }
+    ms.sort_by(f64::total_cmp);
+    (percentile(&ms, 0.5), percentile(&ms, 0.95))
+}
+
+async fn deep(db: &Db, account_id: &str, filter: &HistoryFilter) -> HistoryFilter {
+    let rows = history::rows(db.conn(), account_id, filter, TZ, Position::Start, DEPTH)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.len() as u64,
+        DEPTH,
+        "the filter matches fewer than {DEPTH} rows"
+    );
+    let cursor = history::encode_cursor(rows.last().unwrap());
+    HistoryFilter {
+        cursor: Some(PageCursor::After(cursor)),
+        ..filter.clone()
+    }
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// Runs `work`, sampling resident memory every 2 ms; returns its result, seconds, and
+/// the peak growth over the memory in use when it started, in MB.
+async fn measured<T, F: std::future::Future<Output = T>>(work: F) -> (T, f64, f64) {
+    let base = rss_bytes();
+    let peak = Arc::new(AtomicU64::new(base));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_bytes(), Ordering::Relaxed);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
+    let start = Instant::now();
+    let out = work.await;
+    let secs = start.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    let growth = peak.load(Ordering::Relaxed).saturating_sub(base) as f64 / 1_048_576.0;
+    (out, secs, growth)
+}
+
+async fn bench(name: &str, db: Db) {
+    let n = rows_wanted();
+    let at = now();
+    let u = user::ActiveModel {
+        email: Set(format!("history-bench-{}@example.com", std::process::id())),
+        password_hash: Set("-".into()),
+        role: Set("customer".into()),
+        time_zone: Set(TZ.name().into()),
+        created_at: Set(at),
+        ..Default::default()
+    }
+    .insert(db.conn())
+    .await
+    .unwrap();
+    let acct = account::open(db.conn(), u.id, Currency::Vnd, Some("VN"), at)
+        .await
+        .unwrap();
+    let load_secs = load(&db, &acct.id, n).await;
+    if db.backend() == sea_orm::DbBackend::Postgres {
+        db.conn()
+            .execute_unprepared("ANALYZE transactions")
+            .await
+            .unwrap();
+    } else {
+        db.conn().execute_unprepared("ANALYZE").await.unwrap();
+    }
+    println!(
+        "\n## {name}: {n} rows (loaded in {load_secs:.1} s, {:.0} rows/s)\n",
+        n as f64 / load_secs
+    );
+
+    let plain = HistoryFilter::default();
+    let filtered = HistoryFilter {
+        services: vec![Service::GpuContainer, Service::AiInference],
+        statuses: vec![Status::Success, Status::Failed],
+        start: NaiveDate::from_ymd_opt(2025, 1, 1),
+        end: NaiveDate::from_ymd_opt(2026, 6, 30),
+        ..HistoryFilter::default()
+    };
+    println!("| page | filter | p50 ms | p95 ms | deep/first p50 |");
+    println!("|---|---|---:|---:|---:|");
+    for (label, filter) in [("none", &plain), ("service+status+date", &filtered)] {
+        let (f50, f95) = latency(&db, &acct.id, filter).await;
+        let deep_filter = deep(&db, &acct.id, filter).await;
+        let (d50, d95) = latency(&db, &acct.id, &deep_filter).await;
+        println!("| first | {label} | {f50:.2} | {f95:.2} | |");
+        println!(
+            "| {DEPTH} rows deep | {label} | {d50:.2} | {d95:.2} | {:.2} |",
+            d50 / f50
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.xlsx");
+    let (written, secs, growth) = measured(export::write_xlsx(
+        &db,
+        &acct.id,
+        Currency::Vnd,
+        TZ,
+        &plain,
+        &path,
+        ExportOptions::default(),
+    ))
+    .await;
+    let written = written.unwrap();
+    assert_eq!(written, n);
+    let size = std::fs::metadata(&path).unwrap().len() as f64 / 1_048_576.0;
+
+    // Baseline: the same rows from memory (loaded before the clock starts).
+    let rows = history::rows(db.conn(), &acct.id, &plain, TZ, Position::Start, n)
+        .await
+        .unwrap();
+    let base_path = dir.path().join("baseline.xlsx");
+    let (base_written, base_secs, base_growth) = measured(async {
+        export::write_rows(
+            &rows,
+            Bucket::TopUp,
+            Currency::Vnd,
+            TZ,
+            &base_path,
+            export::MAX_DATA_ROWS_PER_SHEET,
+        )
+    })
+    .await;
+    assert_eq!(base_written.unwrap(), n);
+    drop(rows);
+    println!("\n| export of {n} rows | seconds | rows/s | peak memory growth | file |");
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| from the database (keyset batches, constant memory) | {secs:.2} | {:.0} | {growth:.1} MB | {size:.1} MB |",
+        n as f64 / secs
+    );
+    println!(
+        "| rust_xlsxwriter from memory (baseline) | {base_secs:.2} | {:.0} | {base_growth:.1} MB | |",
+        n as f64 / base_secs
+    );
+    println!("\nspeed relative to the baseline: {:.2}", base_secs / secs);
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("history.db").display()
+    );
+    bench("SQLite (file, WAL)", Db::connect(&url).await.unwrap()).await;
+
+    let admin_url = std::env::var("BILLING_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let Ok(admin) = Database::connect(&admin_url).await else {
+        println!(
+            "\nPostgreSQL: not reachable at {admin_url}; set BILLING_TEST_PG_URL to measure it"
+        );
+        return;
+    };
+    let name = format!("billing_history_bench_{}", std::process::id());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
+    bench("PostgreSQL (local, default settings)", db.clone()).await;
+    drop(db);
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+}
