@@ -446,3 +446,114 @@ async fn the_export_stream_yields_every_row_once_in_page_order() {
     assert_eq!(streamed.len(), 46);
     assert_eq!(streamed, paged);
 }
+
+#[tokio::test]
+async fn paging_within_a_date_range_and_from_cursors_outside_it() {
+    let t = TestDb::new().await;
+    let a = customer(&t.db, "range@example.com", Currency::Vnd).await;
+    // 20 rows on 9 May, 40 on 10 May, 20 on 11 May (noon in Ho Chi Minh City = 05:00 UTC).
+    for (day, n) in [(9u32, 20i64), (10, 40), (11, 20)] {
+        for i in 0..n {
+            top_up(
+                &t.db,
+                &a,
+                100_000 + i,
+                Status::Success,
+                utc(2026, 5, day, 5, 0, 0) + Duration::seconds(i),
+            )
+            .await;
+        }
+    }
+    let may10 = HistoryFilter {
+        start: NaiveDate::from_ymd_opt(2026, 5, 10),
+        end: NaiveDate::from_ymd_opt(2026, 5, 10),
+        ..Default::default()
+    };
+    let on_day = |p: &HistoryPage| p.rows.iter().all(|r| r.date.starts_with("2026-05-10"));
+    let p1 = page(&t.db, &a, &may10).await;
+    let p2 = page(
+        &t.db,
+        &a,
+        &HistoryFilter {
+            cursor: Some(PageCursor::After(p1.next.clone().unwrap())),
+            ..may10.clone()
+        },
+    )
+    .await;
+    assert_eq!((p1.rows.len(), p2.rows.len()), (25, 15));
+    assert!(on_day(&p1) && on_day(&p2) && p2.next.is_none());
+    let back = page(
+        &t.db,
+        &a,
+        &HistoryFilter {
+            cursor: Some(PageCursor::Before(p2.previous.clone().unwrap())),
+            ..may10.clone()
+        },
+    )
+    .await;
+    assert_eq!(back.rows, p1.rows);
+
+    // A cursor from 11 May (after the range) starts at the range's newest row...
+    let cursor_at = |id: i64, created_at: DateTime<Utc>| {
+        history::encode_cursor(&history::Record {
+            id,
+            created_at,
+            service: None,
+            source: String::new(),
+            description: String::new(),
+            voucher_code: None,
+            status: "success".into(),
+            amount_minor: 0,
+        })
+    };
+    let newest = page(&t.db, &a, &HistoryFilter::default()).await.rows[0].id;
+    let later = PageCursor::After(cursor_at(newest, utc(2026, 5, 11, 5, 0, 19)));
+    let from_later = page(
+        &t.db,
+        &a,
+        &HistoryFilter {
+            cursor: Some(later),
+            ..may10.clone()
+        },
+    )
+    .await;
+    assert_eq!(from_later.rows, p1.rows);
+    // ...and a Before cursor from 9 May (before the range) ends at its oldest rows.
+    let oldest = page(
+        &t.db,
+        &a,
+        &HistoryFilter {
+            page_size: 100,
+            ..Default::default()
+        },
+    )
+    .await;
+    let first_of_9 = oldest.rows.last().unwrap().id;
+    let earlier = cursor_at(first_of_9, utc(2026, 5, 9, 5, 0, 0));
+    let from_earlier = page(
+        &t.db,
+        &a,
+        &HistoryFilter {
+            cursor: Some(PageCursor::Before(earlier)),
+            ..may10.clone()
+        },
+    )
+    .await;
+    // The 25 oldest rows of 10 May, newest first.
+    let oldest_25: Vec<i64> = [&p1, &p2]
+        .iter()
+        .flat_map(|p| p.rows.iter().map(|r| r.id))
+        .skip(15)
+        .collect();
+    assert_eq!(
+        from_earlier.rows.iter().map(|r| r.id).collect::<Vec<_>>(),
+        oldest_25
+    );
+    assert_eq!(from_earlier.rows.len(), 25);
+    assert!(on_day(&from_earlier));
+    assert_eq!(
+        from_earlier.rows.last().unwrap().amount.to_minor(),
+        Some(100_000),
+        "ends at the range's oldest row"
+    );
+}

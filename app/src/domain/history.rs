@@ -135,20 +135,57 @@ fn base(
     account_id: &str,
     bucket: Bucket,
     (service, status): (Service, Status),
-    (start, end): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
 ) -> sea_orm::Select<transaction::Entity> {
-    let mut q = transaction::Entity::find()
+    transaction::Entity::find()
         .filter(transaction::Column::AccountId.eq(account_id))
         .filter(transaction::Column::Bucket.eq(bucket.as_str()))
         .filter(transaction::Column::Service.eq(service.as_str()))
-        .filter(transaction::Column::Status.eq(status.as_str()));
-    if let Some(start) = start {
-        q = q.filter(transaction::Column::CreatedAt.gte(start));
+        .filter(transaction::Column::Status.eq(status.as_str()))
+}
+
+/// Limits a query to the date range and to one side of a position, in newest-first
+/// order (oldest-first for `Before`). Where the range and the position both bound
+/// `created_at` on one side, only the tighter bound is applied (the other is implied):
+/// SQLite uses a single bound per side for the index range and would scan the gap.
+fn bounded(
+    q: sea_orm::Select<transaction::Entity>,
+    (start, end): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    position: Position,
+) -> sea_orm::Select<transaction::Entity> {
+    use transaction::Column::{CreatedAt, Id};
+    let from_start = |q: sea_orm::Select<transaction::Entity>| match start {
+        Some(start) => q.filter(CreatedAt.gte(start)),
+        None => q,
+    };
+    let to_end = |q: sea_orm::Select<transaction::Entity>| match end {
+        Some(end) => q.filter(CreatedAt.lt(end)),
+        None => q,
+    };
+    match position {
+        Position::Start => to_end(from_start(q))
+            .order_by_desc(CreatedAt)
+            .order_by_desc(Id),
+        // Rows before the range's end are all older than a position at or after it.
+        Position::After(at, _) if end.is_some_and(|end| end <= at) => to_end(from_start(q))
+            .order_by_desc(CreatedAt)
+            .order_by_desc(Id),
+        // `created_at <= t AND (created_at < t OR id < i)`: the first half is the index
+        // range; the second trims the one timestamp at the edge.
+        Position::After(at, id) => from_start(q)
+            .filter(CreatedAt.lte(at))
+            .filter(Condition::any().add(CreatedAt.lt(at)).add(Id.lt(id)))
+            .order_by_desc(CreatedAt)
+            .order_by_desc(Id),
+        // Rows from the range's start on are all newer than a position before it.
+        Position::Before(at, _) if start.is_some_and(|start| start > at) => to_end(from_start(q))
+            .order_by_asc(CreatedAt)
+            .order_by_asc(Id),
+        Position::Before(at, id) => to_end(q)
+            .filter(CreatedAt.gte(at))
+            .filter(Condition::any().add(CreatedAt.gt(at)).add(Id.gt(id)))
+            .order_by_asc(CreatedAt)
+            .order_by_asc(Id),
     }
-    if let Some(end) = end {
-        q = q.filter(transaction::Column::CreatedAt.lt(end));
-    }
-    q
 }
 
 /// Reads the [`Record`] columns of a query.
@@ -183,26 +220,10 @@ pub async fn rows<C: ConnectionTrait>(
     position: Position,
     limit: u64,
 ) -> Result<Vec<Record>, DbErr> {
-    use transaction::Column::{CreatedAt, Id};
     let range = window(filter, tz);
     let mut found = Vec::new();
     for pair in pairs(filter) {
-        let q = base(account_id, filter.bucket, pair, range);
-        // `created_at <= t AND (created_at < t OR id < i)`: the first half is an index
-        // range both databases use; the second trims the one timestamp at the edge.
-        let q = match position {
-            Position::Start => q.order_by_desc(CreatedAt).order_by_desc(Id),
-            Position::After(at, id) => q
-                .filter(CreatedAt.lte(at))
-                .filter(Condition::any().add(CreatedAt.lt(at)).add(Id.lt(id)))
-                .order_by_desc(CreatedAt)
-                .order_by_desc(Id),
-            Position::Before(at, id) => q
-                .filter(CreatedAt.gte(at))
-                .filter(Condition::any().add(CreatedAt.gt(at)).add(Id.gt(id)))
-                .order_by_asc(CreatedAt)
-                .order_by_asc(Id),
-        };
+        let q = bounded(base(account_id, filter.bucket, pair), range, position);
         found.extend(records(conn, q.limit(limit)).await?);
     }
     let newest_first = |a: &Record, b: &Record| (b.created_at, b.id).cmp(&(a.created_at, a.id));
@@ -266,21 +287,17 @@ impl<'a, C: ConnectionTrait> RowStream<'a, C> {
     }
 
     async fn refill(&mut self, lane: usize) -> Result<(), DbErr> {
-        use transaction::Column::{CreatedAt, Id};
         let l = &self.lanes[lane];
-        let mut q = base(&self.account_id, self.bucket, l.pair, self.range);
-        if let Some((at, id)) = l.last {
-            q = q
-                .filter(CreatedAt.lte(at))
-                .filter(Condition::any().add(CreatedAt.lt(at)).add(Id.lt(id)));
-        }
-        let found = records(
-            self.conn,
-            q.order_by_desc(CreatedAt)
-                .order_by_desc(Id)
-                .limit(self.lane_batch),
-        )
-        .await?;
+        let position = match l.last {
+            Some((at, id)) => Position::After(at, id),
+            None => Position::Start,
+        };
+        let q = bounded(
+            base(&self.account_id, self.bucket, l.pair),
+            self.range,
+            position,
+        );
+        let found = records(self.conn, q.limit(self.lane_batch)).await?;
         let l = &mut self.lanes[lane];
         l.exhausted = (found.len() as u64) < self.lane_batch;
         l.last = found.last().map(|r| (r.created_at, r.id));
@@ -323,9 +340,13 @@ pub async fn count<C: ConnectionTrait>(
     let range = window(filter, tz);
     let mut total = 0;
     for pair in pairs(filter) {
-        total += base(account_id, filter.bucket, pair, range)
-            .count(conn)
-            .await?;
+        total += bounded(
+            base(account_id, filter.bucket, pair),
+            range,
+            Position::Start,
+        )
+        .count(conn)
+        .await?;
     }
     Ok(total)
 }
