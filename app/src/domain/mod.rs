@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod entities;
 pub mod export;
+pub mod gateways;
 pub mod history;
 pub mod ledger;
 pub mod session_store;

@@ -6,3 +6,4 @@ pub mod history;
 pub mod ledger;
 pub mod money;
 pub mod session;
+pub mod top_up;

@@ -1,0 +1,213 @@
+//! VNPay, payment API 2.1.0: the signed payment URL, and the signed return / IPN call.
+//!
+//! Signing: the `vnp_*` parameters sorted by name, each name and value form-URL-encoded
+//! (space as `+`), joined as a query string; `vnp_SecureHash` is the hex HMAC-SHA512 of
+//! that string under the merchant's hash secret. Amounts are sent ×100 (VNPay's unit is
+//! 1/100 đồng); dates are `yyyyMMddHHmmss` in GMT+7.
+//!
+//! The return URL is verified but only used to show the outcome; the IPN call is the
+//! source of truth and is answered with VNPay's JSON `RspCode`.
+
+use crate::model::money::{Currency, Money};
+use chrono::{DateTime, FixedOffset, Utc};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha512;
+use std::collections::BTreeMap;
+
+type HmacSha512 = Hmac<Sha512>;
+
+/// The merchant's VNPay settings. The secret never appears in `Debug` output.
+#[derive(Clone, Debug)]
+pub struct VnPayConfig {
+    /// `vnp_TmnCode`, the merchant's terminal code.
+    pub tmn_code: String,
+    pub hash_secret: SecretString,
+    /// The payment page, e.g. `https://sandbox.vnpayment.vn/paymentv2/vpcpay.html`.
+    pub pay_url: String,
+    /// Where VNPay sends the customer back.
+    pub return_url: String,
+}
+
+/// Why a VNPay call was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VnPayError {
+    #[error("the call is not signed, or the signature does not match")]
+    BadSignature,
+    #[error("the call lacks {0}")]
+    Missing(&'static str),
+    #[error("the call's {0} is malformed")]
+    Malformed(&'static str),
+}
+
+/// GMT+7, the time zone VNPay's dates are in.
+const VIETNAM: FixedOffset = match FixedOffset::east_opt(7 * 3600) {
+    Some(offset) => offset,
+    None => panic!("UTC+7 is a valid offset"),
+};
+
+fn mac(secret: &SecretString) -> HmacSha512 {
+    HmacSha512::new_from_slice(secret.expose_secret().as_bytes())
+        .expect("HMAC takes keys of any length")
+}
+
+/// The signed text: sorted, form-URL-encoded `name=value` pairs joined by `&`.
+pub fn signing_text(params: &BTreeMap<String, String>) -> String {
+    params
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>(),
+                form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The hex HMAC-SHA512 of the signing text.
+pub fn sign(secret: &SecretString, params: &BTreeMap<String, String>) -> String {
+    let mut mac = mac(secret);
+    mac.update(signing_text(params).as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// What a payment URL is built from.
+#[derive(Clone, Debug)]
+pub struct PaymentRequest<'a> {
+    /// Our unique payment reference (`vnp_TxnRef`).
+    pub reference: &'a str,
+    pub amount: Money,
+    pub order_info: &'a str,
+    pub client_ip: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The signed payment URL the customer is sent to.
+pub fn payment_url(
+    config: &VnPayConfig,
+    request: &PaymentRequest<'_>,
+) -> Result<String, VnPayError> {
+    if request.amount.currency() != Currency::Vnd {
+        return Err(VnPayError::Malformed("currency (VNPay takes VND only)"));
+    }
+    let amount = request
+        .amount
+        .to_minor()
+        .and_then(|d| d.checked_mul(100))
+        .ok_or(VnPayError::Malformed("amount"))?;
+    let fmt = |t: DateTime<Utc>| t.with_timezone(&VIETNAM).format("%Y%m%d%H%M%S").to_string();
+    let mut params = BTreeMap::new();
+    for (k, v) in [
+        ("vnp_Version", "2.1.0".to_owned()),
+        ("vnp_Command", "pay".to_owned()),
+        ("vnp_TmnCode", config.tmn_code.clone()),
+        ("vnp_Amount", amount.to_string()),
+        ("vnp_CurrCode", "VND".to_owned()),
+        ("vnp_TxnRef", request.reference.to_owned()),
+        ("vnp_OrderInfo", request.order_info.to_owned()),
+        ("vnp_OrderType", "other".to_owned()),
+        ("vnp_Locale", "vn".to_owned()),
+        ("vnp_ReturnUrl", config.return_url.clone()),
+        ("vnp_IpAddr", request.client_ip.to_owned()),
+        ("vnp_CreateDate", fmt(request.created_at)),
+        ("vnp_ExpireDate", fmt(request.expires_at)),
+    ] {
+        params.insert(k.to_owned(), v);
+    }
+    let query = signing_text(&params);
+    let hash = sign(&config.hash_secret, &params);
+    Ok(format!("{}?{query}&vnp_SecureHash={hash}", config.pay_url))
+}
+
+/// A verified return or IPN call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Callback {
+    pub reference: String,
+    pub amount: Money,
+    /// `vnp_ResponseCode` and `vnp_TransactionStatus` both `00`.
+    pub paid: bool,
+    pub response_code: String,
+    /// VNPay's own transaction number, if it gave one.
+    pub transaction_no: Option<String>,
+}
+
+/// Checks a return/IPN call's signature (constant-time) and reads it.
+pub fn verify(secret: &SecretString, query: &[(String, String)]) -> Result<Callback, VnPayError> {
+    let mut params = BTreeMap::new();
+    let mut given = None;
+    for (k, v) in query {
+        match k.as_str() {
+            "vnp_SecureHash" => given = Some(v.clone()),
+            "vnp_SecureHashType" => {}
+            k if k.starts_with("vnp_") => {
+                params.insert(k.to_owned(), v.clone());
+            }
+            _ => {}
+        }
+    }
+    let given = hex::decode(given.ok_or(VnPayError::BadSignature)?)
+        .map_err(|_| VnPayError::BadSignature)?;
+    let mut mac = mac(secret);
+    mac.update(signing_text(&params).as_bytes());
+    mac.verify_slice(&given)
+        .map_err(|_| VnPayError::BadSignature)?;
+
+    let get = |k: &'static str| params.get(k).cloned().ok_or(VnPayError::Missing(k));
+    let hundredths: i64 = get("vnp_Amount")?
+        .parse()
+        .map_err(|_| VnPayError::Malformed("vnp_Amount"))?;
+    if hundredths % 100 != 0 {
+        return Err(VnPayError::Malformed("vnp_Amount"));
+    }
+    let response_code = get("vnp_ResponseCode")?;
+    let status = params
+        .get("vnp_TransactionStatus")
+        .cloned()
+        .unwrap_or_default();
+    Ok(Callback {
+        reference: get("vnp_TxnRef")?,
+        amount: Money::from_minor(hundredths / 100, Currency::Vnd),
+        paid: response_code == "00" && status == "00",
+        response_code,
+        transaction_no: params
+            .get("vnp_TransactionNo")
+            .cloned()
+            .filter(|n| !n.is_empty() && n != "0"),
+    })
+}
+
+/// VNPay's IPN answer codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpnAnswer {
+    /// 00: the payment was recorded now.
+    Confirmed,
+    /// 01: no payment has this reference.
+    OrderNotFound,
+    /// 02: the payment was settled before.
+    AlreadyConfirmed,
+    /// 04: the amount differs from the payment's.
+    InvalidAmount,
+    /// 97: the signature does not match.
+    InvalidSignature,
+    /// 99: anything else.
+    Other,
+}
+
+impl IpnAnswer {
+    /// The JSON body VNPay expects.
+    pub fn body(self) -> String {
+        let (code, message) = match self {
+            IpnAnswer::Confirmed => ("00", "Confirm Success"),
+            IpnAnswer::OrderNotFound => ("01", "Order not found"),
+            IpnAnswer::AlreadyConfirmed => ("02", "Order already confirmed"),
+            IpnAnswer::InvalidAmount => ("04", "Invalid amount"),
+            IpnAnswer::InvalidSignature => ("97", "Invalid signature"),
+            IpnAnswer::Other => ("99", "Unknown error"),
+        };
+        format!("{{\"RspCode\":\"{code}\",\"Message\":\"{message}\"}}")
+    }
+}
