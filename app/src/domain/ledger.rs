@@ -325,6 +325,42 @@ pub async fn record_top_up_in(
     Ok(row.insert(txn).await?)
 }
 
+/// Settles a Processed top-up row of the (locked) account: Success adds its amount to
+/// the top-up balance; Failed adds nothing. A compare-and-set on the row's status, so a
+/// row settles once.
+pub async fn settle_top_up_in(
+    txn: &DatabaseTransaction,
+    account: &LockedAccount,
+    row_id: i64,
+    success: bool,
+    at: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    let row = transaction::Entity::find_by_id(row_id)
+        .filter(transaction::Column::AccountId.eq(account.id.as_str()))
+        .filter(transaction::Column::Kind.eq(Kind::TopUp.as_str()))
+        .one(txn)
+        .await?
+        .ok_or(LedgerError::Refused("no such top-up row"))?;
+    let to = if success {
+        Status::Success
+    } else {
+        Status::Failed
+    };
+    let moved = transaction::Entity::update_many()
+        .col_expr(transaction::Column::Status, Expr::value(to.as_str()))
+        .filter(transaction::Column::Id.eq(row.id))
+        .filter(transaction::Column::Status.eq(Status::Processed.as_str()))
+        .exec(txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(LedgerError::Refused("the top-up row has already settled"));
+    }
+    if success {
+        move_balance(txn, &account.id, Bucket::TopUp, row.amount_minor, at).await?;
+    }
+    Ok(())
+}
+
 /// A voucher's credits for one account.
 #[derive(Clone, Debug)]
 pub struct VoucherCredit {

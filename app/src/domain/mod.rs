@@ -12,5 +12,6 @@ pub mod export;
 pub mod gateways;
 pub mod history;
 pub mod ledger;
+pub mod payment;
 pub mod session_store;
 pub mod usage;

@@ -4,6 +4,8 @@ pub mod account;
 pub mod api_idempotency;
 pub mod api_key;
 pub mod balance;
+pub mod gateway_event;
+pub mod payment;
 pub mod session;
 pub mod transaction;
 pub mod user;

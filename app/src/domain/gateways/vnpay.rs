@@ -211,3 +211,46 @@ impl IpnAnswer {
         format!("{{\"RspCode\":\"{code}\",\"Message\":\"{message}\"}}")
     }
 }
+
+/// Handles VNPay's IPN call: verifies it, settles the payment, and answers with the
+/// code VNPay expects. A failed payment is confirmed too (`00`): VNPay only needs to
+/// know we recorded the outcome.
+pub async fn handle_ipn(
+    db: &crate::domain::db::Db,
+    secret: &SecretString,
+    query: &[(String, String)],
+) -> IpnAnswer {
+    use crate::domain::payment::{self, Outcome, Settled};
+    use crate::model::top_up::Gateway;
+    let callback = match verify(secret, query) {
+        Ok(c) => c,
+        Err(VnPayError::BadSignature) => {
+            tracing::warn!("VNPay IPN with a bad signature refused");
+            return IpnAnswer::InvalidSignature;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "VNPay IPN refused");
+            return IpnAnswer::Other;
+        }
+    };
+    let outcome = if callback.paid {
+        Outcome::Paid {
+            amount: callback.amount,
+            gateway_ref: callback.transaction_no.clone(),
+        }
+    } else {
+        Outcome::Failed {
+            reason: format!("VNPay response code {}", callback.response_code),
+        }
+    };
+    match payment::settle(db, Gateway::VnPay, &callback.reference, &outcome).await {
+        Ok(Settled::Credited(_) | Settled::Failed) => IpnAnswer::Confirmed,
+        Ok(Settled::Already(_)) => IpnAnswer::AlreadyConfirmed,
+        Ok(Settled::NotFound) => IpnAnswer::OrderNotFound,
+        Ok(Settled::AmountMismatch { .. }) => IpnAnswer::InvalidAmount,
+        Err(e) => {
+            tracing::error!(error = %e, "VNPay IPN could not be settled");
+            IpnAnswer::Other
+        }
+    }
+}

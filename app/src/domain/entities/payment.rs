@@ -1,0 +1,33 @@
+//! A top-up attempt: pending until its gateway confirms or refuses it, or it expires.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "payments")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// Our unique reference, sent to the gateway (VNPay's `vnp_TxnRef`).
+    #[sea_orm(unique)]
+    pub reference: String,
+    pub account_id: String,
+    pub gateway: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    /// `pending`, `succeeded`, `failed` or `expired`.
+    pub state: String,
+    /// The browser's token for this Pay click: a second click finds the first payment.
+    pub client_token: String,
+    /// The gateway's own id (VNPay transaction number, Stripe session, PayPal order).
+    pub gateway_ref: Option<String>,
+    /// The Processed ledger row that settles with this payment.
+    pub ledger_transaction_id: Option<i64>,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub expires_at: DateTimeUtc,
+    pub settled_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

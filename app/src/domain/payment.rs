@@ -1,0 +1,304 @@
+//! Payments: top-up attempts and their state machine.
+//!
+//! `pending → succeeded | failed | expired`, each move a compare-and-set on the state, in
+//! the same database transaction as the ledger change it brings (the Processed top-up
+//! row turning Success, with the credit, or Failed). So whatever the number, order or
+//! timing of a gateway's callbacks, a payment credits at most once: the first settling
+//! call wins and every later one finds the payment settled and changes nothing.
+
+use super::db::{Db, now};
+use super::entities::{gateway_event, payment};
+use super::ledger::{self, LedgerError, TopUp};
+use crate::model::ledger::{Balances, Status};
+use crate::model::money::{Currency, Money};
+use crate::model::top_up::{Gateway, gateway_for};
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, SqlErr,
+};
+
+/// A payment's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Pending,
+    Succeeded,
+    Failed,
+    Expired,
+}
+
+impl State {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Succeeded => "succeeded",
+            State::Failed => "failed",
+            State::Expired => "expired",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(name: &str) -> Option<State> {
+        [
+            State::Pending,
+            State::Succeeded,
+            State::Failed,
+            State::Expired,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+}
+
+/// Why a payment could not be made or moved.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("{0} payments are paid through {1}, not {2}")]
+    WrongGateway(Currency, &'static str, &'static str),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// A Pay click.
+#[derive(Clone, Debug)]
+pub struct NewPayment {
+    pub account_id: String,
+    pub amount: Money,
+    pub gateway: Gateway,
+    /// The browser's token for this click.
+    pub client_token: String,
+}
+
+fn new_reference() -> String {
+    // Crockford's base32 without look-alikes: readable over the phone, 50 bits of chance.
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut rng = rand::rng();
+    let tail: String = (0..10)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    format!("TU-{tail}")
+}
+
+/// Creates a pending payment and its Processed ledger row, together. A second call with
+/// the same client token returns the first payment instead of making another.
+pub async fn create(
+    db: &Db,
+    new: &NewPayment,
+    ttl: Duration,
+) -> Result<payment::Model, PaymentError> {
+    let at = now();
+    let txn = db.write().await?;
+    let account = ledger::lock_account(&txn, &new.account_id).await?;
+    if new.amount.currency() != account.currency {
+        return Err(LedgerError::CurrencyMismatch {
+            given: new.amount.currency(),
+            account: account.currency,
+        }
+        .into());
+    }
+    let expected = gateway_for(account.currency);
+    if new.gateway != expected {
+        return Err(PaymentError::WrongGateway(
+            account.currency,
+            expected.label(),
+            new.gateway.label(),
+        ));
+    }
+    if let Some(existing) = payment::Entity::find()
+        .filter(payment::Column::AccountId.eq(account.id.as_str()))
+        .filter(payment::Column::ClientToken.eq(new.client_token.as_str()))
+        .one(&*txn)
+        .await?
+    {
+        return Ok(existing);
+    }
+    let reference = new_reference();
+    let row = ledger::record_top_up_in(
+        &txn,
+        &TopUp {
+            account_id: account.id.clone(),
+            amount: new.amount,
+            gateway: new.gateway.label().to_owned(),
+            reference: reference.clone(),
+            description: format!("Credit top-up {reference}"),
+        },
+        Status::Processed,
+        at,
+    )
+    .await?;
+    let created = payment::ActiveModel {
+        reference: Set(reference),
+        account_id: Set(account.id),
+        gateway: Set(new.gateway.as_str().to_owned()),
+        amount_minor: Set(new.amount.to_minor().unwrap_or(0)),
+        currency: Set(account.currency.code().to_owned()),
+        state: Set(State::Pending.as_str().to_owned()),
+        client_token: Set(new.client_token.clone()),
+        ledger_transaction_id: Set(Some(row.id)),
+        created_at: Set(at),
+        expires_at: Set(at + ttl),
+        ..Default::default()
+    }
+    .insert(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// What a gateway says became of a payment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Paid this amount; `gateway_ref` is the gateway's own id for it.
+    Paid {
+        amount: Money,
+        gateway_ref: Option<String>,
+    },
+    /// Refused, cancelled or abandoned at the gateway.
+    Failed { reason: String },
+}
+
+/// What settling did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Settled {
+    /// The payment succeeded now and its credit was added.
+    Credited(Balances),
+    /// The payment failed now; nothing was added.
+    Failed,
+    /// The payment had settled before (in this state); nothing changed.
+    Already(State),
+    /// No payment of this gateway has this reference.
+    NotFound,
+    /// The paid amount or currency differs from the payment's; nothing changed.
+    AmountMismatch { expected: Money, given: Money },
+}
+
+/// Settles the payment `reference` of `gateway` with what the gateway reported.
+pub async fn settle(
+    db: &Db,
+    gateway: Gateway,
+    reference: &str,
+    outcome: &Outcome,
+) -> Result<Settled, PaymentError> {
+    let Some(found) = payment::Entity::find()
+        .filter(payment::Column::Reference.eq(reference))
+        .filter(payment::Column::Gateway.eq(gateway.as_str()))
+        .one(db.conn())
+        .await?
+    else {
+        return Ok(Settled::NotFound);
+    };
+    let at = now();
+    let txn = db.write().await?;
+    let account = ledger::lock_account(&txn, &found.account_id).await?;
+    let expected = Money::from_minor(found.amount_minor, account.currency);
+    let (to, success) = match outcome {
+        Outcome::Paid { amount, .. } if *amount != expected => {
+            tracing::warn!(reference, %expected, given = %amount, "payment callback amount differs; refused");
+            return Ok(Settled::AmountMismatch {
+                expected,
+                given: *amount,
+            });
+        }
+        Outcome::Paid { .. } => (State::Succeeded, true),
+        Outcome::Failed { .. } => (State::Failed, false),
+    };
+    let mut update = payment::Entity::update_many()
+        .col_expr(payment::Column::State, Expr::value(to.as_str()))
+        .col_expr(payment::Column::SettledAt, Expr::value(at))
+        .filter(payment::Column::Id.eq(found.id))
+        .filter(payment::Column::State.eq(State::Pending.as_str()));
+    match outcome {
+        Outcome::Paid {
+            gateway_ref: Some(r),
+            ..
+        } => {
+            update = update.col_expr(payment::Column::GatewayRef, Expr::value(r.as_str()));
+        }
+        Outcome::Failed { reason } => {
+            update = update.col_expr(payment::Column::FailureReason, Expr::value(reason.as_str()));
+        }
+        Outcome::Paid { .. } => {}
+    }
+    if update.exec(&*txn).await?.rows_affected != 1 {
+        // Settled before we took the lock; read what it became.
+        let now_state = payment::Entity::find_by_id(found.id)
+            .one(&*txn)
+            .await?
+            .and_then(|p| State::parse(&p.state))
+            .unwrap_or(State::Failed);
+        return Ok(Settled::Already(now_state));
+    }
+    if let Some(row) = found.ledger_transaction_id {
+        ledger::settle_top_up_in(&txn, &account, row, success, at).await?;
+    }
+    let balances = ledger::balances(&*txn, &account.id, account.currency).await?;
+    txn.commit().await?;
+    Ok(if success {
+        Settled::Credited(balances)
+    } else {
+        Settled::Failed
+    })
+}
+
+/// Records that a gateway event was processed; `false` if it was seen before (so a
+/// redelivered event is skipped).
+pub async fn first_sighting(
+    db: &Db,
+    gateway: Gateway,
+    event_id: &str,
+    reference: Option<&str>,
+    outcome: &str,
+) -> Result<bool, DbErr> {
+    let record = gateway_event::ActiveModel {
+        gateway: Set(gateway.as_str().to_owned()),
+        event_id: Set(event_id.to_owned()),
+        payment_reference: Set(reference.map(str::to_owned)),
+        outcome: Set(outcome.to_owned()),
+        received_at: Set(now()),
+        ..Default::default()
+    };
+    match gateway_event::Entity::insert(record).exec(db.conn()).await {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Moves pending payments past their expiry to `expired` (their ledger rows to Failed),
+/// one per transaction. Safe with several server processes: each move is a
+/// compare-and-set, so a payment expires once, and never after it settled.
+pub async fn expire_due(db: &Db, at: DateTime<Utc>) -> Result<usize, PaymentError> {
+    let due = payment::Entity::find()
+        .filter(payment::Column::State.eq(State::Pending.as_str()))
+        .filter(payment::Column::ExpiresAt.lte(at))
+        .all(db.conn())
+        .await?;
+    let mut expired = 0;
+    for p in due {
+        let txn = db.write().await?;
+        let account = ledger::lock_account(&txn, &p.account_id).await?;
+        let moved = payment::Entity::update_many()
+            .col_expr(payment::Column::State, Expr::value(State::Expired.as_str()))
+            .col_expr(payment::Column::SettledAt, Expr::value(at))
+            .col_expr(
+                payment::Column::FailureReason,
+                Expr::value("expired before the gateway confirmed it"),
+            )
+            .filter(payment::Column::Id.eq(p.id))
+            .filter(payment::Column::State.eq(State::Pending.as_str()))
+            .exec(&*txn)
+            .await?;
+        if moved.rows_affected == 1 {
+            if let Some(row) = p.ledger_transaction_id {
+                ledger::settle_top_up_in(&txn, &account, row, false, at).await?;
+            }
+            expired += 1;
+        }
+        txn.commit().await?;
+    }
+    Ok(expired)
+}
