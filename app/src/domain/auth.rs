@@ -39,12 +39,7 @@ pub fn normalize_email(email: &str) -> String {
 }
 
 fn validate_email(email: &str) -> Result<(), AuthError> {
-    let valid = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
-        && !email.contains(char::is_whitespace);
-    if valid {
+    if crate::model::billing::is_email(email) {
         Ok(())
     } else {
         Err(AuthError::Invalid(

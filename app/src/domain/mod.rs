@@ -5,6 +5,7 @@
 pub mod account;
 pub mod api_key;
 pub mod auth;
+pub mod billing;
 pub mod db;
 pub mod demo;
 pub mod entities;

@@ -1,6 +1,7 @@
 //! The shared model: plain data and validation, compiled for the browser and the server.
 //! No I/O here.
 
+pub mod billing;
 pub mod error;
 pub mod history;
 pub mod ledger;

@@ -4,6 +4,7 @@ pub mod account;
 pub mod api_idempotency;
 pub mod api_key;
 pub mod balance;
+pub mod billing_profile;
 pub mod gateway_event;
 pub mod payment;
 pub mod session;

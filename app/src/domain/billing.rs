@@ -1,0 +1,96 @@
+//! Billing settings. The first save opens the customer's account in the chosen currency;
+//! later saves update the details but never the currency (refused, nothing changed).
+
+use super::db::{Db, now};
+use super::entities::{account as account_row, billing_profile};
+use super::{account, ledger};
+use crate::model::billing::{BillingProfile, BillingType};
+use crate::model::money::Currency;
+use crate::model::top_up::currencies_for;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, EntityTrait};
+
+/// Why billing settings were not saved.
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error("Your account's currency is {0}; it cannot be changed.")]
+    CurrencyLocked(Currency),
+    #[error("Your account holds {0}, which is not used for billing in that country.")]
+    CountryForCurrency(Currency),
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Saves a user's billing settings; returns their account (opened now if new).
+pub async fn save(
+    db: &Db,
+    user_id: i64,
+    profile: &BillingProfile,
+) -> Result<account_row::Model, BillingError> {
+    let at = now();
+    let txn = db.write().await?;
+    let acct = match account::of_user(&*txn, user_id).await? {
+        Some(existing) => {
+            // Lock first: a concurrent first save and this one must not both pass.
+            ledger::lock_account(&txn, &existing.id).await?;
+            let held = account::currency(&existing)?;
+            if held != profile.currency {
+                return Err(BillingError::CurrencyLocked(held));
+            }
+            if !currencies_for(&profile.country).contains(&held) {
+                return Err(BillingError::CountryForCurrency(held));
+            }
+            existing
+        }
+        None => account::open(&*txn, user_id, profile.currency, Some(&profile.country), at).await?,
+    };
+    let row = billing_profile::ActiveModel {
+        account_id: Set(acct.id.clone()),
+        billing_type: Set(profile.billing_type.as_str().to_owned()),
+        name: Set(profile.name.clone()),
+        email: Set(profile.email.clone()),
+        address: Set(profile.address.clone()),
+        country: Set(profile.country.clone()),
+        tax_code: Set(profile.tax_code.clone()),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    match billing_profile::Entity::find_by_id(acct.id.clone())
+        .one(&*txn)
+        .await?
+    {
+        Some(old) => {
+            let mut update = row;
+            update.created_at = Set(old.created_at);
+            update.update(&*txn).await?;
+        }
+        None => {
+            row.insert(&*txn).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(acct)
+}
+
+/// An account's saved billing settings.
+pub async fn profile(
+    db: &Db,
+    account: &account_row::Model,
+) -> Result<Option<BillingProfile>, DbErr> {
+    let Some(row) = billing_profile::Entity::find_by_id(account.id.clone())
+        .one(db.conn())
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(BillingProfile {
+        billing_type: BillingType::parse(&row.billing_type).unwrap_or(BillingType::Personal),
+        name: row.name,
+        email: row.email,
+        address: row.address,
+        country: row.country,
+        currency: account::currency(account)?,
+        tax_code: row.tax_code,
+    }))
+}
