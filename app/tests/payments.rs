@@ -346,3 +346,78 @@ async fn a_storm_of_duplicated_shuffled_forged_and_late_callbacks_credits_each_p
         assert_eq!(p.state, "expired");
     }
 }
+
+#[tokio::test]
+async fn payment_history_pages_newest_first_with_customer_statuses() {
+    use app::model::history::PageCursor;
+    use app::model::top_up::PaymentStatus;
+    let t = TestDb::new().await;
+    let a = customer(&t.db, "h@example.com", Currency::Vnd).await;
+    let other = customer(&t.db, "o@example.com", Currency::Vnd).await;
+    pay(&t.db, &other, 900_000, "theirs").await;
+    let mut made = Vec::new();
+    for i in 0..30i64 {
+        made.push(pay(&t.db, &a, 500_000 + i, &format!("c{i}")).await);
+    }
+    let paid = Outcome::Paid {
+        amount: vnd(500_029),
+        gateway_ref: Some("VNP-1".into()),
+    };
+    payment::settle(&t.db, Gateway::VnPay, &made[29].reference, &paid)
+        .await
+        .unwrap();
+    let failed = Outcome::Failed {
+        reason: "cancelled".into(),
+    };
+    payment::settle(&t.db, Gateway::VnPay, &made[28].reference, &failed)
+        .await
+        .unwrap();
+
+    let tz = chrono_tz::Asia::Ho_Chi_Minh;
+    let first = payment::page(t.db.conn(), &a, Currency::Vnd, tz, None, 25)
+        .await
+        .unwrap();
+    assert_eq!(first.rows.len(), 25);
+    assert_eq!(first.rows[0].reference, made[29].reference);
+    assert_eq!(
+        (
+            first.rows[0].status,
+            first.rows[0].gateway_reference.as_deref()
+        ),
+        (PaymentStatus::Success, Some("VNP-1"))
+    );
+    assert_eq!(first.rows[1].status, PaymentStatus::Failed);
+    assert_eq!(first.rows[2].status, PaymentStatus::Pending);
+    assert_eq!(first.rows[0].amount.to_string(), "500.029 ₫");
+    assert!(first.previous.is_none());
+    let second = payment::page(
+        t.db.conn(),
+        &a,
+        Currency::Vnd,
+        tz,
+        Some(&PageCursor::After(first.next.clone().unwrap())),
+        25,
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.rows.len(), 5);
+    assert!(second.next.is_none());
+    assert!(
+        second
+            .rows
+            .iter()
+            .all(|r| r.amount.to_minor() != Some(900_000)),
+        "only this account's payments"
+    );
+    let back = payment::page(
+        t.db.conn(),
+        &a,
+        Currency::Vnd,
+        tz,
+        Some(&PageCursor::Before(second.previous.clone().unwrap())),
+        25,
+    )
+    .await
+    .unwrap();
+    assert_eq!(back.rows, first.rows);
+}

@@ -89,7 +89,12 @@ pub fn window(filter: &HistoryFilter, tz: Tz) -> (Option<DateTime<Utc>>, Option<
 
 /// Encodes a row's position as an opaque cursor.
 pub fn encode_cursor(row: &Record) -> String {
-    hex::encode(format!("{}.{}", row.created_at.timestamp_micros(), row.id))
+    cursor_at(row.created_at, row.id)
+}
+
+/// The opaque cursor of the position (created_at, id); shared by every keyset list.
+pub fn cursor_at(created_at: DateTime<Utc>, id: i64) -> String {
+    hex::encode(format!("{}.{}", created_at.timestamp_micros(), id))
 }
 
 /// Reads a cursor back into a position.

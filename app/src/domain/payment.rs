@@ -244,6 +244,74 @@ pub async fn settle(
     })
 }
 
+/// A page of the account's payments, newest first, keyset on (created_at, id).
+pub async fn page<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    currency: Currency,
+    tz: chrono_tz::Tz,
+    cursor: Option<&crate::model::history::PageCursor>,
+    size: u64,
+) -> Result<crate::model::top_up::PaymentPage, super::history::HistoryError> {
+    use super::history::{Position, cursor_at, decode_cursor};
+    use crate::model::top_up::{PaymentPage, PaymentRow, PaymentStatus};
+    use payment::Column::{AccountId, CreatedAt, Id};
+    use sea_orm::{Condition, QueryOrder, QuerySelect};
+    let position = match cursor {
+        None => Position::Start,
+        Some(c) => decode_cursor(c)?,
+    };
+    let q = payment::Entity::find().filter(AccountId.eq(account_id));
+    let q = match position {
+        Position::Start => q.order_by_desc(CreatedAt).order_by_desc(Id),
+        Position::After(at, id) => q
+            .filter(CreatedAt.lte(at))
+            .filter(Condition::any().add(CreatedAt.lt(at)).add(Id.lt(id)))
+            .order_by_desc(CreatedAt)
+            .order_by_desc(Id),
+        Position::Before(at, id) => q
+            .filter(CreatedAt.gte(at))
+            .filter(Condition::any().add(CreatedAt.gt(at)).add(Id.gt(id)))
+            .order_by_asc(CreatedAt)
+            .order_by_asc(Id),
+    };
+    let mut found = q.limit(size + 1).all(conn).await?;
+    let beyond = found.len() as u64 > size;
+    found.truncate(usize::try_from(size).unwrap_or(usize::MAX));
+    if let Position::Before(..) = position {
+        found.reverse();
+    }
+    let (has_newer, has_older) = match position {
+        Position::Start => (false, beyond),
+        Position::After(..) => (true, beyond),
+        Position::Before(..) => (beyond, true),
+    };
+    let cursor_of = |p: &payment::Model| cursor_at(p.created_at, p.id);
+    Ok(PaymentPage {
+        next: has_older.then(|| found.last().map(cursor_of)).flatten(),
+        previous: has_newer.then(|| found.first().map(cursor_of)).flatten(),
+        rows: found
+            .iter()
+            .map(|p| PaymentRow {
+                date: p
+                    .created_at
+                    .with_timezone(&tz)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
+                amount: Money::from_minor(p.amount_minor, currency),
+                method: Gateway::parse(&p.gateway).unwrap_or(Gateway::VnPay),
+                status: match State::parse(&p.state) {
+                    Some(State::Succeeded) => PaymentStatus::Success,
+                    Some(State::Pending) => PaymentStatus::Pending,
+                    _ => PaymentStatus::Failed,
+                },
+                reference: p.reference.clone(),
+                gateway_reference: p.gateway_ref.clone(),
+            })
+            .collect(),
+    })
+}
+
 /// Records that a gateway event was processed; `false` if it was seen before (so a
 /// redelivered event is skipped).
 pub async fn first_sighting(

@@ -51,6 +51,47 @@ impl Gateway {
     }
 }
 
+/// A payment as the Payment History shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRow {
+    /// Date and time in the user's time zone.
+    pub date: String,
+    pub amount: Money,
+    pub method: Gateway,
+    pub status: PaymentStatus,
+    /// Our reference, quoted to support.
+    pub reference: String,
+    /// The gateway's own reference, once it gave one.
+    pub gateway_reference: Option<String>,
+}
+
+/// A payment's status as customers see it: an expired payment is simply Failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PaymentStatus {
+    Success,
+    Pending,
+    Failed,
+}
+
+impl PaymentStatus {
+    /// The label shown.
+    pub fn label(self) -> &'static str {
+        match self {
+            PaymentStatus::Success => "Success",
+            PaymentStatus::Pending => "Pending",
+            PaymentStatus::Failed => "Failed",
+        }
+    }
+}
+
+/// A page of the Payment History.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentPage {
+    pub rows: Vec<PaymentRow>,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+}
+
 /// The payment method for an account's currency: VNPay for đồng, Stripe for yen,
 /// PayPal for the rest.
 pub fn gateway_for(currency: Currency) -> Gateway {
