@@ -18,8 +18,11 @@
 )]
 
 use app::domain::account;
-use app::domain::db::{Db, now};
-use app::domain::entities::{transaction, user};
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use app::domain::db::Db;
+use app::domain::entities::transaction;
 use app::domain::export::{self, ExportOptions};
 use app::domain::history::{self, Position};
 use app::model::history::{HistoryFilter, PageCursor};
@@ -27,10 +30,11 @@ use app::model::ledger::{Bucket, Service, Status};
 use app::model::money::Currency;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
+use support::TestDb;
 
 const TZ: Tz = chrono_tz::Asia::Ho_Chi_Minh;
 const DEPTH: u64 = 20_000;
@@ -175,21 +179,12 @@ async fn measured<T, F: std::future::Future<Output = T>>(work: F) -> (T, f64, f6
 
 async fn bench(name: &str, db: Db) {
     let n = rows_wanted();
-    let at = now();
-    let u = user::ActiveModel {
-        email: Set(format!("history-bench-{}@example.com", std::process::id())),
-        password_hash: Set("-".into()),
-        role: Set("customer".into()),
-        time_zone: Set(TZ.name().into()),
-        created_at: Set(at),
-        ..Default::default()
-    }
-    .insert(db.conn())
-    .await
-    .unwrap();
-    let acct = account::open(db.conn(), u.id, Currency::Vnd, Some("VN"), at)
+    let account_id = support::customer(&db, "history-bench@example.com", Currency::Vnd).await;
+    let acct = account::of_email(db.conn(), "history-bench@example.com")
         .await
+        .unwrap()
         .unwrap();
+    assert_eq!(acct.id, account_id);
     let load_secs = load(&db, &acct.id, n).await;
     if db.backend() == sea_orm::DbBackend::Postgres {
         db.conn()
@@ -274,32 +269,10 @@ async fn bench(name: &str, db: Db) {
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("history.db").display()
-    );
-    bench("SQLite (file, WAL)", Db::connect(&url).await.unwrap()).await;
-
-    let admin_url = std::env::var("BILLING_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let Ok(admin) = Database::connect(&admin_url).await else {
-        println!(
-            "\nPostgreSQL: not reachable at {admin_url}; set BILLING_TEST_PG_URL to measure it"
-        );
-        return;
-    };
-    let name = format!("billing_history_bench_{}", std::process::id());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
-    bench("PostgreSQL (local, default settings)", db.clone()).await;
-    drop(db);
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
+    // Bound to a name: the harness deletes its database when dropped.
+    let sqlite = TestDb::sqlite().await;
+    bench("SQLite (file, WAL)", sqlite.db.clone()).await;
+    // Needs PostgreSQL like the tests do (BILLING_TEST_PG_URL); its database is dropped after.
+    let pg = TestDb::postgres().await;
+    bench("PostgreSQL (local, default settings)", pg.db.clone()).await;
 }

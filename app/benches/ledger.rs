@@ -7,7 +7,7 @@
 //! BENCH_SECONDS=5 cargo bench -p app --features ssr --bench ledger
 //! ```
 //! PostgreSQL: `BILLING_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
-//! the bench makes a database of its own there and drops it.
+//! the bench makes a database of its own there (the tests' harness) and drops it.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,17 +15,17 @@
     clippy::float_arithmetic
 )]
 
-use app::domain::account;
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use app::domain::db::{Db, now};
-use app::domain::entities::{account as account_entity, user};
+use app::domain::entities::account as account_entity;
 use app::domain::ledger::{self, ChargeOutcome, ChargeRequest, TopUp};
 use app::model::ledger::{Service, Status};
 use app::model::money::{Currency, Money};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, EntityTrait,
-    QueryFilter,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use support::TestDb;
 use std::time::{Duration, Instant};
 
 const CALLERS: [usize; 3] = [1, 8, 32];
@@ -41,43 +41,22 @@ fn seconds() -> Duration {
 async fn funded_accounts(db: &Db, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
-        let at = now();
-        let u = user::ActiveModel {
-            email: Set(format!("bench{i}-{}@example.com", uuid_like())),
-            password_hash: Set("-".into()),
-            role: Set("customer".into()),
-            time_zone: Set("UTC".into()),
-            created_at: Set(at),
-            ..Default::default()
-        }
-        .insert(db.conn())
-        .await
-        .unwrap();
-        let acct = account::open(db.conn(), u.id, Currency::Usd, None, at)
-            .await
-            .unwrap();
+        let id = support::customer(db, &format!("bench{i}@example.com"), Currency::Usd).await;
         let txn = db.write().await.unwrap();
         let top_up = TopUp {
-            account_id: acct.id.clone(),
+            account_id: id.clone(),
             amount: Money::from_minor(100_000_000_000, Currency::Usd),
             gateway: "PayPal".into(),
             reference: "bench".into(),
             description: "bench".into(),
         };
-        ledger::record_top_up_in(&txn, &top_up, Status::Success, at)
+        ledger::record_top_up_in(&txn, &top_up, Status::Success, now())
             .await
             .unwrap();
         txn.commit().await.unwrap();
-        ids.push(acct.id);
+        ids.push(id);
     }
     ids
-}
-
-fn uuid_like() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
 }
 
 /// Runs `callers` tasks for the bench duration; returns operations per second.
@@ -180,36 +159,10 @@ async fn bench(name: &str, db: Db) {
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("bench.db").display()
-    );
-    bench(
-        "SQLite (file, WAL, synchronous=FULL)",
-        Db::connect(&url).await.unwrap(),
-    )
-    .await;
-
-    let admin_url = std::env::var("BILLING_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let Ok(admin) = Database::connect(&admin_url).await else {
-        println!(
-            "\nPostgreSQL: not reachable at {admin_url}; set BILLING_TEST_PG_URL to measure it"
-        );
-        return;
-    };
-    let name = format!("billing_bench_{}", std::process::id());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
-    bench("PostgreSQL (local, default settings)", db.clone()).await;
-    drop(db);
-    admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
+    // Bound to a name: the harness deletes its database when dropped.
+    let sqlite = TestDb::sqlite().await;
+    bench("SQLite (file, WAL, synchronous=FULL)", sqlite.db.clone()).await;
+    // Needs PostgreSQL like the tests do (BILLING_TEST_PG_URL); its database is dropped after.
+    let pg = TestDb::postgres().await;
+    bench("PostgreSQL (local, default settings)", pg.db.clone()).await;
 }

@@ -1,4 +1,4 @@
-//! A fresh database per test, on SQLite (a temporary file) or PostgreSQL (a new
+//! A fresh database per test (and per benchmark), on SQLite (a temporary file) or PostgreSQL (a new
 //! database on the server, dropped afterwards), chosen by `BILLING_TEST_DB`.
 //!
 //! - `BILLING_TEST_DB=sqlite` (the default): a WAL file in a temporary directory.
@@ -38,7 +38,8 @@ impl TestDb {
         self.postgres.is_some()
     }
 
-    async fn sqlite() -> TestDb {
+    /// A fresh SQLite file database in a temporary directory.
+    pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
         TestDb {
@@ -48,7 +49,8 @@ impl TestDb {
         }
     }
 
-    async fn postgres() -> TestDb {
+    /// A fresh database on the PostgreSQL server, dropped when this is.
+    pub async fn postgres() -> TestDb {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let admin_url = pg_admin_url();
         let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
