@@ -25,8 +25,8 @@ use app::model::ledger::{Service, Status};
 use app::model::money::{Currency, Money};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use support::TestDb;
 use std::time::{Duration, Instant};
+use support::TestDb;
 
 const CALLERS: [usize; 3] = [1, 8, 32];
 
