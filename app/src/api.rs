@@ -142,15 +142,9 @@ pub mod server {
 
         /// The signed-in user, if the session names one that still exists.
         pub async fn user(&self) -> Result<Option<user::Model>, AppError> {
-            let Some(id) = self
-                .session
-                .get::<i64>(auth::SESSION_USER_KEY)
+            auth::signed_in(self.db.conn(), &self.session)
                 .await
-                .map_err(internal)?
-            else {
-                return Ok(None);
-            };
-            auth::find_by_id(self.db.conn(), id).await.map_err(internal)
+                .map_err(internal)
         }
 
         /// The signed-in user, or `SignInRequired`.

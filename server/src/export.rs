@@ -50,12 +50,7 @@ fn token(query: &str) -> Option<String> {
 
 async fn download(State(db): State<Db>, session: Session, RawQuery(query): RawQuery) -> Response {
     let query = query.unwrap_or_default();
-    let user_id = match session.get::<i64>(auth::SESSION_USER_KEY).await {
-        Ok(Some(id)) => id,
-        Ok(None) => return Redirect::to("/sign-in").into_response(),
-        Err(e) => return failed(e),
-    };
-    let user = match auth::find_by_id(db.conn(), user_id).await {
+    let user = match auth::signed_in(db.conn(), &session).await {
         Ok(Some(user)) => user,
         Ok(None) => return Redirect::to("/sign-in").into_response(),
         Err(e) => return failed(e),

@@ -23,6 +23,8 @@ pub enum AuthError {
     EmailTaken,
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    #[error("the session could not be read: {0}")]
+    Session(String),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -151,6 +153,22 @@ pub async fn set_time_zone<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// The user a session is signed in as, if it names one who still exists. The one place
+/// that decides who is asking: server functions and the export download both call it.
+pub async fn signed_in<C: ConnectionTrait>(
+    conn: &C,
+    session: &tower_sessions::Session,
+) -> Result<Option<user::Model>, AuthError> {
+    let id = session
+        .get::<i64>(SESSION_USER_KEY)
+        .await
+        .map_err(|e| AuthError::Session(e.to_string()))?;
+    match id {
+        Some(id) => Ok(find_by_id(conn, id).await?),
+        None => Ok(None),
+    }
 }
 
 /// The user with this id, if they still exist.

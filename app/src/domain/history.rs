@@ -148,6 +148,32 @@ fn base(
         .filter(transaction::Column::Status.eq(status.as_str()))
 }
 
+/// Rows on one side of a keyset position, in the list's order: from the newest (`Start`),
+/// older than the position (`After`), newest first, or newer than it (`Before`), oldest
+/// first. `created_at <= t AND (created_at < t OR id < i)`: the first half is the index
+/// range both databases use; the second trims the one timestamp at the edge. Every
+/// keyset list (Credit History, Payment History) pages through this.
+pub fn keyset<E: EntityTrait>(
+    q: sea_orm::Select<E>,
+    created_at: E::Column,
+    id: E::Column,
+    position: Position,
+) -> sea_orm::Select<E> {
+    match position {
+        Position::Start => q.order_by_desc(created_at).order_by_desc(id),
+        Position::After(at, last) => q
+            .filter(created_at.lte(at))
+            .filter(Condition::any().add(created_at.lt(at)).add(id.lt(last)))
+            .order_by_desc(created_at)
+            .order_by_desc(id),
+        Position::Before(at, last) => q
+            .filter(created_at.gte(at))
+            .filter(Condition::any().add(created_at.gt(at)).add(id.gt(last)))
+            .order_by_asc(created_at)
+            .order_by_asc(id),
+    }
+}
+
 /// Limits a query to the date range and to one side of a position, in newest-first
 /// order (oldest-first for `Before`). Where the range and the position both bound
 /// `created_at` on one side, only the tighter bound is applied (the other is implied):
@@ -167,29 +193,17 @@ fn bounded(
         None => q,
     };
     match position {
-        Position::Start => to_end(from_start(q))
-            .order_by_desc(CreatedAt)
-            .order_by_desc(Id),
+        Position::Start => keyset(to_end(from_start(q)), CreatedAt, Id, position),
         // Rows before the range's end are all older than a position at or after it.
-        Position::After(at, _) if end.is_some_and(|end| end <= at) => to_end(from_start(q))
-            .order_by_desc(CreatedAt)
-            .order_by_desc(Id),
-        // `created_at <= t AND (created_at < t OR id < i)`: the first half is the index
-        // range; the second trims the one timestamp at the edge.
-        Position::After(at, id) => from_start(q)
-            .filter(CreatedAt.lte(at))
-            .filter(Condition::any().add(CreatedAt.lt(at)).add(Id.lt(id)))
-            .order_by_desc(CreatedAt)
-            .order_by_desc(Id),
+        Position::After(at, _) if end.is_some_and(|end| end <= at) => {
+            keyset(to_end(from_start(q)), CreatedAt, Id, Position::Start)
+        }
+        Position::After(..) => keyset(from_start(q), CreatedAt, Id, position),
         // Rows from the range's start on are all newer than a position before it.
         Position::Before(at, _) if start.is_some_and(|start| start > at) => to_end(from_start(q))
             .order_by_asc(CreatedAt)
             .order_by_asc(Id),
-        Position::Before(at, id) => to_end(q)
-            .filter(CreatedAt.gte(at))
-            .filter(Condition::any().add(CreatedAt.gt(at)).add(Id.gt(id)))
-            .order_by_asc(CreatedAt)
-            .order_by_asc(Id),
+        Position::Before(..) => keyset(to_end(q), CreatedAt, Id, position),
     }
 }
 

@@ -253,28 +253,20 @@ pub async fn page<C: sea_orm::ConnectionTrait>(
     cursor: Option<&crate::model::history::PageCursor>,
     size: u64,
 ) -> Result<crate::model::top_up::PaymentPage, super::history::HistoryError> {
-    use super::history::{Position, cursor_at, decode_cursor};
+    use super::history::{self, Position, cursor_at, decode_cursor};
     use crate::model::top_up::{PaymentPage, PaymentRow, PaymentStatus};
     use payment::Column::{AccountId, CreatedAt, Id};
-    use sea_orm::{Condition, QueryOrder, QuerySelect};
+    use sea_orm::QuerySelect;
     let position = match cursor {
         None => Position::Start,
         Some(c) => decode_cursor(c)?,
     };
-    let q = payment::Entity::find().filter(AccountId.eq(account_id));
-    let q = match position {
-        Position::Start => q.order_by_desc(CreatedAt).order_by_desc(Id),
-        Position::After(at, id) => q
-            .filter(CreatedAt.lte(at))
-            .filter(Condition::any().add(CreatedAt.lt(at)).add(Id.lt(id)))
-            .order_by_desc(CreatedAt)
-            .order_by_desc(Id),
-        Position::Before(at, id) => q
-            .filter(CreatedAt.gte(at))
-            .filter(Condition::any().add(CreatedAt.gt(at)).add(Id.gt(id)))
-            .order_by_asc(CreatedAt)
-            .order_by_asc(Id),
-    };
+    let q = history::keyset(
+        payment::Entity::find().filter(AccountId.eq(account_id)),
+        CreatedAt,
+        Id,
+        position,
+    );
     let mut found = q.limit(size + 1).all(conn).await?;
     let beyond = found.len() as u64 > size;
     found.truncate(usize::try_from(size).unwrap_or(usize::MAX));
