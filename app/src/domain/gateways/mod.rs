@@ -1,6 +1,371 @@
-//! Payment gateways, one module each: building the payment request, verifying what the
-//! gateway sends back, and mapping its outcome. Amount conversions to a gateway's own
-//! unit happen here, at the edge.
+//! Payment gateways, one module each behind [`PaymentGateway`]: building the payment
+//! request, verifying what the gateway sends back (the customer's return and its
+//! server-to-server callback), and mapping that to an [`Outcome`]. Amount conversions
+//! to a gateway's own unit happen in its module, at the edge.
+//!
+//! This module also holds the three steps every top-up goes through, whichever the
+//! gateway: [`start`] (a pending payment, then the gateway's page), [`returned`] (the
+//! customer comes back) and [`notified`] (the gateway's IPN or webhook). Crediting
+//! itself is `payment::settle`, a compare-and-set: callbacks may come in any number
+//! and order.
 
+pub mod paypal;
 pub mod stripe;
 pub mod vnpay;
+
+use super::db::Db;
+use super::entities::payment as payment_row;
+use super::payment::{self, NewPayment, Outcome, PaymentError, Settled};
+use crate::model::money::{Currency, Money};
+use crate::model::top_up::Gateway;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::sync::Arc;
+
+/// Why a gateway call or callback failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("the signature does not match")]
+    BadSignature,
+    #[error("the signature is too old or too new: {0}")]
+    Stale(String),
+    #[error("the call is malformed: {0}")]
+    Malformed(String),
+    #[error("the gateway could not be reached: {0}")]
+    Unreachable(String),
+    #[error("the gateway refused: {0}")]
+    Refused(String),
+}
+
+impl From<reqwest::Error> for GatewayError {
+    fn from(e: reqwest::Error) -> Self {
+        // reqwest's message names the URL, never headers or bodies, so no secret leaks.
+        GatewayError::Unreachable(e.without_url().to_string())
+    }
+}
+
+/// What a gateway needs to start a payment.
+#[derive(Clone, Debug)]
+pub struct Checkout<'a> {
+    /// Our unique payment reference.
+    pub reference: &'a str,
+    pub amount: Money,
+    pub client_ip: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// Where the gateway sends the customer after paying (our reference included).
+    pub return_url: String,
+    /// Where the gateway sends the customer who cancels.
+    pub cancel_url: String,
+}
+
+/// A started payment: where to send the customer, and the gateway's id for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Started {
+    pub redirect_url: String,
+    pub gateway_ref: Option<String>,
+}
+
+/// A server-to-server call from a gateway, as received.
+#[derive(Clone, Debug, Default)]
+pub struct Notification {
+    pub query: Vec<(String, String)>,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Notification {
+    /// A header's value (name in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A verified callback that says what became of one payment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// The gateway's event id, for de-duplication (VNPay has none).
+    pub event_id: Option<String>,
+    pub reference: String,
+    pub outcome: Outcome,
+}
+
+/// What came of a callback, for the answer the gateway expects.
+#[derive(Debug)]
+pub enum Heard {
+    Settled(Settled),
+    /// Verified, but not an event we act on (or seen before).
+    Ignored,
+    Refused(GatewayError),
+    /// Our side failed; the gateway should try again.
+    Failed,
+}
+
+/// The answer to a gateway's callback.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl Answer {
+    fn json(status: u16, body: impl Into<String>) -> Answer {
+        Answer {
+            status,
+            content_type: "application/json",
+            body: body.into(),
+        }
+    }
+}
+
+/// One payment provider.
+#[async_trait::async_trait]
+pub trait PaymentGateway: Send + Sync {
+    fn gateway(&self) -> Gateway;
+
+    /// The shortest time the gateway keeps a payment open; a payment's own expiry is
+    /// never shorter, so nobody can pay after we have given up on it.
+    fn minimum_ttl(&self) -> Duration {
+        Duration::zero()
+    }
+
+    /// Builds the payment request; returns where to send the customer.
+    async fn start(&self, checkout: &Checkout<'_>) -> Result<Started, GatewayError>;
+
+    /// The customer came back with `query`. Returns an outcome to settle the payment
+    /// with when the return itself is authoritative (PayPal's capture, a cancelled
+    /// Stripe session we expired), `None` when only the callback may settle it.
+    async fn returned(
+        &self,
+        payment: &payment_row::Model,
+        query: &[(String, String)],
+    ) -> Result<Option<Outcome>, GatewayError>;
+
+    /// Verifies and reads a callback; `Ok(None)` for events we do not act on.
+    async fn notified(&self, call: &Notification) -> Result<Option<Notice>, GatewayError>;
+
+    /// The answer the gateway expects for a callback.
+    fn answer(&self, heard: &Heard) -> Answer;
+}
+
+/// The three gateways and the top-up rules configured with them.
+#[derive(Clone)]
+pub struct Gateways {
+    pub vnpay: Arc<dyn PaymentGateway>,
+    pub stripe: Arc<dyn PaymentGateway>,
+    pub paypal: Arc<dyn PaymentGateway>,
+    /// How long a pending payment waits for its gateway.
+    pub ttl: Duration,
+    /// Our address as the gateways (and the customer's browser) reach it.
+    pub public_url: String,
+    /// The largest single top-up, per currency.
+    pub maximum: Arc<dyn Fn(Currency) -> Money + Send + Sync>,
+}
+
+impl Gateways {
+    /// The provider for `gateway`.
+    pub fn get(&self, gateway: Gateway) -> &dyn PaymentGateway {
+        match gateway {
+            Gateway::VnPay => self.vnpay.as_ref(),
+            Gateway::Stripe => self.stripe.as_ref(),
+            Gateway::PayPal => self.paypal.as_ref(),
+        }
+    }
+
+    /// The return URL of a payment; `cancelled` for the gateway's cancel link.
+    pub fn return_url(&self, gateway: Gateway, reference: &str, cancelled: bool) -> String {
+        format!(
+            "{}/billing/top-up/return/{}?reference={reference}{}",
+            self.public_url.trim_end_matches('/'),
+            gateway.as_str(),
+            if cancelled { "&cancelled=1" } else { "" }
+        )
+    }
+}
+
+/// Why a top-up could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// Creates the pending payment (or finds the one this click already made) and asks
+/// its gateway for the page to send the customer to. If the gateway cannot be reached
+/// the payment fails at once, so it does not sit pending.
+pub async fn start(
+    db: &Db,
+    gateways: &Gateways,
+    new: &NewPayment,
+    client_ip: &str,
+) -> Result<(payment_row::Model, Started), StartError> {
+    let provider = gateways.get(new.gateway);
+    let ttl = gateways.ttl.max(provider.minimum_ttl());
+    let made = payment::create(db, new, ttl).await?;
+    let checkout = Checkout {
+        reference: &made.reference,
+        amount: new.amount,
+        client_ip,
+        created_at: made.created_at,
+        expires_at: made.expires_at,
+        return_url: gateways.return_url(new.gateway, &made.reference, false),
+        cancel_url: gateways.return_url(new.gateway, &made.reference, true),
+    };
+    match provider.start(&checkout).await {
+        Ok(started) => {
+            if let Some(r) = &started.gateway_ref {
+                payment_row::Entity::update_many()
+                    .col_expr(payment_row::Column::GatewayRef, Expr::value(r.as_str()))
+                    .filter(payment_row::Column::Id.eq(made.id))
+                    .exec(db.conn())
+                    .await?;
+            }
+            Ok((made, started))
+        }
+        Err(e) => {
+            tracing::error!(reference = %made.reference, gateway = new.gateway.as_str(), error = %e, "payment could not start");
+            payment::settle(
+                db,
+                new.gateway,
+                &made.reference,
+                &Outcome::Failed {
+                    reason: format!("{} could not be reached", new.gateway.label()),
+                },
+            )
+            .await?;
+            Err(e.into())
+        }
+    }
+}
+
+/// The customer came back from the gateway for payment `reference` of account
+/// `account_id`. Settles the payment when the return is authoritative; otherwise the
+/// callback will. Returns the payment as it now stands.
+pub async fn returned(
+    db: &Db,
+    gateways: &Gateways,
+    gateway: Gateway,
+    account_id: &str,
+    query: &[(String, String)],
+) -> Result<Option<payment_row::Model>, StartError> {
+    let Some(reference) = query
+        .iter()
+        .find(|(k, _)| k == "reference")
+        .map(|(_, v)| v.clone())
+    else {
+        return Ok(None);
+    };
+    let find = || {
+        payment_row::Entity::find()
+            .filter(payment_row::Column::Reference.eq(reference.as_str()))
+            .filter(payment_row::Column::AccountId.eq(account_id))
+            .filter(payment_row::Column::Gateway.eq(gateway.as_str()))
+            .one(db.conn())
+    };
+    let Some(found) = find().await? else {
+        return Ok(None);
+    };
+    if found.state != payment::State::Pending.as_str() {
+        return Ok(Some(found));
+    }
+    match gateways.get(gateway).returned(&found, query).await {
+        Ok(Some(outcome)) => {
+            let settled = payment::settle(db, gateway, &reference, &outcome).await?;
+            tracing::info!(reference, ?settled, "payment settled on the customer's return");
+        }
+        Ok(None) => {}
+        // The payment stays pending: its callback or its expiry settles it.
+        Err(e) => tracing::warn!(reference, error = %e, "customer's return not usable"),
+    }
+    Ok(find().await?)
+}
+
+/// A gateway's IPN or webhook: verified, de-duplicated by event id, settled, answered.
+pub async fn notified(db: &Db, provider: &dyn PaymentGateway, call: &Notification) -> Answer {
+    provider.answer(&hear(db, provider, call).await)
+}
+
+/// Verifies, settles and de-duplicates a callback; says what came of it.
+pub async fn hear(db: &Db, provider: &dyn PaymentGateway, call: &Notification) -> Heard {
+    let gateway = provider.gateway();
+    match provider.notified(call).await {
+        Err(GatewayError::Unreachable(e)) => {
+            // We could not check it (PayPal's verify API is down): ask for it again.
+            tracing::error!(gateway = gateway.as_str(), error = %e, "gateway callback could not be verified");
+            Heard::Failed
+        }
+        Err(e) => {
+            tracing::warn!(gateway = gateway.as_str(), error = %e, "gateway callback refused");
+            Heard::Refused(e)
+        }
+        Ok(None) => Heard::Ignored,
+        Ok(Some(notice)) => match settle_notice(db, gateway, &notice).await {
+            Ok(heard) => heard,
+            Err(e) => {
+                tracing::error!(gateway = gateway.as_str(), error = %e, "gateway callback could not be settled");
+                Heard::Failed
+            }
+        },
+    }
+}
+
+async fn settle_notice(db: &Db, gateway: Gateway, notice: &Notice) -> Result<Heard, PaymentError> {
+    let settled = payment::settle(db, gateway, &notice.reference, &notice.outcome).await?;
+    tracing::info!(gateway = gateway.as_str(), reference = %notice.reference, event = ?notice.event_id, ?settled, "gateway callback");
+    if let Settled::Already(payment::State::Expired) = settled
+        && matches!(notice.outcome, Outcome::Paid { .. })
+    {
+        // Paid at the gateway after we gave up on it: money taken, no credit. This
+        // needs a person (a refund or a manual credit); it must not pass quietly.
+        tracing::error!(gateway = gateway.as_str(), reference = %notice.reference, "paid after the payment expired: refund or credit by hand");
+    }
+    if let Some(event_id) = &notice.event_id {
+        // Recorded after settling, so a redelivery after a failure here still settles.
+        let first = payment::first_sighting(
+            db,
+            gateway,
+            event_id,
+            Some(&notice.reference),
+            &format!("{settled:?}"),
+        )
+        .await?;
+        if !first {
+            return Ok(Heard::Ignored);
+        }
+    }
+    Ok(Heard::Settled(settled))
+}
+
+/// A shared HTTP client for gateway APIs, with timeouts so a slow gateway cannot hold
+/// a customer's request for long.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap_or_default()
+}
+
+/// Reads a JSON answer, or says what the gateway refused.
+async fn json_answer(response: reqwest::Response) -> Result<serde_json::Value, GatewayError> {
+    let status = response.status();
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|e| GatewayError::Malformed(e.without_url().to_string()))?;
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err(GatewayError::Refused(format!("HTTP {status}: {body}")))
+    }
+}

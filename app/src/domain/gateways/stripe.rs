@@ -12,6 +12,11 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
+use super::{Answer, Checkout, GatewayError, Heard, Notice, Notification, PaymentGateway, Started};
+use crate::domain::entities::payment as payment_row;
+use crate::domain::payment::Outcome;
+use crate::model::top_up::Gateway;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// How far a webhook's timestamp may be from now.
@@ -136,4 +141,195 @@ pub fn completed_session(body: &[u8]) -> Option<CompletedSession> {
         amount: Money::from_minor(session["amount_total"].as_i64()?, currency),
         paid: session["payment_status"] == "paid",
     })
+}
+
+/// A verified Checkout Session event we act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionEvent {
+    pub event_id: String,
+    pub session_id: String,
+    pub reference: String,
+    pub amount: Money,
+    pub kind: SessionEventKind,
+}
+
+/// Which Checkout Session event it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEventKind {
+    /// `checkout.session.completed` with `payment_status=paid`, or
+    /// `checkout.session.async_payment_succeeded`.
+    Paid,
+    /// Completed, but the money has not arrived yet (a delayed payment method).
+    Awaiting,
+    /// `checkout.session.async_payment_failed` or `checkout.session.expired`.
+    Failed,
+}
+
+/// Reads a verified webhook body; `None` for events we do not act on.
+pub fn session_event(body: &[u8]) -> Option<SessionEvent> {
+    let event: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let session = &event["data"]["object"];
+    let kind = match event["type"].as_str()? {
+        "checkout.session.completed" if session["payment_status"] == "paid" => {
+            SessionEventKind::Paid
+        }
+        "checkout.session.completed" => SessionEventKind::Awaiting,
+        "checkout.session.async_payment_succeeded" => SessionEventKind::Paid,
+        "checkout.session.async_payment_failed" | "checkout.session.expired" => {
+            SessionEventKind::Failed
+        }
+        _ => return None,
+    };
+    let currency = Currency::from_code(&session["currency"].as_str()?.to_uppercase())?;
+    Some(SessionEvent {
+        event_id: event["id"].as_str()?.to_owned(),
+        session_id: session["id"].as_str()?.to_owned(),
+        reference: session["client_reference_id"].as_str()?.to_owned(),
+        amount: Money::from_minor(session["amount_total"].as_i64()?, currency),
+        kind,
+    })
+}
+
+/// Our Stripe account's settings. Secrets never appear in `Debug` output.
+#[derive(Clone, Debug)]
+pub struct StripeConfig {
+    /// `https://api.stripe.com`, or the built-in sandbox.
+    pub api_base: String,
+    pub secret_key: SecretString,
+    /// The webhook endpoint's signing secret (`whsec_…`).
+    pub webhook_secret: SecretString,
+}
+
+/// Stripe as a [`PaymentGateway`].
+#[derive(Clone, Debug)]
+pub struct Stripe {
+    pub config: StripeConfig,
+    pub http: reqwest::Client,
+}
+
+/// Stripe refuses Checkout Sessions that expire sooner than this after creation.
+pub const MIN_SESSION_MINUTES: i64 = 30;
+
+impl Stripe {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.api_base.trim_end_matches('/'))
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentGateway for Stripe {
+    fn gateway(&self) -> Gateway {
+        Gateway::Stripe
+    }
+
+    fn minimum_ttl(&self) -> chrono::Duration {
+        chrono::Duration::minutes(MIN_SESSION_MINUTES)
+    }
+
+    async fn start(&self, checkout: &Checkout<'_>) -> Result<Started, GatewayError> {
+        let mut form = checkout_session_form(
+            checkout.amount,
+            checkout.reference,
+            // Stripe fills in {CHECKOUT_SESSION_ID} itself.
+            &format!("{}&session_id={{CHECKOUT_SESSION_ID}}", checkout.return_url),
+            &checkout.cancel_url,
+        )
+        .ok_or_else(|| GatewayError::Malformed("amount".into()))?;
+        // The session closes with our payment, so nobody pays after we gave up on it.
+        form.push((
+            "expires_at".into(),
+            checkout.expires_at.timestamp().to_string(),
+        ));
+        let response = self
+            .http
+            .post(self.url("/v1/checkout/sessions"))
+            .basic_auth(self.config.secret_key.expose_secret(), None::<&str>)
+            // A retried start makes no second session.
+            .header("Idempotency-Key", checkout.reference)
+            .form(&form)
+            .send()
+            .await?;
+        let session = super::json_answer(response).await?;
+        let (Some(id), Some(url)) = (session["id"].as_str(), session["url"].as_str()) else {
+            return Err(GatewayError::Malformed("session without id or url".into()));
+        };
+        Ok(Started {
+            redirect_url: url.to_owned(),
+            gateway_ref: Some(id.to_owned()),
+        })
+    }
+
+    async fn returned(
+        &self,
+        payment: &payment_row::Model,
+        query: &[(String, String)],
+    ) -> Result<Option<Outcome>, GatewayError> {
+        let cancelled = query.iter().any(|(k, v)| k == "cancelled" && v == "1");
+        let Some(session) = payment.gateway_ref.as_deref().filter(|_| cancelled) else {
+            // Back from paying: only the webhook credits.
+            return Ok(None);
+        };
+        // Back from cancelling: expire the session so it can no longer be paid, then
+        // the payment can fail. If it was paid meanwhile, Stripe refuses and the
+        // webhook settles it.
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/checkout/sessions/{session}/expire")))
+            .basic_auth(self.config.secret_key.expose_secret(), None::<&str>)
+            .send()
+            .await?;
+        match super::json_answer(response).await {
+            Ok(s) if s["status"] == "expired" => Ok(Some(Outcome::Failed {
+                reason: "Cancelled at Stripe".into(),
+            })),
+            Ok(_) => Ok(None),
+            Err(GatewayError::Refused(why)) => {
+                tracing::info!(session, why, "Stripe session not expired on cancel");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn notified(&self, call: &Notification) -> Result<Option<Notice>, GatewayError> {
+        let header = call.header("stripe-signature").unwrap_or_default();
+        verify_webhook(
+            &self.config.webhook_secret,
+            header,
+            &call.body,
+            crate::domain::db::now(),
+        )
+        .map_err(|e| match e {
+            WebhookError::Stale(_) => GatewayError::Stale(e.to_string()),
+            WebhookError::BadSignature => GatewayError::BadSignature,
+            WebhookError::MalformedHeader => GatewayError::Malformed(e.to_string()),
+        })?;
+        let Some(event) = session_event(&call.body) else {
+            return Ok(None);
+        };
+        let outcome = match event.kind {
+            SessionEventKind::Paid => Outcome::Paid {
+                amount: event.amount,
+                gateway_ref: Some(event.session_id),
+            },
+            SessionEventKind::Failed => Outcome::Failed {
+                reason: "Stripe: the checkout session expired or its payment failed".into(),
+            },
+            SessionEventKind::Awaiting => return Ok(None),
+        };
+        Ok(Some(Notice {
+            event_id: Some(event.event_id),
+            reference: event.reference,
+            outcome,
+        }))
+    }
+
+    fn answer(&self, heard: &Heard) -> Answer {
+        // Stripe retries anything but 2xx: refuse forgeries, ask again when we failed.
+        match heard {
+            Heard::Refused(_) => Answer::json(400, r#"{"received":false}"#),
+            Heard::Failed => Answer::json(500, r#"{"received":false}"#),
+            Heard::Settled(_) | Heard::Ignored => Answer::json(200, r#"{"received":true}"#),
+        }
+    }
 }

@@ -13,6 +13,10 @@ use chrono::{DateTime, FixedOffset, Utc};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha512;
+use super::{Answer, Checkout, GatewayError, Heard, Notice, Notification, PaymentGateway, Started};
+use crate::domain::entities::payment as payment_row;
+use crate::domain::payment::{Outcome, Settled};
+use crate::model::top_up::Gateway;
 use std::collections::BTreeMap;
 
 type HmacSha512 = Hmac<Sha512>;
@@ -220,37 +224,138 @@ pub async fn handle_ipn(
     secret: &SecretString,
     query: &[(String, String)],
 ) -> IpnAnswer {
-    use crate::domain::payment::{self, Outcome, Settled};
-    use crate::model::top_up::Gateway;
-    let callback = match verify(secret, query) {
-        Ok(c) => c,
-        Err(VnPayError::BadSignature) => {
-            tracing::warn!("VNPay IPN with a bad signature refused");
-            return IpnAnswer::InvalidSignature;
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "VNPay IPN refused");
-            return IpnAnswer::Other;
-        }
+    let gateway = VnPay {
+        config: VnPayConfig {
+            tmn_code: String::new(),
+            hash_secret: secret.clone(),
+            pay_url: String::new(),
+            return_url: String::new(),
+        },
     };
-    let outcome = if callback.paid {
-        Outcome::Paid {
-            amount: callback.amount,
-            gateway_ref: callback.transaction_no.clone(),
-        }
-    } else {
-        Outcome::Failed {
-            reason: format!("VNPay response code {}", callback.response_code),
-        }
+    let call = Notification {
+        query: query.to_vec(),
+        ..Default::default()
     };
-    match payment::settle(db, Gateway::VnPay, &callback.reference, &outcome).await {
-        Ok(Settled::Credited(_) | Settled::Failed) => IpnAnswer::Confirmed,
-        Ok(Settled::Already(_)) => IpnAnswer::AlreadyConfirmed,
-        Ok(Settled::NotFound) => IpnAnswer::OrderNotFound,
-        Ok(Settled::AmountMismatch { .. }) => IpnAnswer::InvalidAmount,
-        Err(e) => {
-            tracing::error!(error = %e, "VNPay IPN could not be settled");
-            IpnAnswer::Other
+    ipn_answer(&super::hear(db, &gateway, &call).await)
+}
+
+/// The IPN answer code for what came of a callback.
+fn ipn_answer(heard: &Heard) -> IpnAnswer {
+    match heard {
+        Heard::Settled(Settled::Credited(_) | Settled::Failed) | Heard::Ignored => {
+            IpnAnswer::Confirmed
+        }
+        Heard::Settled(Settled::Already(_)) => IpnAnswer::AlreadyConfirmed,
+        Heard::Settled(Settled::NotFound) => IpnAnswer::OrderNotFound,
+        Heard::Settled(Settled::AmountMismatch { .. }) => IpnAnswer::InvalidAmount,
+        Heard::Refused(GatewayError::BadSignature) => IpnAnswer::InvalidSignature,
+        Heard::Refused(_) | Heard::Failed => IpnAnswer::Other,
+    }
+}
+
+/// VNPay as a [`PaymentGateway`].
+#[derive(Clone, Debug)]
+pub struct VnPay {
+    pub config: VnPayConfig,
+}
+
+#[async_trait::async_trait]
+impl PaymentGateway for VnPay {
+    fn gateway(&self) -> Gateway {
+        Gateway::VnPay
+    }
+
+    async fn start(&self, checkout: &Checkout<'_>) -> Result<Started, GatewayError> {
+        // VNPay returns to one fixed URL per merchant; our reference comes back in
+        // vnp_TxnRef, so the return URL carries no query of its own.
+        let config = VnPayConfig {
+            return_url: checkout
+                .return_url
+                .split_once('?')
+                .map_or(checkout.return_url.as_str(), |(base, _)| base)
+                .to_owned(),
+            ..self.config.clone()
+        };
+        let url = payment_url(
+            &config,
+            &PaymentRequest {
+                reference: checkout.reference,
+                amount: checkout.amount,
+                order_info: &format!("Credit top-up {}", checkout.reference),
+                client_ip: checkout.client_ip,
+                created_at: checkout.created_at,
+                expires_at: checkout.expires_at,
+            },
+        )
+        .map_err(|e| GatewayError::Malformed(e.to_string()))?;
+        Ok(Started {
+            redirect_url: url,
+            gateway_ref: None,
+        })
+    }
+
+    async fn returned(
+        &self,
+        payment: &payment_row::Model,
+        query: &[(String, String)],
+    ) -> Result<Option<Outcome>, GatewayError> {
+        // Verified for display only: the IPN settles the payment.
+        let said = verify(&self.config.hash_secret, query).map_err(|e| match e {
+            VnPayError::BadSignature => GatewayError::BadSignature,
+            other => GatewayError::Malformed(other.to_string()),
+        })?;
+        if said.reference != payment.reference {
+            return Err(GatewayError::Malformed("vnp_TxnRef is another payment's".into()));
+        }
+        tracing::info!(reference = %said.reference, code = %said.response_code, "VNPay return");
+        Ok(None)
+    }
+
+    async fn notified(&self, call: &Notification) -> Result<Option<Notice>, GatewayError> {
+        let callback = verify(&self.config.hash_secret, &call.query).map_err(|e| match e {
+            VnPayError::BadSignature => GatewayError::BadSignature,
+            other => GatewayError::Malformed(other.to_string()),
+        })?;
+        let outcome = if callback.paid {
+            Outcome::Paid {
+                amount: callback.amount,
+                gateway_ref: callback.transaction_no.clone(),
+            }
+        } else {
+            Outcome::Failed {
+                reason: response_text(&callback.response_code),
+            }
+        };
+        Ok(Some(Notice {
+            event_id: None,
+            reference: callback.reference,
+            outcome,
+        }))
+    }
+
+    fn answer(&self, heard: &Heard) -> Answer {
+        // VNPay reads the JSON body of a 200 answer, whatever the code.
+        Answer {
+            status: 200,
+            content_type: "application/json",
+            body: ipn_answer(heard).body(),
         }
     }
+}
+
+/// The customer-facing reason for a VNPay response code.
+pub fn response_text(code: &str) -> String {
+    let meaning = match code {
+        "24" => "cancelled by the customer",
+        "11" => "the payment window expired",
+        "51" => "insufficient funds",
+        "65" => "the daily limit was exceeded",
+        "75" => "the bank is under maintenance",
+        "79" | "13" => "wrong payment password or OTP",
+        "09" => "the card or account is not registered for internet banking",
+        "10" => "card or account verification failed",
+        "12" => "the card or account is locked",
+        _ => "the payment was not completed",
+    };
+    format!("VNPay: {meaning} (code {code})")
 }

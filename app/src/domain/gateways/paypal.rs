@@ -1,0 +1,292 @@
+//! PayPal, Orders v2: OAuth client credentials, an order created with a
+//! `PayPal-Request-Id` (so a retry makes no second order), the customer's approval at
+//! PayPal, our capture when they come back, and the `PAYMENT.CAPTURE.COMPLETED` webhook,
+//! which PayPal signs with its certificate and we check by asking PayPal's
+//! verify-webhook-signature API (PayPal's recommended way; we hold no certificates).
+//!
+//! Amounts travel as decimal strings in the currency's unit (`"25.00"`), never floats.
+
+use super::{
+    Answer, Checkout, GatewayError, Heard, Notice, Notification, PaymentGateway, Started,
+    json_answer,
+};
+use crate::domain::entities::payment as payment_row;
+use crate::domain::payment::Outcome;
+use crate::model::money::{Currency, Money};
+use crate::model::top_up::Gateway;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// Our PayPal app's settings. The secret never appears in `Debug` output.
+#[derive(Clone, Debug)]
+pub struct PayPalConfig {
+    /// `https://api-m.paypal.com`, `https://api-m.sandbox.paypal.com`, or ours.
+    pub api_base: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// The id PayPal gave our webhook endpoint; part of what its signature covers.
+    pub webhook_id: String,
+}
+
+/// PayPal as a [`PaymentGateway`].
+#[derive(Debug)]
+pub struct PayPal {
+    pub config: PayPalConfig,
+    pub http: reqwest::Client,
+    /// The OAuth access token and when to stop using it.
+    token: Mutex<Option<(SecretString, Instant)>>,
+}
+
+/// A PayPal amount: the decimal string in the currency's unit.
+pub fn amount_value(amount: Money) -> Value {
+    json!({ "currency_code": amount.currency().code(), "value": amount.to_plain_string() })
+}
+
+/// Reads a PayPal amount object; `None` if malformed or in a currency we do not hold.
+pub fn read_amount(amount: &Value) -> Option<Money> {
+    let currency = Currency::from_code(amount["currency_code"].as_str()?)?;
+    Money::parse_positive(amount["value"].as_str()?, currency).ok()
+}
+
+/// The body of `POST /v2/checkout/orders` for a top-up.
+pub fn order_body(checkout: &Checkout<'_>) -> Value {
+    json!({
+        "intent": "CAPTURE",
+        "purchase_units": [{
+            "reference_id": checkout.reference,
+            "custom_id": checkout.reference,
+            "invoice_id": checkout.reference,
+            "description": format!("Credit top-up {}", checkout.reference),
+            "amount": amount_value(checkout.amount),
+        }],
+        "payment_source": { "paypal": { "experience_context": {
+            "return_url": checkout.return_url,
+            "cancel_url": checkout.cancel_url,
+            "user_action": "PAY_NOW",
+            "shipping_preference": "NO_SHIPPING",
+        }}},
+    })
+}
+
+/// What a capture (the API's answer or the webhook's resource) says about one payment.
+pub fn read_capture(capture: &Value) -> Option<(String, Money, String)> {
+    Some((
+        capture["id"].as_str()?.to_owned(),
+        read_amount(&capture["amount"])?,
+        capture["status"].as_str()?.to_owned(),
+    ))
+}
+
+impl PayPal {
+    pub fn new(config: PayPalConfig, http: reqwest::Client) -> PayPal {
+        PayPal {
+            config,
+            http,
+            token: Mutex::new(None),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.api_base.trim_end_matches('/'))
+    }
+
+    /// An OAuth access token, fetched with the client credentials and kept until a
+    /// minute before it runs out.
+    async fn access_token(&self) -> Result<SecretString, GatewayError> {
+        let mut held = self.token.lock().await;
+        if let Some((token, until)) = held.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let response = self
+            .http
+            .post(self.url("/v1/oauth2/token"))
+            .basic_auth(
+                &self.config.client_id,
+                Some(self.config.client_secret.expose_secret()),
+            )
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await?;
+        let answer = json_answer(response).await?;
+        let token = answer["access_token"]
+            .as_str()
+            .ok_or_else(|| GatewayError::Malformed("token answer without access_token".into()))?;
+        let lifetime = answer["expires_in"].as_u64().unwrap_or(0).saturating_sub(60);
+        let token = SecretString::from(token.to_owned());
+        *held = Some((
+            token.clone(),
+            Instant::now() + Duration::from_secs(lifetime),
+        ));
+        Ok(token)
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        request_id: Option<&str>,
+        body: &Value,
+    ) -> Result<reqwest::Response, GatewayError> {
+        let token = self.access_token().await?;
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token.expose_secret())
+            .json(body);
+        if let Some(id) = request_id {
+            request = request.header("PayPal-Request-Id", id);
+        }
+        Ok(request.send().await?)
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentGateway for PayPal {
+    fn gateway(&self) -> Gateway {
+        Gateway::PayPal
+    }
+
+    async fn start(&self, checkout: &Checkout<'_>) -> Result<Started, GatewayError> {
+        let response = self
+            .post(
+                "/v2/checkout/orders",
+                Some(&format!("order-{}", checkout.reference)),
+                &order_body(checkout),
+            )
+            .await?;
+        let order = json_answer(response).await?;
+        let approve = order["links"].as_array().and_then(|links| {
+            links
+                .iter()
+                .find(|l| l["rel"] == "payer-action" || l["rel"] == "approve")
+                .and_then(|l| l["href"].as_str())
+        });
+        let (Some(id), Some(approve)) = (order["id"].as_str(), approve) else {
+            return Err(GatewayError::Malformed("order without id or approve link".into()));
+        };
+        Ok(Started {
+            redirect_url: approve.to_owned(),
+            gateway_ref: Some(id.to_owned()),
+        })
+    }
+
+    async fn returned(
+        &self,
+        payment: &payment_row::Model,
+        query: &[(String, String)],
+    ) -> Result<Option<Outcome>, GatewayError> {
+        if query.iter().any(|(k, v)| k == "cancelled" && v == "1") {
+            // An order nobody approved can never be captured: we are the only capturer.
+            return Ok(Some(Outcome::Failed {
+                reason: "Cancelled at PayPal".into(),
+            }));
+        }
+        let order = payment
+            .gateway_ref
+            .as_deref()
+            .ok_or_else(|| GatewayError::Malformed("payment has no PayPal order".into()))?;
+        let token = query.iter().find(|(k, _)| k == "token").map(|(_, v)| v);
+        if token.map(String::as_str) != Some(order) {
+            return Err(GatewayError::Malformed("token is not this payment's order".into()));
+        }
+        let response = self
+            .post(
+                &format!("/v2/checkout/orders/{order}/capture"),
+                Some(&format!("capture-{}", payment.reference)),
+                &json!({}),
+            )
+            .await?;
+        match json_answer(response).await {
+            Ok(answer) => {
+                let capture = &answer["purchase_units"][0]["payments"]["captures"][0];
+                let Some((id, amount, status)) = read_capture(capture) else {
+                    return Err(GatewayError::Malformed("capture answer unreadable".into()));
+                };
+                Ok(match status.as_str() {
+                    "COMPLETED" => Some(Outcome::Paid {
+                        amount,
+                        gateway_ref: Some(id),
+                    }),
+                    "DECLINED" | "FAILED" => Some(Outcome::Failed {
+                        reason: format!("PayPal: capture {}", status.to_lowercase()),
+                    }),
+                    // PENDING: the webhook will tell.
+                    _ => None,
+                })
+            }
+            Err(GatewayError::Refused(why)) if why.contains("INSTRUMENT_DECLINED") => {
+                Ok(Some(Outcome::Failed {
+                    reason: "PayPal: the payment method was declined".into(),
+                }))
+            }
+            // ORDER_ALREADY_CAPTURED and the like: a capture happened; its webhook settles.
+            Err(GatewayError::Refused(why)) => {
+                tracing::info!(order, why, "PayPal capture refused");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn notified(&self, call: &Notification) -> Result<Option<Notice>, GatewayError> {
+        let event: Value = serde_json::from_slice(&call.body)
+            .map_err(|_| GatewayError::Malformed("body is not JSON".into()))?;
+        let header = |name: &'static str| {
+            call.header(name)
+                .map(str::to_owned)
+                .ok_or_else(|| GatewayError::Malformed(format!("no {name} header")))
+        };
+        let check = json!({
+            "auth_algo": header("paypal-auth-algo")?,
+            "cert_url": header("paypal-cert-url")?,
+            "transmission_id": header("paypal-transmission-id")?,
+            "transmission_sig": header("paypal-transmission-sig")?,
+            "transmission_time": header("paypal-transmission-time")?,
+            "webhook_id": self.config.webhook_id,
+            "webhook_event": event,
+        });
+        let response = self
+            .post("/v1/notifications/verify-webhook-signature", None, &check)
+            .await?;
+        if json_answer(response).await?["verification_status"] != "SUCCESS" {
+            return Err(GatewayError::BadSignature);
+        }
+        let resource = &event["resource"];
+        let outcome = match event["event_type"].as_str() {
+            Some("PAYMENT.CAPTURE.COMPLETED") => {
+                let Some((id, amount, _)) = read_capture(resource) else {
+                    return Err(GatewayError::Malformed("capture unreadable".into()));
+                };
+                Outcome::Paid {
+                    amount,
+                    gateway_ref: Some(id),
+                }
+            }
+            Some("PAYMENT.CAPTURE.DENIED") => Outcome::Failed {
+                reason: "PayPal: capture denied".into(),
+            },
+            _ => return Ok(None),
+        };
+        let (Some(event_id), Some(reference)) =
+            (event["id"].as_str(), resource["custom_id"].as_str())
+        else {
+            return Err(GatewayError::Malformed("event without id or custom_id".into()));
+        };
+        Ok(Some(Notice {
+            event_id: Some(event_id.to_owned()),
+            reference: reference.to_owned(),
+            outcome,
+        }))
+    }
+
+    fn answer(&self, heard: &Heard) -> Answer {
+        match heard {
+            Heard::Refused(_) => Answer::json(400, "{}"),
+            Heard::Failed => Answer::json(500, "{}"),
+            Heard::Settled(_) | Heard::Ignored => Answer::json(200, "{}"),
+        }
+    }
+}
