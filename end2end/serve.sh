@@ -7,6 +7,7 @@ export DATA_DIR="$root/end2end/.data"
 export LEPTOS_OUTPUT_NAME=billing
 export LEPTOS_SITE_ROOT="$root/target/site"
 export LEPTOS_SITE_ADDR="${E2E_ADDR:-127.0.0.1:3100}"
+export PAYMENT_SANDBOX=on
 rm -rf "$DATA_DIR"
 server="$root/target/${E2E_PROFILE:-release}/server"
 "$server" demo

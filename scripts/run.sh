@@ -12,6 +12,8 @@ export DATA_DIR="${DATA_DIR:-$root/data}"
 export LEPTOS_OUTPUT_NAME=billing
 export LEPTOS_SITE_ROOT="$root/target/site"
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
+# The built-in gateway sandboxes (VNPay, Stripe, PayPal); production leaves this off.
+export PAYMENT_SANDBOX="${PAYMENT_SANDBOX:-on}"
 server="$root/target/release/server"
 
 "$server" migrate

@@ -1,7 +1,14 @@
 //! Configuration, read once from the environment. Every variable has a default that
 //! works on a fresh machine; the README lists them.
 
+use app::domain::gateways::paypal::{PayPal, PayPalConfig};
+use app::domain::gateways::stripe::{Stripe, StripeConfig};
+use app::domain::gateways::vnpay::{VnPay, VnPayConfig};
+use app::domain::gateways::{Gateways, http_client};
+use app::model::money::{Currency, Money};
+use secrecy::SecretString;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The server's settings.
 #[derive(Clone, Debug)]
@@ -12,6 +19,149 @@ pub struct Config {
     pub database_url: String,
     /// The address the public reaches us at (`PUBLIC_URL`); https makes cookies Secure.
     pub public_url: String,
+    /// The payment gateways' settings.
+    pub payments: PaymentSettings,
+}
+
+/// Where and how we reach VNPay, Stripe and PayPal. With `PAYMENT_SANDBOX=on` every
+/// gateway is the sandbox built into this server (see `sandbox`), with secrets made up
+/// per process unless configured; otherwise each gateway needs its variables, and the
+/// server refuses to start without them.
+#[derive(Clone, Debug)]
+pub struct PaymentSettings {
+    pub sandbox: bool,
+    pub vnpay: VnPayConfig,
+    pub stripe: StripeConfig,
+    pub paypal: PayPalConfig,
+    /// How long a pending payment waits for its gateway (`PAYMENT_TTL_MINUTES`, 15).
+    pub ttl_minutes: i64,
+    /// The largest single top-up, in minor units (`TOP_UP_MAX_VND`, …, whole units).
+    pub maximum_minor: Vec<(Currency, i64)>,
+    /// Variables live mode needs and lacks.
+    pub missing: Vec<&'static str>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|s| !s.trim().is_empty())
+}
+
+/// A secret from the environment, or (sandbox only) a random one for this process.
+fn secret(name: &'static str, sandbox: bool, missing: &mut Vec<&'static str>) -> SecretString {
+    match var(name) {
+        Some(s) => SecretString::from(s),
+        None => {
+            if !sandbox {
+                missing.push(name);
+            }
+            SecretString::from(app::domain::api_key::random_token())
+        }
+    }
+}
+
+impl PaymentSettings {
+    fn from_env(self_url: &str) -> PaymentSettings {
+        let sandbox = matches!(
+            var("PAYMENT_SANDBOX").as_deref(),
+            Some("on" | "1" | "true" | "yes")
+        );
+        let mut missing = Vec::new();
+        let mut plain = |name: &'static str, sandbox_value: &str| match var(name) {
+            Some(v) => v,
+            None => {
+                if !sandbox {
+                    missing.push(name);
+                }
+                sandbox_value.to_owned()
+            }
+        };
+        let base = |live: &str, sandbox_path: &str| {
+            if sandbox {
+                format!("{self_url}{sandbox_path}")
+            } else {
+                live.to_owned()
+            }
+        };
+        let tmn_code = plain("VNPAY_TMN_CODE", "SANDBOX1");
+        let client_id = plain("PAYPAL_CLIENT_ID", "sandbox-client");
+        let webhook_id = plain("PAYPAL_WEBHOOK_ID", "WH-SANDBOX");
+        let vnpay = VnPayConfig {
+            tmn_code,
+            hash_secret: secret("VNPAY_HASH_SECRET", sandbox, &mut missing),
+            pay_url: var("VNPAY_PAY_URL").unwrap_or_else(|| {
+                base(
+                    "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html",
+                    "/sandbox/vnpay/paymentv2/vpcpay.html",
+                )
+            }),
+            return_url: String::new(),
+        };
+        let stripe = StripeConfig {
+            api_base: var("STRIPE_API_BASE")
+                .unwrap_or_else(|| base("https://api.stripe.com", "/sandbox/stripe")),
+            secret_key: secret("STRIPE_SECRET_KEY", sandbox, &mut missing),
+            webhook_secret: secret("STRIPE_WEBHOOK_SECRET", sandbox, &mut missing),
+        };
+        let paypal = PayPalConfig {
+            api_base: var("PAYPAL_API_BASE")
+                .unwrap_or_else(|| base("https://api-m.paypal.com", "/sandbox/paypal")),
+            client_id,
+            client_secret: secret("PAYPAL_CLIENT_SECRET", sandbox, &mut missing),
+            webhook_id,
+        };
+        let ttl_minutes = var("PAYMENT_TTL_MINUTES")
+            .and_then(|v| v.parse().ok())
+            .filter(|m| *m > 0)
+            .unwrap_or(15);
+        let maximum_minor = Currency::ALL
+            .into_iter()
+            .map(|c| {
+                let default_units: i64 = match c {
+                    Currency::Vnd => 1_000_000_000,
+                    Currency::Jpy => 10_000_000,
+                    Currency::Usd | Currency::Eur => 100_000,
+                };
+                let units = var(&format!("TOP_UP_MAX_{}", c.code()))
+                    .and_then(|v| Money::parse_positive(&v, c).ok())
+                    .and_then(|m| m.to_minor())
+                    .unwrap_or(default_units * 10_i64.pow(c.minor_units()));
+                (c, units)
+            })
+            .collect();
+        PaymentSettings {
+            sandbox,
+            vnpay,
+            stripe,
+            paypal,
+            ttl_minutes,
+            maximum_minor,
+            missing,
+        }
+    }
+
+    /// The gateway clients, ready to use.
+    pub fn gateways(&self, public_url: &str) -> Gateways {
+        let http = http_client();
+        let maximum = self.maximum_minor.clone();
+        Gateways {
+            vnpay: Arc::new(VnPay {
+                config: self.vnpay.clone(),
+            }),
+            stripe: Arc::new(Stripe {
+                config: self.stripe.clone(),
+                http: http.clone(),
+            }),
+            paypal: Arc::new(PayPal::new(self.paypal.clone(), http)),
+            ttl: chrono::Duration::minutes(self.ttl_minutes),
+            public_url: public_url.to_owned(),
+            maximum: Arc::new(move |c| {
+                let minor = maximum
+                    .iter()
+                    .find(|(k, _)| *k == c)
+                    .map_or(0, |(_, m)| *m);
+                Money::from_minor(minor, c)
+            }),
+        }
+    }
 }
 
 impl Config {
@@ -27,10 +177,17 @@ impl Config {
                     data_dir.join("billing.db").display()
                 )
             });
-        let public_url = std::env::var("PUBLIC_URL").unwrap_or_default();
+        let public_url = var("PUBLIC_URL").unwrap_or_else(|| {
+            format!(
+                "http://{}",
+                var("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into())
+            )
+        });
+        let public_url = public_url.trim_end_matches('/').to_owned();
         Config {
             data_dir,
             database_url,
+            payments: PaymentSettings::from_env(&public_url),
             public_url,
         }
     }

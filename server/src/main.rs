@@ -6,7 +6,9 @@ mod config;
 mod csrf;
 mod export;
 mod jobs;
+mod payments;
 mod routes;
+mod sandbox;
 mod usage_api;
 
 use clap::Parser;

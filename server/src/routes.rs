@@ -2,7 +2,9 @@
 //! guard), the usage API, static files, and the periodic jobs.
 
 use crate::config::Config;
-use crate::{csrf, export, jobs, usage_api};
+use crate::sandbox::{self, Sandbox};
+use crate::{csrf, export, jobs, payments, usage_api};
+use app::domain::gateways::Gateways;
 use app::domain::db::Db;
 use app::domain::session_store::DbSessionStore;
 use app::ui::{App, shell};
@@ -16,8 +18,15 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "billing_session";
 
-/// Builds the whole router on a connected database.
-pub fn router(db: Db, leptos_options: LeptosOptions, https: bool) -> Router {
+/// Builds the whole router on a connected database. With a sandbox, its routes are
+/// served too.
+pub fn router(
+    db: Db,
+    leptos_options: LeptosOptions,
+    https: bool,
+    gateways: Gateways,
+    sandbox: Option<Sandbox>,
+) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -31,7 +40,11 @@ pub fn router(db: Db, leptos_options: LeptosOptions, https: bool) -> Router {
             routes,
             {
                 let db = db.clone();
-                move || provide_context(db.clone())
+                let gateways = gateways.clone();
+                move || {
+                    provide_context(db.clone());
+                    provide_context(gateways.clone());
+                }
             },
             {
                 let options = leptos_options.clone();
@@ -41,24 +54,47 @@ pub fn router(db: Db, leptos_options: LeptosOptions, https: bool) -> Router {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
         .merge(export::router(db.clone()))
+        .merge(payments::returns(db.clone(), gateways.clone()))
         .layer(axum::middleware::from_fn(csrf::same_origin_only))
         .layer(sessions);
-    usage_api::router(db)
-        .merge(pages)
-        .layer(TraceLayer::new_for_http())
+    let mut app = usage_api::router(db.clone())
+        .merge(payments::callbacks(db, gateways))
+        .merge(pages);
+    if let Some(sandbox) = sandbox {
+        app = app.merge(sandbox::router(sandbox));
+    }
+    app.layer(TraceLayer::new_for_http())
 }
 
 /// Connects, migrates, starts the jobs and serves until Ctrl-C.
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     config.prepare()?;
+    let settings = &config.payments;
+    if !settings.sandbox && !settings.missing.is_empty() {
+        return Err(format!(
+            "payment gateways are not configured: set {} (or PAYMENT_SANDBOX=on for the built-in sandboxes)",
+            settings.missing.join(", ")
+        )
+        .into());
+    }
+    let gateways = settings.gateways(&config.public_url);
+    let sandbox = settings
+        .sandbox
+        .then(|| Sandbox::new(settings.clone(), &config.public_url));
+    if sandbox.is_some() {
+        tracing::warn!("payment gateways are the built-in sandboxes: no real money moves");
+    }
     let db = Db::connect(&config.database_url).await?;
     let leptos_options = get_configuration(None)?.leptos_options;
     let addr = leptos_options.site_addr;
     tokio::spawn(jobs::run(db.clone(), DbSessionStore::new(db.clone())));
-    let app = router(db, leptos_options, config.https());
+    let app = router(db, leptos_options, config.https(), gateways, sandbox);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(database = %config.database_for_log(), "listening on http://{addr}");
-    axum::serve(listener, app)
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

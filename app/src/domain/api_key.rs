@@ -15,6 +15,13 @@ fn hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+/// 256 random bits, hex-encoded: for keys and made-up secrets.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
 /// Creates a key with 256 random bits; returns the row and the key, which is not
 /// stored and cannot be shown again.
 pub async fn create<C: ConnectionTrait>(
@@ -22,9 +29,7 @@ pub async fn create<C: ConnectionTrait>(
     name: &str,
     at: DateTime<Utc>,
 ) -> Result<(api_key::Model, String), DbErr> {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let key = format!("bk_{}", hex::encode(bytes));
+    let key = format!("bk_{}", random_token());
     let row = create_with_key(conn, name, &key, at).await?;
     Ok((row, key))
 }

@@ -135,6 +135,14 @@ pub trait PaymentGateway: Send + Sync {
         Duration::zero()
     }
 
+    /// Our payment reference in a customer's return query (we put it in the return URL).
+    fn reference_in(&self, query: &[(String, String)]) -> Option<String> {
+        query
+            .iter()
+            .find(|(k, _)| k == "reference")
+            .map(|(_, v)| v.clone())
+    }
+
     /// Builds the payment request; returns where to send the customer.
     async fn start(&self, checkout: &Checkout<'_>) -> Result<Started, GatewayError>;
 
@@ -258,11 +266,7 @@ pub async fn returned(
     account_id: &str,
     query: &[(String, String)],
 ) -> Result<Option<payment_row::Model>, StartError> {
-    let Some(reference) = query
-        .iter()
-        .find(|(k, _)| k == "reference")
-        .map(|(_, v)| v.clone())
-    else {
+    let Some(reference) = gateways.get(gateway).reference_in(query) else {
         return Ok(None);
     };
     let find = || {

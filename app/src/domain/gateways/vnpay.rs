@@ -45,7 +45,7 @@ pub enum VnPayError {
 }
 
 /// GMT+7, the time zone VNPay's dates are in.
-const VIETNAM: FixedOffset = match FixedOffset::east_opt(7 * 3600) {
+pub const VIETNAM: FixedOffset = match FixedOffset::east_opt(7 * 3600) {
     Some(offset) => offset,
     None => panic!("UTC+7 is a valid offset"),
 };
@@ -263,6 +263,14 @@ pub struct VnPay {
 impl PaymentGateway for VnPay {
     fn gateway(&self) -> Gateway {
         Gateway::VnPay
+    }
+
+    /// VNPay returns to one fixed URL; our reference is its `vnp_TxnRef`.
+    fn reference_in(&self, query: &[(String, String)]) -> Option<String> {
+        query
+            .iter()
+            .find(|(k, _)| k == "vnp_TxnRef")
+            .map(|(_, v)| v.clone())
     }
 
     async fn start(&self, checkout: &Checkout<'_>) -> Result<Started, GatewayError> {
