@@ -7,7 +7,9 @@
 //! before a server function's first `.await`.
 
 use crate::model::error::AppError;
+use crate::model::billing::BillingForm;
 use crate::model::history::HistoryPage;
+use crate::model::top_up::{PaymentOutcome, PaymentPage, TopUpSetup};
 use crate::model::session::Viewer;
 use leptos::prelude::*;
 
@@ -104,11 +106,153 @@ pub async fn credit_history_count(query: String) -> Result<u64, AppError> {
         .map_err(server::history_error)
 }
 
+/// What the Add credit dialog starts from: saved billing settings (if any), the
+/// user's email and the top-up maximums.
+#[server(prefix = "/rpc", endpoint = "top_up_setup")]
+pub async fn get_top_up_setup() -> Result<TopUpSetup, AppError> {
+    use crate::domain::billing;
+    use crate::model::money::Currency;
+    let call = server::Call::begin().await?;
+    let gateways = call.gateways()?;
+    let user = call.require_user().await?;
+    let profile = match call.account_of(&user).await? {
+        Some((acct, _)) => billing::profile(&call.db, &acct)
+            .await
+            .map_err(server::internal)?,
+        None => None,
+    };
+    Ok(TopUpSetup {
+        profile,
+        email: user.email,
+        maximums: Currency::ALL.iter().map(|c| (gateways.maximum)(*c)).collect(),
+    })
+}
+
+/// Saves the billing settings. The first save opens the account in the chosen
+/// currency; a later change of currency is refused. Field problems come back together.
+#[server(prefix = "/rpc", endpoint = "save_billing_settings")]
+pub async fn save_billing_settings(form: BillingForm) -> Result<(), AppError> {
+    use crate::domain::billing::{self, BillingError};
+    use crate::model::billing::FieldError;
+    let call = server::Call::begin().await?;
+    let user = call.require_user().await?;
+    let profile = form.validate().map_err(AppError::Fields)?;
+    match billing::save(&call.db, user.id, &profile).await {
+        Ok(_) => Ok(()),
+        Err(e @ (BillingError::CurrencyLocked(_) | BillingError::CountryForCurrency(_))) => {
+            let field = match e {
+                BillingError::CurrencyLocked(_) => "currency",
+                _ => "country",
+            };
+            Err(AppError::Fields(vec![FieldError {
+                field: field.into(),
+                message: e.to_string(),
+            }]))
+        }
+        Err(e) => Err(server::internal(e)),
+    }
+}
+
+/// Pay: creates the pending payment (one per `client_token`, so a double click makes
+/// one) and returns the gateway page to send the browser to.
+#[server(prefix = "/rpc", endpoint = "start_top_up")]
+pub async fn start_top_up(amount: String, client_token: String) -> Result<String, AppError> {
+    use crate::domain::gateways::{self, StartError};
+    use crate::domain::payment::NewPayment;
+    use crate::model::top_up::{check_amount, gateway_for};
+    let call = server::Call::begin().await?;
+    let gateways = call.gateways()?;
+    let (_, account, currency) = call.require_account().await?;
+    let token = client_token.trim();
+    if token.is_empty() || token.len() > 100 {
+        return Err(AppError::Invalid {
+            field: "client_token".into(),
+            message: "The payment request is incomplete; reload the page and try again.".into(),
+        });
+    }
+    let amount = check_amount(&amount, currency, (gateways.maximum)(currency)).map_err(|e| {
+        AppError::Invalid {
+            field: "amount".into(),
+            message: e.to_string(),
+        }
+    })?;
+    let new = NewPayment {
+        account_id: account.id,
+        amount,
+        gateway: gateway_for(currency),
+        client_token: token.to_owned(),
+    };
+    match gateways::start(&call.db, &gateways, &new, &call.client_ip).await {
+        Ok((_, started)) => Ok(started.redirect_url),
+        Err(StartError::Gateway(_)) => Err(AppError::Invalid {
+            field: "gateway".into(),
+            message: format!(
+                "{} could not be reached, so nothing was charged. Please try again in a moment.",
+                new.gateway.label()
+            ),
+        }),
+        Err(e) => Err(server::internal(e)),
+    }
+}
+
+/// One of the signed-in customer's payments, for its outcome page.
+#[server(prefix = "/rpc", endpoint = "payment_outcome")]
+pub async fn get_payment_outcome(reference: String) -> Result<Option<PaymentOutcome>, AppError> {
+    use crate::domain::{ledger, payment};
+    use crate::model::money::Money;
+    use crate::model::top_up::Gateway;
+    let call = server::Call::begin().await?;
+    let (_, account, currency) = call.require_account().await?;
+    let Some(p) = payment::of_account(call.db.conn(), &account.id, &reference)
+        .await
+        .map_err(server::internal)?
+    else {
+        return Ok(None);
+    };
+    let balances = ledger::balances(call.db.conn(), &account.id, currency)
+        .await
+        .map_err(server::internal)?;
+    Ok(Some(PaymentOutcome {
+        reference: p.reference,
+        amount: Money::from_minor(p.amount_minor, currency),
+        method: Gateway::parse(&p.gateway).unwrap_or(crate::model::top_up::gateway_for(currency)),
+        status: payment::customer_status(&p.state),
+        reason: p.failure_reason,
+        balance: balances.total(),
+    }))
+}
+
+/// A page of the signed-in customer's Payment History; `query` is the page's URL query
+/// (`after=` / `before=` cursor).
+#[server(prefix = "/rpc", endpoint = "payment_history")]
+pub async fn payment_history(query: String) -> Result<PaymentPage, AppError> {
+    use crate::domain::{history, payment};
+    use crate::model::history::HistoryFilter;
+    let call = server::Call::begin().await?;
+    let (user, account, currency) = call.require_account().await?;
+    // The same cursor and page-size parameters as Credit History.
+    let filter = HistoryFilter::from_query_string(&query);
+    let tz = history::time_zone(&user.time_zone);
+    payment::page(
+        call.db.conn(),
+        &account.id,
+        currency,
+        tz,
+        filter.cursor.as_ref(),
+        u64::from(filter.page_size),
+    )
+    .await
+    .map_err(server::history_error)
+}
+
 /// Helpers only the server functions use.
 #[cfg(feature = "ssr")]
 pub mod server {
     use crate::domain::db::Db;
     use crate::domain::entities::{account as account_row, user};
+    use crate::domain::gateways::Gateways;
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
     use crate::domain::history::HistoryError;
     use crate::domain::{account, auth};
     use crate::model::error::AppError;
@@ -127,7 +271,10 @@ pub mod server {
     pub struct Call {
         pub db: Db,
         pub session: Session,
+        /// The caller's address (VNPay wants it); loopback when unknown.
+        pub client_ip: String,
         owner: Owner,
+        gateways: Option<Gateways>,
     }
 
     impl Call {
@@ -136,8 +283,26 @@ pub mod server {
         pub async fn begin() -> Result<Call, AppError> {
             let owner = Owner::current().ok_or_else(|| internal("no reactive owner"))?;
             let db = use_context::<Db>().ok_or_else(|| internal("no database in context"))?;
+            let gateways = use_context::<Gateways>();
             let session = leptos_axum::extract::<Session>().await.map_err(internal)?;
-            Ok(Call { db, session, owner })
+            let client_ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+                .await
+                .map(|ConnectInfo(addr)| addr.ip().to_string())
+                .unwrap_or_else(|_| "127.0.0.1".into());
+            Ok(Call {
+                db,
+                session,
+                client_ip,
+                owner,
+                gateways,
+            })
+        }
+
+        /// The payment gateways.
+        pub fn gateways(&self) -> Result<Gateways, AppError> {
+            self.gateways
+                .clone()
+                .ok_or_else(|| internal("no gateways in context"))
         }
 
         /// The signed-in user, if the session names one that still exists.

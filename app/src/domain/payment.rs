@@ -244,6 +244,29 @@ pub async fn settle(
     })
 }
 
+/// A stored state as the customer sees it: an expired payment is simply Failed.
+pub fn customer_status(state: &str) -> crate::model::top_up::PaymentStatus {
+    use crate::model::top_up::PaymentStatus;
+    match State::parse(state) {
+        Some(State::Succeeded) => PaymentStatus::Success,
+        Some(State::Pending) => PaymentStatus::Pending,
+        _ => PaymentStatus::Failed,
+    }
+}
+
+/// One of the account's payments by its reference; another account's is not found.
+pub async fn of_account<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    reference: &str,
+) -> Result<Option<payment::Model>, DbErr> {
+    payment::Entity::find()
+        .filter(payment::Column::AccountId.eq(account_id))
+        .filter(payment::Column::Reference.eq(reference))
+        .one(conn)
+        .await
+}
+
 /// A page of the account's payments, newest first, keyset on (created_at, id).
 pub async fn page<C: sea_orm::ConnectionTrait>(
     conn: &C,
@@ -254,7 +277,7 @@ pub async fn page<C: sea_orm::ConnectionTrait>(
     size: u64,
 ) -> Result<crate::model::top_up::PaymentPage, super::history::HistoryError> {
     use super::history::{self, Position, cursor_at, decode_cursor};
-    use crate::model::top_up::{PaymentPage, PaymentRow, PaymentStatus};
+    use crate::model::top_up::{PaymentPage, PaymentRow};
     use payment::Column::{AccountId, CreatedAt, Id};
     use sea_orm::QuerySelect;
     let position = match cursor {
@@ -292,11 +315,7 @@ pub async fn page<C: sea_orm::ConnectionTrait>(
                     .to_string(),
                 amount: Money::from_minor(p.amount_minor, currency),
                 method: Gateway::parse(&p.gateway).unwrap_or(Gateway::VnPay),
-                status: match State::parse(&p.state) {
-                    Some(State::Succeeded) => PaymentStatus::Success,
-                    Some(State::Pending) => PaymentStatus::Pending,
-                    _ => PaymentStatus::Failed,
-                },
+                status: customer_status(&p.state),
                 reference: p.reference.clone(),
                 gateway_reference: p.gateway_ref.clone(),
             })

@@ -18,6 +18,9 @@ pub enum AppError {
     /// A form field is wrong; the message names what to fix.
     #[error("{message}")]
     Invalid { field: String, message: String },
+    /// Several form fields are wrong; each message goes beside its field.
+    #[error("Please correct the fields marked below.")]
+    Fields(Vec<crate::model::billing::FieldError>),
     /// The customer has not saved billing settings yet, so has no account.
     #[error(
         "You have no billing profile yet. Your first top-up sets your billing details and currency."

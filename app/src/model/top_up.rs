@@ -92,6 +92,41 @@ pub struct PaymentPage {
     pub previous: Option<String>,
 }
 
+/// What the Add credit dialog needs to begin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopUpSetup {
+    /// The saved billing settings; `None` before the first top-up.
+    pub profile: Option<crate::model::billing::BillingProfile>,
+    /// The signed-in user's email, to suggest as the billing email.
+    pub email: String,
+    /// The largest single top-up in each currency.
+    pub maximums: Vec<Money>,
+}
+
+impl TopUpSetup {
+    /// The maximum for `currency`.
+    pub fn maximum(&self, currency: Currency) -> Money {
+        self.maximums
+            .iter()
+            .copied()
+            .find(|m| m.currency() == currency)
+            .unwrap_or_else(|| Money::zero(currency))
+    }
+}
+
+/// A payment as its outcome page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentOutcome {
+    pub reference: String,
+    pub amount: Money,
+    pub method: Gateway,
+    pub status: PaymentStatus,
+    /// Why it failed, in the gateway's words where it gave them.
+    pub reason: Option<String>,
+    /// The total balance now.
+    pub balance: Money,
+}
+
 /// The payment method for an account's currency: VNPay for đồng, Stripe for yen,
 /// PayPal for the rest.
 pub fn gateway_for(currency: Currency) -> Gateway {

@@ -25,6 +25,7 @@ pub fn BillingPage() -> impl IntoView {
             <nav class="tabs" aria-label="Billing sections">
                 {tab("/billing", "Overview")}
                 {tab("/billing/history", "Credit History")}
+                {tab("/billing/payments", "Payment History")}
             </nav>
             <Outlet />
         </main>

@@ -48,6 +48,7 @@ fn Header(me: Viewer) -> impl IntoView {
                 {super::PRODUCT_NAME}
             </a>
             <div class="topbar-account">
+                <super::add_credit::AddCredit />
                 {match total {
                     Some(total) => view! {
                         <a

@@ -1,5 +1,6 @@
 //! The Credit History tab: filters (kept in the URL), the table, paging, Export Excel.
 
+use super::browser::new_token;
 use crate::api::{credit_history, credit_history_count};
 use crate::model::history::{HistoryFilter, HistoryPage, PAGE_SIZES, PageCursor, services_of};
 use crate::model::ledger::{Bucket, Status};
@@ -286,6 +287,15 @@ fn Table(page: HistoryPage, filter: HistoryFilter) -> impl IntoView {
             </table>
         </div>
         <p class="muted small">"Times are shown in " {page.time_zone} "."</p>
+        <Pager newer older />
+    }
+    .into_any()
+}
+
+/// Previous (newer) and Next (older) page links; a missing one is shown disabled.
+#[component]
+pub fn Pager(newer: Option<String>, older: Option<String>) -> impl IntoView {
+    view! {
         <nav class="pager" aria-label="Pages">
             {match newer {
                 Some(h) => view! { <a href=h rel="prev">"Previous"</a> }.into_any(),
@@ -297,7 +307,6 @@ fn Table(page: HistoryPage, filter: HistoryFilter) -> impl IntoView {
             }}
         </nav>
     }
-    .into_any()
 }
 
 /// Export Excel: a plain link to the file (the browser downloads it), which shows that
@@ -339,22 +348,6 @@ fn ExportButton(filter: Memo<HistoryFilter>) -> impl IntoView {
             {move || if preparing.get() { "Preparing file…" } else { "Export Excel" }}
         </a>
     }
-}
-
-#[cfg(feature = "hydrate")]
-fn new_token() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{}-{}",
-        js_sys::Date::now(),
-        SEQUENCE.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn new_token() -> String {
-    String::new()
 }
 
 /// Polls for the cookie the export sets when the file starts downloading (or gives up

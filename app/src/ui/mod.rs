@@ -1,9 +1,12 @@
 //! Components and pages. No business rule lives here: pages call server functions and
 //! show what they return.
 
+mod add_credit;
 mod billing;
+mod browser;
 mod header;
 mod history;
+mod payments;
 mod sign_in;
 
 use leptos::prelude::*;
@@ -56,6 +59,8 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("/billing") view=billing::BillingPage>
                         <Route path=path!("") view=billing::Overview />
                         <Route path=path!("/history") view=history::CreditHistory />
+                        <Route path=path!("/payments") view=payments::PaymentHistory />
+                        <Route path=path!("/top-up/:reference") view=payments::TopUpOutcome />
                     </ParentRoute>
                     <Route path=path!("") view=|| view! { <Redirect path="/billing" /> } />
                 </ParentRoute>

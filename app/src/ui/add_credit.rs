@@ -1,0 +1,617 @@
+//! The Add credit button and its dialog: billing settings (first top-up only), amount,
+//! payment method, confirm, then off to the gateway's page.
+//!
+//! A native modal `<dialog>`: the page behind is inert and Escape closes it; Tab is kept
+//! inside too. Each step has a heading that takes focus, so a screen reader announces
+//! where the person is. Every step's input lives in signals above the steps, so Back
+//! shows what was entered. Rules (which currency, which method, the limits, the field
+//! checks) come from `model`, the same code the server runs again.
+
+use super::browser;
+use crate::api::{SaveBillingSettings, StartTopUp, get_top_up_setup};
+use crate::model::billing::{BillingForm, FieldError, countries};
+use crate::model::money::{Currency, Money};
+use crate::model::top_up::{
+    TopUpSetup, check_amount, currencies_for, fixed_currency, gateway_for, minimum, presets,
+};
+use leptos::html;
+use leptos::prelude::*;
+
+const HEADING: &str = "add-credit-heading";
+
+/// The header's Add credit button with its dialog.
+#[component]
+pub fn AddCredit() -> impl IntoView {
+    let open = RwSignal::new(false);
+    let dialog = NodeRef::<html::Dialog>::new();
+    Effect::new(move |_| {
+        let Some(d) = dialog.get() else { return };
+        if open.get() {
+            if !d.open() {
+                let _ = d.show_modal();
+                browser::focus_id(HEADING);
+            }
+        } else if d.open() {
+            d.close();
+        }
+    });
+    let close = Callback::new(move |()| open.set(false));
+    view! {
+        <button
+            type="button"
+            class="button-primary add-credit"
+            aria-haspopup="dialog"
+            id="add-credit-button"
+            on:click=move |_| open.set(true)
+        >
+            "Add credit"
+        </button>
+        <dialog
+            node_ref=dialog
+            class="modal"
+            aria-labelledby=HEADING
+            // Escape closes a modal dialog natively; this keeps our state in step.
+            on:close=move |_| {
+                open.set(false);
+                browser::focus_id("add-credit-button");
+            }
+            on:keydown=move |ev| {
+                #[cfg(feature = "hydrate")]
+                if let Some(d) = dialog.get_untracked() {
+                    browser::keep_focus_inside(&d, &ev);
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = ev;
+            }
+        >
+            <button type="button" class="modal-close" aria-label="Close" on:click=move |_| close.run(())>
+                "×"
+            </button>
+            <Show when=move || open.get()>
+                <Flow />
+            </Show>
+        </dialog>
+    }
+}
+
+/// The dialog's content, fresh each time it opens.
+#[component]
+fn Flow() -> impl IntoView {
+    let setup = LocalResource::new(get_top_up_setup);
+    view! {
+        <Suspense fallback=|| {
+            view! {
+                <h2 id=HEADING tabindex="-1">"Add credit"</h2>
+                <p class="loading">"Loading…"</p>
+            }
+        }>
+            {move || Suspend::new(async move {
+                match setup.await {
+                    Ok(setup) => view! { <Steps setup /> }.into_any(),
+                    Err(e) => view! {
+                        <h2 id=HEADING tabindex="-1">"Add credit"</h2>
+                        <p class="form-error" role="alert">{e.to_string()}</p>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Settings,
+    Amount,
+    Method,
+    Confirm,
+}
+
+/// Everything entered so far, shared by the steps.
+#[derive(Clone, Copy)]
+struct Entered {
+    step: RwSignal<Step>,
+    /// Whether this top-up began with the settings step (so Amount has a Back).
+    with_settings: bool,
+    form: RwSignal<BillingForm>,
+    currency: RwSignal<Option<Currency>>,
+    amount: RwSignal<String>,
+    maximums: StoredValue<TopUpSetup>,
+}
+
+impl Entered {
+    fn go(&self, step: Step) {
+        self.step.set(step);
+        browser::focus_id(HEADING);
+    }
+}
+
+#[component]
+fn Steps(setup: TopUpSetup) -> impl IntoView {
+    let with_settings = setup.profile.is_none();
+    let form = match &setup.profile {
+        Some(p) => BillingForm {
+            billing_type: p.billing_type.as_str().to_owned(),
+            name: p.name.clone(),
+            email: p.email.clone(),
+            address: p.address.clone(),
+            country: p.country.clone(),
+            currency: p.currency.code().to_owned(),
+            tax_code: p.tax_code.clone().unwrap_or_default(),
+        },
+        None => BillingForm {
+            billing_type: "personal".into(),
+            email: setup.email.clone(),
+            ..BillingForm::default()
+        },
+    };
+    let entered = Entered {
+        step: RwSignal::new(if with_settings {
+            Step::Settings
+        } else {
+            Step::Amount
+        }),
+        with_settings,
+        form: RwSignal::new(form),
+        currency: RwSignal::new(setup.profile.as_ref().map(|p| p.currency)),
+        amount: RwSignal::new(String::new()),
+        maximums: StoredValue::new(setup),
+    };
+    move || match entered.step.get() {
+        Step::Settings => view! { <SettingsStep entered /> }.into_any(),
+        Step::Amount => view! { <AmountStep entered /> }.into_any(),
+        Step::Method => view! { <MethodStep entered /> }.into_any(),
+        Step::Confirm => view! { <ConfirmStep entered /> }.into_any(),
+    }
+}
+
+fn step_heading(number: u8, of: u8, title: &'static str) -> impl IntoView {
+    view! {
+        <p class="step-count muted">{format!("Step {number} of {of}")}</p>
+        <h2 id=HEADING tabindex="-1">{title}</h2>
+    }
+}
+
+/// The step numbers: with settings there are four steps, without three.
+fn numbered(entered: &Entered, step: Step) -> (u8, u8) {
+    let offset = u8::from(entered.with_settings);
+    let n = match step {
+        Step::Settings => 0,
+        Step::Amount => 1,
+        Step::Method => 2,
+        Step::Confirm => 3,
+    };
+    (n + offset, 3 + offset)
+}
+
+/// A field's message, if it has one.
+fn message_for(errors: RwSignal<Vec<FieldError>>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        errors
+            .get()
+            .into_iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message)
+    })
+}
+
+/// A labelled text input bound to one field of the billing form.
+#[component]
+fn TextField(
+    entered: Entered,
+    errors: RwSignal<Vec<FieldError>>,
+    field: &'static str,
+    #[prop(into)] label: Signal<String>,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "")] autocomplete: &'static str,
+) -> impl IntoView {
+    let id = format!("billing-{field}");
+    let error_id = format!("{id}-error");
+    let message = message_for(errors, field);
+    let get = move |f: &BillingForm| match field {
+        "name" => f.name.clone(),
+        "email" => f.email.clone(),
+        "address" => f.address.clone(),
+        _ => f.tax_code.clone(),
+    };
+    view! {
+        <label for=id.clone()>{label}</label>
+        <input
+            id=id
+            type=kind
+            autocomplete=autocomplete
+            prop:value=move || entered.form.with(get)
+            aria-invalid=move || message.get().is_some().then_some("true")
+            aria-describedby=move || message.get().is_some().then(|| error_id.clone())
+            on:input=move |ev| {
+                let value = event_target_value(&ev);
+                entered
+                    .form
+                    .update(|f| match field {
+                        "name" => f.name = value,
+                        "email" => f.email = value,
+                        "address" => f.address = value,
+                        _ => f.tax_code = value,
+                    });
+            }
+        />
+        <FieldMessage id=format!("billing-{field}-error") message />
+    }
+}
+
+#[component]
+fn FieldMessage(id: String, message: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        message.get().map(|m| {
+            view! {
+                <p class="field-error" id=id.clone()>
+                    {m}
+                </p>
+            }
+        })
+    }
+}
+
+#[component]
+fn SettingsStep(entered: Entered) -> impl IntoView {
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let save = ServerAction::<SaveBillingSettings>::new();
+    let company = move || entered.form.with(|f| f.billing_type == "company");
+    let country = move || entered.form.with(|f| f.country.clone());
+    // A country with one currency fixes it; elsewhere the person picks.
+    let set_country = move |code: String| {
+        entered.form.update(|f| {
+            f.country = code.clone();
+            let allowed = currencies_for(&code);
+            let current = Currency::from_code(&f.currency);
+            if let Some(fixed) = fixed_currency(&code) {
+                f.currency = fixed.code().to_owned();
+            } else if !current.is_some_and(|c| allowed.contains(&c)) {
+                f.currency = allowed
+                    .first()
+                    .map(|c| c.code().to_owned())
+                    .unwrap_or_default();
+            }
+        });
+    };
+    Effect::new(move |_| {
+        let Some(result) = save.value().get() else {
+            return;
+        };
+        match result {
+            Ok(()) => {
+                let currency = Currency::from_code(&entered.form.get_untracked().currency);
+                entered.currency.set(currency);
+                entered.go(Step::Amount);
+            }
+            Err(crate::model::error::AppError::Fields(list)) => errors.set(list),
+            Err(e) => errors.set(vec![FieldError {
+                field: "form".into(),
+                message: e.to_string(),
+            }]),
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let form = entered.form.get_untracked();
+        match form.validate() {
+            Err(list) => {
+                errors.set(list);
+                browser::focus_id("billing-form-error");
+            }
+            Ok(_) => {
+                errors.set(Vec::new());
+                save.dispatch(SaveBillingSettings { form });
+            }
+        }
+    };
+    let (n, of) = numbered(&entered, Step::Settings);
+    let currency_message = message_for(errors, "currency");
+    let country_message = message_for(errors, "country");
+    let type_message = message_for(errors, "billing_type");
+    let form_message = Signal::derive(move || {
+        let list = errors.get();
+        (!list.is_empty()).then(|| {
+            list.iter()
+                .find(|e| e.field == "form")
+                .map_or_else(|| "Please correct the fields marked below.".to_owned(), |e| e.message.clone())
+        })
+    });
+    view! {
+        {step_heading(n, of, "Billing settings")}
+        <p class="muted">"Who we bill, and in which currency. You set this once, before your first top-up."</p>
+        <form class="modal-form" novalidate on:submit=submit>
+            {move || {
+                form_message
+                    .get()
+                    .map(|m| {
+                        view! {
+                            <p class="form-error" role="alert" id="billing-form-error" tabindex="-1">
+                                {m}
+                            </p>
+                        }
+                    })
+            }}
+            <fieldset class="choice-row">
+                <legend>"Billing type"</legend>
+                {[("personal", "Personal"), ("company", "Company")]
+                    .into_iter()
+                    .map(|(value, label)| {
+                        view! {
+                            <label class="check">
+                                <input
+                                    type="radio"
+                                    name="billing-type"
+                                    value=value
+                                    prop:checked=move || entered.form.with(|f| f.billing_type == value)
+                                    on:change=move |_| entered.form.update(|f| f.billing_type = value.to_owned())
+                                />
+                                {label}
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+                <FieldMessage id="billing-billing_type-error".into() message=type_message />
+            </fieldset>
+            <TextField
+                entered
+                errors
+                field="name"
+                label=Signal::derive(move || if company() { "Company name".to_owned() } else { "Full name".to_owned() })
+                autocomplete="name"
+            />
+            <TextField entered errors field="email" label="Billing email" kind="email" autocomplete="email" />
+            <TextField entered errors field="address" label="Address" autocomplete="street-address" />
+            <label for="billing-country">"Country"</label>
+            <select
+                id="billing-country"
+                prop:value=country
+                aria-invalid=move || country_message.get().is_some().then_some("true")
+                aria-describedby=move || country_message.get().is_some().then_some("billing-country-error")
+                on:change=move |ev| set_country(event_target_value(&ev))
+            >
+                <option value="">"Choose a country"</option>
+                {countries()
+                    .into_iter()
+                    .map(|(code, name)| view! { <option value=code>{name}</option> })
+                    .collect_view()}
+            </select>
+            <FieldMessage id="billing-country-error".into() message=country_message />
+            <label for="billing-currency">"Currency"</label>
+            <select
+                id="billing-currency"
+                prop:value=move || entered.form.with(|f| f.currency.clone())
+                disabled=move || country().is_empty() || fixed_currency(&country()).is_some()
+                aria-describedby="billing-currency-note"
+                aria-invalid=move || currency_message.get().is_some().then_some("true")
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    entered.form.update(|f| f.currency = value);
+                }
+            >
+                {move || {
+                    let c = country();
+                    if c.is_empty() {
+                        view! { <option value="">"Choose a country first"</option> }.into_any()
+                    } else {
+                        currencies_for(&c)
+                            .into_iter()
+                            .map(|cur| view! { <option value=cur.code()>{cur.code()}</option> })
+                            .collect_view()
+                            .into_any()
+                    }
+                }}
+            </select>
+            <p class="muted small" id="billing-currency-note">
+                "VND in Vietnam, JPY in Japan, USD or EUR elsewhere. The currency cannot be changed later."
+            </p>
+            <FieldMessage id="billing-currency-error".into() message=currency_message />
+            <TextField
+                entered
+                errors
+                field="tax_code"
+                label=Signal::derive(move || if company() { "Tax code".to_owned() } else { "Tax code (optional)".to_owned() })
+            />
+            <div class="modal-actions">
+                <button type="submit" class="button-primary" disabled=move || save.pending().get()>
+                    {move || if save.pending().get() { "Saving…" } else { "Continue" }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+fn currency_of(entered: &Entered) -> Currency {
+    entered.currency.get_untracked().unwrap_or(Currency::Usd)
+}
+
+#[component]
+fn AmountStep(entered: Entered) -> impl IntoView {
+    let currency = currency_of(&entered);
+    let maximum = entered.maximums.with_value(|s| s.maximum(currency));
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match check_amount(&entered.amount.get_untracked(), currency, maximum) {
+            Ok(_) => {
+                error.set(None);
+                entered.go(Step::Method);
+            }
+            Err(e) => {
+                error.set(Some(e.to_string()));
+                browser::focus_id("custom-amount");
+            }
+        }
+    };
+    let (n, of) = numbered(&entered, Step::Amount);
+    let limits = format!("Minimum {}, maximum {}.", minimum(currency), maximum);
+    view! {
+        {step_heading(n, of, "Amount")}
+        <form class="modal-form" novalidate on:submit=submit>
+            <fieldset class="presets">
+                <legend>"Choose an amount"</legend>
+                {presets(currency)
+                    .into_iter()
+                    .map(|preset| {
+                        let plain = preset.to_plain_string();
+                        let value = plain.clone();
+                        view! {
+                            <label class="preset">
+                                <input
+                                    type="radio"
+                                    name="preset"
+                                    value=plain.clone()
+                                    prop:checked=move || entered.amount.get() == plain
+                                    on:change=move |_| {
+                                        error.set(None);
+                                        entered.amount.set(value.clone());
+                                    }
+                                />
+                                <span>{preset.to_string()}</span>
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+            <label for="custom-amount">{format!("Custom amount ({})", currency.code())}</label>
+            <input
+                id="custom-amount"
+                type="text"
+                inputmode="decimal"
+                autocomplete="off"
+                prop:value=move || entered.amount.get()
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby="amount-limits amount-error"
+                on:input=move |ev| {
+                    error.set(None);
+                    entered.amount.set(event_target_value(&ev));
+                }
+            />
+            <p class="muted small" id="amount-limits">{limits}</p>
+            <p class="field-error" id="amount-error" role="alert">{move || error.get()}</p>
+            <div class="modal-actions">
+                {entered
+                    .with_settings
+                    .then(|| {
+                        view! {
+                            <button type="button" class="button-quiet" on:click=move |_| entered.go(Step::Settings)>
+                                "Back"
+                            </button>
+                        }
+                    })}
+                <button type="submit" class="button-primary">"Continue"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn MethodStep(entered: Entered) -> impl IntoView {
+    let currency = currency_of(&entered);
+    let gateway = gateway_for(currency);
+    let (n, of) = numbered(&entered, Step::Method);
+    view! {
+        {step_heading(n, of, "Payment method")}
+        <form
+            class="modal-form"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                entered.go(Step::Confirm);
+            }
+        >
+            <fieldset class="methods">
+                <legend>{format!("Payment methods for {}", currency.code())}</legend>
+                <label class="method">
+                    <input type="radio" name="method" value=gateway.as_str() checked />
+                    <span>
+                        <strong>{gateway.label()}</strong>
+                        <span class="muted small">{gateway.accepts()}</span>
+                    </span>
+                </label>
+            </fieldset>
+            <div class="modal-actions">
+                <button type="button" class="button-quiet" on:click=move |_| entered.go(Step::Amount)>
+                    "Back"
+                </button>
+                <button type="submit" class="button-primary">"Continue"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn ConfirmStep(entered: Entered) -> impl IntoView {
+    let currency = currency_of(&entered);
+    let gateway = gateway_for(currency);
+    let maximum = entered.maximums.with_value(|s| s.maximum(currency));
+    let amount = check_amount(&entered.amount.get_untracked(), currency, maximum)
+        .unwrap_or_else(|_| Money::zero(currency));
+    let agreed = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let pay = ServerAction::<StartTopUp>::new();
+    // One token per visit to this step: a double click (or a retry after a network
+    // error) finds the payment the first click made.
+    let token = StoredValue::new(browser::new_token());
+    Effect::new(move |_| match pay.value().get() {
+        Some(Ok(url)) => browser::go_to(&url),
+        Some(Err(e)) => error.set(Some(e.to_string())),
+        None => {}
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if !agreed.get_untracked() {
+            error.set(Some("Please confirm that purchased credits are non-refundable.".into()));
+            browser::focus_id("non-refundable");
+            return;
+        }
+        if pay.pending().get_untracked() {
+            return;
+        }
+        error.set(None);
+        pay.dispatch(StartTopUp {
+            amount: entered.amount.get_untracked(),
+            client_token: token.get_value(),
+        });
+    };
+    let busy = move || pay.pending().get() || matches!(pay.value().get(), Some(Ok(_)));
+    let (n, of) = numbered(&entered, Step::Confirm);
+    view! {
+        {step_heading(n, of, "Confirm")}
+        <form class="modal-form" novalidate on:submit=submit>
+            <dl class="summary">
+                <dt>"Amount"</dt>
+                <dd>{amount.to_string()}</dd>
+                <dt>"Currency"</dt>
+                <dd>{currency.code()}</dd>
+                <dt>"Payment method"</dt>
+                <dd>{gateway.label()}</dd>
+            </dl>
+            <label class="check agree">
+                <input
+                    id="non-refundable"
+                    type="checkbox"
+                    required
+                    prop:checked=move || agreed.get()
+                    aria-describedby="pay-error"
+                    on:change=move |ev| {
+                        agreed.set(event_target_checked(&ev));
+                        error.set(None);
+                    }
+                />
+                "I understand that credits purchased are non-refundable."
+            </label>
+            <p class="field-error" id="pay-error" role="alert">{move || error.get()}</p>
+            <p class="muted small">
+                {format!("You will continue to {} to pay. Your credit is added when {} confirms the payment.", gateway.label(), gateway.label())}
+            </p>
+            <div class="modal-actions">
+                <button type="button" class="button-quiet" on:click=move |_| entered.go(Step::Method)>
+                    "Back"
+                </button>
+                <button type="submit" class="button-primary" aria-busy=move || busy().to_string() disabled=busy>
+                    {move || if busy() { "Opening the payment page…".to_owned() } else { format!("Pay {amount}") }}
+                </button>
+            </div>
+        </form>
+    }
+}

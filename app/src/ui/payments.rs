@@ -1,0 +1,195 @@
+//! After the gateway: the outcome page of one payment, and the Payment History tab.
+
+use super::header::ViewerResource;
+use super::history::Pager;
+use crate::api::{get_payment_outcome, payment_history};
+use crate::model::history::{HistoryFilter, PageCursor};
+use crate::model::top_up::{PaymentOutcome, PaymentPage, PaymentStatus};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_location, use_params_map};
+use std::time::Duration;
+
+/// How often a pending payment's page asks again.
+const POLL: Duration = Duration::from_secs(2);
+
+/// The outcome page the customer returns to: Success (with the new balance), Pending
+/// (updating by itself until the gateway's callback arrives) or Failed.
+#[component]
+pub fn TopUpOutcome() -> impl IntoView {
+    let params = use_params_map();
+    let reference = move || params.with(|p| p.get("reference").unwrap_or_default());
+    let tick = RwSignal::new(0_u32);
+    let outcome = Resource::new(move || (reference(), tick.get()), |(r, _)| get_payment_outcome(r));
+    let viewer = use_context::<ViewerResource>();
+    let was_pending = StoredValue::new(false);
+    // While pending, ask again every few seconds; when it settles, refresh the header's
+    // balance too.
+    Effect::new(move |_| {
+        let Some(Ok(Some(o))) = outcome.get() else {
+            return;
+        };
+        if o.status == PaymentStatus::Pending {
+            was_pending.set_value(true);
+            set_timeout(move || tick.try_update(|t| *t += 1).unwrap_or(()), POLL);
+        } else if was_pending.get_value() {
+            was_pending.set_value(false);
+            if let Some(v) = viewer {
+                v.refetch();
+            }
+        }
+    });
+    view! {
+        <Title text="Top-up" />
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match outcome.await {
+                    Ok(Some(o)) => view! { <Outcome o /> }.into_any(),
+                    Ok(None) => view! {
+                        <section class="outcome">
+                            <h2>"Payment not found"</h2>
+                            <p>"There is no payment with this reference on your account."</p>
+                            <p><a href="/billing/payments">"View Payment History"</a></p>
+                        </section>
+                    }
+                        .into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Outcome(o: PaymentOutcome) -> impl IntoView {
+    let method = o.method.label();
+    let (title, class, body) = match o.status {
+        PaymentStatus::Success => (
+            "Payment successful",
+            "outcome outcome-success",
+            format!("{} was added to your credits. Your balance is now {}.", o.amount, o.balance),
+        ),
+        PaymentStatus::Pending => (
+            "Payment pending",
+            "outcome outcome-pending",
+            format!(
+                "We are waiting for {method} to confirm your payment of {}. This page updates by itself; you can also leave it, and the credit is added as soon as {method} confirms.",
+                o.amount
+            ),
+        ),
+        PaymentStatus::Failed => (
+            if o.reason.as_deref().is_some_and(|r| r.to_lowercase().contains("cancel")) {
+                "Payment cancelled"
+            } else {
+                "Payment failed"
+            },
+            "outcome outcome-failed",
+            format!(
+                "Your payment of {} was not completed, so no credit was added. {}",
+                o.amount,
+                o.reason.clone().map(|r| format!("Reason: {r}.")).unwrap_or_default()
+            ),
+        ),
+    };
+    view! {
+        <section class=class aria-labelledby="outcome-heading">
+            <h2 id="outcome-heading">{title}</h2>
+            <p role="status">{body}</p>
+            <dl class="summary">
+                <dt>"Reference"</dt>
+                <dd>{o.reference}</dd>
+                <dt>"Amount"</dt>
+                <dd>{o.amount.to_string()}</dd>
+                <dt>"Payment method"</dt>
+                <dd>{method}</dd>
+                <dt>"Status"</dt>
+                <dd>{o.status.label()}</dd>
+            </dl>
+            <p class="outcome-links">
+                <a class="button-primary" href="/billing">"Back to Billing Management"</a>
+                <a href="/billing/payments">"View Payment History"</a>
+            </p>
+        </section>
+    }
+}
+
+const PATH: &str = "/billing/payments";
+
+/// Every top-up, newest first, a page at a time.
+#[component]
+pub fn PaymentHistory() -> impl IntoView {
+    let search = use_location().search;
+    let page = Resource::new(move || search.get(), payment_history);
+    view! {
+        <Title text="Payment History" />
+        <section aria-labelledby="payments-heading" class="history">
+            <h2 id="payments-heading">"Payment History"</h2>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(p) => view! { <PaymentTable page=p size=HistoryFilter::from_query_string(&search.get_untracked()).page_size /> }.into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn PaymentTable(page: PaymentPage, size: u32) -> impl IntoView {
+    if page.rows.is_empty() {
+        return view! { <p class="empty">"No payments yet. Use Add credit to top up."</p> }.into_any();
+    }
+    let link = |cursor: PageCursor| {
+        let filter = HistoryFilter {
+            page_size: size,
+            cursor: Some(cursor),
+            ..HistoryFilter::default()
+        };
+        format!("{PATH}{}", filter.to_query_string())
+    };
+    let newer = page.previous.map(|c| link(PageCursor::Before(c)));
+    let older = page.next.map(|c| link(PageCursor::After(c)));
+    view! {
+        <div class="table-scroll">
+            <table aria-label="Payment history">
+                <thead>
+                    <tr>
+                        <th scope="col">"Date"</th>
+                        <th scope="col" class="num">"Amount"</th>
+                        <th scope="col">"Payment method"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Reference"</th>
+                        <th scope="col">"Gateway reference"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {page
+                        .rows
+                        .into_iter()
+                        .map(|row| {
+                            let status_class = match row.status {
+                                PaymentStatus::Success => "status status-success",
+                                PaymentStatus::Pending => "status status-processed",
+                                PaymentStatus::Failed => "status status-failed",
+                            };
+                            view! {
+                                <tr>
+                                    <td class="nowrap">{row.date}</td>
+                                    <td class="num">{row.amount.to_string()}</td>
+                                    <td>{row.method.label()}</td>
+                                    <td><span class=status_class>{row.status.label()}</span></td>
+                                    <td class="nowrap"><a href=format!("/billing/top-up/{}", row.reference)>{row.reference.clone()}</a></td>
+                                    <td class="nowrap">{row.gateway_reference.unwrap_or_else(|| "—".into())}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <Pager newer older />
+    }
+    .into_any()
+}
