@@ -6,11 +6,11 @@
 //! session, reactive owner) before anything else: Leptos' context is only reliable
 //! before a server function's first `.await`.
 
-use crate::model::error::AppError;
 use crate::model::billing::BillingForm;
+use crate::model::error::AppError;
 use crate::model::history::HistoryPage;
-use crate::model::top_up::{PaymentOutcome, PaymentPage, TopUpSetup};
 use crate::model::session::Viewer;
+use crate::model::top_up::{PaymentOutcome, PaymentPage, TopUpSetup};
 use leptos::prelude::*;
 
 /// The signed-in user and their balances, or `None` when nobody is signed in.
@@ -124,7 +124,10 @@ pub async fn get_top_up_setup() -> Result<TopUpSetup, AppError> {
     Ok(TopUpSetup {
         profile,
         email: user.email,
-        maximums: Currency::ALL.iter().map(|c| (gateways.maximum)(*c)).collect(),
+        maximums: Currency::ALL
+            .iter()
+            .map(|c| (gateways.maximum)(*c))
+            .collect(),
     })
 }
 
@@ -251,14 +254,14 @@ pub mod server {
     use crate::domain::db::Db;
     use crate::domain::entities::{account as account_row, user};
     use crate::domain::gateways::Gateways;
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
     use crate::domain::history::HistoryError;
     use crate::domain::{account, auth};
     use crate::model::error::AppError;
     use crate::model::money::Currency;
     use crate::model::session::Role;
+    use axum::extract::ConnectInfo;
     use leptos::prelude::{Owner, use_context};
+    use std::net::SocketAddr;
     use tower_sessions::Session;
 
     /// Logs an internal failure and returns the message-free error the browser sees.

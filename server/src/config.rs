@@ -154,10 +154,7 @@ impl PaymentSettings {
             ttl: chrono::Duration::minutes(self.ttl_minutes),
             public_url: public_url.to_owned(),
             maximum: Arc::new(move |c| {
-                let minor = maximum
-                    .iter()
-                    .find(|(k, _)| *k == c)
-                    .map_or(0, |(_, m)| *m);
+                let minor = maximum.iter().find(|(k, _)| *k == c).map_or(0, |(_, m)| *m);
                 Money::from_minor(minor, c)
             }),
         }

@@ -3,10 +3,10 @@
 //! and the customer's return from a gateway's page (signed in, then sent on to the
 //! outcome page). The rules are in `app::domain::gateways`.
 
+use app::domain::account;
 use app::domain::auth;
 use app::domain::db::Db;
 use app::domain::gateways::{self, Answer, Gateways, Notification};
-use app::domain::account;
 use app::model::top_up::Gateway;
 use axum::Router;
 use axum::body::Bytes;
@@ -69,20 +69,12 @@ async fn vnpay_ipn(State(p): State<Payments>, RawQuery(raw): RawQuery) -> Respon
     respond(gateways::notified(&p.db, p.gateways.vnpay.as_ref(), &call).await)
 }
 
-async fn stripe_webhook(
-    State(p): State<Payments>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn stripe_webhook(State(p): State<Payments>, headers: HeaderMap, body: Bytes) -> Response {
     let call = notification(None, &headers, &body);
     respond(gateways::notified(&p.db, p.gateways.stripe.as_ref(), &call).await)
 }
 
-async fn paypal_webhook(
-    State(p): State<Payments>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn paypal_webhook(State(p): State<Payments>, headers: HeaderMap, body: Bytes) -> Response {
     let call = notification(None, &headers, &body);
     respond(gateways::notified(&p.db, p.gateways.paypal.as_ref(), &call).await)
 }
@@ -108,9 +100,7 @@ async fn customer_return(
     };
     let query = query_pairs(raw.as_deref());
     let found = match account::of_user(p.db.conn(), user.id).await {
-        Ok(Some(acct)) => {
-            gateways::returned(&p.db, &p.gateways, gateway, &acct.id, &query).await
-        }
+        Ok(Some(acct)) => gateways::returned(&p.db, &p.gateways, gateway, &acct.id, &query).await,
         Ok(None) => Ok(None),
         Err(e) => Err(e.into()),
     };

@@ -4,8 +4,8 @@
 use crate::config::Config;
 use crate::sandbox::{self, Sandbox};
 use crate::{csrf, export, jobs, payments, usage_api};
-use app::domain::gateways::Gateways;
 use app::domain::db::Db;
+use app::domain::gateways::Gateways;
 use app::domain::session_store::DbSessionStore;
 use app::ui::{App, shell};
 use axum::Router;
@@ -95,9 +95,9 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

@@ -176,6 +176,20 @@ pub enum Settled {
     AmountMismatch { expected: Money, given: Money },
 }
 
+impl Settled {
+    /// A short name for the record of a gateway event.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Settled::Credited(_) => "credited",
+            Settled::Failed => "failed",
+            Settled::Already(State::Succeeded) => "already succeeded",
+            Settled::Already(_) => "already failed",
+            Settled::NotFound => "not found",
+            Settled::AmountMismatch { .. } => "amount mismatch",
+        }
+    }
+}
+
 /// Settles the payment `reference` of `gateway` with what the gateway reported.
 pub async fn settle(
     db: &Db,

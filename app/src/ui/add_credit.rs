@@ -312,9 +312,10 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
     let form_message = Signal::derive(move || {
         let list = errors.get();
         (!list.is_empty()).then(|| {
-            list.iter()
-                .find(|e| e.field == "form")
-                .map_or_else(|| "Please correct the fields marked below.".to_owned(), |e| e.message.clone())
+            list.iter().find(|e| e.field == "form").map_or_else(
+                || "Please correct the fields marked below.".to_owned(),
+                |e| e.message.clone(),
+            )
         })
     });
     view! {
@@ -560,7 +561,9 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !agreed.get_untracked() {
-            error.set(Some("Please confirm that purchased credits are non-refundable.".into()));
+            error.set(Some(
+                "Please confirm that purchased credits are non-refundable.".into(),
+            ));
             browser::focus_id("non-refundable");
             return;
         }

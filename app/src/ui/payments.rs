@@ -20,7 +20,10 @@ pub fn TopUpOutcome() -> impl IntoView {
     let params = use_params_map();
     let reference = move || params.with(|p| p.get("reference").unwrap_or_default());
     let tick = RwSignal::new(0_u32);
-    let outcome = Resource::new(move || (reference(), tick.get()), |(r, _)| get_payment_outcome(r));
+    let outcome = Resource::new(
+        move || (reference(), tick.get()),
+        |(r, _)| get_payment_outcome(r),
+    );
     let viewer = use_context::<ViewerResource>();
     let was_pending = StoredValue::new(false);
     // While pending, ask again every few seconds; when it settles, refresh the header's
@@ -67,7 +70,10 @@ fn Outcome(o: PaymentOutcome) -> impl IntoView {
         PaymentStatus::Success => (
             "Payment successful",
             "outcome outcome-success",
-            format!("{} was added to your credits. Your balance is now {}.", o.amount, o.balance),
+            format!(
+                "{} was added to your credits. Your balance is now {}.",
+                o.amount, o.balance
+            ),
         ),
         PaymentStatus::Pending => (
             "Payment pending",
@@ -78,7 +84,10 @@ fn Outcome(o: PaymentOutcome) -> impl IntoView {
             ),
         ),
         PaymentStatus::Failed => (
-            if o.reason.as_deref().is_some_and(|r| r.to_lowercase().contains("cancel")) {
+            if o.reason
+                .as_deref()
+                .is_some_and(|r| r.to_lowercase().contains("cancel"))
+            {
                 "Payment cancelled"
             } else {
                 "Payment failed"
@@ -87,7 +96,10 @@ fn Outcome(o: PaymentOutcome) -> impl IntoView {
             format!(
                 "Your payment of {} was not completed, so no credit was added. {}",
                 o.amount,
-                o.reason.clone().map(|r| format!("Reason: {r}.")).unwrap_or_default()
+                o.reason
+                    .clone()
+                    .map(|r| format!("Reason: {r}."))
+                    .unwrap_or_default()
             ),
         ),
     };
@@ -139,7 +151,8 @@ pub fn PaymentHistory() -> impl IntoView {
 #[component]
 fn PaymentTable(page: PaymentPage, size: u32) -> impl IntoView {
     if page.rows.is_empty() {
-        return view! { <p class="empty">"No payments yet. Use Add credit to top up."</p> }.into_any();
+        return view! { <p class="empty">"No payments yet. Use Add credit to top up."</p> }
+            .into_any();
     }
     let link = |cursor: PageCursor| {
         let filter = HistoryFilter {

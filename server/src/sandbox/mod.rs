@@ -229,7 +229,12 @@ fn escape(text: &str) -> String {
 }
 
 /// A provider's hosted page: what is being paid, and Pay, Cancel and Fail.
-fn hosted_page(provider: &str, action: &str, lines: &[(&str, String)], hidden: &str) -> Html<String> {
+fn hosted_page(
+    provider: &str,
+    action: &str,
+    lines: &[(&str, String)],
+    hidden: &str,
+) -> Html<String> {
     let rows: String = lines
         .iter()
         .map(|(k, v)| format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(v)))

@@ -4,8 +4,8 @@
 //! `POST /v1/notifications/verify-webhook-signature`.
 
 use super::{
-    ALNUM, Callback, Delivery, Sandbox, UPPER_DIGITS, basic_auth, bearer, hosted_page,
-    random_id, refusal,
+    ALNUM, Callback, Delivery, Sandbox, UPPER_DIGITS, basic_auth, bearer, hosted_page, random_id,
+    refusal,
 };
 use app::domain::gateways::paypal::read_amount;
 use axum::extract::{Path, Query, State};
@@ -32,7 +32,10 @@ pub(super) fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/sandbox/paypal/v1/oauth2/token", post(token))
         .route("/sandbox/paypal/v2/checkout/orders", post(create_order))
-        .route("/sandbox/paypal/v2/checkout/orders/{id}/capture", post(capture))
+        .route(
+            "/sandbox/paypal/v2/checkout/orders/{id}/capture",
+            post(capture),
+        )
         .route(
             "/sandbox/paypal/v1/notifications/verify-webhook-signature",
             post(verify_signature),
@@ -81,7 +84,10 @@ async fn token(
         )
             .into_response();
     }
-    if !form.iter().any(|(k, v)| k == "grant_type" && v == "client_credentials") {
+    if !form
+        .iter()
+        .any(|(k, v)| k == "grant_type" && v == "client_credentials")
+    {
         return (
             StatusCode::BAD_REQUEST,
             Json(json!({ "error": "unsupported_grant_type", "error_description": "Grant Type is NULL" })),
@@ -111,12 +117,21 @@ fn replayed(sandbox: &Sandbox, headers: &HeaderMap) -> (Option<String>, Option<R
         .as_ref()
         .and_then(|k| sandbox.books().paypal_request_ids.get(k).cloned());
     let response = earlier.map(|(status, body)| {
-        (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), Json(body)).into_response()
+        (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            Json(body),
+        )
+            .into_response()
     });
     (id, response)
 }
 
-fn answer(sandbox: &Sandbox, request_id: Option<String>, status: StatusCode, body: Value) -> Response {
+fn answer(
+    sandbox: &Sandbox,
+    request_id: Option<String>,
+    status: StatusCode,
+    body: Value,
+) -> Response {
     if let Some(id) = request_id {
         sandbox
             .books()
@@ -139,17 +154,33 @@ async fn create_order(
         return earlier;
     }
     if request["intent"] != "CAPTURE" {
-        return api_error(StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY", "INVALID_PARAMETER_VALUE", "intent must be CAPTURE here.");
+        return api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "UNPROCESSABLE_ENTITY",
+            "INVALID_PARAMETER_VALUE",
+            "intent must be CAPTURE here.",
+        );
     }
     let unit = &request["purchase_units"][0];
     if read_amount(&unit["amount"]).is_none() {
-        return api_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "INVALID_PARAMETER_VALUE", "purchase_units[0].amount is invalid.");
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "INVALID_PARAMETER_VALUE",
+            "purchase_units[0].amount is invalid.",
+        );
     }
     let context = &request["payment_source"]["paypal"]["experience_context"];
-    let (Some(return_url), Some(cancel_url)) =
-        (context["return_url"].as_str(), context["cancel_url"].as_str())
-    else {
-        return api_error(StatusCode::BAD_REQUEST, "INVALID_REQUEST", "MISSING_REQUIRED_PARAMETER", "return_url and cancel_url are required.");
+    let (Some(return_url), Some(cancel_url)) = (
+        context["return_url"].as_str(),
+        context["cancel_url"].as_str(),
+    ) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            "MISSING_REQUIRED_PARAMETER",
+            "return_url and cancel_url are required.",
+        );
     };
     let id = random_id(UPPER_DIGITS, 17);
     let body = json!({
@@ -184,15 +215,23 @@ async fn page(State(sandbox): State<Sandbox>, Query(q): Query<Token>) -> Respons
         return refusal(StatusCode::NOT_FOUND, "This order does not exist.");
     };
     if order.body["status"] != "PAYER_ACTION_REQUIRED" {
-        return refusal(StatusCode::GONE, "This order was already approved or closed.");
+        return refusal(
+            StatusCode::GONE,
+            "This order was already approved or closed.",
+        );
     }
     let unit = &order.body["purchase_units"][0];
-    let amount = read_amount(&unit["amount"]).map(|m| m.to_string()).unwrap_or_default();
+    let amount = read_amount(&unit["amount"])
+        .map(|m| m.to_string())
+        .unwrap_or_default();
     hosted_page(
         "PayPal",
         &format!("/sandbox/paypal/checkoutnow?token={}", q.token),
         &[
-            ("Reference", unit["reference_id"].as_str().unwrap_or_default().to_owned()),
+            (
+                "Reference",
+                unit["reference_id"].as_str().unwrap_or_default().to_owned(),
+            ),
             ("Amount", amount),
         ],
         "",
@@ -216,7 +255,10 @@ async fn choose(
             return refusal(StatusCode::NOT_FOUND, "This order does not exist.");
         };
         if order.body["status"] != "PAYER_ACTION_REQUIRED" {
-            return refusal(StatusCode::GONE, "This order was already approved or closed.");
+            return refusal(
+                StatusCode::GONE,
+                "This order was already approved or closed.",
+            );
         }
         if choice.action != "cancel" {
             order.body["status"] = json!("APPROVED");
@@ -226,7 +268,13 @@ async fn choose(
     };
     let join = |url: &str| if url.contains('?') { '&' } else { '?' };
     if choice.action == "cancel" {
-        return Redirect::to(&format!("{}{}token={}", order.cancel_url, join(&order.cancel_url), q.token)).into_response();
+        return Redirect::to(&format!(
+            "{}{}token={}",
+            order.cancel_url,
+            join(&order.cancel_url),
+            q.token
+        ))
+        .into_response();
     }
     Redirect::to(&format!(
         "{}{}token={}&PayerID={}",
@@ -251,15 +299,39 @@ async fn capture(
         return earlier;
     }
     let Some(order) = sandbox.books().paypal_orders.get(&id).cloned() else {
-        return api_error(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID", "Specified resource ID does not exist.");
+        return api_error(
+            StatusCode::NOT_FOUND,
+            "RESOURCE_NOT_FOUND",
+            "INVALID_RESOURCE_ID",
+            "Specified resource ID does not exist.",
+        );
     };
     match order.body["status"].as_str() {
         Some("APPROVED") => {}
-        Some("COMPLETED") => return api_error(StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY", "ORDER_ALREADY_CAPTURED", "Order already captured."),
-        _ => return api_error(StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY", "ORDER_NOT_APPROVED", "Payer has not yet approved the Order for payment."),
+        Some("COMPLETED") => {
+            return api_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "UNPROCESSABLE_ENTITY",
+                "ORDER_ALREADY_CAPTURED",
+                "Order already captured.",
+            );
+        }
+        _ => {
+            return api_error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "UNPROCESSABLE_ENTITY",
+                "ORDER_NOT_APPROVED",
+                "Payer has not yet approved the Order for payment.",
+            );
+        }
     }
     if order.declined {
-        let refused = api_error(StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY", "INSTRUMENT_DECLINED", "The instrument presented was declined.");
+        let refused = api_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "UNPROCESSABLE_ENTITY",
+            "INSTRUMENT_DECLINED",
+            "The instrument presented was declined.",
+        );
         return refused;
     }
     let unit = &order.body["purchase_units"][0];
@@ -318,18 +390,34 @@ pub(super) fn opposite(event: &Value) -> Value {
 fn signature(sandbox: &Sandbox, id: &str, time: &str, webhook_id: &str, body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(sandbox.inner.paypal_signing_key.as_bytes())
         .expect("HMAC takes keys of any length");
-    mac.update(format!("{id}|{time}|{webhook_id}|{}", hex::encode(Sha256::digest(body))).as_bytes());
+    mac.update(
+        format!(
+            "{id}|{time}|{webhook_id}|{}",
+            hex::encode(Sha256::digest(body))
+        )
+        .as_bytes(),
+    );
     hex::encode(mac.finalize().into_bytes())
 }
 
 /// The webhook call with PayPal's transmission headers.
-pub(super) fn webhook_request(sandbox: &Sandbox, event: &Value, how: Delivery) -> reqwest::RequestBuilder {
+pub(super) fn webhook_request(
+    sandbox: &Sandbox,
+    event: &Value,
+    how: Delivery,
+) -> reqwest::RequestBuilder {
     // Serialized with sorted keys, so the verify call's re-serialization matches.
     let body = event.to_string();
     let id = uuid::Uuid::new_v4().to_string();
     let time = (chrono::Utc::now() - chrono::Duration::seconds(how.aged))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut sig = signature(sandbox, &id, &time, &sandbox.inner.settings.paypal.webhook_id, &body);
+    let mut sig = signature(
+        sandbox,
+        &id,
+        &time,
+        &sandbox.inner.settings.paypal.webhook_id,
+        &body,
+    );
     if how.bad_signature {
         sig = sig.chars().rev().collect();
     }
@@ -342,7 +430,10 @@ pub(super) fn webhook_request(sandbox: &Sandbox, event: &Value, how: Delivery) -
         .header("PAYPAL-TRANSMISSION-TIME", time)
         .header("PAYPAL-TRANSMISSION-SIG", sig)
         .header("PAYPAL-AUTH-ALGO", "HmacSHA256")
-        .header("PAYPAL-CERT-URL", format!("{}/sandbox/paypal/certs/sandbox", sandbox.inner.our_url))
+        .header(
+            "PAYPAL-CERT-URL",
+            format!("{}/sandbox/paypal/certs/sandbox", sandbox.inner.our_url),
+        )
         .body(body)
 }
 

@@ -35,9 +35,8 @@ fn api_error(status: StatusCode, message: &str) -> Response {
 }
 
 fn authorized(sandbox: &Sandbox, headers: &HeaderMap) -> bool {
-    basic_auth(headers).is_some_and(|(user, _)| {
-        user == sandbox.inner.settings.stripe.secret_key.expose_secret()
-    })
+    basic_auth(headers)
+        .is_some_and(|(user, _)| user == sandbox.inner.settings.stripe.secret_key.expose_secret())
 }
 
 async fn create_session(
@@ -67,17 +66,25 @@ async fn create_session(
     if field("mode") != "payment" {
         return api_error(StatusCode::BAD_REQUEST, "mode must be payment.");
     }
-    let Some(currency) = Currency::from_code(&field("line_items[0][price_data][currency]").to_uppercase()) else {
+    let Some(currency) =
+        Currency::from_code(&field("line_items[0][price_data][currency]").to_uppercase())
+    else {
         return api_error(StatusCode::BAD_REQUEST, "Invalid currency.");
     };
     let (Ok(unit), Ok(quantity)) = (
         field("line_items[0][price_data][unit_amount]").parse::<i64>(),
         field("line_items[0][quantity]").parse::<i64>(),
     ) else {
-        return api_error(StatusCode::BAD_REQUEST, "Invalid integer: unit_amount or quantity.");
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "Invalid integer: unit_amount or quantity.",
+        );
     };
     if unit <= 0 || quantity <= 0 {
-        return api_error(StatusCode::BAD_REQUEST, "unit_amount and quantity must be positive.");
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "unit_amount and quantity must be positive.",
+        );
     }
     for k in ["success_url", "cancel_url"] {
         if !field(k).starts_with("http") {
@@ -85,7 +92,9 @@ async fn create_session(
         }
     }
     let now = chrono::Utc::now().timestamp();
-    let expires_at = field("expires_at").parse::<i64>().unwrap_or(now + 24 * 3600);
+    let expires_at = field("expires_at")
+        .parse::<i64>()
+        .unwrap_or(now + 24 * 3600);
     if expires_at < now + 30 * 60 - 5 || expires_at > now + 24 * 3600 {
         return api_error(
             StatusCode::BAD_REQUEST,
@@ -141,9 +150,15 @@ async fn expire(sandbox: &Sandbox, id: &str) -> Result<Value, &'static str> {
         session["status"] = json!("expired");
         session.clone()
     };
-    let reference = session["client_reference_id"].as_str().unwrap_or_default().to_owned();
+    let reference = session["client_reference_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     sandbox
-        .send(&reference, Callback::Stripe(event("checkout.session.expired", &session)))
+        .send(
+            &reference,
+            Callback::Stripe(event("checkout.session.expired", &session)),
+        )
         .await;
     Ok(session)
 }
@@ -164,18 +179,33 @@ async fn expire_session(
 
 async fn page(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
     let Some(session) = sandbox.books().stripe_sessions.get(&id).cloned() else {
-        return refusal(StatusCode::NOT_FOUND, "This checkout session does not exist.");
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "This checkout session does not exist.",
+        );
     };
     if session["status"] != "open" {
         return refusal(StatusCode::GONE, "This checkout session is no longer open.");
     }
-    let currency = Currency::from_code(&session["currency"].as_str().unwrap_or_default().to_uppercase());
-    let amount = currency.map(|c| Money::from_minor(session["amount_total"].as_i64().unwrap_or(0), c).to_string());
+    let currency = Currency::from_code(
+        &session["currency"]
+            .as_str()
+            .unwrap_or_default()
+            .to_uppercase(),
+    );
+    let amount = currency
+        .map(|c| Money::from_minor(session["amount_total"].as_i64().unwrap_or(0), c).to_string());
     hosted_page(
         "Stripe",
         &format!("/sandbox/stripe/pay/{id}"),
         &[
-            ("Reference", session["client_reference_id"].as_str().unwrap_or_default().to_owned()),
+            (
+                "Reference",
+                session["client_reference_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
             ("Amount", amount.unwrap_or_default()),
             ("Card", "Visa, Mastercard, JCB, American Express".to_owned()),
         ],
@@ -195,27 +225,42 @@ async fn choose(
     Form(choice): Form<Choice>,
 ) -> Response {
     let Some(session) = sandbox.books().stripe_sessions.get(&id).cloned() else {
-        return refusal(StatusCode::NOT_FOUND, "This checkout session does not exist.");
+        return refusal(
+            StatusCode::NOT_FOUND,
+            "This checkout session does not exist.",
+        );
     };
     if session["status"] != "open" {
         return refusal(StatusCode::GONE, "This checkout session is no longer open.");
     }
-    let cancel_url = session["cancel_url"].as_str().unwrap_or_default().to_owned();
+    let cancel_url = session["cancel_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     match choice.action.as_str() {
         "pay" => {
             let paid = {
                 let mut books = sandbox.books();
                 let Some(s) = books.stripe_sessions.get_mut(&id) else {
-                    return refusal(StatusCode::NOT_FOUND, "This checkout session does not exist.");
+                    return refusal(
+                        StatusCode::NOT_FOUND,
+                        "This checkout session does not exist.",
+                    );
                 };
                 s["status"] = json!("complete");
                 s["payment_status"] = json!("paid");
                 s["payment_intent"] = json!(format!("pi_{}", random_id(ALNUM, 24)));
                 s.clone()
             };
-            let reference = paid["client_reference_id"].as_str().unwrap_or_default().to_owned();
+            let reference = paid["client_reference_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             sandbox
-                .send(&reference, Callback::Stripe(event("checkout.session.completed", &paid)))
+                .send(
+                    &reference,
+                    Callback::Stripe(event("checkout.session.completed", &paid)),
+                )
                 .await;
             let success = paid["success_url"]
                 .as_str()
@@ -258,7 +303,13 @@ pub(super) fn webhook_request(
     let body = event.to_string();
     let t = chrono::Utc::now().timestamp() - how.aged;
     let mut mac = Hmac::<Sha256>::new_from_slice(
-        sandbox.inner.settings.stripe.webhook_secret.expose_secret().as_bytes(),
+        sandbox
+            .inner
+            .settings
+            .stripe
+            .webhook_secret
+            .expose_secret()
+            .as_bytes(),
     )
     .expect("HMAC takes keys of any length");
     mac.update(format!("{t}.{body}").as_bytes());

@@ -21,7 +21,9 @@ pub(super) fn routes() -> Router<Sandbox> {
 }
 
 fn pairs(raw: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
+    form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 /// Checks the request as VNPay does: signature, version, terminal, amount.
@@ -52,12 +54,20 @@ fn check(sandbox: &Sandbox, raw: &str) -> Result<BTreeMap<String, String>, Strin
         Ok(a) if a > 0 && a % 100 == 0 => {}
         _ => return Err("Invalid amount (code 04).".into()),
     }
-    for k in ["vnp_TxnRef", "vnp_ReturnUrl", "vnp_CreateDate", "vnp_IpAddr"] {
+    for k in [
+        "vnp_TxnRef",
+        "vnp_ReturnUrl",
+        "vnp_CreateDate",
+        "vnp_IpAddr",
+    ] {
         if get(k).is_empty() {
             return Err(format!("{k} is missing (code 03)."));
         }
     }
-    let now = Utc::now().with_timezone(&VIETNAM).format("%Y%m%d%H%M%S").to_string();
+    let now = Utc::now()
+        .with_timezone(&VIETNAM)
+        .format("%Y%m%d%H%M%S")
+        .to_string();
     if !get("vnp_ExpireDate").is_empty() && get("vnp_ExpireDate") < now {
         return Err("The payment window has expired (code 11).".into());
     }
@@ -107,13 +117,20 @@ fn result(request: &BTreeMap<String, String>, paid: bool, code: &str) -> BTreeMa
         ("vnp_OrderInfo", get("vnp_OrderInfo")),
         (
             "vnp_PayDate",
-            Utc::now().with_timezone(&VIETNAM).format("%Y%m%d%H%M%S").to_string(),
+            Utc::now()
+                .with_timezone(&VIETNAM)
+                .format("%Y%m%d%H%M%S")
+                .to_string(),
         ),
         ("vnp_ResponseCode", code.to_owned()),
         ("vnp_TmnCode", get("vnp_TmnCode")),
         (
             "vnp_TransactionNo",
-            if paid { random_id(b"0123456789", 8) } else { "0".to_owned() },
+            if paid {
+                random_id(b"0123456789", 8)
+            } else {
+                "0".to_owned()
+            },
         ),
         (
             "vnp_TransactionStatus",
@@ -124,7 +141,10 @@ fn result(request: &BTreeMap<String, String>, paid: bool, code: &str) -> BTreeMa
         out.insert(k.to_owned(), v);
     }
     if paid {
-        out.insert("vnp_BankTranNo".into(), format!("VNP{}", random_id(b"0123456789", 8)));
+        out.insert(
+            "vnp_BankTranNo".into(),
+            format!("VNP{}", random_id(b"0123456789", 8)),
+        );
     }
     out
 }
@@ -139,9 +159,16 @@ pub(super) fn opposite(params: &BTreeMap<String, String>) -> BTreeMap<String, St
 fn signed_query(secret: &SecretString, params: &BTreeMap<String, String>, how: Delivery) -> String {
     let mut hash = sign(secret, params);
     if how.bad_signature {
-        hash = format!("{}{}", if hash.starts_with('0') { '1' } else { '0' }, &hash[1..]);
+        hash = format!(
+            "{}{}",
+            if hash.starts_with('0') { '1' } else { '0' },
+            &hash[1..]
+        );
     }
-    format!("{}&vnp_SecureHashType=HmacSHA512&vnp_SecureHash={hash}", signing_text(params))
+    format!(
+        "{}&vnp_SecureHashType=HmacSHA512&vnp_SecureHash={hash}",
+        signing_text(params)
+    )
 }
 
 /// The IPN call: a GET to our IPN URL with the signed result.
@@ -151,10 +178,10 @@ pub(super) fn ipn_request(
     how: Delivery,
 ) -> reqwest::RequestBuilder {
     let query = signed_query(&sandbox.inner.settings.vnpay.hash_secret, params, how);
-    sandbox
-        .inner
-        .http
-        .get(format!("{}/payments/vnpay/ipn?{query}", sandbox.inner.our_url))
+    sandbox.inner.http.get(format!(
+        "{}/payments/vnpay/ipn?{query}",
+        sandbox.inner.our_url
+    ))
 }
 
 async fn choose(State(sandbox): State<Sandbox>, Form(choice): Form<Choice>) -> Response {
@@ -170,8 +197,14 @@ async fn choose(State(sandbox): State<Sandbox>, Form(choice): Form<Choice>) -> R
     let params = result(&request, paid, code);
     let reference = request.get("vnp_TxnRef").cloned().unwrap_or_default();
     // VNPay calls the IPN, then sends the customer back.
-    sandbox.send(&reference, Callback::VnPay(params.clone())).await;
-    let back = signed_query(&sandbox.inner.settings.vnpay.hash_secret, &params, Delivery::default());
+    sandbox
+        .send(&reference, Callback::VnPay(params.clone()))
+        .await;
+    let back = signed_query(
+        &sandbox.inner.settings.vnpay.hash_secret,
+        &params,
+        Delivery::default(),
+    );
     debug_assert!(verify(&sandbox.inner.settings.vnpay.hash_secret, &pairs(&back)).is_ok());
     let return_url = request.get("vnp_ReturnUrl").cloned().unwrap_or_default();
     Redirect::to(&format!("{return_url}?{back}")).into_response()

@@ -285,7 +285,11 @@ pub async fn returned(
     match gateways.get(gateway).returned(&found, query).await {
         Ok(Some(outcome)) => {
             let settled = payment::settle(db, gateway, &reference, &outcome).await?;
-            tracing::info!(reference, ?settled, "payment settled on the customer's return");
+            tracing::info!(
+                reference,
+                ?settled,
+                "payment settled on the customer's return"
+            );
         }
         Ok(None) => {}
         // The payment stays pending: its callback or its expiry settles it.
@@ -340,10 +344,12 @@ async fn settle_notice(db: &Db, gateway: Gateway, notice: &Notice) -> Result<Hea
             gateway,
             event_id,
             Some(&notice.reference),
-            &format!("{settled:?}"),
+            settled.label(),
         )
         .await?;
-        if !first {
+        // A redelivery that changed nothing is just acknowledged. (Concurrent copies may
+        // record the event in any order, so this never hides a settlement made now.)
+        if !first && matches!(settled, Settled::Already(_)) {
             return Ok(Heard::Ignored);
         }
     }

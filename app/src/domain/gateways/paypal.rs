@@ -115,7 +115,10 @@ impl PayPal {
         let token = answer["access_token"]
             .as_str()
             .ok_or_else(|| GatewayError::Malformed("token answer without access_token".into()))?;
-        let lifetime = answer["expires_in"].as_u64().unwrap_or(0).saturating_sub(60);
+        let lifetime = answer["expires_in"]
+            .as_u64()
+            .unwrap_or(0)
+            .saturating_sub(60);
         let token = SecretString::from(token.to_owned());
         *held = Some((
             token.clone(),
@@ -165,7 +168,9 @@ impl PaymentGateway for PayPal {
                 .and_then(|l| l["href"].as_str())
         });
         let (Some(id), Some(approve)) = (order["id"].as_str(), approve) else {
-            return Err(GatewayError::Malformed("order without id or approve link".into()));
+            return Err(GatewayError::Malformed(
+                "order without id or approve link".into(),
+            ));
         };
         Ok(Started {
             redirect_url: approve.to_owned(),
@@ -190,7 +195,9 @@ impl PaymentGateway for PayPal {
             .ok_or_else(|| GatewayError::Malformed("payment has no PayPal order".into()))?;
         let token = query.iter().find(|(k, _)| k == "token").map(|(_, v)| v);
         if token.map(String::as_str) != Some(order) {
-            return Err(GatewayError::Malformed("token is not this payment's order".into()));
+            return Err(GatewayError::Malformed(
+                "token is not this payment's order".into(),
+            ));
         }
         let response = self
             .post(
@@ -273,7 +280,9 @@ impl PaymentGateway for PayPal {
         let (Some(event_id), Some(reference)) =
             (event["id"].as_str(), resource["custom_id"].as_str())
         else {
-            return Err(GatewayError::Malformed("event without id or custom_id".into()));
+            return Err(GatewayError::Malformed(
+                "event without id or custom_id".into(),
+            ));
         };
         Ok(Some(Notice {
             event_id: Some(event_id.to_owned()),

@@ -8,15 +8,15 @@
 //! The return URL is verified but only used to show the outcome; the IPN call is the
 //! source of truth and is answered with VNPay's JSON `RspCode`.
 
+use super::{Answer, Checkout, GatewayError, Heard, Notice, Notification, PaymentGateway, Started};
+use crate::domain::entities::payment as payment_row;
+use crate::domain::payment::{Outcome, Settled};
 use crate::model::money::{Currency, Money};
+use crate::model::top_up::Gateway;
 use chrono::{DateTime, FixedOffset, Utc};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha512;
-use super::{Answer, Checkout, GatewayError, Heard, Notice, Notification, PaymentGateway, Started};
-use crate::domain::entities::payment as payment_row;
-use crate::domain::payment::{Outcome, Settled};
-use crate::model::top_up::Gateway;
 use std::collections::BTreeMap;
 
 type HmacSha512 = Hmac<Sha512>;
@@ -313,7 +313,9 @@ impl PaymentGateway for VnPay {
             other => GatewayError::Malformed(other.to_string()),
         })?;
         if said.reference != payment.reference {
-            return Err(GatewayError::Malformed("vnp_TxnRef is another payment's".into()));
+            return Err(GatewayError::Malformed(
+                "vnp_TxnRef is another payment's".into(),
+            ));
         }
         tracing::info!(reference = %said.reference, code = %said.response_code, "VNPay return");
         Ok(None)

@@ -1,0 +1,308 @@
+//! The gateways behind one trait: PayPal's amounts and messages, Stripe's session
+//! events, and a storm of Stripe webhooks (each ×5, shuffled, with forged, stale and
+//! contradicting ones, from concurrent tasks) settling each payment exactly once, on
+//! SQLite and PostgreSQL.
+#![cfg(feature = "ssr")]
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use app::domain::db::now;
+use app::domain::entities::payment as payment_row;
+use app::domain::gateways::paypal::{amount_value, order_body, read_amount, read_capture};
+use app::domain::gateways::stripe::{SessionEventKind, Stripe, StripeConfig, session_event};
+use app::domain::gateways::{self, Checkout, Heard, Notification, PaymentGateway};
+use app::domain::ledger;
+use app::domain::payment::{self, NewPayment, Settled};
+use app::model::money::{Currency, Money};
+use app::model::top_up::Gateway;
+use chrono::Duration;
+use hmac::{Hmac, Mac};
+use rand::seq::SliceRandom;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use secrecy::SecretString;
+use serde_json::json;
+use sha2::Sha256;
+use support::{TestDb, customer};
+
+#[test]
+fn paypal_amounts_are_decimal_strings_in_the_currency_unit() {
+    assert_eq!(
+        amount_value(Money::from_minor(2_500, Currency::Usd)),
+        json!({ "currency_code": "USD", "value": "25.00" })
+    );
+    assert_eq!(
+        amount_value(Money::from_minor(3_000, Currency::Jpy)),
+        json!({ "currency_code": "JPY", "value": "3000" })
+    );
+    assert_eq!(
+        read_amount(&json!({ "currency_code": "EUR", "value": "100.50" })),
+        Some(Money::from_minor(10_050, Currency::Eur))
+    );
+    // More decimals than the currency has, a float, an unknown currency: unreadable.
+    assert_eq!(
+        read_amount(&json!({ "currency_code": "USD", "value": "25.001" })),
+        None
+    );
+    assert_eq!(
+        read_amount(&json!({ "currency_code": "USD", "value": 25.0 })),
+        None
+    );
+    assert_eq!(
+        read_amount(&json!({ "currency_code": "GBP", "value": "25.00" })),
+        None
+    );
+}
+
+#[test]
+fn a_paypal_order_carries_our_reference_and_return_links() {
+    let at = now();
+    let checkout = Checkout {
+        reference: "TU-ABC",
+        amount: Money::from_minor(5_000, Currency::Eur),
+        client_ip: "127.0.0.1",
+        created_at: at,
+        expires_at: at + Duration::minutes(15),
+        return_url: "https://billing.example/r?reference=TU-ABC".into(),
+        cancel_url: "https://billing.example/r?reference=TU-ABC&cancelled=1".into(),
+    };
+    let body = order_body(&checkout);
+    assert_eq!(body["intent"], "CAPTURE");
+    let unit = &body["purchase_units"][0];
+    assert_eq!(unit["custom_id"], "TU-ABC");
+    assert_eq!(unit["reference_id"], "TU-ABC");
+    assert_eq!(
+        unit["amount"],
+        json!({ "currency_code": "EUR", "value": "50.00" })
+    );
+    let context = &body["payment_source"]["paypal"]["experience_context"];
+    assert_eq!(
+        context["return_url"],
+        "https://billing.example/r?reference=TU-ABC"
+    );
+    assert_eq!(
+        context["cancel_url"],
+        "https://billing.example/r?reference=TU-ABC&cancelled=1"
+    );
+    let capture = json!({
+        "id": "3C679366HH908993F",
+        "status": "COMPLETED",
+        "amount": { "currency_code": "EUR", "value": "50.00" },
+        "custom_id": "TU-ABC",
+    });
+    assert_eq!(
+        read_capture(&capture),
+        Some((
+            "3C679366HH908993F".to_owned(),
+            Money::from_minor(5_000, Currency::Eur),
+            "COMPLETED".to_owned()
+        ))
+    );
+}
+
+fn session(reference: &str, yen: i64, status: &str, payment_status: &str) -> serde_json::Value {
+    json!({
+        "id": format!("cs_test_{reference}"),
+        "object": "checkout.session",
+        "amount_total": yen,
+        "currency": "jpy",
+        "client_reference_id": reference,
+        "status": status,
+        "payment_status": payment_status,
+    })
+}
+
+fn event(id: &str, kind: &str, session: &serde_json::Value) -> String {
+    json!({ "id": id, "object": "event", "type": kind, "data": { "object": session } }).to_string()
+}
+
+#[test]
+fn stripe_session_events_map_to_outcomes() {
+    let paid = event(
+        "evt_1",
+        "checkout.session.completed",
+        &session("TU-1", 3_000, "complete", "paid"),
+    );
+    let read = session_event(paid.as_bytes()).unwrap();
+    assert_eq!(read.kind, SessionEventKind::Paid);
+    // JPY is zero-decimal: amount_total 3000 is ¥3,000.
+    assert_eq!(read.amount, Money::from_minor(3_000, Currency::Jpy));
+    assert_eq!(read.reference, "TU-1");
+    let unpaid = event(
+        "evt_2",
+        "checkout.session.completed",
+        &session("TU-1", 3_000, "complete", "unpaid"),
+    );
+    assert_eq!(
+        session_event(unpaid.as_bytes()).unwrap().kind,
+        SessionEventKind::Awaiting
+    );
+    let expired = event(
+        "evt_3",
+        "checkout.session.expired",
+        &session("TU-1", 3_000, "expired", "unpaid"),
+    );
+    assert_eq!(
+        session_event(expired.as_bytes()).unwrap().kind,
+        SessionEventKind::Failed
+    );
+    let other = event(
+        "evt_4",
+        "customer.created",
+        &session("TU-1", 3_000, "open", "unpaid"),
+    );
+    assert_eq!(session_event(other.as_bytes()), None);
+}
+
+fn signed(secret: &str, body: &str, age_seconds: i64) -> Notification {
+    let t = now().timestamp() - age_seconds;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    let sig = hex::encode(mac.finalize().into_bytes());
+    Notification {
+        headers: vec![("stripe-signature".into(), format!("t={t},v1={sig}"))],
+        body: body.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_storm_of_stripe_webhooks_credits_each_payment_once() {
+    let t = TestDb::new().await;
+    let secret = "whsec_storm";
+    let stripe = std::sync::Arc::new(Stripe {
+        config: StripeConfig {
+            api_base: "http://127.0.0.1:9".into(),
+            secret_key: SecretString::from("sk_test".to_owned()),
+            webhook_secret: SecretString::from(secret.to_owned()),
+        },
+        http: gateways::http_client(),
+    });
+    let accounts = [
+        customer(&t.db, "j1@example.com", Currency::Jpy).await,
+        customer(&t.db, "j2@example.com", Currency::Jpy).await,
+    ];
+    let mut made = Vec::new();
+    for i in 0..8_i64 {
+        let new = NewPayment {
+            account_id: accounts[usize::try_from(i % 2).unwrap()].clone(),
+            amount: Money::from_minor(3_000 + i * 100, Currency::Jpy),
+            gateway: Gateway::Stripe,
+            client_token: format!("click-{i}"),
+        };
+        made.push(
+            payment::create(&t.db, &new, Duration::minutes(30))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut calls = Vec::new();
+    for (i, p) in made.iter().enumerate() {
+        let paid = event(
+            &format!("evt_paid_{i}"),
+            "checkout.session.completed",
+            &session(&p.reference, p.amount_minor, "complete", "paid"),
+        );
+        // Stripe redelivers the same event (same id) when unsure it arrived.
+        for _ in 0..5 {
+            calls.push(("genuine", signed(secret, &paid, 0)));
+        }
+        calls.push(("forged", signed("whsec_wrong", &paid, 0)));
+        calls.push(("stale", signed(secret, &paid, 400)));
+        let wrong_amount = event(
+            &format!("evt_more_{i}"),
+            "checkout.session.completed",
+            &session(&p.reference, p.amount_minor * 10, "complete", "paid"),
+        );
+        calls.push(("wrong amount", signed(secret, &wrong_amount, 0)));
+        if i % 2 == 0 {
+            // An expiry for the same session, after or before the payment: the first
+            // to arrive decides, the other changes nothing.
+            let expired = event(
+                &format!("evt_exp_{i}"),
+                "checkout.session.expired",
+                &session(&p.reference, p.amount_minor, "expired", "unpaid"),
+            );
+            calls.push(("contradicting", signed(secret, &expired, 0)));
+        }
+    }
+    calls.shuffle(&mut rand::rng());
+    let mut tasks = Vec::new();
+    for (kind, call) in calls {
+        let (db, stripe) = (t.db.clone(), stripe.clone());
+        tasks.push(tokio::spawn(async move {
+            let heard = gateways::hear(&db, stripe.as_ref(), &call).await;
+            let answer = stripe.answer(&heard);
+            (kind, heard, answer.status)
+        }));
+    }
+    let mut settled_now = 0;
+    for task in tasks {
+        let (kind, heard, status) = task.await.unwrap();
+        match kind {
+            "forged" | "stale" => {
+                assert!(matches!(heard, Heard::Refused(_)), "{kind}: {heard:?}");
+                assert_eq!(status, 400);
+            }
+            "wrong amount" => assert!(
+                matches!(
+                    heard,
+                    Heard::Settled(Settled::AmountMismatch { .. } | Settled::Already(_))
+                ),
+                "{heard:?}"
+            ),
+            _ => {
+                assert_eq!(status, 200, "{heard:?}");
+                if matches!(
+                    heard,
+                    Heard::Settled(Settled::Credited(_) | Settled::Failed)
+                ) {
+                    settled_now += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(
+        settled_now,
+        made.len(),
+        "each payment settled by exactly one webhook"
+    );
+    for account in &accounts {
+        let rows: Vec<payment_row::Model> = payment_row::Entity::find()
+            .filter(payment_row::Column::AccountId.eq(account.as_str()))
+            .all(t.db.conn())
+            .await
+            .unwrap();
+        let credited: i64 = rows
+            .iter()
+            .filter(|p| p.state == "succeeded")
+            .map(|p| p.amount_minor)
+            .sum();
+        assert!(
+            rows.iter()
+                .all(|p| p.state == "succeeded" || p.state == "failed")
+        );
+        let balance = ledger::balances(t.db.conn(), account, Currency::Jpy)
+            .await
+            .unwrap()
+            .total();
+        assert_eq!(balance, Money::from_minor(credited, Currency::Jpy));
+        assert!(
+            ledger::audit(t.db.conn(), account)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    // Payments with no contradicting event can only have succeeded.
+    for (i, p) in made.iter().enumerate() {
+        if i % 2 == 1 {
+            let now_row = payment_row::Entity::find_by_id(p.id)
+                .one(t.db.conn())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(now_row.state, "succeeded");
+        }
+    }
+}
