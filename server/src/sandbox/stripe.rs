@@ -137,8 +137,10 @@ fn event(kind: &str, session: &Value) -> Value {
     })
 }
 
-/// Expires an open session and tells our webhook, as Stripe does.
-async fn expire(sandbox: &Sandbox, id: &str) -> Result<Value, &'static str> {
+/// Expires an open session and tells our webhook, as Stripe does: `announce_now`
+/// waits for the webhook's answer, otherwise it goes out in the background (as after
+/// the API call, whose answer Stripe does not hold back for its webhooks).
+async fn expire(sandbox: &Sandbox, id: &str, announce_now: bool) -> Result<Value, &'static str> {
     let session = {
         let mut books = sandbox.books();
         let Some(session) = books.stripe_sessions.get_mut(id) else {
@@ -171,7 +173,7 @@ async fn expire_session(
     if !authorized(&sandbox, &headers) {
         return api_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided.");
     }
-    match expire(&sandbox, &id).await {
+    match expire(&sandbox, &id, false).await {
         Ok(session) => Json(session).into_response(),
         Err(why) => api_error(StatusCode::BAD_REQUEST, why),
     }
@@ -272,7 +274,7 @@ async fn choose(
         _ => {
             // Declined: the session closes (see the module notes) and the customer
             // goes back.
-            if let Err(why) = expire(&sandbox, &id).await {
+            if let Err(why) = expire(&sandbox, &id, true).await {
                 return refusal(StatusCode::CONFLICT, why);
             }
             Redirect::to(&cancel_url).into_response()
