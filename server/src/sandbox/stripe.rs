@@ -156,12 +156,13 @@ async fn expire(sandbox: &Sandbox, id: &str, announce_now: bool) -> Result<Value
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    sandbox
-        .send(
-            &reference,
-            Callback::Stripe(event("checkout.session.expired", &session)),
-        )
-        .await;
+    let callback = Callback::Stripe(event("checkout.session.expired", &session));
+    if announce_now {
+        sandbox.send(&reference, callback).await;
+    } else {
+        let later = sandbox.clone();
+        tokio::spawn(async move { later.send(&reference, callback).await });
+    }
     Ok(session)
 }
 
