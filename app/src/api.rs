@@ -115,14 +115,18 @@ pub async fn get_top_up_setup() -> Result<TopUpSetup, AppError> {
     let call = server::Call::begin().await?;
     let gateways = call.gateways()?;
     let user = call.require_user().await?;
-    let profile = match call.account_of(&user).await? {
-        Some((acct, _)) => billing::profile(&call.db, &acct)
-            .await
-            .map_err(server::internal)?,
-        None => None,
+    let (profile, currency) = match call.account_of(&user).await? {
+        Some((acct, currency)) => (
+            billing::profile(&call.db, &acct)
+                .await
+                .map_err(server::internal)?,
+            Some(currency),
+        ),
+        None => (None, None),
     };
     Ok(TopUpSetup {
         profile,
+        currency,
         email: user.email,
         maximums: Currency::ALL
             .iter()

@@ -4,6 +4,7 @@
 use super::db::{Db, now};
 use super::ledger::{self, ChargeRequest, TopUp, VoucherCredit};
 use super::{account, api_key, auth};
+use crate::model::billing::{BillingProfile, BillingType};
 use crate::model::ledger::{Service, Status};
 use crate::model::money::{Currency, Money};
 use crate::model::session::Role;
@@ -175,5 +176,20 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
     )
     .await?;
     txn.commit().await?;
+    // Billing settings, so Add credit goes straight to the amount.
+    super::billing::save(
+        db,
+        demo.id,
+        &BillingProfile {
+            billing_type: BillingType::Personal,
+            name: "Nguyễn Văn An".into(),
+            email: CUSTOMER.into(),
+            address: "12 Lê Lợi, Quận 1, Thành phố Hồ Chí Minh".into(),
+            country: "VN".into(),
+            currency: Currency::Vnd,
+            tax_code: None,
+        },
+    )
+    .await?;
     Ok(Loaded::Now)
 }

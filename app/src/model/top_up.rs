@@ -97,6 +97,8 @@ pub struct PaymentPage {
 pub struct TopUpSetup {
     /// The saved billing settings; `None` before the first top-up.
     pub profile: Option<crate::model::billing::BillingProfile>,
+    /// The account's currency, if it has an account already (then it is fixed).
+    pub currency: Option<Currency>,
     /// The signed-in user's email, to suggest as the billing email.
     pub email: String,
     /// The largest single top-up in each currency.

@@ -117,6 +117,8 @@ struct Entered {
     currency: RwSignal<Option<Currency>>,
     amount: RwSignal<String>,
     maximums: StoredValue<TopUpSetup>,
+    /// The currency of an account opened before (fixed: it cannot change).
+    held: Option<Currency>,
 }
 
 impl Entered {
@@ -142,6 +144,10 @@ fn Steps(setup: TopUpSetup) -> impl IntoView {
         None => BillingForm {
             billing_type: "personal".into(),
             email: setup.email.clone(),
+            currency: setup
+                .currency
+                .map(|c| c.code().to_owned())
+                .unwrap_or_default(),
             ..BillingForm::default()
         },
     };
@@ -154,6 +160,7 @@ fn Steps(setup: TopUpSetup) -> impl IntoView {
         with_settings,
         form: RwSignal::new(form),
         currency: RwSignal::new(setup.profile.as_ref().map(|p| p.currency)),
+        held: setup.currency,
         amount: RwSignal::new(String::new()),
         maximums: StoredValue::new(setup),
     };
@@ -264,7 +271,9 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
             f.country = code.clone();
             let allowed = currencies_for(&code);
             let current = Currency::from_code(&f.currency);
-            if let Some(fixed) = fixed_currency(&code) {
+            if let Some(held) = entered.held {
+                f.currency = held.code().to_owned();
+            } else if let Some(fixed) = fixed_currency(&code) {
                 f.currency = fixed.code().to_owned();
             } else if !current.is_some_and(|c| allowed.contains(&c)) {
                 f.currency = allowed
@@ -382,7 +391,10 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
             <select
                 id="billing-currency"
                 prop:value=move || entered.form.with(|f| f.currency.clone())
-                disabled=move || country().is_empty() || fixed_currency(&country()).is_some()
+                disabled=move || {
+                    entered.held.is_some() || country().is_empty()
+                        || fixed_currency(&country()).is_some()
+                }
                 aria-describedby="billing-currency-note"
                 aria-invalid=move || currency_message.get().is_some().then_some("true")
                 on:change=move |ev| {
@@ -392,7 +404,9 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
             >
                 {move || {
                     let c = country();
-                    if c.is_empty() {
+                    if let Some(held) = entered.held {
+                        view! { <option value=held.code()>{held.code()}</option> }.into_any()
+                    } else if c.is_empty() {
                         view! { <option value="">"Choose a country first"</option> }.into_any()
                     } else {
                         currencies_for(&c)

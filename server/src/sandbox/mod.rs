@@ -12,7 +12,9 @@
 //! `bad-signature` (the signature altered), `late` (Stripe: signed 10 minutes ago, so
 //! stale; the others have no signing time and get it as it was), `out-of-order` (the
 //! opposite outcome, correctly signed, after the first). It answers with what our
-//! server answered to each delivery.
+//! server answered to each delivery. `POST /sandbox/control/next/hold-next` holds the
+//! next payment's callback back until it is replayed (a slow provider: the customer
+//! is back first and sees Pending).
 //!
 //! Differences from the real providers, all on the provider's side of the wire: VNPay's
 //! and Stripe's pages take no card details; PayPal signs webhooks with RSA and a
@@ -62,6 +64,9 @@ struct Books {
     paypal_tokens: Vec<String>,
     /// Our payment reference → the last callback sent for it.
     last_callback: HashMap<String, Callback>,
+    /// Hold the next payment's callback back (until a `replay`), as when the
+    /// provider is slow: the customer is back before the callback.
+    hold_next: bool,
 }
 
 /// A callback as first sent, before signing, so it can be sent again.
@@ -126,6 +131,10 @@ impl Sandbox {
     /// Sends a callback, first remembering it for the test controls.
     async fn send(&self, reference: &str, callback: Callback) -> (u16, String) {
         self.remember(reference, callback.clone());
+        if std::mem::take(&mut self.books().hold_next) {
+            tracing::info!(reference, "sandbox callback held back until replayed");
+            return (0, String::new());
+        }
         let (status, body) = self.deliver(&callback, Delivery::default()).await;
         tracing::info!(reference, status, body, "sandbox callback delivered");
         (status, body)
@@ -146,6 +155,10 @@ async fn control(
     State(sandbox): State<Sandbox>,
     Path((reference, action)): Path<(String, String)>,
 ) -> Response {
+    if action == "hold-next" {
+        sandbox.books().hold_next = true;
+        return Json(json!({ "held": true })).into_response();
+    }
     let Some(last) = sandbox.books().last_callback.get(&reference).cloned() else {
         return (
             StatusCode::NOT_FOUND,
