@@ -2,12 +2,14 @@
 //! key, and a Vietnamese customer with a realistic history.
 
 use super::db::{Db, now};
-use super::ledger::{self, ChargeRequest, TopUp, VoucherCredit};
+use super::ledger::{self, ChargeRequest, VoucherCredit};
+use super::payment::{self, NewPayment, Outcome};
 use super::{account, api_key, auth};
 use crate::model::billing::{BillingProfile, BillingType};
-use crate::model::ledger::{Service, Status};
+use crate::model::ledger::Service;
 use crate::model::money::{Currency, Money};
 use crate::model::session::Role;
+use crate::model::top_up::Gateway;
 use chrono::Duration;
 
 /// Every demo user's password.
@@ -52,12 +54,17 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
     let vnd = |n: i64| Money::from_minor(n, Currency::Vnd);
     let ago = |days: i64, hours: i64| t0 - Duration::days(days) - Duration::hours(hours);
 
-    let top_up = |amount: i64, reference: &str| TopUp {
+    // Top-ups go through payments, as the Add credit dialog's do, so Payment History and
+    // Credit History tell the same story.
+    let top_up = |amount: i64, n: u32| NewPayment {
         account_id: id.clone(),
         amount: vnd(amount),
-        gateway: "VNPay".to_owned(),
-        reference: reference.to_owned(),
-        description: "Credit top-up".to_owned(),
+        gateway: Gateway::VnPay,
+        client_token: format!("demo-{n}"),
+    };
+    let paid = |amount: i64, n: u32| Outcome::Paid {
+        amount: vnd(amount),
+        gateway_ref: Some(format!("1422{n:04}")),
     };
     let charge = |service: Service, resource: &str, description: &str, amount: i64| ChargeRequest {
         account_id: id.clone(),
@@ -68,18 +75,34 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
         idempotency_key: None,
     };
 
-    ledger::record_top_up_in(
+    let made = payment::create_in(
         &txn,
-        &top_up(2_000_000, "VNP-DEMO-0001"),
-        Status::Success,
+        &top_up(2_000_000, 1),
+        Duration::minutes(15),
         ago(45, 3),
     )
     .await?;
-    ledger::record_top_up_in(
+    payment::settle_in(
         &txn,
-        &top_up(1_000_000, "VNP-DEMO-0002"),
-        Status::Failed,
+        &made,
+        &paid(2_000_000, 1),
+        ago(45, 3) + Duration::minutes(1),
+    )
+    .await?;
+    let made = payment::create_in(
+        &txn,
+        &top_up(1_000_000, 2),
+        Duration::minutes(15),
         ago(40, 5),
+    )
+    .await?;
+    payment::settle_in(
+        &txn,
+        &made,
+        &Outcome::Failed {
+            reason: "VNPay: insufficient funds (code 51)".into(),
+        },
+        ago(40, 5) + Duration::minutes(1),
     )
     .await?;
     ledger::grant_voucher_in(
@@ -127,11 +150,18 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
         ago(10, 1),
     )
     .await?;
-    ledger::record_top_up_in(
+    let made = payment::create_in(
         &txn,
-        &top_up(5_000_000, "VNP-DEMO-0003"),
-        Status::Success,
+        &top_up(5_000_000, 3),
+        Duration::minutes(15),
         ago(7, 6),
+    )
+    .await?;
+    payment::settle_in(
+        &txn,
+        &made,
+        &paid(5_000_000, 3),
+        ago(7, 6) + Duration::minutes(1),
     )
     .await?;
     ledger::grant_voucher_in(
@@ -168,10 +198,11 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
         ago(1, 9),
     )
     .await?;
-    ledger::record_top_up_in(
+    // Still waiting for VNPay (for a day, so the demo shows it).
+    payment::create_in(
         &txn,
-        &top_up(500_000, "VNP-DEMO-0004"),
-        Status::Processed,
+        &top_up(500_000, 4),
+        Duration::days(1),
         t0 - Duration::minutes(20),
     )
     .await?;

@@ -16,7 +16,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, SqlErr,
 };
 
 /// A payment's state.
@@ -90,9 +91,20 @@ pub async fn create(
     new: &NewPayment,
     ttl: Duration,
 ) -> Result<payment::Model, PaymentError> {
-    let at = now();
     let txn = db.write().await?;
-    let account = ledger::lock_account(&txn, &new.account_id).await?;
+    let created = create_in(&txn, new, ttl, now()).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// [`create`] inside the caller's transaction, at a given time (the demo data's past).
+pub async fn create_in(
+    txn: &DatabaseTransaction,
+    new: &NewPayment,
+    ttl: Duration,
+    at: DateTime<Utc>,
+) -> Result<payment::Model, PaymentError> {
+    let account = ledger::lock_account(txn, &new.account_id).await?;
     if new.amount.currency() != account.currency {
         return Err(LedgerError::CurrencyMismatch {
             given: new.amount.currency(),
@@ -111,14 +123,14 @@ pub async fn create(
     if let Some(existing) = payment::Entity::find()
         .filter(payment::Column::AccountId.eq(account.id.as_str()))
         .filter(payment::Column::ClientToken.eq(new.client_token.as_str()))
-        .one(&*txn)
+        .one(txn)
         .await?
     {
         return Ok(existing);
     }
     let reference = new_reference();
     let row = ledger::record_top_up_in(
-        &txn,
+        txn,
         &TopUp {
             account_id: account.id.clone(),
             amount: new.amount,
@@ -143,9 +155,8 @@ pub async fn create(
         expires_at: Set(at + ttl),
         ..Default::default()
     }
-    .insert(&*txn)
+    .insert(txn)
     .await?;
-    txn.commit().await?;
     Ok(created)
 }
 
@@ -205,9 +216,22 @@ pub async fn settle(
     else {
         return Ok(Settled::NotFound);
     };
-    let at = now();
     let txn = db.write().await?;
-    let account = ledger::lock_account(&txn, &found.account_id).await?;
+    let settled = settle_in(&txn, &found, outcome, now()).await?;
+    txn.commit().await?;
+    Ok(settled)
+}
+
+/// [`settle`] for a payment found before, inside the caller's transaction, at a given
+/// time. The compare-and-set makes it safe however stale `found` is.
+pub async fn settle_in(
+    txn: &DatabaseTransaction,
+    found: &payment::Model,
+    outcome: &Outcome,
+    at: DateTime<Utc>,
+) -> Result<Settled, PaymentError> {
+    let reference = found.reference.as_str();
+    let account = ledger::lock_account(txn, &found.account_id).await?;
     let expected = Money::from_minor(found.amount_minor, account.currency);
     let (to, success) = match outcome {
         Outcome::Paid { amount, .. } if *amount != expected => {
@@ -237,20 +261,19 @@ pub async fn settle(
         }
         Outcome::Paid { .. } => {}
     }
-    if update.exec(&*txn).await?.rows_affected != 1 {
+    if update.exec(txn).await?.rows_affected != 1 {
         // Settled before we took the lock; read what it became.
         let now_state = payment::Entity::find_by_id(found.id)
-            .one(&*txn)
+            .one(txn)
             .await?
             .and_then(|p| State::parse(&p.state))
             .unwrap_or(State::Failed);
         return Ok(Settled::Already(now_state));
     }
     if let Some(row) = found.ledger_transaction_id {
-        ledger::settle_top_up_in(&txn, &account, row, success, at).await?;
+        ledger::settle_top_up_in(txn, &account, row, success, at).await?;
     }
-    let balances = ledger::balances(&*txn, &account.id, account.currency).await?;
-    txn.commit().await?;
+    let balances = ledger::balances(txn, &account.id, account.currency).await?;
     Ok(if success {
         Settled::Credited(balances)
     } else {

@@ -164,6 +164,8 @@ fn Steps(setup: TopUpSetup) -> impl IntoView {
         amount: RwSignal::new(String::new()),
         maximums: StoredValue::new(setup),
     };
+    // The loading heading had focus; give it to the first step's heading.
+    Effect::new(move |_| browser::focus_id(HEADING));
     move || match entered.step.get() {
         Step::Settings => view! { <SettingsStep entered /> }.into_any(),
         Step::Amount => view! { <AmountStep entered /> }.into_any(),
