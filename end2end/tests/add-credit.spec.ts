@@ -152,8 +152,11 @@ test.describe("Add credit", () => {
     await expect(page.getByRole("heading", { name: "Payment pending" })).toBeVisible();
     await hydrated(page);
     const reference = page.url().split("/").pop()!;
-    // Pending shows in Credit History as Processed meanwhile (checked through the API
-    // page the history tab calls would need a second tab; the row is checked below).
+    // Meanwhile Credit History (in another tab) shows the top-up as Processed.
+    const other = await page.context().newPage();
+    await other.goto("/billing/history");
+    await expect(other.getByRole("row", { name: new RegExp(reference) })).toContainText("Processed");
+    await other.close();
     expect((await request.post(`/sandbox/control/${reference}/replay`)).status()).toBe(200);
     await expect(page.getByRole("heading", { name: "Payment successful" })).toBeVisible();
     await expect(balanceLink(page)).toHaveAttribute("aria-label", `Total balance ${vnd(String(beforeDong + 600_000))}`);
