@@ -69,7 +69,7 @@ test.describe("Add credit", () => {
 
   test("a new customer sets billing settings and pays in USD through PayPal", async ({ page }) => {
     await signIn(page, NEW);
-    await expect(page.getByText("No billing profile yet")).toBeVisible();
+    await expect(page.getByRole("link", { name: "No billing profile yet" })).toBeVisible();
     await openAddCredit(page);
     await fillSettings(page, { name: "Ada Lovelace", country: "United States of America", currency: "USD" });
     await payThrough(page, { preset: "$25.00", method: "PayPal", pay: "Pay $25.00" });
