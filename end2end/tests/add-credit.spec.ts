@@ -7,6 +7,13 @@ const headerBalance = async (page: Page) =>
   ((await balanceLink(page).getAttribute("aria-label")) ?? "").replace("Total balance ", "");
 const dialog = (page: Page) => page.getByRole("dialog");
 
+/** Signs in and waits for the billing page to be live. */
+async function signedIn(page: Page, email: string) {
+  await signIn(page, email);
+  await expect(page).toHaveURL(/\/billing$/);
+  await hydrated(page);
+}
+
 async function openAddCredit(page: Page) {
   await hydrated(page);
   await page.getByRole("button", { name: "Add credit" }).click();
@@ -51,6 +58,7 @@ async function paymentRows(page: Page) {
   await page.goto("/billing/payments");
   await hydrated(page);
   const table = page.getByRole("table", { name: "Payment history" });
+  await expect(table.or(page.getByText("No payments yet."))).toBeVisible();
   if (!(await table.isVisible())) return 0;
   return table.locator("tbody").getByRole("row").count();
 }
@@ -68,7 +76,7 @@ test.describe("Add credit", () => {
   });
 
   test("a new customer sets billing settings and pays in USD through PayPal", async ({ page }) => {
-    await signIn(page, NEW);
+    await signedIn(page, NEW);
     await expect(page.getByRole("link", { name: "No billing profile yet" })).toBeVisible();
     await openAddCredit(page);
     await fillSettings(page, { name: "Ada Lovelace", country: "United States of America", currency: "USD" });
@@ -91,7 +99,7 @@ test.describe("Add credit", () => {
   ]) {
     test(`a new customer in ${c.country} pays ${c.after} through ${c.provider}`, async ({ page }) => {
       cli("create-user", "--email", c.email, "--password", PASSWORD);
-      await signIn(page, c.email);
+      await signedIn(page, c.email);
       await openAddCredit(page);
       await fillSettings(page, { name: "Test Customer", country: c.country, currency: c.currency });
       await payThrough(page, { preset: c.preset, custom: c.custom, method: c.method, pay: `Pay ${c.after}` });
@@ -103,8 +111,7 @@ test.describe("Add credit", () => {
   }
 
   test("a VND account pays through VNPay and the balance rises by exactly the amount", async ({ page, request }) => {
-    await signIn(page, DONG);
-    await hydrated(page);
+    await signedIn(page, DONG);
     const before = await headerBalance(page);
     const beforeDong = Number(before.replace(/[^\d]/g, ""));
     await openAddCredit(page);
@@ -142,8 +149,7 @@ test.describe("Add credit", () => {
   });
 
   test("a slow callback: the outcome page shows Pending, then Success by itself", async ({ page, request }) => {
-    await signIn(page, DONG);
-    await hydrated(page);
+    await signedIn(page, DONG);
     const beforeDong = Number((await headerBalance(page)).replace(/[^\d]/g, ""));
     await openAddCredit(page);
     await payThrough(page, { custom: "600000", method: "VNPay", pay: `Pay ${vnd("600000")}` });
@@ -163,8 +169,7 @@ test.describe("Add credit", () => {
   });
 
   test("cancelling at the gateway fails the payment and leaves the balance alone", async ({ page }) => {
-    await signIn(page, DONG);
-    await hydrated(page);
+    await signedIn(page, DONG);
     const before = await headerBalance(page);
     await openAddCredit(page);
     await payThrough(page, { preset: vnd("2000000"), method: "VNPay", pay: `Pay ${vnd("2000000")}` });
@@ -181,7 +186,7 @@ test.describe("Add credit", () => {
   });
 
   test("an amount below the minimum is refused in the browser and on the server", async ({ page }) => {
-    await signIn(page, DONG);
+    await signedIn(page, DONG);
     const rows = await paymentRows(page);
     await openAddCredit(page);
     const d = dialog(page);
@@ -200,8 +205,7 @@ test.describe("Add credit", () => {
   });
 
   test("the dialog works with the keyboard alone", async ({ page }) => {
-    await signIn(page, DONG);
-    await hydrated(page);
+    await signedIn(page, DONG);
     const opener = page.getByRole("button", { name: "Add credit" });
     await opener.focus();
     await page.keyboard.press("Enter");

@@ -53,7 +53,9 @@ test("a second customer sees only their own figures", async ({ page }) => {
 });
 
 test("a customer without a billing profile is told so", async ({ page }) => {
-  await signIn(page, NEW);
+  // Its own customer: new@example.com gets a profile in the Add credit tests.
+  cli("create-user", "--email", "no-profile@example.com", "--password", PASSWORD);
+  await signIn(page, "no-profile@example.com");
   await expect(page).toHaveURL(/\/billing$/);
   await expect(page.getByRole("banner")).toContainText("No billing profile yet");
   await expect(page.getByRole("region", { name: "Overview" })).toContainText("You have no billing profile yet");
