@@ -241,6 +241,12 @@ fn escape(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// The button pressed on a hosted page: `pay`, `cancel` or `fail`.
+#[derive(serde::Deserialize)]
+struct Choice {
+    action: String,
+}
+
 /// A provider's hosted page: what is being paid, and Pay, Cancel and Fail.
 fn hosted_page(
     provider: &str,

@@ -4,8 +4,8 @@
 //! `POST /v1/notifications/verify-webhook-signature`.
 
 use super::{
-    ALNUM, Callback, Delivery, Sandbox, UPPER_DIGITS, basic_auth, bearer, hosted_page, random_id,
-    refusal,
+    ALNUM, Callback, Choice, Delivery, Sandbox, UPPER_DIGITS, basic_auth, bearer, hosted_page,
+    random_id, refusal,
 };
 use app::domain::gateways::paypal::read_amount;
 use axum::extract::{Path, Query, State};
@@ -237,11 +237,6 @@ async fn page(State(sandbox): State<Sandbox>, Query(q): Query<Token>) -> Respons
         "",
     )
     .into_response()
-}
-
-#[derive(serde::Deserialize)]
-struct Choice {
-    action: String,
 }
 
 async fn choose(

@@ -3,7 +3,9 @@
 //! page, and the signed webhook (`Stripe-Signature: t=…,v1=…`, HMAC-SHA256 of
 //! `t.body`).
 
-use super::{ALNUM, Callback, Delivery, Sandbox, basic_auth, hosted_page, random_id, refusal};
+use super::{
+    ALNUM, Callback, Choice, Delivery, Sandbox, basic_auth, hosted_page, random_id, refusal,
+};
 use app::model::money::{Currency, Money};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -180,16 +182,28 @@ async fn expire_session(
     }
 }
 
-async fn page(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
-    let Some(session) = sandbox.books().stripe_sessions.get(&id).cloned() else {
-        return refusal(
+/// An open session, or the page Stripe shows for a missing or closed one.
+fn open_session(sandbox: &Sandbox, id: &str) -> Result<Value, Response> {
+    let Some(session) = sandbox.books().stripe_sessions.get(id).cloned() else {
+        return Err(refusal(
             StatusCode::NOT_FOUND,
             "This checkout session does not exist.",
-        );
+        ));
     };
     if session["status"] != "open" {
-        return refusal(StatusCode::GONE, "This checkout session is no longer open.");
+        return Err(refusal(
+            StatusCode::GONE,
+            "This checkout session is no longer open.",
+        ));
     }
+    Ok(session)
+}
+
+async fn page(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
+    let session = match open_session(&sandbox, &id) {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
     let currency = Currency::from_code(
         &session["currency"]
             .as_str()
@@ -217,25 +231,15 @@ async fn page(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Respons
     .into_response()
 }
 
-#[derive(serde::Deserialize)]
-struct Choice {
-    action: String,
-}
-
 async fn choose(
     State(sandbox): State<Sandbox>,
     Path(id): Path<String>,
     Form(choice): Form<Choice>,
 ) -> Response {
-    let Some(session) = sandbox.books().stripe_sessions.get(&id).cloned() else {
-        return refusal(
-            StatusCode::NOT_FOUND,
-            "This checkout session does not exist.",
-        );
+    let session = match open_session(&sandbox, &id) {
+        Ok(s) => s,
+        Err(page) => return page,
     };
-    if session["status"] != "open" {
-        return refusal(StatusCode::GONE, "This checkout session is no longer open.");
-    }
     let cancel_url = session["cancel_url"]
         .as_str()
         .unwrap_or_default()

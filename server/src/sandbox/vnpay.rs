@@ -102,6 +102,7 @@ async fn page(State(sandbox): State<Sandbox>, RawQuery(raw): RawQuery) -> Respon
 
 #[derive(serde::Deserialize)]
 struct Choice {
+    /// The signed request the page was opened with, carried through the form.
     request: String,
     action: String,
 }

@@ -197,6 +197,12 @@ impl Gateways {
     }
 }
 
+/// Whether a customer's return query is the gateway's cancel link (see
+/// [`Gateways::return_url`]).
+pub fn cancelled(query: &[(String, String)]) -> bool {
+    query.iter().any(|(k, v)| k == "cancelled" && v == "1")
+}
+
 /// Why a top-up could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -183,7 +183,7 @@ impl PaymentGateway for PayPal {
         payment: &payment_row::Model,
         query: &[(String, String)],
     ) -> Result<Option<Outcome>, GatewayError> {
-        if query.iter().any(|(k, v)| k == "cancelled" && v == "1") {
+        if super::cancelled(query) {
             // An order nobody approved can never be captured: we are the only capturer.
             return Ok(Some(Outcome::Failed {
                 reason: "Cancelled at PayPal".into(),

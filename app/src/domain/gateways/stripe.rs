@@ -264,7 +264,7 @@ impl PaymentGateway for Stripe {
         payment: &payment_row::Model,
         query: &[(String, String)],
     ) -> Result<Option<Outcome>, GatewayError> {
-        let cancelled = query.iter().any(|(k, v)| k == "cancelled" && v == "1");
+        let cancelled = super::cancelled(query);
         let Some(session) = payment.gateway_ref.as_deref().filter(|_| cancelled) else {
             // Back from paying: only the webhook credits.
             return Ok(None);
