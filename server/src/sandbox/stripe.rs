@@ -182,19 +182,16 @@ async fn expire_session(
     }
 }
 
-/// An open session, or the page Stripe shows for a missing or closed one.
-fn open_session(sandbox: &Sandbox, id: &str) -> Result<Value, Response> {
+/// An open session, or why there is none (the page Stripe shows instead).
+fn open_session(sandbox: &Sandbox, id: &str) -> Result<Value, (StatusCode, &'static str)> {
     let Some(session) = sandbox.books().stripe_sessions.get(id).cloned() else {
-        return Err(refusal(
+        return Err((
             StatusCode::NOT_FOUND,
             "This checkout session does not exist.",
         ));
     };
     if session["status"] != "open" {
-        return Err(refusal(
-            StatusCode::GONE,
-            "This checkout session is no longer open.",
-        ));
+        return Err((StatusCode::GONE, "This checkout session is no longer open."));
     }
     Ok(session)
 }
@@ -202,7 +199,7 @@ fn open_session(sandbox: &Sandbox, id: &str) -> Result<Value, Response> {
 async fn page(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
     let session = match open_session(&sandbox, &id) {
         Ok(s) => s,
-        Err(page) => return page,
+        Err((status, why)) => return refusal(status, why),
     };
     let currency = Currency::from_code(
         &session["currency"]
@@ -238,7 +235,7 @@ async fn choose(
 ) -> Response {
     let session = match open_session(&sandbox, &id) {
         Ok(s) => s,
-        Err(page) => return page,
+        Err((status, why)) => return refusal(status, why),
     };
     let cancel_url = session["cancel_url"]
         .as_str()
