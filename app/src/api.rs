@@ -198,6 +198,12 @@ pub async fn start_top_up(amount: String, client_token: String) -> Result<String
                 new.gateway.label()
             ),
         }),
+        Err(StartError::Ended(_)) => Err(AppError::Invalid {
+            field: "gateway".into(),
+            message:
+                "This payment attempt has ended. Go Back and press Pay again to start a new one."
+                    .into(),
+        }),
         Err(e) => Err(server::internal(e)),
     }
 }

@@ -306,3 +306,71 @@ async fn a_storm_of_stripe_webhooks_credits_each_payment_once() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_unreachable_gateway_fails_the_payment_and_the_same_click_cannot_revive_it() {
+    use app::domain::gateways::paypal::{PayPal, PayPalConfig};
+    use app::domain::gateways::vnpay::{VnPay, VnPayConfig};
+    use app::domain::gateways::{Gateways, StartError};
+    let t = TestDb::new().await;
+    let account = customer(&t.db, "down@example.com", Currency::Jpy).await;
+    let nowhere = "http://127.0.0.1:9";
+    let secret = || SecretString::from("s".to_owned());
+    let gateways = Gateways {
+        vnpay: std::sync::Arc::new(VnPay {
+            config: VnPayConfig {
+                tmn_code: "T".into(),
+                hash_secret: secret(),
+                pay_url: nowhere.into(),
+                return_url: String::new(),
+            },
+        }),
+        stripe: std::sync::Arc::new(Stripe {
+            config: StripeConfig {
+                api_base: nowhere.into(),
+                secret_key: secret(),
+                webhook_secret: secret(),
+            },
+            http: gateways::http_client(),
+        }),
+        paypal: std::sync::Arc::new(PayPal::new(
+            PayPalConfig {
+                api_base: nowhere.into(),
+                client_id: "c".into(),
+                client_secret: secret(),
+                webhook_id: "w".into(),
+            },
+            gateways::http_client(),
+        )),
+        ttl: Duration::minutes(15),
+        public_url: "http://billing.test".into(),
+        maximum: std::sync::Arc::new(|c| Money::from_minor(10_000_000, c)),
+    };
+    let new = NewPayment {
+        account_id: account.clone(),
+        amount: Money::from_minor(3_000, Currency::Jpy),
+        gateway: Gateway::Stripe,
+        client_token: "click-down".into(),
+    };
+    let first = gateways::start(&t.db, &gateways, &new, "127.0.0.1").await;
+    assert!(matches!(first, Err(StartError::Gateway(_))), "{first:?}");
+    let again = gateways::start(&t.db, &gateways, &new, "127.0.0.1").await;
+    assert!(matches!(again, Err(StartError::Ended(_))), "{again:?}");
+    let rows: Vec<payment_row::Model> = payment_row::Entity::find()
+        .filter(payment_row::Column::AccountId.eq(account.as_str()))
+        .all(t.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, "failed");
+    // Stripe sessions live at least 30 minutes, so the payment waited as long.
+    assert_eq!(
+        rows[0].expires_at - rows[0].created_at,
+        Duration::minutes(30)
+    );
+    let balance = ledger::balances(t.db.conn(), &account, Currency::Jpy)
+        .await
+        .unwrap()
+        .total();
+    assert_eq!(balance, Money::zero(Currency::Jpy));
+}

@@ -206,6 +206,8 @@ pub fn cancelled(query: &[(String, String)]) -> bool {
 /// Why a top-up could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("payment {0} has ended; a new Pay click starts a new one")]
+    Ended(String),
     #[error(transparent)]
     Payment(#[from] PaymentError),
     #[error(transparent)]
@@ -226,6 +228,11 @@ pub async fn start(
     let provider = gateways.get(new.gateway);
     let ttl = gateways.ttl.max(provider.minimum_ttl());
     let made = payment::create(db, new, ttl).await?;
+    if made.state != payment::State::Pending.as_str() {
+        // The same click's payment ended already (say its gateway was unreachable):
+        // sending the customer to pay it would take money we no longer expect.
+        return Err(StartError::Ended(made.reference));
+    }
     let checkout = Checkout {
         reference: &made.reference,
         amount: new.amount,
