@@ -93,6 +93,47 @@ test.describe("Add credit", () => {
     await expect(dialog(page).getByText("Step 1 of 3")).toBeVisible();
   });
 
+  test("billing settings are checked field by field, in the browser and on the server", async ({ page }) => {
+    cli("create-user", "--email", "company@example.com", "--password", PASSWORD);
+    await signedIn(page, "company@example.com");
+    await openAddCredit(page);
+    const d = dialog(page);
+    await d.getByLabel("Company").check();
+    await d.getByLabel("Company name").fill("A");
+    await d.getByLabel("Billing email").fill("not-an-email");
+    await d.getByRole("button", { name: "Continue" }).click();
+    await expect(d.getByText("Please correct the fields marked below.")).toBeVisible();
+    // Each message is beside its field and describes it.
+    await expect(d.getByLabel("Company name")).toHaveAccessibleDescription("Enter the name to bill (2 to 200 characters).");
+    await expect(d.getByLabel("Billing email")).toHaveAccessibleDescription(/Enter a valid email address/);
+    await expect(d.getByLabel("Tax code")).toHaveAccessibleDescription("A company needs its tax code.");
+    await expect(d.getByLabel("Country")).toHaveAccessibleDescription("Choose a country.");
+    await expect(d.getByRole("heading", { name: "Billing settings" })).toBeVisible();
+    // The server checks the same rules whatever the browser sends.
+    const origin = new URL(page.url()).origin;
+    const refused = await page.request.post("/rpc/save_billing_settings", {
+      form: {
+        "form[billing_type]": "company", "form[name]": "Acme GmbH", "form[email]": "billing@acme.test",
+        "form[address]": "Hauptstraße 1, Berlin", "form[country]": "DE", "form[currency]": "VND", "form[tax_code]": "",
+      },
+      headers: { Origin: origin },
+    });
+    expect(refused.ok()).toBe(false);
+    const body = await refused.text();
+    expect(body).toContain("A company needs its tax code.");
+    expect(body).toContain("Billing in Germany is in");
+    // Corrected, it saves and goes on to the amount.
+    await d.getByLabel("Company name").fill("Acme GmbH");
+    await d.getByLabel("Billing email").fill("billing@acme.test");
+    await d.getByLabel("Address").fill("Hauptstraße 1, Berlin");
+    await d.getByLabel("Country").selectOption({ label: "Germany" });
+    await d.getByLabel("Currency").selectOption("EUR");
+    await d.getByLabel("Tax code").fill("DE123456789");
+    await d.getByRole("button", { name: "Continue" }).click();
+    await expect(d.getByRole("heading", { name: "Amount" })).toBeVisible();
+    await expect(d.getByText("Minimum 25,00 €")).toBeVisible();
+  });
+
   for (const c of [
     { email: "yen@example.com", country: "Japan", currency: undefined, preset: "¥3,000", method: "Stripe", provider: "Stripe", after: "¥3,000" },
     { email: "euro@example.com", country: "Germany", currency: "EUR", custom: "50", method: "PayPal", provider: "PayPal", after: "50,00 €" },
