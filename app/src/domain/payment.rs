@@ -216,6 +216,11 @@ pub async fn settle(
     else {
         return Ok(Settled::NotFound);
     };
+    // A redelivery of a settled payment needs no write lock: settled is final. (A
+    // payment settling meanwhile is caught by the compare-and-set below.)
+    if let Some(state) = State::parse(&found.state).filter(|s| *s != State::Pending) {
+        return Ok(Settled::Already(state));
+    }
     let txn = db.write().await?;
     let settled = settle_in(&txn, &found, outcome, now()).await?;
     txn.commit().await?;
