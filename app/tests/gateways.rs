@@ -309,14 +309,48 @@ async fn a_storm_of_stripe_webhooks_credits_each_payment_once() {
 
 #[tokio::test]
 async fn an_unreachable_gateway_fails_the_payment_and_the_same_click_cannot_revive_it() {
-    use app::domain::gateways::paypal::{PayPal, PayPalConfig};
-    use app::domain::gateways::vnpay::{VnPay, VnPayConfig};
-    use app::domain::gateways::{Gateways, StartError};
+    use app::domain::gateways::StartError;
     let t = TestDb::new().await;
     let account = customer(&t.db, "down@example.com", Currency::Jpy).await;
+    let gateways = offline_gateways();
+    let new = NewPayment {
+        account_id: account.clone(),
+        amount: Money::from_minor(3_000, Currency::Jpy),
+        gateway: Gateway::Stripe,
+        client_token: "click-down".into(),
+    };
+    let first = gateways::start(&t.db, &gateways, &new, "127.0.0.1").await;
+    assert!(matches!(first, Err(StartError::Gateway(_))), "{first:?}");
+    let again = gateways::start(&t.db, &gateways, &new, "127.0.0.1").await;
+    assert!(matches!(again, Err(StartError::Ended(_))), "{again:?}");
+    let rows: Vec<payment_row::Model> = payment_row::Entity::find()
+        .filter(payment_row::Column::AccountId.eq(account.as_str()))
+        .all(t.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, "failed");
+    // Stripe sessions live at least 30 minutes, so the payment waited as long.
+    assert_eq!(
+        rows[0].expires_at - rows[0].created_at,
+        Duration::minutes(30)
+    );
+    let balance = ledger::balances(t.db.conn(), &account, Currency::Jpy)
+        .await
+        .unwrap()
+        .total();
+    assert_eq!(balance, Money::zero(Currency::Jpy));
+}
+
+/// Gateways whose APIs cannot be reached (VNPay needs none to start: its request is a
+/// signed URL).
+fn offline_gateways() -> app::domain::gateways::Gateways {
+    use app::domain::gateways::Gateways;
+    use app::domain::gateways::paypal::{PayPal, PayPalConfig};
+    use app::domain::gateways::vnpay::{VnPay, VnPayConfig};
     let nowhere = "http://127.0.0.1:9";
     let secret = || SecretString::from("s".to_owned());
-    let gateways = Gateways {
+    Gateways {
         vnpay: std::sync::Arc::new(VnPay {
             config: VnPayConfig {
                 tmn_code: "T".into(),
@@ -345,32 +379,31 @@ async fn an_unreachable_gateway_fails_the_payment_and_the_same_click_cannot_revi
         ttl: Duration::minutes(15),
         public_url: "http://billing.test".into(),
         maximum: std::sync::Arc::new(|c| Money::from_minor(10_000_000, c)),
-    };
-    let new = NewPayment {
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_click_pays_the_stored_amount_whatever_the_second_request_says() {
+    let t = TestDb::new().await;
+    let account = customer(&t.db, "twice@example.com", Currency::Vnd).await;
+    let gateways = offline_gateways();
+    let click = |dong: i64| NewPayment {
         account_id: account.clone(),
-        amount: Money::from_minor(3_000, Currency::Jpy),
-        gateway: Gateway::Stripe,
-        client_token: "click-down".into(),
+        amount: Money::from_minor(dong, Currency::Vnd),
+        gateway: Gateway::VnPay,
+        client_token: "same-click".into(),
     };
-    let first = gateways::start(&t.db, &gateways, &new, "127.0.0.1").await;
-    assert!(matches!(first, Err(StartError::Gateway(_))), "{first:?}");
-    let again = gateways::start(&t.db, &gateways, &new, "127.0.0.1").await;
-    assert!(matches!(again, Err(StartError::Ended(_))), "{again:?}");
-    let rows: Vec<payment_row::Model> = payment_row::Entity::find()
-        .filter(payment_row::Column::AccountId.eq(account.as_str()))
-        .all(t.db.conn())
+    let (first, url) = gateways::start(&t.db, &gateways, &click(500_000), "127.0.0.1")
         .await
         .unwrap();
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].state, "failed");
-    // Stripe sessions live at least 30 minutes, so the payment waited as long.
-    assert_eq!(
-        rows[0].expires_at - rows[0].created_at,
-        Duration::minutes(30)
-    );
-    let balance = ledger::balances(t.db.conn(), &account, Currency::Jpy)
+    let (again, url_again) = gateways::start(&t.db, &gateways, &click(900_000), "127.0.0.1")
         .await
-        .unwrap()
-        .total();
-    assert_eq!(balance, Money::zero(Currency::Jpy));
+        .unwrap();
+    assert_eq!(first.id, again.id);
+    assert!(url.redirect_url.contains("vnp_Amount=50000000&"));
+    assert!(
+        url_again.redirect_url.contains("vnp_Amount=50000000&"),
+        "{}",
+        url_again.redirect_url
+    );
 }

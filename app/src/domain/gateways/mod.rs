@@ -235,7 +235,9 @@ pub async fn start(
     }
     let checkout = Checkout {
         reference: &made.reference,
-        amount: new.amount,
+        // The stored amount, not this request's: a repeated token with another amount
+        // must not make the gateway charge what the payment does not expect.
+        amount: Money::from_minor(made.amount_minor, new.amount.currency()),
         client_ip,
         created_at: made.created_at,
         expires_at: made.expires_at,
@@ -248,6 +250,7 @@ pub async fn start(
                 payment_row::Entity::update_many()
                     .col_expr(payment_row::Column::GatewayRef, Expr::value(r.as_str()))
                     .filter(payment_row::Column::Id.eq(made.id))
+                    .filter(payment_row::Column::State.eq(payment::State::Pending.as_str()))
                     .exec(db.conn())
                     .await?;
             }
