@@ -17,26 +17,14 @@
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+mod throughput;
 
 use app::domain::db::{Db, now};
-use app::domain::entities::account as account_entity;
 use app::domain::ledger::{self, ChargeOutcome, ChargeRequest, TopUp};
 use app::model::ledger::{Service, Status};
 use app::model::money::{Currency, Money};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use std::time::{Duration, Instant};
 use support::TestDb;
-
-const CALLERS: [usize; 3] = [1, 8, 32];
-
-fn seconds() -> Duration {
-    let s = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    Duration::from_secs(s)
-}
+use throughput::{CALLERS, rate, raw_commit, seconds};
 
 async fn funded_accounts(db: &Db, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
@@ -57,47 +45,6 @@ async fn funded_accounts(db: &Db, n: usize) -> Vec<String> {
         ids.push(id);
     }
     ids
-}
-
-/// Runs `callers` tasks for the bench duration; returns operations per second.
-async fn rate<F, Fut>(callers: usize, op: F) -> f64
-where
-    F: Fn(usize) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let deadline = Instant::now() + seconds();
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for caller in 0..callers {
-        let op = op.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut done = 0u64;
-            while Instant::now() < deadline {
-                op(caller).await;
-                done += 1;
-            }
-            done
-        }));
-    }
-    let mut total = 0;
-    for t in tasks {
-        total += t.await.unwrap();
-    }
-    total as f64 / start.elapsed().as_secs_f64()
-}
-
-async fn raw_commit(db: &Db, account_id: &str) {
-    let txn = db.write().await.unwrap();
-    account_entity::Entity::update_many()
-        .col_expr(
-            account_entity::Column::LockVersion,
-            Expr::col(account_entity::Column::LockVersion).add(1),
-        )
-        .filter(account_entity::Column::Id.eq(account_id))
-        .exec(&*txn)
-        .await
-        .unwrap();
-    txn.commit().await.unwrap();
 }
 
 async fn charge(db: &Db, account_id: &str) {
