@@ -39,6 +39,7 @@ fn ipn(secret: &SecretString, reference: &str, dong: i64) -> Vec<(String, String
         ("vnp_ResponseCode", "00".to_owned()),
         ("vnp_TransactionNo", "14226112".to_owned()),
         ("vnp_TransactionStatus", "00".to_owned()),
+        ("vnp_TmnCode", "BENCH".to_owned()),
         ("vnp_TxnRef", reference.to_owned()),
     ] {
         params.insert(k.to_owned(), v);
@@ -55,17 +56,25 @@ async fn top_up(db: &Db, secret: &SecretString, account_id: &str, n: u64) {
         amount: Money::from_minor(500_000, Currency::Vnd),
         gateway: Gateway::VnPay,
         client_token: format!("bench-{n}"),
+        consent_version: "bench-terms".into(),
     };
     let made = payment::create(db, &new, chrono::Duration::minutes(15))
         .await
         .unwrap();
     let call = ipn(secret, &made.reference, 500_000);
+    let config = vnpay::VnPayConfig {
+        tmn_code: "BENCH".into(),
+        hash_secret: secret.clone(),
+        pay_url: String::new(),
+        return_url: String::new(),
+        api_url: String::new(),
+    };
     assert_eq!(
-        vnpay::handle_ipn(db, secret, &call).await,
+        vnpay::handle_ipn(db, &config, &call).await,
         IpnAnswer::Confirmed
     );
     assert_eq!(
-        vnpay::handle_ipn(db, secret, &call).await,
+        vnpay::handle_ipn(db, &config, &call).await,
         IpnAnswer::AlreadyConfirmed
     );
 }

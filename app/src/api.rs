@@ -54,9 +54,28 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
             message: "Enter your password.".into(),
         });
     }
-    let user = match auth::verify_credentials(call.db.conn(), &email, &password).await {
+    if email.len() > 254 || email.chars().any(char::is_control) {
+        return Err(AppError::Invalid {
+            field: "email".into(),
+            message: "Enter a valid email address.".into(),
+        });
+    }
+    let signed_in = auth::sign_in(
+        call.db.conn(),
+        &email,
+        &password,
+        &call.client_ip,
+        crate::domain::db::now(),
+    )
+    .await;
+    let user = match signed_in {
         Ok(user) => user,
         Err(AuthError::BadCredentials) => return Err(AppError::BadCredentials),
+        Err(AuthError::Throttled(wait)) => {
+            return Err(AppError::TooManyAttempts {
+                minutes: wait.minutes(),
+            });
+        }
         Err(e) => return Err(server::internal(e)),
     };
     call.session.cycle_id().await.map_err(server::internal)?;
@@ -114,7 +133,7 @@ pub async fn get_top_up_setup() -> Result<TopUpSetup, AppError> {
     use crate::model::money::Currency;
     let call = server::Call::begin().await?;
     let gateways = call.gateways()?;
-    let user = call.require_user().await?;
+    let user = call.require_customer().await?;
     let (profile, currency) = match call.account_of(&user).await? {
         Some((acct, currency)) => (
             billing::profile(&call.db, &acct)
@@ -142,7 +161,7 @@ pub async fn save_billing_settings(form: BillingForm) -> Result<(), AppError> {
     use crate::domain::billing::{self, BillingError};
     use crate::model::billing::FieldError;
     let call = server::Call::begin().await?;
-    let user = call.require_user().await?;
+    let user = call.require_customer().await?;
     let profile = form.validate().map_err(AppError::Fields)?;
     match billing::save(&call.db, user.id, &profile).await {
         Ok(_) => Ok(()),
@@ -161,17 +180,29 @@ pub async fn save_billing_settings(form: BillingForm) -> Result<(), AppError> {
 }
 
 /// Pay: creates the pending payment (one per `client_token`, so a double click makes
-/// one) and returns the gateway page to send the browser to.
+/// one) and returns the gateway page to send the browser to. `consent` is the version of
+/// the non-refundable terms the customer ticked; it is stored with the payment.
 #[server(prefix = "/rpc", endpoint = "start_top_up")]
-pub async fn start_top_up(amount: String, client_token: String) -> Result<String, AppError> {
+pub async fn start_top_up(
+    amount: String,
+    client_token: String,
+    #[server(default)] consent: String,
+) -> Result<String, AppError> {
     use crate::domain::gateways::{self, StartError};
     use crate::domain::payment::NewPayment;
-    use crate::model::top_up::{check_amount, gateway_for};
+    use crate::model::top_up::{TERMS_VERSION, check_amount, gateway_for};
     let call = server::Call::begin().await?;
     let gateways = call.gateways()?;
     let (_, account, currency) = call.require_account().await?;
+    if consent != TERMS_VERSION {
+        return Err(AppError::Invalid {
+            field: "consent".into(),
+            message: "Please confirm that purchased credits are non-refundable.".into(),
+        });
+    }
     let token = client_token.trim();
-    if token.is_empty() || token.len() > 100 {
+    // The column holds 64 characters; the browser sends 32.
+    if token.is_empty() || token.len() > 64 {
         return Err(AppError::Invalid {
             field: "client_token".into(),
             message: "The payment request is incomplete; reload the page and try again.".into(),
@@ -188,6 +219,7 @@ pub async fn start_top_up(amount: String, client_token: String) -> Result<String
         amount,
         gateway: gateway_for(currency),
         client_token: token.to_owned(),
+        consent_version: consent,
     };
     match gateways::start(&call.db, &gateways, &new, &call.client_ip).await {
         Ok((_, started)) => Ok(started.redirect_url),
@@ -197,6 +229,9 @@ pub async fn start_top_up(amount: String, client_token: String) -> Result<String
                 "{} could not be reached, so nothing was charged. Please try again in a moment.",
                 new.gateway.label()
             ),
+        }),
+        Err(StartError::Throttled(wait)) => Err(AppError::TooManyAttempts {
+            minutes: wait.minutes(),
         }),
         Err(StartError::Ended(_)) => Err(AppError::Invalid {
             field: "gateway".into(),
@@ -243,8 +278,12 @@ pub async fn payment_history(query: String) -> Result<PaymentPage, AppError> {
     use crate::model::history::HistoryFilter;
     let call = server::Call::begin().await?;
     let (user, account, currency) = call.require_account().await?;
-    // The same cursor and page-size parameters as Credit History.
+    // The same cursor and page-size parameters as Credit History, checked the same way
+    // (a page of 10,000 payments is not a page).
     let filter = HistoryFilter::from_query_string(&query);
+    filter
+        .validate()
+        .map_err(|e| server::history_error(crate::domain::history::HistoryError::Filter(e)))?;
     let tz = history::time_zone(&user.time_zone);
     payment::page(
         call.db.conn(),
@@ -330,6 +369,15 @@ pub mod server {
             self.user().await?.ok_or(AppError::SignInRequired)
         }
 
+        /// The signed-in customer; an operator has no billing pages (`Forbidden`).
+        pub async fn require_customer(&self) -> Result<user::Model, AppError> {
+            let user = self.require_user().await?;
+            match role(&user.role)? {
+                Role::Customer => Ok(user),
+                Role::Operator => Err(AppError::Forbidden),
+            }
+        }
+
         /// The user's account and currency, if they have one yet.
         pub async fn account_of(
             &self,
@@ -344,7 +392,7 @@ pub mod server {
         pub async fn require_account(
             &self,
         ) -> Result<(user::Model, account_row::Model, Currency), AppError> {
-            let user = self.require_user().await?;
+            let user = self.require_customer().await?;
             match self.account_of(&user).await? {
                 Some((acct, currency)) => Ok((user, acct, currency)),
                 None => Err(AppError::NoBillingProfile),

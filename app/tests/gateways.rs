@@ -189,6 +189,7 @@ async fn a_storm_of_stripe_webhooks_credits_each_payment_once() {
             amount: Money::from_minor(3_000 + i * 100, Currency::Jpy),
             gateway: Gateway::Stripe,
             client_token: format!("click-{i}"),
+            consent_version: "test-terms".into(),
         };
         made.push(
             payment::create(&t.db, &new, Duration::minutes(30))
@@ -318,6 +319,7 @@ async fn an_unreachable_gateway_fails_the_payment_and_the_same_click_cannot_revi
         amount: Money::from_minor(3_000, Currency::Jpy),
         gateway: Gateway::Stripe,
         client_token: "click-down".into(),
+        consent_version: "test-terms".into(),
     };
     let first = gateways::start(&t.db, &gateways, &new, "127.0.0.1").await;
     assert!(matches!(first, Err(StartError::Gateway(_))), "{first:?}");
@@ -357,7 +359,9 @@ fn offline_gateways() -> app::domain::gateways::Gateways {
                 hash_secret: secret(),
                 pay_url: nowhere.into(),
                 return_url: String::new(),
+                api_url: nowhere.into(),
             },
+            http: gateways::http_client(),
         }),
         stripe: std::sync::Arc::new(Stripe {
             config: StripeConfig {
@@ -392,6 +396,7 @@ async fn a_repeated_click_pays_the_stored_amount_whatever_the_second_request_say
         amount: Money::from_minor(dong, Currency::Vnd),
         gateway: Gateway::VnPay,
         client_token: "same-click".into(),
+        consent_version: "test-terms".into(),
     };
     let (first, url) = gateways::start(&t.db, &gateways, &click(500_000), "127.0.0.1")
         .await

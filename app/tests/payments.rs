@@ -8,8 +8,8 @@ mod support;
 use app::domain::db::{Db, now};
 use app::domain::entities::{payment as payment_row, transaction};
 use app::domain::gateways::vnpay::{self, IpnAnswer};
-use app::domain::ledger;
 use app::domain::payment::{self, NewPayment, Outcome, Settled, State};
+use app::domain::{gateways, ledger};
 use app::model::money::{Currency, Money};
 use app::model::top_up::Gateway;
 use chrono::Duration;
@@ -17,6 +17,8 @@ use rand::seq::SliceRandom;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::SecretString;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use support::scripted::{self, Said, Scripted};
 use support::{TestDb, customer};
 
 fn vnd(n: i64) -> Money {
@@ -29,6 +31,7 @@ async fn pay(db: &Db, account: &str, amount: i64, token: &str) -> payment_row::M
         amount: vnd(amount),
         gateway: Gateway::VnPay,
         client_token: token.into(),
+        consent_version: "test-terms".into(),
     };
     payment::create(db, &new, Duration::minutes(15))
         .await
@@ -77,6 +80,7 @@ async fn a_pending_payment_is_processed_in_the_ledger_and_a_double_click_reuses_
             amount: vnd(500_000),
             gateway: Gateway::VnPay,
             client_token: "x".into(),
+            consent_version: "test-terms".into(),
         }
     };
     assert!(matches!(
@@ -129,42 +133,258 @@ async fn settling_credits_once_and_refuses_a_different_amount() {
     assert!(ledger::audit(t.db.conn(), &a).await.unwrap().is_empty());
 }
 
+/// The expiry job with a gateway that answers as scripted.
+async fn close_due(
+    db: &Db,
+    gateway: &Arc<Scripted>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> (usize, usize) {
+    gateways::close_due(db, &scripted::gateways(gateway.clone()), at)
+        .await
+        .unwrap()
+}
+
+async fn state_of(db: &Db, id: i64) -> payment_row::Model {
+    payment_row::Entity::find_by_id(id)
+        .one(db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 #[tokio::test]
-async fn an_expired_payment_fails_and_a_late_confirmation_credits_nothing() {
+async fn a_paid_callback_two_hours_after_expiry_credits_once() {
     let t = TestDb::new().await;
     let a = customer(&t.db, "p@example.com", Currency::Vnd).await;
     let p = pay(&t.db, &a, 500_000, "c").await;
+    let gateway = Arc::new(Scripted::default());
     assert_eq!(
-        payment::expire_due(&t.db, now()).await.unwrap(),
-        0,
+        close_due(&t.db, &gateway, now()).await,
+        (0, 0),
         "not yet due"
     );
+    // The gateway knows of no payment (its callback is stuck in an outage): we give up.
+    let later = now() + Duration::minutes(16);
+    assert_eq!(close_due(&t.db, &gateway, later).await, (0, 1));
     assert_eq!(
-        payment::expire_due(&t.db, now() + Duration::minutes(16))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        payment::expire_due(&t.db, now() + Duration::minutes(16))
-            .await
-            .unwrap(),
-        0,
+        close_due(&t.db, &gateway, later).await,
+        (0, 0),
         "expires once"
     );
+    assert_eq!(state_of(&t.db, p.id).await.state, "expired");
+    assert_eq!(top_up_rows(&t.db, &a).await[0].status, "failed");
+    assert_eq!(total(&t.db, &a).await, 0);
+
+    // Two hours later the outage ends and the verified paid callback arrives.
     let late = Outcome::Paid {
+        amount: vnd(500_000),
+        gateway_ref: Some("VNP-LATE".into()),
+    };
+    let credited = payment::settle(&t.db, Gateway::VnPay, &p.reference, &late)
+        .await
+        .unwrap();
+    assert!(matches!(credited, Settled::Credited(_)), "{credited:?}");
+    for _ in 0..3 {
+        assert_eq!(
+            payment::settle(&t.db, Gateway::VnPay, &p.reference, &late)
+                .await
+                .unwrap(),
+            Settled::Already(State::Succeeded)
+        );
+    }
+    let settled = state_of(&t.db, p.id).await;
+    assert_eq!(settled.state, "succeeded");
+    assert_eq!(settled.gateway_ref.as_deref(), Some("VNP-LATE"));
+    let rows = top_up_rows(&t.db, &a).await;
+    assert_eq!(rows.len(), 1, "the payment's one row turned Success");
+    assert_eq!(rows[0].status, "success");
+    assert_eq!(total(&t.db, &a).await, 500_000);
+    assert!(ledger::audit(t.db.conn(), &a).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_expiry_job_asks_the_gateway_and_credits_what_it_reports_paid() {
+    let t = TestDb::new().await;
+    let a = customer(&t.db, "j@example.com", Currency::Vnd).await;
+    let paid = pay(&t.db, &a, 600_000, "paid").await;
+    let open = pay(&t.db, &a, 700_000, "open").await;
+    let down = pay(&t.db, &a, 800_000, "down").await;
+    let unpaid = pay(&t.db, &a, 900_000, "unpaid").await;
+    let gateway = Arc::new(Scripted::default());
+    gateway.say(&paid.reference, Said::Paid(vnd(600_000)));
+    gateway.say(&open.reference, Said::Open);
+    gateway.say(&down.reference, Said::Down);
+    gateway.say(&unpaid.reference, Said::Unpaid);
+    let later = now() + Duration::minutes(16);
+    assert_eq!(close_due(&t.db, &gateway, later).await, (1, 1));
+    assert_eq!(state_of(&t.db, paid.id).await.state, "succeeded");
+    assert_eq!(state_of(&t.db, unpaid.id).await.state, "expired");
+    // Still open at the gateway, or the gateway is down: asked again on the next run,
+    // never expired blindly.
+    assert_eq!(state_of(&t.db, open.id).await.state, "pending");
+    assert_eq!(state_of(&t.db, down.id).await.state, "pending");
+    assert_eq!(total(&t.db, &a).await, 600_000);
+
+    gateway.say(&down.reference, Said::Paid(vnd(800_000)));
+    gateway.say(&open.reference, Said::Unpaid);
+    assert_eq!(close_due(&t.db, &gateway, later).await, (1, 1));
+    assert_eq!(state_of(&t.db, down.id).await.state, "succeeded");
+    assert_eq!(state_of(&t.db, open.id).await.state, "expired");
+    assert_eq!(total(&t.db, &a).await, 1_400_000);
+    assert!(ledger::audit(t.db.conn(), &a).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_failure_the_gateway_reported_is_final_but_our_giving_up_is_not() {
+    let t = TestDb::new().await;
+    let a = customer(&t.db, "f@example.com", Currency::Vnd).await;
+    let refused = pay(&t.db, &a, 500_000, "refused").await;
+    let abandoned = pay(&t.db, &a, 500_000, "abandoned").await;
+    let paid = Outcome::Paid {
         amount: vnd(500_000),
         gateway_ref: None,
     };
+    payment::settle(
+        &t.db,
+        Gateway::VnPay,
+        &refused.reference,
+        &Outcome::Failed {
+            reason: "card declined".into(),
+        },
+    )
+    .await
+    .unwrap();
+    payment::settle(
+        &t.db,
+        Gateway::VnPay,
+        &abandoned.reference,
+        &Outcome::GaveUp {
+            reason: "could not be reached".into(),
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(
-        payment::settle(&t.db, Gateway::VnPay, &p.reference, &late)
+        payment::settle(&t.db, Gateway::VnPay, &refused.reference, &paid)
             .await
             .unwrap(),
+        Settled::Already(State::Failed)
+    );
+    assert!(matches!(
+        payment::settle(&t.db, Gateway::VnPay, &abandoned.reference, &paid)
+            .await
+            .unwrap(),
+        Settled::Credited(_)
+    ));
+    // A failure after we gave up changes nothing either.
+    let p = pay(&t.db, &a, 500_000, "late-fail").await;
+    let gateway = Arc::new(Scripted::default());
+    close_due(&t.db, &gateway, now() + Duration::minutes(16)).await;
+    assert_eq!(
+        payment::settle(
+            &t.db,
+            Gateway::VnPay,
+            &p.reference,
+            &Outcome::Failed {
+                reason: "late".into()
+            }
+        )
+        .await
+        .unwrap(),
         Settled::Already(State::Expired)
     );
-    assert_eq!(top_up_rows(&t.db, &a).await[0].status, "failed");
-    assert_eq!(total(&t.db, &a).await, 0);
+    assert_eq!(total(&t.db, &a).await, 500_000);
     assert!(ledger::audit(t.db.conn(), &a).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_storm_of_late_paid_callbacks_duplicates_and_expiry_runs_credits_each_payment_once() {
+    let t = TestDb::new().await;
+    let accounts = [
+        customer(&t.db, "s1@example.com", Currency::Vnd).await,
+        customer(&t.db, "s2@example.com", Currency::Vnd).await,
+    ];
+    let gateway = Arc::new(Scripted::default());
+    let mut payments = Vec::new();
+    for i in 0..16i64 {
+        let account = &accounts[usize::try_from(i % 2).unwrap()];
+        let p = pay(&t.db, account, 500_000 + i * 1_000, &format!("storm-{i}")).await;
+        // A quarter the gateway reports paid when asked; a quarter it cannot answer for;
+        // the rest it reports unpaid (their callbacks are still on the way).
+        gateway.say(
+            &p.reference,
+            match i % 4 {
+                0 => Said::Paid(vnd(p.amount_minor)),
+                1 => Said::Down,
+                _ => Said::Unpaid,
+            },
+        );
+        payments.push(p);
+    }
+    let later = now() + Duration::minutes(16);
+    let mut tasks = Vec::new();
+    for round in 0..4 {
+        for p in &payments {
+            // Three of four payments get their paid callback (duplicated); i % 4 == 3 never.
+            let i = payments.iter().position(|q| q.id == p.id).unwrap();
+            if i % 4 != 3 {
+                let (db, reference) = (t.db.clone(), p.reference.clone());
+                let outcome = Outcome::Paid {
+                    amount: vnd(p.amount_minor),
+                    gateway_ref: Some(format!("G-{i}")),
+                };
+                tasks.push(tokio::spawn(async move {
+                    payment::settle(&db, Gateway::VnPay, &reference, &outcome)
+                        .await
+                        .unwrap();
+                }));
+            }
+        }
+        let (db, gateway) = (t.db.clone(), gateway.clone());
+        tasks.push(tokio::spawn(async move {
+            let _ = round;
+            gateways::close_due(&db, &scripted::gateways(gateway), later)
+                .await
+                .unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for (i, p) in payments.iter().enumerate() {
+        let now_state = state_of(&t.db, p.id).await.state;
+        let expected = if i % 4 == 3 { "expired" } else { "succeeded" };
+        assert_eq!(now_state, expected, "payment {i}");
+    }
+    for account in &accounts {
+        let credited: i64 = payment_row::Entity::find()
+            .filter(payment_row::Column::AccountId.eq(account.as_str()))
+            .filter(payment_row::Column::State.eq("succeeded"))
+            .all(t.db.conn())
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.amount_minor)
+            .sum();
+        assert_eq!(total(&t.db, account).await, credited, "each credit once");
+        assert_eq!(top_up_rows(&t.db, account).await.len(), 8);
+        assert!(
+            ledger::audit(t.db.conn(), account)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+fn vnpay_config(secret: &SecretString) -> vnpay::VnPayConfig {
+    vnpay::VnPayConfig {
+        tmn_code: "DEMOSHOP".into(),
+        hash_secret: secret.clone(),
+        pay_url: String::new(),
+        return_url: String::new(),
+        api_url: String::new(),
+    }
 }
 
 fn ipn(
@@ -223,7 +443,8 @@ async fn a_storm_of_duplicated_shuffled_forged_and_late_callbacks_credits_each_p
             .await
             .unwrap();
     }
-    assert_eq!(payment::expire_due(&t.db, now()).await.unwrap(), 2);
+    let nobody_paid = Arc::new(Scripted::default());
+    assert_eq!(close_due(&t.db, &nobody_paid, now()).await, (0, 2));
 
     let mut calls = Vec::new();
     for (i, p) in payments.iter().enumerate() {
@@ -266,7 +487,10 @@ async fn a_storm_of_duplicated_shuffled_forged_and_late_callbacks_credits_each_p
     for (query, kind) in calls {
         let (db, secret) = (t.db.clone(), secret.clone());
         tasks.push(tokio::spawn(async move {
-            (kind, vnpay::handle_ipn(&db, &secret, &query).await)
+            (
+                kind,
+                vnpay::handle_ipn(&db, &vnpay_config(&secret), &query).await,
+            )
         }));
     }
     let mut confirmed = 0;
@@ -291,8 +515,9 @@ async fn a_storm_of_duplicated_shuffled_forged_and_late_callbacks_credits_each_p
             }
         }
     }
-    // The ten live payments were each settled by exactly one call; the expired ones by none.
-    assert_eq!(confirmed, 10);
+    // Every payment was settled by exactly one call, the two expired ones too: paid is
+    // paid, however late.
+    assert_eq!(confirmed, 12);
 
     for account in &accounts {
         let rows = top_up_rows(&t.db, account).await;
@@ -343,7 +568,10 @@ async fn a_storm_of_duplicated_shuffled_forged_and_late_callbacks_credits_each_p
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(p.state, "expired");
+        assert_eq!(
+            p.state, "succeeded",
+            "a late paid IPN credits an expired payment"
+        );
     }
 }
 

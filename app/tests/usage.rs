@@ -64,7 +64,10 @@ async fn charge_rows(db: &Db, account: &str) -> u64 {
 async fn the_same_key_and_request_replays_and_charges_once() {
     let t = TestDb::new().await;
     let acct = funded(&t.db, 10_000).await;
-    let key = api_key::create(t.db.conn(), "svc", now()).await.unwrap().0;
+    let key = api_key::create(t.db.conn(), "svc", &api_key::Scope::all(), now())
+        .await
+        .unwrap()
+        .0;
     let (req, fp) = request(&acct, "12.50");
     let first = usage::charge_once(&t.db, key.id, "k-1", &fp, &req)
         .await
@@ -91,7 +94,10 @@ async fn the_same_key_and_request_replays_and_charges_once() {
     assert_eq!(charge_rows(&t.db, &acct).await, 1);
 
     // Keys belong to the API key that sent them.
-    let key2 = api_key::create(t.db.conn(), "svc2", now()).await.unwrap().0;
+    let key2 = api_key::create(t.db.conn(), "svc2", &api_key::Scope::all(), now())
+        .await
+        .unwrap()
+        .0;
     assert!(matches!(
         usage::charge_once(&t.db, key2.id, "k-1", &fp, &req)
             .await
@@ -105,7 +111,10 @@ async fn the_same_key_and_request_replays_and_charges_once() {
 async fn a_declined_charge_replays_as_declined_with_one_failed_row() {
     let t = TestDb::new().await;
     let acct = funded(&t.db, 1_000).await;
-    let key = api_key::create(t.db.conn(), "svc", now()).await.unwrap().0;
+    let key = api_key::create(t.db.conn(), "svc", &api_key::Scope::all(), now())
+        .await
+        .unwrap()
+        .0;
     let (req, fp) = request(&acct, "10.01");
     let Charged::Fresh(first) = usage::charge_once(&t.db, key.id, "big", &fp, &req)
         .await
@@ -128,7 +137,10 @@ async fn a_declined_charge_replays_as_declined_with_one_failed_row() {
 async fn concurrent_requests_with_one_key_charge_once() {
     let t = TestDb::new().await;
     let acct = funded(&t.db, 10_000).await;
-    let key = api_key::create(t.db.conn(), "svc", now()).await.unwrap().0;
+    let key = api_key::create(t.db.conn(), "svc", &api_key::Scope::all(), now())
+        .await
+        .unwrap()
+        .0;
     let (req, fp) = request(&acct, "1.00");
     let mut tasks = Vec::new();
     for _ in 0..16 {
@@ -166,7 +178,10 @@ async fn concurrent_requests_with_one_key_charge_once() {
 #[tokio::test]
 async fn an_unknown_account_records_nothing() {
     let t = TestDb::new().await;
-    let key = api_key::create(t.db.conn(), "svc", now()).await.unwrap().0;
+    let key = api_key::create(t.db.conn(), "svc", &api_key::Scope::all(), now())
+        .await
+        .unwrap()
+        .0;
     let (req, fp) = request("missing", "1.00");
     let err = usage::charge_once(&t.db, key.id, "k", &fp, &req)
         .await
@@ -183,7 +198,9 @@ async fn an_unknown_account_records_nothing() {
 #[tokio::test]
 async fn api_keys_are_stored_hashed_and_checked() {
     let t = TestDb::new().await;
-    let (row, key) = api_key::create(t.db.conn(), "svc", now()).await.unwrap();
+    let (row, key) = api_key::create(t.db.conn(), "svc", &api_key::Scope::all(), now())
+        .await
+        .unwrap();
     assert!(key.starts_with("bk_") && key.len() > 60);
     assert!(!row.key_hash.contains(&key));
     assert_eq!(

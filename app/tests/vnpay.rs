@@ -53,6 +53,7 @@ fn the_payment_url_carries_amount_times_100_gmt7_dates_and_the_signature() {
         hash_secret: secret(v),
         pay_url: "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html".into(),
         return_url: "http://127.0.0.1:3000/billing/top-up/return/vnpay".into(),
+        api_url: "https://sandbox.vnpayment.vn/merchant_webapi/api/transaction".into(),
     };
     let created = Utc.with_ymd_and_hms(2026, 11, 24, 11, 0, 0).unwrap(); // 18:00 in GMT+7
     let request = PaymentRequest {

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_foundation;
 mod m20261124_000002_credit_history;
 mod m20261124_000003_payments;
+mod m20261125_000004_hardening;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_credit_history::Migration),
             Box::new(m20261124_000003_payments::Migration),
+            Box::new(m20261125_000004_hardening::Migration),
         ]
     }
 }

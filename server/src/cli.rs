@@ -47,6 +47,14 @@ enum Command {
     CreateApiKey {
         #[arg(long)]
         name: String,
+        /// A usage service the key may charge (repeat for several; default: all three):
+        /// model_fine_tuning, gpu_container, ai_inference.
+        #[arg(long = "service")]
+        services: Vec<String>,
+        /// The largest single charge in a currency, e.g. `VND:5000000` or `USD:200.00`
+        /// (repeat per currency). With any set, other currencies cannot be charged.
+        #[arg(long = "max-charge")]
+        max_charges: Vec<String>,
     },
     /// Print the account id of the customer with this email.
     AccountId {
@@ -66,6 +74,37 @@ enum Command {
 enum RoleArg {
     Customer,
     Operator,
+}
+
+/// The scope `create-api-key` was given.
+fn api_key_scope(services: &[String], max_charges: &[String]) -> Result<api_key::Scope, Error> {
+    use app::model::ledger::Service;
+    use app::model::money::Money;
+    let mut scope = api_key::Scope::all();
+    if !services.is_empty() {
+        scope.services = services
+            .iter()
+            .map(|name| {
+                Service::parse(name)
+                    .filter(|s| s.is_usage())
+                    .ok_or_else(|| format!("unknown service {name:?}; use model_fine_tuning, gpu_container or ai_inference"))
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    for text in max_charges {
+        let (code, amount) = text.split_once(':').ok_or_else(|| {
+            format!("--max-charge takes CURRENCY:AMOUNT such as VND:5000000; got {text:?}")
+        })?;
+        let currency = Currency::from_code(&code.to_uppercase())
+            .ok_or_else(|| format!("unknown currency {code:?}; use VND, JPY, USD or EUR"))?;
+        let max = Money::parse_positive(amount, currency)
+            .map_err(|e| format!("--max-charge {text}: {e}"))?;
+        if scope.max_charges.iter().any(|m| m.currency() == currency) {
+            return Err(format!("--max-charge names {code} twice").into());
+        }
+        scope.max_charges.push(max);
+    }
+    Ok(scope)
 }
 
 async fn open(config: &Config) -> Result<Db, Error> {
@@ -125,9 +164,14 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Error> {
             println!("created {} {}", role.as_str(), user.email);
             Ok(())
         }
-        Command::CreateApiKey { name } => {
+        Command::CreateApiKey {
+            name,
+            services,
+            max_charges,
+        } => {
+            let scope = api_key_scope(&services, &max_charges)?;
             let db = open(&config).await?;
-            let (row, key) = api_key::create(db.conn(), &name, now()).await?;
+            let (row, key) = api_key::create(db.conn(), &name, &scope, now()).await?;
             eprintln!(
                 "API key {} ({}) created. It is shown once; store it now:",
                 row.id, row.name

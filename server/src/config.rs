@@ -21,6 +21,9 @@ pub struct Config {
     pub public_url: String,
     /// The payment gateways' settings.
     pub payments: PaymentSettings,
+    /// How long usage-API idempotency records are kept (`IDEMPOTENCY_RETENTION_DAYS`,
+    /// default 30).
+    pub idempotency_retention_days: i64,
 }
 
 /// Where and how we reach VNPay, Stripe and PayPal. With `PAYMENT_SANDBOX=on` every
@@ -39,6 +42,10 @@ pub struct PaymentSettings {
     pub maximum_minor: Vec<(Currency, i64)>,
     /// Variables live mode needs and lacks.
     pub missing: Vec<&'static str>,
+    /// Live settings that point at a test environment (`sk_test_` keys, sandbox hosts);
+    /// live mode refuses to start with any unless `PAYMENT_ALLOW_TEST_MODE=on`.
+    pub test_mode: Vec<String>,
+    pub allow_test_mode: bool,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -46,8 +53,13 @@ fn var(name: &str) -> Option<String> {
 }
 
 /// A secret from the environment, or (sandbox only) a random one for this process.
-fn secret(name: &'static str, sandbox: bool, missing: &mut Vec<&'static str>) -> SecretString {
-    match var(name) {
+fn secret(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    sandbox: bool,
+    missing: &mut Vec<&'static str>,
+) -> SecretString {
+    match lookup(name) {
         Some(s) => SecretString::from(s),
         None => {
             if !sandbox {
@@ -58,14 +70,44 @@ fn secret(name: &'static str, sandbox: bool, missing: &mut Vec<&'static str>) ->
     }
 }
 
+/// What in live settings points at a test environment rather than real money.
+fn test_mode_signs(
+    vnpay: &VnPayConfig,
+    stripe: &StripeConfig,
+    paypal: &PayPalConfig,
+) -> Vec<String> {
+    use secrecy::ExposeSecret;
+    let mut signs = Vec::new();
+    let key = stripe.secret_key.expose_secret();
+    if key.starts_with("sk_test_") || key.starts_with("rk_test_") {
+        signs.push("STRIPE_SECRET_KEY is a test-mode key".to_owned());
+    }
+    for (name, url) in [
+        ("VNPAY_PAY_URL", vnpay.pay_url.as_str()),
+        ("VNPAY_API_URL", vnpay.api_url.as_str()),
+        ("STRIPE_API_BASE", stripe.api_base.as_str()),
+        ("PAYPAL_API_BASE", paypal.api_base.as_str()),
+    ] {
+        if url.contains("sandbox") || !url.starts_with("https://") {
+            signs.push(format!("{name} ({url}) is a sandbox or not https"));
+        }
+    }
+    signs
+}
+
 impl PaymentSettings {
     fn from_env(self_url: &str) -> PaymentSettings {
+        Self::read(self_url, &var)
+    }
+
+    /// The settings from `lookup` (the environment, or a test's own values).
+    pub fn read(self_url: &str, lookup: &dyn Fn(&str) -> Option<String>) -> PaymentSettings {
         let sandbox = matches!(
-            var("PAYMENT_SANDBOX").as_deref(),
+            lookup("PAYMENT_SANDBOX").as_deref(),
             Some("on" | "1" | "true" | "yes")
         );
         let mut missing = Vec::new();
-        let mut plain = |name: &'static str, sandbox_value: &str| match var(name) {
+        let mut plain = |name: &'static str, sandbox_value: &str| match lookup(name) {
             Some(v) => v,
             None => {
                 if !sandbox {
@@ -86,29 +128,35 @@ impl PaymentSettings {
         let webhook_id = plain("PAYPAL_WEBHOOK_ID", "WH-SANDBOX");
         let vnpay = VnPayConfig {
             tmn_code,
-            hash_secret: secret("VNPAY_HASH_SECRET", sandbox, &mut missing),
-            pay_url: var("VNPAY_PAY_URL").unwrap_or_else(|| {
+            hash_secret: secret(lookup, "VNPAY_HASH_SECRET", sandbox, &mut missing),
+            pay_url: lookup("VNPAY_PAY_URL").unwrap_or_else(|| {
                 base(
-                    "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html",
+                    "https://pay.vnpay.vn/vpcpay.html",
                     "/sandbox/vnpay/paymentv2/vpcpay.html",
                 )
             }),
             return_url: String::new(),
+            api_url: lookup("VNPAY_API_URL").unwrap_or_else(|| {
+                base(
+                    "https://merchant.vnpay.vn/merchant_webapi/api/transaction",
+                    "/sandbox/vnpay/merchant_webapi/api/transaction",
+                )
+            }),
         };
         let stripe = StripeConfig {
-            api_base: var("STRIPE_API_BASE")
+            api_base: lookup("STRIPE_API_BASE")
                 .unwrap_or_else(|| base("https://api.stripe.com", "/sandbox/stripe")),
-            secret_key: secret("STRIPE_SECRET_KEY", sandbox, &mut missing),
-            webhook_secret: secret("STRIPE_WEBHOOK_SECRET", sandbox, &mut missing),
+            secret_key: secret(lookup, "STRIPE_SECRET_KEY", sandbox, &mut missing),
+            webhook_secret: secret(lookup, "STRIPE_WEBHOOK_SECRET", sandbox, &mut missing),
         };
         let paypal = PayPalConfig {
-            api_base: var("PAYPAL_API_BASE")
+            api_base: lookup("PAYPAL_API_BASE")
                 .unwrap_or_else(|| base("https://api-m.paypal.com", "/sandbox/paypal")),
             client_id,
-            client_secret: secret("PAYPAL_CLIENT_SECRET", sandbox, &mut missing),
+            client_secret: secret(lookup, "PAYPAL_CLIENT_SECRET", sandbox, &mut missing),
             webhook_id,
         };
-        let ttl_minutes = var("PAYMENT_TTL_MINUTES")
+        let ttl_minutes = lookup("PAYMENT_TTL_MINUTES")
             .and_then(|v| v.parse().ok())
             .filter(|m| *m > 0)
             .unwrap_or(15);
@@ -120,14 +168,20 @@ impl PaymentSettings {
                     Currency::Jpy => 10_000_000,
                     Currency::Usd | Currency::Eur => 100_000,
                 };
-                let units = var(&format!("TOP_UP_MAX_{}", c.code()))
+                let units = lookup(&format!("TOP_UP_MAX_{}", c.code()))
                     .and_then(|v| Money::parse_positive(&v, c).ok())
                     .and_then(|m| m.to_minor())
                     .unwrap_or(default_units * 10_i64.pow(c.minor_units()));
                 (c, units)
             })
             .collect();
+        let test_mode = test_mode_signs(&vnpay, &stripe, &paypal);
         PaymentSettings {
+            test_mode,
+            allow_test_mode: matches!(
+                lookup("PAYMENT_ALLOW_TEST_MODE").as_deref(),
+                Some("on" | "1" | "true" | "yes")
+            ),
             sandbox,
             vnpay,
             stripe,
@@ -145,6 +199,7 @@ impl PaymentSettings {
         Gateways {
             vnpay: Arc::new(VnPay {
                 config: self.vnpay.clone(),
+                http: http.clone(),
             }),
             stripe: Arc::new(Stripe {
                 config: self.stripe.clone(),
@@ -181,7 +236,12 @@ impl Config {
             )
         });
         let public_url = public_url.trim_end_matches('/').to_owned();
+        let idempotency_retention_days = var("IDEMPOTENCY_RETENTION_DAYS")
+            .and_then(|v| v.parse().ok())
+            .filter(|d| *d > 0)
+            .unwrap_or(30);
         Config {
+            idempotency_retention_days,
             data_dir,
             database_url,
             payments: PaymentSettings::from_env(&public_url),

@@ -1,14 +1,16 @@
-//! Periodic work: expire voucher credits that passed their date, fail pending payments
-//! past their expiry, delete ended sessions.
+//! Periodic work: expire voucher credits that passed their date, close payments past
+//! their time (asking each gateway first: paid is credited, never expired), delete
+//! ended sessions, idempotency records past their retention and old failed attempts.
 //! Safe with several server processes: each step is idempotent and locks what it moves.
 
 use app::domain::db::{Db, now};
+use app::domain::gateways::{self, Gateways};
 use app::domain::session_store::DbSessionStore;
-use app::domain::{ledger, payment};
+use app::domain::{ledger, throttle, usage};
 use std::time::Duration;
 
 /// Runs forever, once a minute.
-pub async fn run(db: Db, sessions: DbSessionStore) {
+pub async fn run(db: Db, gateways: Gateways, sessions: DbSessionStore, idempotency_days: i64) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
@@ -17,13 +19,24 @@ pub async fn run(db: Db, sessions: DbSessionStore) {
             Ok(n) => tracing::info!(grants = n, "expired voucher credits"),
             Err(e) => tracing::error!(error = %e, "voucher expiry failed"),
         }
-        match payment::expire_due(&db, now()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(payments = n, "expired pending payments"),
+        match gateways::close_due(&db, &gateways, now()).await {
+            Ok((0, 0)) => {}
+            Ok((credited, expired)) => {
+                tracing::info!(credited, expired, "closed payments past their time");
+            }
             Err(e) => tracing::error!(error = %e, "payment expiry failed"),
         }
         if let Err(e) = sessions.delete_expired().await {
             tracing::error!(error = %e, "session cleanup failed");
+        }
+        let retention = chrono::Duration::days(idempotency_days);
+        match usage::purge_idempotency(db.conn(), now() - retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, "purged old idempotency records"),
+            Err(e) => tracing::error!(error = %e, "idempotency purge failed"),
+        }
+        if let Err(e) = throttle::purge(db.conn(), now()).await {
+            tracing::error!(error = %e, "attempt purge failed");
         }
     }
 }

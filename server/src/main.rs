@@ -8,6 +8,7 @@ mod export;
 mod jobs;
 mod payments;
 mod routes;
+mod rpc_status;
 mod sandbox;
 mod usage_api;
 

@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::sandbox::{self, Sandbox};
-use crate::{csrf, export, jobs, payments, usage_api};
+use crate::{csrf, export, jobs, payments, rpc_status, usage_api};
 use app::domain::db::Db;
 use app::domain::gateways::Gateways;
 use app::domain::session_store::DbSessionStore;
@@ -11,9 +11,13 @@ use app::ui::{App, shell};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// The largest request body a page or server function takes.
+const MAX_PAGE_BODY: usize = 64 * 1024;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "billing_session";
@@ -55,7 +59,10 @@ pub fn router(
         .with_state(leptos_options)
         .merge(export::router(db.clone()))
         .merge(payments::returns(db.clone(), gateways.clone()))
+        .layer(axum::middleware::from_fn(rpc_status::honest_status))
         .layer(axum::middleware::from_fn(csrf::same_origin_only))
+        // Forms and server-function calls are a few KB: larger bodies get 413.
+        .layer(RequestBodyLimitLayer::new(MAX_PAGE_BODY))
         .layer(sessions);
     let mut app = usage_api::router(db.clone())
         .merge(payments::callbacks(db, gateways))
@@ -63,7 +70,41 @@ pub fn router(
     if let Some(sandbox) = sandbox {
         app = app.merge(sandbox::router(sandbox));
     }
-    app.layer(TraceLayer::new_for_http())
+    security_headers(app, https).layer(TraceLayer::new_for_http())
+}
+
+/// Headers every response carries. Pages set their own Content-Security-Policy (with
+/// the nonce of their inline scripts, `ui::shell`); everything else gets one that at
+/// least forbids framing.
+fn security_headers(app: Router, https: bool) -> Router {
+    use axum::http::{HeaderName, HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let mut headers = vec![
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ),
+    ];
+    if https {
+        headers.push((
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
+    headers
+        .into_iter()
+        .fold(app, |app, (name, value): (HeaderName, HeaderValue)| {
+            app.layer(SetResponseHeaderLayer::if_not_present(name, value))
+        })
 }
 
 /// Connects, migrates, starts the jobs and serves until Ctrl-C.
@@ -77,6 +118,13 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         )
         .into());
     }
+    if !settings.sandbox && !settings.allow_test_mode && !settings.test_mode.is_empty() {
+        return Err(format!(
+            "live payments point at a test environment: {} (set PAYMENT_ALLOW_TEST_MODE=on to allow it)",
+            settings.test_mode.join("; ")
+        )
+        .into());
+    }
     let gateways = settings.gateways(&config.public_url);
     let sandbox = settings
         .sandbox
@@ -87,7 +135,12 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     let db = Db::connect(&config.database_url).await?;
     let leptos_options = get_configuration(None)?.leptos_options;
     let addr = leptos_options.site_addr;
-    tokio::spawn(jobs::run(db.clone(), DbSessionStore::new(db.clone())));
+    tokio::spawn(jobs::run(
+        db.clone(),
+        gateways.clone(),
+        DbSessionStore::new(db.clone()),
+        config.idempotency_retention_days,
+    ));
     let app = router(db, leptos_options, config.https(), gateways, sandbox);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(database = %config.database_for_log(), "listening on http://{addr}");

@@ -7,11 +7,13 @@
 //! | 402 | balance too low: the Failed row is recorded |
 //! | 400 | malformed JSON, a missing or bad field, a bad Idempotency-Key (names the field) |
 //! | 401 | missing or unknown API key |
+//! | 403 | the API key may not charge this service |
 //! | 404 | unknown account |
-//! | 422 | the Idempotency-Key was used with a different request |
+//! | 422 | the Idempotency-Key was used with a different request; `currency` is not the account's; the amount is over the key's maximum |
 //!
 //! Nothing is recorded on any 4xx but 402. A replay carries `Idempotent-Replayed: true`.
 
+use app::domain::api_key::ScopeError;
 use app::domain::db::Db;
 use app::domain::entities::api_key;
 use app::domain::ledger::{self, ChargeRequest, LedgerError};
@@ -144,10 +146,37 @@ async fn create_charge(State(db): State<Db>, headers: HeaderMap, body: Bytes) ->
         Ok(c) => c,
         Err(e) => return internal(e),
     };
+    if let Some(sent) = body.currency.filter(|c| *c != currency) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "currency_mismatch",
+            Some("currency"),
+            &format!(
+                "the charge is in {} but account {} holds {}; nothing was charged",
+                sent.code(),
+                account.id,
+                currency.code()
+            ),
+        );
+    }
     let amount = match body.amount_in(currency) {
         Ok(amount) => amount,
         Err(e) => return bad_request(&e),
     };
+    if let Err(e) = domain::api_key::Scope::of(&key).allows(body.service, amount) {
+        let (status, code, field) = match e {
+            ScopeError::Service(..) => (StatusCode::FORBIDDEN, "service_not_allowed", "service"),
+            ScopeError::OverMaximum(_) | ScopeError::Currency(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "over_key_limit", "amount")
+            }
+        };
+        return error(
+            status,
+            code,
+            Some(field),
+            &format!("{e}; nothing was charged"),
+        );
+    }
     let request = ChargeRequest {
         account_id: account.id,
         service: body.service,

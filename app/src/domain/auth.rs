@@ -25,6 +25,8 @@ pub enum AuthError {
     Hashing(String),
     #[error("the session could not be read: {0}")]
     Session(String),
+    #[error("Too many attempts, try again in {} minutes.", .0.minutes())]
+    Throttled(super::throttle::Throttled),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -112,8 +114,52 @@ pub async fn find_by_email<C: ConnectionTrait>(
         .await
 }
 
-/// Checks an email and password. Argon2 runs on a blocking thread: it is slow on
-/// purpose and must not stall the async workers.
+/// Password hashes computed at once. Argon2 takes 19 MiB per hash (its default memory
+/// cost) and the allocator keeps what it took, so unbounded concurrent sign-ins could
+/// grow the server by gigabytes and starve the usage API of CPU; the rest wait their
+/// turn here, holding no memory but a small future.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        tokio::sync::Semaphore::new((cores / 2).max(1))
+    })
+}
+
+/// Signs in, throttled: after [`throttle::SIGN_IN_EMAIL`] failures for an email (known
+/// or not) or [`throttle::SIGN_IN_IP`] from one address, the next attempt is refused,
+/// even with the right password, until the window frees a slot. Failures are counted in
+/// the database, so every server process shares the count; a success clears the email's.
+pub async fn sign_in<C: ConnectionTrait>(
+    conn: &C,
+    email: &str,
+    password: &str,
+    client_ip: &str,
+    at: DateTime<Utc>,
+) -> Result<user::Model, AuthError> {
+    use super::throttle::{self, SIGN_IN_EMAIL, SIGN_IN_IP};
+    let email = normalize_email(email);
+    for (limit, subject) in [(SIGN_IN_EMAIL, email.as_str()), (SIGN_IN_IP, client_ip)] {
+        if let Err(wait) = throttle::check(conn, limit, subject, at).await? {
+            return Err(AuthError::Throttled(wait));
+        }
+    }
+    match verify_credentials(conn, &email, password).await {
+        Ok(user) => {
+            throttle::clear(conn, SIGN_IN_EMAIL, &email).await?;
+            Ok(user)
+        }
+        Err(AuthError::BadCredentials) => {
+            throttle::record(conn, SIGN_IN_EMAIL, &email, at).await?;
+            throttle::record(conn, SIGN_IN_IP, client_ip, at).await?;
+            Err(AuthError::BadCredentials)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Checks an email and password. Argon2 runs on a blocking thread, a bounded number at
+/// once: it is slow on purpose and must not stall the async workers.
 pub async fn verify_credentials<C: ConnectionTrait>(
     conn: &C,
     email: &str,
@@ -124,6 +170,10 @@ pub async fn verify_credentials<C: ConnectionTrait>(
         .as_ref()
         .map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
     let password = password.to_owned();
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(|e| AuthError::Hashing(e.to_string()))?;
     let matches = tokio::task::spawn_blocking(move || password_matches(&password, &stored))
         .await
         .map_err(|e| AuthError::Hashing(e.to_string()))?;

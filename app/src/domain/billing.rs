@@ -7,7 +7,7 @@ use super::{account, ledger};
 use crate::model::billing::{BillingProfile, BillingType};
 use crate::model::money::Currency;
 use crate::model::top_up::currencies_for;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, EntityTrait, SqlErr};
 
 /// Why billing settings were not saved.
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +23,27 @@ pub enum BillingError {
 }
 
 /// Saves a user's billing settings; returns their account (opened now if new).
+///
+/// Two first saves at once (two tabs) both find no account; one opens it and the
+/// other's insert meets the unique user id. That one starts over, now finding the
+/// account: its settings are saved as an update, or refused if they name another
+/// currency. Never two accounts, never a server error.
 pub async fn save(
+    db: &Db,
+    user_id: i64,
+    profile: &BillingProfile,
+) -> Result<account_row::Model, BillingError> {
+    match save_once(db, user_id, profile).await {
+        Err(BillingError::Db(e))
+            if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+        {
+            save_once(db, user_id, profile).await
+        }
+        other => other,
+    }
+}
+
+async fn save_once(
     db: &Db,
     user_id: i64,
     profile: &BillingProfile,

@@ -41,7 +41,14 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
     auth::set_time_zone(&*txn, demo.id, "Asia/Ho_Chi_Minh").await?;
     auth::create_user(&*txn, NEW_CUSTOMER, PASSWORD, Role::Customer, t0).await?;
     auth::create_user(&*txn, OPERATOR, PASSWORD, Role::Operator, t0).await?;
-    api_key::create_with_key(&*txn, "demo metering service", API_KEY, t0).await?;
+    api_key::create_with_key(
+        &*txn,
+        "demo metering service",
+        API_KEY,
+        &api_key::Scope::all(),
+        t0,
+    )
+    .await?;
     let account = account::open(
         &*txn,
         demo.id,
@@ -61,6 +68,7 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
         amount: vnd(amount),
         gateway: Gateway::VnPay,
         client_token: format!("demo-{n}"),
+        consent_version: crate::model::top_up::TERMS_VERSION.into(),
     };
     let paid = |amount: i64, n: u32| Outcome::Paid {
         amount: vnd(amount),

@@ -346,10 +346,17 @@ pub async fn settle_top_up_in(
     } else {
         Status::Failed
     };
+    // A payment we had given up on (its row Failed) that the gateway then confirmed
+    // turns Success too: one row per payment, whatever its path.
+    let from: &[&str] = if success {
+        &[Status::Processed.as_str(), Status::Failed.as_str()]
+    } else {
+        &[Status::Processed.as_str()]
+    };
     let moved = transaction::Entity::update_many()
         .col_expr(transaction::Column::Status, Expr::value(to.as_str()))
         .filter(transaction::Column::Id.eq(row.id))
-        .filter(transaction::Column::Status.eq(Status::Processed.as_str()))
+        .filter(transaction::Column::Status.is_in(from.iter().copied()))
         .exec(txn)
         .await?;
     if moved.rows_affected != 1 {

@@ -15,4 +15,5 @@ pub mod history;
 pub mod ledger;
 pub mod payment;
 pub mod session_store;
+pub mod throttle;
 pub mod usage;

@@ -1,10 +1,16 @@
 //! Payments: top-up attempts and their state machine.
 //!
-//! `pending → succeeded | failed | expired`, each move a compare-and-set on the state, in
-//! the same database transaction as the ledger change it brings (the Processed top-up
-//! row turning Success, with the credit, or Failed). So whatever the number, order or
-//! timing of a gateway's callbacks, a payment credits at most once: the first settling
-//! call wins and every later one finds the payment settled and changes nothing.
+//! `pending → (capturing →) succeeded | failed | expired`, each move a compare-and-set
+//! on the state, in the same database transaction as the ledger change it brings (the
+//! Processed top-up row turning Success, with the credit, or Failed). So whatever the
+//! number, order or timing of a gateway's callbacks, a payment credits at most once:
+//! the first settling call wins and every later one changes nothing.
+//!
+//! Paid is paid: when the gateway verifiably says it took the money, the payment is
+//! credited even if we had given up on it (expired it, or failed it because the gateway
+//! could not be reached or the customer followed a cancel link): `expired → succeeded`
+//! and `failed (closed by us) → succeeded`, by the same compare-and-set. Only a failure
+//! the gateway itself reported is final.
 
 use super::db::{Db, now};
 use super::entities::{gateway_event, payment};
@@ -16,14 +22,17 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, SqlErr,
 };
 
 /// A payment's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
     Pending,
+    /// Our capture call is in flight (PayPal): the expiry job asks the gateway rather
+    /// than expiring it.
+    Capturing,
     Succeeded,
     Failed,
     Expired,
@@ -34,16 +43,23 @@ impl State {
     pub fn as_str(self) -> &'static str {
         match self {
             State::Pending => "pending",
+            State::Capturing => "capturing",
             State::Succeeded => "succeeded",
             State::Failed => "failed",
             State::Expired => "expired",
         }
     }
 
+    /// Still waiting for the gateway.
+    pub fn is_open(self) -> bool {
+        matches!(self, State::Pending | State::Capturing)
+    }
+
     /// Parses the stored name.
     pub fn parse(name: &str) -> Option<State> {
         [
             State::Pending,
+            State::Capturing,
             State::Succeeded,
             State::Failed,
             State::Expired,
@@ -72,7 +88,14 @@ pub struct NewPayment {
     pub gateway: Gateway,
     /// The browser's token for this click.
     pub client_token: String,
+    /// The version of the non-refundable terms the customer ticked before Pay.
+    pub consent_version: String,
 }
+
+/// Who closed a payment that did not succeed.
+pub const CLOSED_BY_GATEWAY: &str = "gateway";
+/// We gave up on it; a verified paid callback still credits it.
+pub const CLOSED_BY_US: &str = "us";
 
 fn new_reference() -> String {
     // Crockford's base32 without look-alikes: readable over the phone, 50 bits of chance.
@@ -153,6 +176,8 @@ pub async fn create_in(
         ledger_transaction_id: Set(Some(row.id)),
         created_at: Set(at),
         expires_at: Set(at + ttl),
+        consent_version: Set(Some(new.consent_version.clone())),
+        consented_at: Set(Some(at)),
         ..Default::default()
     }
     .insert(txn)
@@ -168,8 +193,30 @@ pub enum Outcome {
         amount: Money,
         gateway_ref: Option<String>,
     },
-    /// Refused, cancelled or abandoned at the gateway.
+    /// The gateway says it failed (refused, cancelled there, its session expired):
+    /// final.
     Failed { reason: String },
+    /// We give up on it without the gateway's word (it could not be reached, the
+    /// customer followed the cancel link): a later verified payment still credits.
+    GaveUp { reason: String },
+}
+
+impl Outcome {
+    fn is_paid(&self) -> bool {
+        matches!(self, Outcome::Paid { .. })
+    }
+}
+
+/// Whether `outcome` can still change a payment that stands in `state`, closed by
+/// `closed_by`: open payments take any outcome; a payment we gave up on (expired, or
+/// failed by us) takes a payment; succeeded and gateway-failed ones are final.
+pub fn may_settle(state: State, closed_by: Option<&str>, outcome: &Outcome) -> bool {
+    match state {
+        State::Pending | State::Capturing => true,
+        State::Expired => outcome.is_paid(),
+        State::Failed => outcome.is_paid() && closed_by == Some(CLOSED_BY_US),
+        State::Succeeded => false,
+    }
 }
 
 /// What settling did.
@@ -216,9 +263,10 @@ pub async fn settle(
     else {
         return Ok(Settled::NotFound);
     };
-    // A redelivery of a settled payment needs no write lock: settled is final. (A
-    // payment settling meanwhile is caught by the compare-and-set below.)
-    if let Some(state) = State::parse(&found.state).filter(|s| *s != State::Pending) {
+    // A redelivery for a payment this outcome can no longer change needs no write
+    // lock. (A payment settling meanwhile is caught by the compare-and-set below.)
+    let state = State::parse(&found.state).unwrap_or(State::Failed);
+    if !may_settle(state, found.closed_by.as_deref(), outcome) {
         return Ok(Settled::Already(state));
     }
     let txn = db.write().await?;
@@ -247,22 +295,44 @@ pub async fn settle_in(
             });
         }
         Outcome::Paid { .. } => (State::Succeeded, true),
-        Outcome::Failed { .. } => (State::Failed, false),
+        Outcome::Failed { .. } | Outcome::GaveUp { .. } => (State::Failed, false),
+    };
+    use payment::Column;
+    let open = Column::State.is_in([State::Pending.as_str(), State::Capturing.as_str()]);
+    // The compare-and-set: exactly the states `may_settle` lets this outcome change.
+    let changeable = if success {
+        Condition::any()
+            .add(open)
+            .add(Column::State.eq(State::Expired.as_str()))
+            .add(
+                Condition::all()
+                    .add(Column::State.eq(State::Failed.as_str()))
+                    .add(Column::ClosedBy.eq(CLOSED_BY_US)),
+            )
+    } else {
+        Condition::all().add(open)
     };
     let mut update = payment::Entity::update_many()
-        .col_expr(payment::Column::State, Expr::value(to.as_str()))
-        .col_expr(payment::Column::SettledAt, Expr::value(at))
-        .filter(payment::Column::Id.eq(found.id))
-        .filter(payment::Column::State.eq(State::Pending.as_str()));
+        .col_expr(Column::State, Expr::value(to.as_str()))
+        .col_expr(Column::SettledAt, Expr::value(at))
+        .filter(Column::Id.eq(found.id))
+        .filter(changeable);
     match outcome {
         Outcome::Paid {
             gateway_ref: Some(r),
             ..
         } => {
-            update = update.col_expr(payment::Column::GatewayRef, Expr::value(r.as_str()));
+            update = update.col_expr(Column::GatewayRef, Expr::value(r.as_str()));
         }
         Outcome::Failed { reason } => {
-            update = update.col_expr(payment::Column::FailureReason, Expr::value(reason.as_str()));
+            update = update
+                .col_expr(Column::FailureReason, Expr::value(reason.as_str()))
+                .col_expr(Column::ClosedBy, Expr::value(CLOSED_BY_GATEWAY));
+        }
+        Outcome::GaveUp { reason } => {
+            update = update
+                .col_expr(Column::FailureReason, Expr::value(reason.as_str()))
+                .col_expr(Column::ClosedBy, Expr::value(CLOSED_BY_US));
         }
         Outcome::Paid { .. } => {}
     }
@@ -275,9 +345,18 @@ pub async fn settle_in(
             .unwrap_or(State::Failed);
         return Ok(Settled::Already(now_state));
     }
-    if let Some(row) = found.ledger_transaction_id {
-        ledger::settle_top_up_in(txn, &account, row, success, at).await?;
+    let was = State::parse(&found.state).unwrap_or(State::Pending);
+    if success && !was.is_open() {
+        tracing::warn!(
+            reference,
+            was = was.as_str(),
+            "paid after we had given up on it: credited now"
+        );
     }
+    let row = found
+        .ledger_transaction_id
+        .ok_or(LedgerError::Refused("the payment has no ledger row"))?;
+    ledger::settle_top_up_in(txn, &account, row, success, at).await?;
     let balances = ledger::balances(txn, &account.id, account.currency).await?;
     Ok(if success {
         Settled::Credited(balances)
@@ -291,7 +370,7 @@ pub fn customer_status(state: &str) -> crate::model::top_up::PaymentStatus {
     use crate::model::top_up::PaymentStatus;
     match State::parse(state) {
         Some(State::Succeeded) => PaymentStatus::Success,
-        Some(State::Pending) => PaymentStatus::Pending,
+        Some(State::Pending | State::Capturing) => PaymentStatus::Pending,
         _ => PaymentStatus::Failed,
     }
 }
@@ -389,37 +468,76 @@ pub async fn first_sighting(
     }
 }
 
-/// Moves pending payments past their expiry to `expired` (their ledger rows to Failed),
-/// one per transaction. Safe with several server processes: each move is a
-/// compare-and-set, so a payment expires once, and never after it settled.
-pub async fn expire_due(db: &Db, at: DateTime<Utc>) -> Result<usize, PaymentError> {
-    let due = payment::Entity::find()
-        .filter(payment::Column::State.eq(State::Pending.as_str()))
+/// Open payments whose time ran out, oldest first: the expiry job asks each one's
+/// gateway before giving up on it (`gateways::close_due`).
+pub async fn due<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    at: DateTime<Utc>,
+) -> Result<Vec<payment::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    payment::Entity::find()
+        .filter(payment::Column::State.is_in([State::Pending.as_str(), State::Capturing.as_str()]))
         .filter(payment::Column::ExpiresAt.lte(at))
-        .all(db.conn())
+        .order_by_asc(payment::Column::ExpiresAt)
+        .all(conn)
+        .await
+}
+
+/// Gives up on an open payment: `expired`, closed by us, its ledger row Failed, in one
+/// transaction. A compare-and-set, so safe with several server processes and never
+/// after it settled. Returns whether it moved.
+pub async fn expire(
+    db: &Db,
+    found: &payment::Model,
+    at: DateTime<Utc>,
+) -> Result<bool, PaymentError> {
+    use payment::Column;
+    let txn = db.write().await?;
+    let account = ledger::lock_account(&txn, &found.account_id).await?;
+    let moved = payment::Entity::update_many()
+        .col_expr(Column::State, Expr::value(State::Expired.as_str()))
+        .col_expr(Column::SettledAt, Expr::value(at))
+        .col_expr(
+            Column::FailureReason,
+            Expr::value("expired before the gateway confirmed it"),
+        )
+        .col_expr(Column::ClosedBy, Expr::value(CLOSED_BY_US))
+        .filter(Column::Id.eq(found.id))
+        .filter(Column::State.is_in([State::Pending.as_str(), State::Capturing.as_str()]))
+        .exec(&*txn)
         .await?;
-    let mut expired = 0;
-    for p in due {
-        let txn = db.write().await?;
-        let account = ledger::lock_account(&txn, &p.account_id).await?;
-        let moved = payment::Entity::update_many()
-            .col_expr(payment::Column::State, Expr::value(State::Expired.as_str()))
-            .col_expr(payment::Column::SettledAt, Expr::value(at))
-            .col_expr(
-                payment::Column::FailureReason,
-                Expr::value("expired before the gateway confirmed it"),
-            )
-            .filter(payment::Column::Id.eq(p.id))
-            .filter(payment::Column::State.eq(State::Pending.as_str()))
-            .exec(&*txn)
-            .await?;
-        if moved.rows_affected == 1 {
-            if let Some(row) = p.ledger_transaction_id {
-                ledger::settle_top_up_in(&txn, &account, row, false, at).await?;
-            }
-            expired += 1;
+    if moved.rows_affected == 1 {
+        if let Some(row) = found.ledger_transaction_id {
+            ledger::settle_top_up_in(&txn, &account, row, false, at).await?;
         }
         txn.commit().await?;
     }
-    Ok(expired)
+    Ok(moved.rows_affected == 1)
+}
+
+/// Marks a pending payment as having our capture call in flight; `false` if it is not
+/// pending (settled, or another return is capturing it).
+pub async fn begin_capture<C: sea_orm::ConnectionTrait>(conn: &C, id: i64) -> Result<bool, DbErr> {
+    let moved = payment::Entity::update_many()
+        .col_expr(
+            payment::Column::State,
+            Expr::value(State::Capturing.as_str()),
+        )
+        .filter(payment::Column::Id.eq(id))
+        .filter(payment::Column::State.eq(State::Pending.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(moved.rows_affected == 1)
+}
+
+/// The capture call did not settle the payment (no answer, or one to wait on): back to
+/// pending, so a callback, another return or the expiry job's query settles it.
+pub async fn end_capture<C: sea_orm::ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+    payment::Entity::update_many()
+        .col_expr(payment::Column::State, Expr::value(State::Pending.as_str()))
+        .filter(payment::Column::Id.eq(id))
+        .filter(payment::Column::State.eq(State::Capturing.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(())
 }

@@ -48,6 +48,40 @@ pub struct ChargeBody {
     pub resource: String,
     pub description: String,
     pub amount: String,
+    /// The currency the metering service means; when sent it must be the account's.
+    pub currency: Option<Currency>,
+}
+
+/// A JSON object read with duplicate keys refused: `{"amount":"1","amount":"900"}`
+/// must not quietly mean whichever came last.
+struct UniqueObject(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = UniqueObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UniqueObject, A::Error> {
+                let mut fields = Map::new();
+                while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                    if fields.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the field {key:?} appears more than once"
+                        )));
+                    }
+                    fields.insert(key, value);
+                }
+                Ok(UniqueObject(fields))
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
 }
 
 impl ChargeBody {
@@ -55,9 +89,11 @@ impl ChargeBody {
     pub fn parse(body: &[u8]) -> Result<ChargeBody, FieldError> {
         let value: Value = serde_json::from_slice(body)
             .map_err(|e| FieldError::new("body", format!("the body is not valid JSON: {e}")))?;
-        let Value::Object(fields) = value else {
+        if !value.is_object() {
             return Err(FieldError::new("body", "the body must be a JSON object"));
-        };
+        }
+        let UniqueObject(fields) = serde_json::from_slice(body)
+            .map_err(|e| FieldError::new("body", format!("the body is not valid: {e}")))?;
         let account_id = text(&fields, "account_id", 64)?;
         if account_id.trim().is_empty() {
             return Err(FieldError::new(
@@ -99,12 +135,31 @@ impl ChargeBody {
             }
             Some(_) => return Err(FieldError::new("amount", "amount must be a decimal string")),
         };
+        let currency = match fields.get("currency") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(code)) => Some(Currency::from_code(code).ok_or_else(|| {
+                FieldError::new(
+                    "currency",
+                    format!(
+                        "currency must be one of {}; got {code:?}",
+                        Currency::ALL.map(|c| c.code()).join(", ")
+                    ),
+                )
+            })?),
+            Some(_) => {
+                return Err(FieldError::new(
+                    "currency",
+                    "currency must be a string such as \"VND\"",
+                ));
+            }
+        };
         Ok(ChargeBody {
             account_id,
             service,
             resource,
             description,
             amount,
+            currency,
         })
     }
 
@@ -121,6 +176,11 @@ impl ChargeBody {
         ] {
             hash.update((part.len() as u64).to_be_bytes());
             hash.update(part.as_bytes());
+        }
+        // Only when sent, so fingerprints of requests without it are as they were.
+        if let Some(currency) = self.currency {
+            hash.update(b"currency");
+            hash.update(currency.code().as_bytes());
         }
         hex::encode(hash.finalize())
     }
@@ -139,6 +199,14 @@ fn text(fields: &Map<String, Value>, name: &'static str, max: usize) -> Result<S
             name,
             format!("{name} must be at most {max} characters"),
         )),
+        // No database stores NUL in text (PostgreSQL refuses it); other control
+        // characters have no place in a name or a line of a statement.
+        Some(Value::String(s)) if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') => {
+            Err(FieldError::new(
+                name,
+                format!("{name} must not contain control characters such as NUL"),
+            ))
+        }
         Some(Value::String(s)) => Ok(s.clone()),
         Some(_) => Err(FieldError::new(name, format!("{name} must be a string"))),
     }
@@ -260,6 +328,20 @@ pub async fn charge_once(
     }
     txn.commit().await?;
     Ok(Charged::Fresh(answer))
+}
+
+/// Deletes idempotency records older than `before` (the jobs call it with the configured
+/// retention): a key older than that replays nothing and charges again, so metering
+/// services must not retry with a key for longer (README).
+pub async fn purge_idempotency<C: ConnectionTrait>(
+    conn: &C,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, DbErr> {
+    Ok(api_idempotency::Entity::delete_many()
+        .filter(api_idempotency::Column::CreatedAt.lt(before))
+        .exec(conn)
+        .await?
+        .rows_affected)
 }
 
 /// The JSON for one ledger row.

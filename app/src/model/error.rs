@@ -29,6 +29,12 @@ pub enum AppError {
     /// The signed-in user may not do this.
     #[error("You do not have access to this.")]
     Forbidden,
+    /// Too many failed attempts; try again after the given minutes.
+    #[error("Too many attempts, try again in {minutes} {}.", if *minutes == 1 { "minute" } else { "minutes" })]
+    TooManyAttempts { minutes: u32 },
+    /// The request itself was malformed (missing or unreadable arguments, too large).
+    #[error("The request could not be read: {0}")]
+    BadRequest(String),
     /// Something failed on our side; details are in the server log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -37,10 +43,32 @@ pub enum AppError {
     Transport(String),
 }
 
+impl AppError {
+    /// The HTTP status the server answers with: the caller's mistakes are 4xx, so a
+    /// password-guessing run or a bad form never looks like a server fault.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::SignInRequired | AppError::BadCredentials => 401,
+            AppError::Forbidden => 403,
+            AppError::NoBillingProfile => 409,
+            AppError::Invalid { .. } | AppError::Fields(_) => 422,
+            AppError::TooManyAttempts { .. } => 429,
+            AppError::BadRequest(_) => 400,
+            AppError::Internal | AppError::Transport(_) => 500,
+        }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // The server could not read the request's arguments: the caller's fault.
+            ServerFnErrorErr::Args(e)
+            | ServerFnErrorErr::MissingArg(e)
+            | ServerFnErrorErr::Deserialization(e) => AppError::BadRequest(e),
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }

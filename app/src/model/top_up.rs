@@ -5,6 +5,13 @@
 use super::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 
+/// The non-refundable terms the customer agrees to with Pay. Its version is stored with
+/// each payment (with the time), so a chargeback dispute can show what was agreed to;
+/// change the version whenever the text changes.
+pub const TERMS_TEXT: &str = "I understand that credits purchased are non-refundable.";
+/// The version of [`TERMS_TEXT`].
+pub const TERMS_VERSION: &str = "non-refundable-2026-11";
+
 /// A payment gateway.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Gateway {

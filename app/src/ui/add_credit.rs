@@ -590,6 +590,8 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
         pay.dispatch(StartTopUp {
             amount: entered.amount.get_untracked(),
             client_token: token.get_value(),
+            // What the customer ticked: the server records it with the payment.
+            consent: crate::model::top_up::TERMS_VERSION.to_owned(),
         });
     };
     let busy = move || pay.pending().get() || matches!(pay.value().get(), Some(Ok(_)));
@@ -617,7 +619,7 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
                         error.set(None);
                     }
                 />
-                "I understand that credits purchased are non-refundable."
+                {crate::model::top_up::TERMS_TEXT}
             </label>
             <p class="field-error" id="pay-error" role="alert">{move || error.get()}</p>
             <p class="muted small">

@@ -132,3 +132,110 @@ pub async fn customer(db: &Db, email: &str, currency: Currency) -> String {
         .unwrap()
         .id
 }
+
+/// A gateway whose `query` answers what a test scripted, per payment reference: the
+/// expiry job's view of the gateway, without a network. Starting, returns and
+/// callbacks are not its part (the tests settle callbacks through `payment::settle`).
+pub mod scripted {
+    use app::domain::entities::payment as payment_row;
+    use app::domain::gateways::{
+        Answer, Checkout, GatewayError, Gateways, Heard, Notice, Notification, PaymentGateway,
+        Started,
+    };
+    use app::domain::payment::Outcome;
+    use app::model::money::Money;
+    use app::model::top_up::Gateway;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    /// What the gateway says about a payment when asked.
+    #[derive(Clone, Debug)]
+    pub enum Said {
+        Paid(Money),
+        /// Closed unpaid (never paid).
+        Unpaid,
+        /// Still open: ask again later.
+        Open,
+        /// Cannot be reached.
+        Down,
+    }
+
+    #[derive(Default)]
+    pub struct Scripted {
+        pub gateway: Option<Gateway>,
+        pub answers: Mutex<HashMap<String, Said>>,
+        /// How many times it was asked.
+        pub asked: Mutex<usize>,
+    }
+
+    impl Scripted {
+        pub fn say(&self, reference: &str, said: Said) {
+            self.answers
+                .lock()
+                .unwrap()
+                .insert(reference.to_owned(), said);
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl PaymentGateway for Scripted {
+        fn gateway(&self) -> Gateway {
+            self.gateway.unwrap_or(Gateway::VnPay)
+        }
+        async fn start(&self, _: &Checkout<'_>) -> Result<Started, GatewayError> {
+            Err(GatewayError::Unreachable("scripted".into()))
+        }
+        async fn returned(
+            &self,
+            _: &payment_row::Model,
+            _: &[(String, String)],
+        ) -> Result<Option<Outcome>, GatewayError> {
+            Ok(None)
+        }
+        async fn notified(&self, _: &Notification) -> Result<Option<Notice>, GatewayError> {
+            Ok(None)
+        }
+        async fn query(
+            &self,
+            payment: &payment_row::Model,
+        ) -> Result<Option<Outcome>, GatewayError> {
+            *self.asked.lock().unwrap() += 1;
+            let said = self
+                .answers
+                .lock()
+                .unwrap()
+                .get(&payment.reference)
+                .cloned();
+            match said.unwrap_or(Said::Unpaid) {
+                Said::Paid(amount) => Ok(Some(Outcome::Paid {
+                    amount,
+                    gateway_ref: Some(format!("Q-{}", payment.reference)),
+                })),
+                Said::Unpaid => Ok(Some(Outcome::GaveUp {
+                    reason: "never paid".into(),
+                })),
+                Said::Open => Ok(None),
+                Said::Down => Err(GatewayError::Unreachable("scripted outage".into())),
+            }
+        }
+        fn answer(&self, _: &Heard) -> Answer {
+            Answer {
+                status: 200,
+                content_type: "application/json",
+                body: "{}".into(),
+            }
+        }
+    }
+
+    /// Gateways that are all this scripted one.
+    pub fn gateways(scripted: Arc<Scripted>) -> Gateways {
+        Gateways {
+            vnpay: scripted.clone(),
+            stripe: scripted.clone(),
+            paypal: scripted,
+            ttl: chrono::Duration::minutes(15),
+            public_url: "http://billing.test".into(),
+            maximum: Arc::new(|c| Money::from_minor(10_000_000_000, c)),
+        }
+    }
+}

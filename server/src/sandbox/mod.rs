@@ -27,6 +27,9 @@ mod paypal;
 mod stripe;
 mod vnpay;
 
+#[cfg(test)]
+mod tests;
+
 use crate::config::PaymentSettings;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -62,6 +65,8 @@ struct Books {
     paypal_orders: HashMap<String, paypal::Order>,
     paypal_request_ids: HashMap<String, (u16, Value)>,
     paypal_tokens: Vec<String>,
+    /// VNPay: our reference → the result of the customer's choice, for `querydr`.
+    vnpay_results: HashMap<String, std::collections::BTreeMap<String, String>>,
     /// Our payment reference → the last callback sent for it.
     last_callback: HashMap<String, Callback>,
     /// Hold the next payment's callback back (until a `replay`), as when the

@@ -32,6 +32,7 @@ pub(super) fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/sandbox/paypal/v1/oauth2/token", post(token))
         .route("/sandbox/paypal/v2/checkout/orders", post(create_order))
+        .route("/sandbox/paypal/v2/checkout/orders/{id}", get(show_order))
         .route(
             "/sandbox/paypal/v2/checkout/orders/{id}/capture",
             post(capture),
@@ -281,6 +282,26 @@ async fn choose(
     .into_response()
 }
 
+/// `GET /v2/checkout/orders/{id}`: the order as it stands.
+async fn show_order(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&sandbox, &headers) {
+        return unauthorized();
+    }
+    match sandbox.books().paypal_orders.get(&id) {
+        Some(order) => Json(order.body.clone()).into_response(),
+        None => api_error(
+            StatusCode::NOT_FOUND,
+            "RESOURCE_NOT_FOUND",
+            "INVALID_RESOURCE_ID",
+            "Specified resource ID does not exist.",
+        ),
+    }
+}
+
 async fn capture(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,
@@ -401,8 +422,9 @@ pub(super) fn webhook_request(
     event: &Value,
     how: Delivery,
 ) -> reqwest::RequestBuilder {
-    // Serialized with sorted keys, so the verify call's re-serialization matches.
-    let body = event.to_string();
+    // Pretty-printed, as no re-serialisation would write it: a client that verifies
+    // anything but the bytes it received fails here, as it would against PayPal.
+    let body = serde_json::to_string_pretty(event).unwrap_or_default();
     let id = uuid::Uuid::new_v4().to_string();
     let time = (chrono::Utc::now() - chrono::Duration::seconds(how.aged))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -432,25 +454,44 @@ pub(super) fn webhook_request(
         .body(body)
 }
 
+/// PayPal's verify-webhook-signature request, with the event exactly as sent.
+#[derive(serde::Deserialize)]
+struct VerifyCheck<'a> {
+    auth_algo: String,
+    transmission_id: String,
+    transmission_sig: String,
+    transmission_time: String,
+    webhook_id: String,
+    #[serde(borrow)]
+    webhook_event: &'a serde_json::value::RawValue,
+}
+
 async fn verify_signature(
     State(sandbox): State<Sandbox>,
     headers: HeaderMap,
-    Json(check): Json<Value>,
+    body: axum::body::Bytes,
 ) -> Response {
     if !authorized(&sandbox, &headers) {
         return unauthorized();
     }
-    let field = |k: &str| check[k].as_str().unwrap_or_default().to_owned();
-    let body = check["webhook_event"].to_string();
+    let Ok(check) = serde_json::from_slice::<VerifyCheck<'_>>(&body) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+            "INVALID_REQUEST",
+            "The request is not a verify-webhook-signature request.",
+        );
+    };
+    // The signature covers the bytes PayPal sent, so the event must come back as it was.
     let expected = signature(
         &sandbox,
-        &field("transmission_id"),
-        &field("transmission_time"),
-        &field("webhook_id"),
-        &body,
+        &check.transmission_id,
+        &check.transmission_time,
+        &check.webhook_id,
+        check.webhook_event.get(),
     );
-    let good = field("webhook_id") == sandbox.inner.settings.paypal.webhook_id
-        && field("auth_algo") == "HmacSHA256"
-        && expected == field("transmission_sig");
+    let good = check.webhook_id == sandbox.inner.settings.paypal.webhook_id
+        && check.auth_algo == "HmacSHA256"
+        && expected == check.transmission_sig;
     Json(json!({ "verification_status": if good { "SUCCESS" } else { "FAILURE" } })).into_response()
 }

@@ -22,6 +22,10 @@ pub(super) fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/sandbox/stripe/v1/checkout/sessions", post(create_session))
         .route(
+            "/sandbox/stripe/v1/checkout/sessions/{id}",
+            get(retrieve_session),
+        )
+        .route(
             "/sandbox/stripe/v1/checkout/sessions/{id}/expire",
             post(expire_session),
         )
@@ -126,6 +130,21 @@ async fn create_session(
         books.stripe_idempotency.insert(key, id);
     }
     Json(session).into_response()
+}
+
+/// `GET /v1/checkout/sessions/{id}`: the session as it stands.
+async fn retrieve_session(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&sandbox, &headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided.");
+    }
+    match sandbox.books().stripe_sessions.get(&id) {
+        Some(session) => Json(session.clone()).into_response(),
+        None => api_error(StatusCode::NOT_FOUND, "No such checkout.session."),
+    }
 }
 
 /// An event about a session, as Stripe sends it.

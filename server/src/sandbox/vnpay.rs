@@ -3,21 +3,86 @@
 //! redirect after the customer's choice.
 
 use super::{Callback, Delivery, Sandbox, hosted_page, random_id, refusal};
-use app::domain::gateways::vnpay::{VIETNAM, sign, signing_text, verify};
+use app::domain::gateways::vnpay::{
+    QUERYDR_ANSWER_SIGNED, VIETNAM, querydr_request_valid, sign, sign_fields, signing_text, verify,
+};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{Form, Router};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
 use chrono::Utc;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 
 pub(super) fn routes() -> Router<Sandbox> {
-    Router::new().route(
-        "/sandbox/vnpay/paymentv2/vpcpay.html",
-        get(page).post(choose),
-    )
+    Router::new()
+        .route(
+            "/sandbox/vnpay/paymentv2/vpcpay.html",
+            get(page).post(choose),
+        )
+        .route(
+            "/sandbox/vnpay/merchant_webapi/api/transaction",
+            post(merchant_api),
+        )
+}
+
+/// The merchant API: `querydr` (what became of a payment), answered and signed as VNPay
+/// does, `|`-joined fields under HMAC-SHA512.
+async fn merchant_api(
+    State(sandbox): State<Sandbox>,
+    Json(request): Json<BTreeMap<String, String>>,
+) -> Response {
+    let config = &sandbox.inner.settings.vnpay;
+    let get = |k: &str| request.get(k).cloned().unwrap_or_default();
+    let mut answer: BTreeMap<String, String> = BTreeMap::new();
+    answer.insert("vnp_ResponseId".into(), random_id(b"0123456789abcdef", 32));
+    answer.insert("vnp_Command".into(), get("vnp_Command"));
+    answer.insert("vnp_TmnCode".into(), get("vnp_TmnCode"));
+    answer.insert("vnp_TxnRef".into(), get("vnp_TxnRef"));
+    let code = if !querydr_request_valid(&config.hash_secret, &request) {
+        "97"
+    } else if get("vnp_TmnCode") != config.tmn_code {
+        "02"
+    } else if get("vnp_Command") != "querydr" || get("vnp_Version") != "2.1.0" {
+        "03"
+    } else {
+        match sandbox.books().vnpay_results.get(&get("vnp_TxnRef")) {
+            None => "91",
+            Some(result) => {
+                for (k, v) in result {
+                    if matches!(
+                        k.as_str(),
+                        "vnp_Amount"
+                            | "vnp_BankCode"
+                            | "vnp_PayDate"
+                            | "vnp_TransactionNo"
+                            | "vnp_TransactionStatus"
+                            | "vnp_OrderInfo"
+                    ) {
+                        answer.insert(k.clone(), v.clone());
+                    }
+                }
+                answer.insert("vnp_TransactionType".into(), "01".into());
+                "00"
+            }
+        }
+    };
+    answer.insert("vnp_ResponseCode".into(), code.to_owned());
+    answer.insert(
+        "vnp_Message".into(),
+        match code {
+            "00" => "QueryDR Success",
+            "91" => "Transaction not found",
+            "97" => "Invalid Checksum",
+            "02" => "Invalid Merchant",
+            _ => "Invalid request",
+        }
+        .to_owned(),
+    );
+    let hash = sign_fields(&config.hash_secret, &QUERYDR_ANSWER_SIGNED, &answer);
+    answer.insert("vnp_SecureHash".into(), hash);
+    Json(answer).into_response()
 }
 
 fn pairs(raw: &str) -> Vec<(String, String)> {
@@ -197,6 +262,10 @@ async fn choose(State(sandbox): State<Sandbox>, Form(choice): Form<Choice>) -> R
     };
     let params = result(&request, paid, code);
     let reference = request.get("vnp_TxnRef").cloned().unwrap_or_default();
+    sandbox
+        .books()
+        .vnpay_results
+        .insert(reference.clone(), params.clone());
     // VNPay calls the IPN, then sends the customer back.
     sandbox
         .send(&reference, Callback::VnPay(params.clone()))

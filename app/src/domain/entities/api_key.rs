@@ -11,6 +11,10 @@ pub struct Model {
     pub key_hash: String,
     pub created_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
+    /// Comma-separated usage services this key may charge.
+    pub services: String,
+    /// `VND:5000000,USD:20000`: the largest single charge per currency (minor units).
+    pub max_charges: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod api_idempotency;
 pub mod api_key;
+pub mod attempt;
 pub mod balance;
 pub mod billing_profile;
 pub mod gateway_event;

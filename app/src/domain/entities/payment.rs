@@ -13,7 +13,7 @@ pub struct Model {
     pub gateway: String,
     pub amount_minor: i64,
     pub currency: String,
-    /// `pending`, `succeeded`, `failed` or `expired`.
+    /// `pending`, `capturing`, `succeeded`, `failed` or `expired`.
     pub state: String,
     /// The browser's token for this Pay click: a second click finds the first payment.
     pub client_token: String,
@@ -25,6 +25,12 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub settled_at: Option<DateTimeUtc>,
+    /// Who closed a failed or expired payment: `gateway` (final) or `us` (a verified
+    /// paid callback still credits it).
+    pub closed_by: Option<String>,
+    /// The version of the non-refundable terms the customer agreed to with Pay.
+    pub consent_version: Option<String>,
+    pub consented_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -158,6 +158,18 @@ pub trait PaymentGateway: Send + Sync {
     /// Verifies and reads a callback; `Ok(None)` for events we do not act on.
     async fn notified(&self, call: &Notification) -> Result<Option<Notice>, GatewayError>;
 
+    /// Whether the customer's return with `query` makes us call the gateway to take the
+    /// money (PayPal's capture): the payment is then `capturing` while the call is in
+    /// flight, so the expiry job asks rather than expires.
+    fn captures_on_return(&self, _query: &[(String, String)]) -> bool {
+        false
+    }
+
+    /// Asks the gateway what became of a payment whose time ran out, before we give up
+    /// on it: `Some(outcome)` to settle with, `None` while it is still open at the
+    /// gateway (ask again later).
+    async fn query(&self, payment: &payment_row::Model) -> Result<Option<Outcome>, GatewayError>;
+
     /// The answer the gateway expects for a callback.
     fn answer(&self, heard: &Heard) -> Answer;
 }
@@ -208,6 +220,8 @@ pub fn cancelled(query: &[(String, String)]) -> bool {
 pub enum StartError {
     #[error("payment {0} has ended; a new Pay click starts a new one")]
     Ended(String),
+    #[error("too many top-ups started; try again in {} minutes", .0.minutes())]
+    Throttled(super::throttle::Throttled),
     #[error(transparent)]
     Payment(#[from] PaymentError),
     #[error(transparent)]
@@ -225,6 +239,12 @@ pub async fn start(
     new: &NewPayment,
     client_ip: &str,
 ) -> Result<(payment_row::Model, Started), StartError> {
+    use super::throttle::{self, TOP_UP_START};
+    let at = super::db::now();
+    if let Err(wait) = throttle::check(db.conn(), TOP_UP_START, &new.account_id, at).await? {
+        return Err(StartError::Throttled(wait));
+    }
+    throttle::record(db.conn(), TOP_UP_START, &new.account_id, at).await?;
     let provider = gateways.get(new.gateway);
     let ttl = gateways.ttl.max(provider.minimum_ttl());
     let made = payment::create(db, new, ttl).await?;
@@ -262,7 +282,7 @@ pub async fn start(
                 db,
                 new.gateway,
                 &made.reference,
-                &Outcome::Failed {
+                &Outcome::GaveUp {
                     reason: format!("{} could not be reached", new.gateway.label()),
                 },
             )
@@ -298,7 +318,13 @@ pub async fn returned(
     if found.state != payment::State::Pending.as_str() {
         return Ok(Some(found));
     }
-    match gateways.get(gateway).returned(&found, query).await {
+    let provider = gateways.get(gateway);
+    let capturing = provider.captures_on_return(query);
+    if capturing && !payment::begin_capture(db.conn(), found.id).await? {
+        // Another return is capturing it, or it settled meanwhile.
+        return Ok(find().await?);
+    }
+    let settled = match provider.returned(&found, query).await {
         Ok(Some(outcome)) => {
             let settled = payment::settle(db, gateway, &reference, &outcome).await?;
             tracing::info!(
@@ -306,12 +332,53 @@ pub async fn returned(
                 ?settled,
                 "payment settled on the customer's return"
             );
+            true
         }
-        Ok(None) => {}
+        Ok(None) => false,
         // The payment stays pending: its callback or its expiry settles it.
-        Err(e) => tracing::warn!(reference, error = %e, "customer's return not usable"),
+        Err(e) => {
+            tracing::warn!(reference, error = %e, "customer's return not usable");
+            false
+        }
+    };
+    if capturing && !settled {
+        payment::end_capture(db.conn(), found.id).await?;
     }
     Ok(find().await?)
+}
+
+/// The expiry job's step for payments whose time ran out: asks each one's gateway what
+/// became of it and settles from the answer (paid: credited; failed or never paid:
+/// expired). A gateway that cannot be reached is asked again on the next run, never
+/// expired blindly. Returns how many payments were credited and expired.
+pub async fn close_due(
+    db: &Db,
+    gateways: &Gateways,
+    at: DateTime<Utc>,
+) -> Result<(usize, usize), PaymentError> {
+    let (mut credited, mut expired) = (0, 0);
+    for due in payment::due(db.conn(), at).await? {
+        let Some(gateway) = Gateway::parse(&due.gateway) else {
+            continue;
+        };
+        match gateways.get(gateway).query(&due).await {
+            Ok(Some(outcome @ Outcome::Paid { .. })) => {
+                let settled = payment::settle(db, gateway, &due.reference, &outcome).await?;
+                tracing::info!(reference = %due.reference, ?settled, "expiry job: the gateway says paid");
+                credited += usize::from(matches!(settled, Settled::Credited(_)));
+            }
+            Ok(Some(_)) => {
+                expired += usize::from(payment::expire(db, &due, at).await?);
+            }
+            Ok(None) => {
+                tracing::info!(reference = %due.reference, "expiry job: still open at the gateway; asking again later");
+            }
+            Err(e) => {
+                tracing::warn!(reference = %due.reference, error = %e, "expiry job: the gateway could not answer; asking again later");
+            }
+        }
+    }
+    Ok((credited, expired))
 }
 
 /// A gateway's IPN or webhook: verified, de-duplicated by event id, settled, answered.
@@ -346,12 +413,12 @@ pub async fn hear(db: &Db, provider: &dyn PaymentGateway, call: &Notification) -
 async fn settle_notice(db: &Db, gateway: Gateway, notice: &Notice) -> Result<Heard, PaymentError> {
     let settled = payment::settle(db, gateway, &notice.reference, &notice.outcome).await?;
     tracing::info!(gateway = gateway.as_str(), reference = %notice.reference, event = ?notice.event_id, ?settled, "gateway callback");
-    if let Settled::Already(payment::State::Expired) = settled
+    if let Settled::Already(payment::State::Failed) = settled
         && matches!(notice.outcome, Outcome::Paid { .. })
     {
-        // Paid at the gateway after we gave up on it: money taken, no credit. This
-        // needs a person (a refund or a manual credit); it must not pass quietly.
-        tracing::error!(gateway = gateway.as_str(), reference = %notice.reference, "paid after the payment expired: refund or credit by hand");
+        // The gateway said it failed, and now says it was paid: contradicting words
+        // from the gateway itself. Money may have been taken; a person must look.
+        tracing::error!(gateway = gateway.as_str(), reference = %notice.reference, "paid after the gateway reported it failed: check with the gateway");
     }
     if let Some(event_id) = &notice.event_id {
         // Recorded after settling, so a redelivery after a failure here still settles.

@@ -15,6 +15,7 @@ use crate::domain::payment::Outcome;
 use crate::model::money::{Currency, Money};
 use crate::model::top_up::Gateway;
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -28,6 +29,68 @@ pub struct PayPalConfig {
     pub client_secret: SecretString,
     /// The id PayPal gave our webhook endpoint; part of what its signature covers.
     pub webhook_id: String,
+}
+
+/// The body of PayPal's verify-webhook-signature call, with the event as PayPal sent it.
+#[derive(serde::Serialize)]
+pub struct VerifyRequest<'a> {
+    pub auth_algo: &'a str,
+    pub cert_url: &'a str,
+    pub transmission_id: &'a str,
+    pub transmission_sig: &'a str,
+    pub transmission_time: &'a str,
+    pub webhook_id: &'a str,
+    pub webhook_event: &'a RawValue,
+}
+
+/// The largest webhook body we read (PayPal's events are a few KB).
+pub const MAX_WEBHOOK_BYTES: usize = 64 * 1024;
+
+/// PayPal's transmission headers, checked for form before we ask PayPal about them, so
+/// junk posted at the webhook never costs a call to PayPal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmission {
+    pub id: String,
+    pub time: String,
+    pub sig: String,
+    pub auth_algo: String,
+    pub cert_url: String,
+}
+
+impl Transmission {
+    pub fn read(call: &Notification) -> Result<Transmission, GatewayError> {
+        let header = |name: &'static str, max: usize| {
+            call.header(name)
+                .filter(|v| !v.trim().is_empty() && v.len() <= max)
+                .map(str::to_owned)
+                .ok_or_else(|| GatewayError::Malformed(format!("no well-formed {name} header")))
+        };
+        let transmission = Transmission {
+            id: header("paypal-transmission-id", 100)?,
+            time: header("paypal-transmission-time", 64)?,
+            sig: header("paypal-transmission-sig", 1024)?,
+            auth_algo: header("paypal-auth-algo", 64)?,
+            cert_url: header("paypal-cert-url", 512)?,
+        };
+        if chrono::DateTime::parse_from_rfc3339(&transmission.time).is_err() {
+            return Err(GatewayError::Malformed(
+                "paypal-transmission-time is not a time".into(),
+            ));
+        }
+        if !transmission.cert_url.starts_with("https://")
+            && !transmission.cert_url.starts_with("http://")
+        {
+            return Err(GatewayError::Malformed(
+                "paypal-cert-url is not a URL".into(),
+            ));
+        }
+        if call.body.is_empty() || call.body.len() > MAX_WEBHOOK_BYTES {
+            return Err(GatewayError::Malformed(
+                "the body is empty or too large".into(),
+            ));
+        }
+        Ok(transmission)
+    }
 }
 
 /// PayPal as a [`PaymentGateway`].
@@ -68,6 +131,23 @@ pub fn order_body(checkout: &Checkout<'_>) -> Value {
             "shipping_preference": "NO_SHIPPING",
         }}},
     })
+}
+
+/// What an order (a capture's answer, or `GET` of the order) says: its first capture
+/// completed (paid) or declined (failed); `None` while there is none or it is pending.
+pub fn order_outcome(order: &Value) -> Option<Outcome> {
+    let capture = &order["purchase_units"][0]["payments"]["captures"][0];
+    let (id, amount, status) = read_capture(capture)?;
+    match status.as_str() {
+        "COMPLETED" => Some(Outcome::Paid {
+            amount,
+            gateway_ref: Some(id),
+        }),
+        "DECLINED" | "FAILED" => Some(Outcome::Failed {
+            reason: format!("PayPal: capture {}", status.to_lowercase()),
+        }),
+        _ => None,
+    }
 }
 
 /// What a capture (the API's answer or the webhook's resource) says about one payment.
@@ -125,6 +205,58 @@ impl PayPal {
             Instant::now() + Duration::from_secs(lifetime),
         ));
         Ok(token)
+    }
+
+    async fn get(&self, path: &str) -> Result<reqwest::Response, GatewayError> {
+        let token = self.access_token().await?;
+        Ok(self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await?)
+    }
+
+    /// Captures an approved order (idempotent by `PayPal-Request-Id`, so the customer's
+    /// return and the expiry job may both call it): the outcome, or `None` to wait.
+    async fn capture(&self, order: &str, reference: &str) -> Result<Option<Outcome>, GatewayError> {
+        let response = self
+            .post(
+                &format!("/v2/checkout/orders/{order}/capture"),
+                Some(&format!("capture-{reference}")),
+                &json!({}),
+            )
+            .await?;
+        match json_answer(response).await {
+            Ok(answer) => Ok(order_outcome(&answer)),
+            Err(GatewayError::Refused(why)) if why.contains("INSTRUMENT_DECLINED") => {
+                Ok(Some(Outcome::Failed {
+                    reason: "PayPal: the payment method was declined".into(),
+                }))
+            }
+            // ORDER_ALREADY_CAPTURED and the like: a capture happened; its webhook
+            // settles it, or the expiry job's query.
+            Err(GatewayError::Refused(why)) => {
+                tracing::info!(order, why, "PayPal capture refused");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn post_json<T: serde::Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &T,
+    ) -> Result<reqwest::Response, GatewayError> {
+        let token = self.access_token().await?;
+        Ok(self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token.expose_secret())
+            .json(body)
+            .send()
+            .await?)
     }
 
     async fn post(
@@ -185,7 +317,8 @@ impl PaymentGateway for PayPal {
     ) -> Result<Option<Outcome>, GatewayError> {
         if super::cancelled(query) {
             // An order nobody approved can never be captured: we are the only capturer.
-            return Ok(Some(Outcome::Failed {
+            // (The cancel link is the browser's word, not PayPal's: GaveUp.)
+            return Ok(Some(Outcome::GaveUp {
                 reason: "Cancelled at PayPal".into(),
             }));
         }
@@ -199,64 +332,28 @@ impl PaymentGateway for PayPal {
                 "token is not this payment's order".into(),
             ));
         }
-        let response = self
-            .post(
-                &format!("/v2/checkout/orders/{order}/capture"),
-                Some(&format!("capture-{}", payment.reference)),
-                &json!({}),
-            )
-            .await?;
-        match json_answer(response).await {
-            Ok(answer) => {
-                let capture = &answer["purchase_units"][0]["payments"]["captures"][0];
-                let Some((id, amount, status)) = read_capture(capture) else {
-                    return Err(GatewayError::Malformed("capture answer unreadable".into()));
-                };
-                Ok(match status.as_str() {
-                    "COMPLETED" => Some(Outcome::Paid {
-                        amount,
-                        gateway_ref: Some(id),
-                    }),
-                    "DECLINED" | "FAILED" => Some(Outcome::Failed {
-                        reason: format!("PayPal: capture {}", status.to_lowercase()),
-                    }),
-                    // PENDING: the webhook will tell.
-                    _ => None,
-                })
-            }
-            Err(GatewayError::Refused(why)) if why.contains("INSTRUMENT_DECLINED") => {
-                Ok(Some(Outcome::Failed {
-                    reason: "PayPal: the payment method was declined".into(),
-                }))
-            }
-            // ORDER_ALREADY_CAPTURED and the like: a capture happened; its webhook settles.
-            Err(GatewayError::Refused(why)) => {
-                tracing::info!(order, why, "PayPal capture refused");
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        self.capture(order, &payment.reference).await
     }
 
     async fn notified(&self, call: &Notification) -> Result<Option<Notice>, GatewayError> {
-        let event: Value = serde_json::from_slice(&call.body)
+        let transmission = Transmission::read(call)?;
+        // PayPal verifies the event exactly as it sent it: the raw bytes go into the
+        // verify call, never a re-serialised value (which would reorder keys).
+        let raw: &RawValue = serde_json::from_slice(&call.body)
             .map_err(|_| GatewayError::Malformed("body is not JSON".into()))?;
-        let header = |name: &'static str| {
-            call.header(name)
-                .map(str::to_owned)
-                .ok_or_else(|| GatewayError::Malformed(format!("no {name} header")))
+        let event: Value = serde_json::from_str(raw.get())
+            .map_err(|_| GatewayError::Malformed("body is not JSON".into()))?;
+        let check = VerifyRequest {
+            auth_algo: &transmission.auth_algo,
+            cert_url: &transmission.cert_url,
+            transmission_id: &transmission.id,
+            transmission_sig: &transmission.sig,
+            transmission_time: &transmission.time,
+            webhook_id: &self.config.webhook_id,
+            webhook_event: raw,
         };
-        let check = json!({
-            "auth_algo": header("paypal-auth-algo")?,
-            "cert_url": header("paypal-cert-url")?,
-            "transmission_id": header("paypal-transmission-id")?,
-            "transmission_sig": header("paypal-transmission-sig")?,
-            "transmission_time": header("paypal-transmission-time")?,
-            "webhook_id": self.config.webhook_id,
-            "webhook_event": event,
-        });
         let response = self
-            .post("/v1/notifications/verify-webhook-signature", None, &check)
+            .post_json("/v1/notifications/verify-webhook-signature", &check)
             .await?;
         if json_answer(response).await?["verification_status"] != "SUCCESS" {
             return Err(GatewayError::BadSignature);
@@ -289,6 +386,40 @@ impl PaymentGateway for PayPal {
             reference: reference.to_owned(),
             outcome,
         }))
+    }
+
+    fn captures_on_return(&self, query: &[(String, String)]) -> bool {
+        !super::cancelled(query)
+    }
+
+    async fn query(&self, payment: &payment_row::Model) -> Result<Option<Outcome>, GatewayError> {
+        let Some(order) = payment.gateway_ref.as_deref() else {
+            return Ok(Some(Outcome::GaveUp {
+                reason: "no PayPal order was created".into(),
+            }));
+        };
+        let response = self.get(&format!("/v2/checkout/orders/{order}")).await?;
+        let found = match json_answer(response).await {
+            Ok(found) => found,
+            Err(GatewayError::Refused(why)) if why.contains("RESOURCE_NOT_FOUND") => {
+                return Ok(Some(Outcome::GaveUp {
+                    reason: "PayPal has no such order".into(),
+                }));
+            }
+            Err(e) => return Err(e),
+        };
+        match found["status"].as_str() {
+            // The customer approved but never came back to us: take the money now.
+            Some("APPROVED") => self.capture(order, &payment.reference).await,
+            Some("COMPLETED") => Ok(order_outcome(&found)),
+            // Never approved: we are the only capturer, so nobody can pay it now.
+            Some("CREATED" | "PAYER_ACTION_REQUIRED" | "SAVED" | "VOIDED") => {
+                Ok(Some(Outcome::GaveUp {
+                    reason: "not approved at PayPal in time".into(),
+                }))
+            }
+            _ => Ok(None),
+        }
     }
 
     fn answer(&self, heard: &Heard) -> Answer {

@@ -190,6 +190,27 @@ pub fn session_event(body: &[u8]) -> Option<SessionEvent> {
     })
 }
 
+/// What a retrieved Checkout Session says: paid, closed unpaid, or still to wait on
+/// (open, or complete with a delayed payment method's money not yet arrived).
+pub fn session_outcome(session: &serde_json::Value) -> Option<Outcome> {
+    match (
+        session["status"].as_str(),
+        session["payment_status"].as_str(),
+    ) {
+        (Some("complete"), Some("paid" | "no_payment_required")) => {
+            let currency = Currency::from_code(&session["currency"].as_str()?.to_uppercase())?;
+            Some(Outcome::Paid {
+                amount: Money::from_minor(session["amount_total"].as_i64()?, currency),
+                gateway_ref: session["id"].as_str().map(str::to_owned),
+            })
+        }
+        (Some("expired"), _) => Some(Outcome::Failed {
+            reason: "Stripe: the checkout session expired unpaid".into(),
+        }),
+        _ => None,
+    }
+}
+
 /// Our Stripe account's settings. Secrets never appear in `Debug` output.
 #[derive(Clone, Debug)]
 pub struct StripeConfig {
@@ -322,6 +343,42 @@ impl PaymentGateway for Stripe {
             reference: event.reference,
             outcome,
         }))
+    }
+
+    async fn query(&self, payment: &payment_row::Model) -> Result<Option<Outcome>, GatewayError> {
+        let Some(id) = payment.gateway_ref.as_deref() else {
+            // No session was made for it, so nobody could pay it.
+            return Ok(Some(Outcome::GaveUp {
+                reason: "no Stripe session was opened".into(),
+            }));
+        };
+        let response = self
+            .http
+            .get(self.url(&format!("/v1/checkout/sessions/{id}")))
+            .basic_auth(self.config.secret_key.expose_secret(), None::<&str>)
+            .send()
+            .await?;
+        let mut session = super::json_answer(response).await?;
+        if session["status"] == "open" {
+            // Stripe closes sessions at their expires_at, give or take a minute: close
+            // it now, so it cannot be paid after we give up. If it was paid meanwhile,
+            // Stripe refuses and the next run sees it complete.
+            let response = self
+                .http
+                .post(self.url(&format!("/v1/checkout/sessions/{id}/expire")))
+                .basic_auth(self.config.secret_key.expose_secret(), None::<&str>)
+                .send()
+                .await?;
+            match super::json_answer(response).await {
+                Ok(expired) => session = expired,
+                Err(GatewayError::Refused(why)) => {
+                    tracing::info!(session = id, why, "Stripe session not expired by the job");
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(session_outcome(&session))
     }
 
     fn answer(&self, heard: &Heard) -> Answer {

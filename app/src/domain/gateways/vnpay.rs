@@ -6,7 +6,9 @@
 //! 1/100 đồng); dates are `yyyyMMddHHmmss` in GMT+7.
 //!
 //! The return URL is verified but only used to show the outcome; the IPN call is the
-//! source of truth and is answered with VNPay's JSON `RspCode`.
+//! source of truth and is answered with VNPay's JSON `RspCode`. Before the expiry job
+//! gives up on a payment it asks VNPay's `querydr` API (JSON over HTTPS, signed with
+//! HMAC-SHA512 over the `|`-joined fields in VNPay's fixed order, the answer likewise).
 
 use super::{Answer, Checkout, GatewayError, Heard, Notice, Notification, PaymentGateway, Started};
 use crate::domain::entities::payment as payment_row;
@@ -31,6 +33,9 @@ pub struct VnPayConfig {
     pub pay_url: String,
     /// Where VNPay sends the customer back.
     pub return_url: String,
+    /// The merchant API (`querydr`), e.g.
+    /// `https://sandbox.vnpayment.vn/merchant_webapi/api/transaction`.
+    pub api_url: String,
 }
 
 /// Why a VNPay call was refused.
@@ -137,6 +142,8 @@ pub struct Callback {
     pub response_code: String,
     /// VNPay's own transaction number, if it gave one.
     pub transaction_no: Option<String>,
+    /// `vnp_TmnCode`: whose terminal the call is for.
+    pub tmn_code: String,
 }
 
 /// Checks a return/IPN call's signature (constant-time) and reads it.
@@ -177,6 +184,7 @@ pub fn verify(secret: &SecretString, query: &[(String, String)]) -> Result<Callb
         amount: Money::from_minor(hundredths / 100, Currency::Vnd),
         paid: response_code == "00" && status == "00",
         response_code,
+        tmn_code: params.get("vnp_TmnCode").cloned().unwrap_or_default(),
         transaction_no: params
             .get("vnp_TransactionNo")
             .cloned()
@@ -221,16 +229,12 @@ impl IpnAnswer {
 /// know we recorded the outcome.
 pub async fn handle_ipn(
     db: &crate::domain::db::Db,
-    secret: &SecretString,
+    config: &VnPayConfig,
     query: &[(String, String)],
 ) -> IpnAnswer {
     let gateway = VnPay {
-        config: VnPayConfig {
-            tmn_code: String::new(),
-            hash_secret: secret.clone(),
-            pay_url: String::new(),
-            return_url: String::new(),
-        },
+        config: config.clone(),
+        http: super::http_client(),
     };
     let call = Notification {
         query: query.to_vec(),
@@ -257,6 +261,7 @@ fn ipn_answer(heard: &Heard) -> IpnAnswer {
 #[derive(Clone, Debug)]
 pub struct VnPay {
     pub config: VnPayConfig,
+    pub http: reqwest::Client,
 }
 
 #[async_trait::async_trait]
@@ -326,6 +331,13 @@ impl PaymentGateway for VnPay {
             VnPayError::BadSignature => GatewayError::BadSignature,
             other => GatewayError::Malformed(other.to_string()),
         })?;
+        if callback.tmn_code != self.config.tmn_code {
+            // Signed, but for another terminal: not a payment of ours.
+            return Err(GatewayError::Malformed(format!(
+                "vnp_TmnCode {:?} is not our terminal",
+                callback.tmn_code
+            )));
+        }
         let outcome = if callback.paid {
             Outcome::Paid {
                 amount: callback.amount,
@@ -343,6 +355,33 @@ impl PaymentGateway for VnPay {
         }))
     }
 
+    async fn query(&self, payment: &payment_row::Model) -> Result<Option<Outcome>, GatewayError> {
+        let request = querydr_request(
+            &self.config,
+            &payment.reference,
+            payment.created_at,
+            crate::domain::db::now(),
+            &crate::domain::api_key::random_token()[..32],
+        );
+        let response = self
+            .http
+            .post(&self.config.api_url)
+            .json(&request)
+            .send()
+            .await?;
+        let answer: BTreeMap<String, String> = response
+            .json()
+            .await
+            .map_err(|e| GatewayError::Malformed(e.without_url().to_string()))?;
+        let said = read_querydr(&self.config, &answer)?;
+        if said.reference != payment.reference {
+            return Err(GatewayError::Malformed(
+                "querydr answered for another payment".into(),
+            ));
+        }
+        Ok(said.outcome)
+    }
+
     fn answer(&self, heard: &Heard) -> Answer {
         // VNPay reads the JSON body of a 200 answer, whatever the code.
         Answer {
@@ -351,6 +390,150 @@ impl PaymentGateway for VnPay {
             body: ipn_answer(heard).body(),
         }
     }
+}
+
+/// The `querydr` request's fields, in the order VNPay signs them.
+const QUERYDR_SIGNED: [&str; 9] = [
+    "vnp_RequestId",
+    "vnp_Version",
+    "vnp_Command",
+    "vnp_TmnCode",
+    "vnp_TxnRef",
+    "vnp_TransactionDate",
+    "vnp_CreateDate",
+    "vnp_IpAddr",
+    "vnp_OrderInfo",
+];
+
+/// The `querydr` answer's fields, in the order VNPay signs them.
+pub const QUERYDR_ANSWER_SIGNED: [&str; 15] = [
+    "vnp_ResponseId",
+    "vnp_Command",
+    "vnp_ResponseCode",
+    "vnp_Message",
+    "vnp_TmnCode",
+    "vnp_TxnRef",
+    "vnp_Amount",
+    "vnp_BankCode",
+    "vnp_PayDate",
+    "vnp_TransactionNo",
+    "vnp_TransactionType",
+    "vnp_TransactionStatus",
+    "vnp_OrderInfo",
+    "vnp_PromotionCode",
+    "vnp_PromotionAmount",
+];
+
+/// The hex HMAC-SHA512 of `fields`' values joined by `|` (the merchant API's signing).
+pub fn sign_fields(
+    secret: &SecretString,
+    order: &[&str],
+    fields: &BTreeMap<String, String>,
+) -> String {
+    let text = order
+        .iter()
+        .map(|k| fields.get(*k).map_or("", String::as_str))
+        .collect::<Vec<_>>()
+        .join("|");
+    let mut mac = mac(secret);
+    mac.update(text.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The signed JSON body of a `querydr` call for our payment `reference` created at
+/// `created_at` (VNPay finds it by the pair).
+pub fn querydr_request(
+    config: &VnPayConfig,
+    reference: &str,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    request_id: &str,
+) -> BTreeMap<String, String> {
+    let fmt = |t: DateTime<Utc>| t.with_timezone(&VIETNAM).format("%Y%m%d%H%M%S").to_string();
+    let mut fields: BTreeMap<String, String> = [
+        ("vnp_RequestId", request_id.to_owned()),
+        ("vnp_Version", "2.1.0".to_owned()),
+        ("vnp_Command", "querydr".to_owned()),
+        ("vnp_TmnCode", config.tmn_code.clone()),
+        ("vnp_TxnRef", reference.to_owned()),
+        ("vnp_TransactionDate", fmt(created_at)),
+        ("vnp_CreateDate", fmt(now)),
+        ("vnp_IpAddr", "127.0.0.1".to_owned()),
+        ("vnp_OrderInfo", format!("Query {reference}")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let hash = sign_fields(&config.hash_secret, &QUERYDR_SIGNED, &fields);
+    fields.insert("vnp_SecureHash".into(), hash);
+    fields
+}
+
+/// Checks a `querydr` request's signature (the sandbox's side).
+pub fn querydr_request_valid(secret: &SecretString, fields: &BTreeMap<String, String>) -> bool {
+    let expected = sign_fields(secret, &QUERYDR_SIGNED, fields);
+    fields
+        .get("vnp_SecureHash")
+        .is_some_and(|h| h.eq_ignore_ascii_case(&expected))
+}
+
+/// What VNPay's `querydr` said about a payment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryAnswer {
+    pub reference: String,
+    /// `None`: still open (or VNPay is still processing it); ask again later.
+    pub outcome: Option<Outcome>,
+}
+
+/// Verifies and reads a `querydr` answer.
+pub fn read_querydr(
+    config: &VnPayConfig,
+    answer: &BTreeMap<String, String>,
+) -> Result<QueryAnswer, GatewayError> {
+    let expected = sign_fields(&config.hash_secret, &QUERYDR_ANSWER_SIGNED, answer);
+    let given = answer.get("vnp_SecureHash").map(|h| h.to_lowercase());
+    let get = |k: &str| answer.get(k).cloned().unwrap_or_default();
+    if given.as_deref() != Some(expected.as_str()) {
+        return Err(GatewayError::BadSignature);
+    }
+    if get("vnp_TmnCode") != config.tmn_code {
+        return Err(GatewayError::Malformed(
+            "querydr answered for another terminal".into(),
+        ));
+    }
+    let reference = get("vnp_TxnRef");
+    let outcome = match (
+        get("vnp_ResponseCode").as_str(),
+        get("vnp_TransactionStatus").as_str(),
+    ) {
+        ("00", "00") => {
+            let hundredths: i64 = get("vnp_Amount")
+                .parse()
+                .ok()
+                .filter(|h: &i64| h % 100 == 0)
+                .ok_or_else(|| GatewayError::Malformed("vnp_Amount".into()))?;
+            Some(Outcome::Paid {
+                amount: Money::from_minor(hundredths / 100, Currency::Vnd),
+                gateway_ref: Some(get("vnp_TransactionNo")).filter(|n| !n.is_empty() && n != "0"),
+            })
+        }
+        // 01: not completed yet; 05/06: VNPay is processing it.
+        ("00", "01" | "05" | "06") => None,
+        ("00", status) => Some(Outcome::Failed {
+            reason: format!("VNPay: the payment was not completed (status {status})"),
+        }),
+        // 91: VNPay has no such transaction: the customer never paid.
+        ("91", _) => Some(Outcome::GaveUp {
+            reason: "VNPay has no payment for it".into(),
+        }),
+        (code, _) => {
+            return Err(GatewayError::Refused(format!(
+                "querydr answered {code}: {}",
+                get("vnp_Message")
+            )));
+        }
+    };
+    Ok(QueryAnswer { reference, outcome })
 }
 
 /// The customer-facing reason for a VNPay response code.
