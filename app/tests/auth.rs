@@ -8,6 +8,7 @@ use app::domain::auth::{self, AuthError};
 use app::domain::db::now;
 use app::domain::session_store::DbSessionStore;
 use app::model::session::Role;
+use chrono::Duration;
 use support::TestDb;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::SessionStore;
@@ -79,4 +80,109 @@ async fn sessions_are_stored_loaded_expired_and_deleted() {
     store.create(&mut old).await.unwrap();
     assert!(store.load(&old.id).await.unwrap().is_none());
     assert_eq!(store.delete_expired().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn the_sixth_wrong_password_is_refused_even_with_the_right_one_in_every_process() {
+    let t = TestDb::new().await;
+    auth::create_user(
+        t.db.conn(),
+        "kim@example.com",
+        "right password",
+        Role::Customer,
+        now(),
+    )
+    .await
+    .unwrap();
+    let other = t.another_process().await;
+    let at = now();
+    // Five wrong guesses, split across two server processes.
+    for i in 0..5 {
+        let db = if i % 2 == 0 { &t.db } else { &other };
+        let wrong = auth::sign_in(db.conn(), "kim@example.com", "guess", "10.0.0.1", at).await;
+        assert!(
+            matches!(wrong, Err(AuthError::BadCredentials)),
+            "{i}: {wrong:?}"
+        );
+    }
+    for db in [&t.db, &other] {
+        let refused = auth::sign_in(
+            db.conn(),
+            "Kim@Example.com",
+            "right password",
+            "10.0.0.2",
+            at,
+        )
+        .await;
+        let Err(AuthError::Throttled(wait)) = refused else {
+            panic!("the sixth attempt must be refused: {refused:?}");
+        };
+        assert_eq!(wait.minutes(), 15);
+        assert_eq!(
+            AuthError::Throttled(wait).to_string(),
+            "Too many attempts, try again in 15 minutes."
+        );
+    }
+    // The window passes: the right password works, and clears the count.
+    let later = at + Duration::minutes(15) + Duration::seconds(1);
+    let ok = auth::sign_in(
+        t.db.conn(),
+        "kim@example.com",
+        "right password",
+        "10.0.0.1",
+        later,
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.email, "kim@example.com");
+    let wrong = auth::sign_in(t.db.conn(), "kim@example.com", "guess", "10.0.0.1", later).await;
+    assert!(matches!(wrong, Err(AuthError::BadCredentials)));
+}
+
+#[tokio::test]
+async fn an_unknown_email_is_throttled_exactly_like_a_known_one() {
+    let t = TestDb::new().await;
+    auth::create_user(
+        t.db.conn(),
+        "known@example.com",
+        "right password",
+        Role::Customer,
+        now(),
+    )
+    .await
+    .unwrap();
+    let at = now();
+    let mut answers = Vec::new();
+    for email in ["known@example.com", "ghost@example.com"] {
+        let mut seen = Vec::new();
+        for _ in 0..7 {
+            let r = auth::sign_in(t.db.conn(), email, "guess", &format!("ip-{email}"), at).await;
+            seen.push(r.map(|_| ()).map_err(|e| e.to_string()));
+        }
+        answers.push(seen);
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "the same answers, so nobody learns who exists"
+    );
+    assert_eq!(
+        answers[0][5],
+        Err("Too many attempts, try again in 15 minutes.".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn one_address_guessing_many_accounts_is_throttled_by_its_address() {
+    let t = TestDb::new().await;
+    let at = now();
+    for i in 0..20 {
+        let email = format!("user{i}@example.com");
+        let r = auth::sign_in(t.db.conn(), &email, "guess", "192.0.2.9", at).await;
+        assert!(matches!(r, Err(AuthError::BadCredentials)), "{i}");
+    }
+    let r = auth::sign_in(t.db.conn(), "fresh@example.com", "guess", "192.0.2.9", at).await;
+    assert!(matches!(r, Err(AuthError::Throttled(_))), "{r:?}");
+    let elsewhere =
+        auth::sign_in(t.db.conn(), "fresh@example.com", "guess", "192.0.2.10", at).await;
+    assert!(matches!(elsewhere, Err(AuthError::BadCredentials)));
 }

@@ -90,3 +90,51 @@ async fn the_first_save_opens_the_account_and_the_currency_is_then_fixed() {
         "4-5-6 Minato, Tokyo"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_first_saves_at_once_open_one_account_and_answer_the_second_clearly() {
+    let t = TestDb::new().await;
+    for round in 0..5 {
+        let user = auth::create_user(
+            t.db.conn(),
+            &format!("race{round}@sakura.example"),
+            "password123",
+            Role::Customer,
+            now(),
+        )
+        .await
+        .unwrap();
+        // Two tabs: one saves JPY, the other USD, at the same moment.
+        let jp = form("JP", "JPY").validate().unwrap();
+        let us = form("US", "USD").validate().unwrap();
+        let (a, b) = tokio::join!(
+            {
+                let db = t.db.clone();
+                async move { billing::save(&db, user.id, &jp).await }
+            },
+            {
+                let db = t.db.clone();
+                async move { billing::save(&db, user.id, &us).await }
+            }
+        );
+        // One opened the account; the other was saved onto it or refused for its
+        // currency, never a database error.
+        let opened = [&a, &b]
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|acct| acct.id.clone())
+            .collect::<Vec<_>>();
+        assert!(!opened.is_empty(), "{a:?} {b:?}");
+        for r in [&a, &b] {
+            assert!(
+                matches!(r, Ok(_) | Err(BillingError::CurrencyLocked(_))),
+                "{r:?}"
+            );
+        }
+        let held = account::of_user(t.db.conn(), user.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(opened.iter().all(|id| *id == held.id), "one account");
+    }
+}

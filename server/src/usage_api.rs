@@ -244,3 +244,153 @@ async fn health(State(db): State<Db>) -> Response {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The usage API's refusals over HTTP: each answers its status, names the field,
+    //! and records nothing.
+    #![allow(clippy::unwrap_used)]
+
+    use app::domain::api_key::{self, Scope};
+    use app::domain::db::{Db, now};
+    use app::domain::entities::{api_idempotency, transaction};
+    use app::domain::{account, auth};
+    use app::model::ledger::Service;
+    use app::model::money::{Currency, Money};
+    use app::model::session::Role;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    use serde_json::{Value, json};
+
+    struct Api {
+        db: Db,
+        base: String,
+        account: String,
+        http: reqwest::Client,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn serve() -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        let user = auth::create_user(
+            db.conn(),
+            "m@example.com",
+            "a password",
+            Role::Customer,
+            now(),
+        )
+        .await
+        .unwrap();
+        let account = account::open(db.conn(), user.id, Currency::Vnd, None, now())
+            .await
+            .unwrap()
+            .id;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = super::router(db.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Api {
+            db,
+            base,
+            account,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    impl Api {
+        async fn key(&self, scope: &Scope) -> String {
+            api_key::create(self.db.conn(), "svc", scope, now())
+                .await
+                .unwrap()
+                .1
+        }
+
+        async fn charge(&self, key: &str, idempotency: &str, body: &str) -> (u16, Value) {
+            let r = self
+                .http
+                .post(format!("{}/api/v1/charges", self.base))
+                .bearer_auth(key)
+                .header("Idempotency-Key", idempotency)
+                .header("Content-Type", "application/json")
+                .body(body.to_owned())
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        }
+
+        async fn recorded(&self) -> (u64, u64) {
+            (
+                transaction::Entity::find()
+                    .count(self.db.conn())
+                    .await
+                    .unwrap(),
+                api_idempotency::Entity::find()
+                    .count(self.db.conn())
+                    .await
+                    .unwrap(),
+            )
+        }
+    }
+
+    fn body(account: &str, service: &str, amount: &str, currency: Option<&str>) -> String {
+        let mut b = json!({
+            "account_id": account, "service": service, "resource": "gpu-a100-01",
+            "description": "1 h", "amount": amount,
+        });
+        if let Some(c) = currency {
+            b["currency"] = json!(c);
+        }
+        b.to_string()
+    }
+
+    #[tokio::test]
+    async fn keys_outside_their_scope_and_foreign_currencies_are_refused_and_nothing_is_recorded() {
+        let api = serve().await;
+        let a = api.account.clone();
+        let inference_only = api
+            .key(&Scope {
+                services: vec![Service::AiInference],
+                max_charges: vec![Money::from_minor(100_000, Currency::Vnd)],
+            })
+            .await;
+        let usd_only = api
+            .key(&Scope {
+                services: Service::USAGE.to_vec(),
+                max_charges: vec![Money::from_minor(20_000, Currency::Usd)],
+            })
+            .await;
+        let any = api.key(&Scope::all()).await;
+
+        let cases = [
+            (&inference_only, body(&a, "gpu_container", "1000", None), 403, "service_not_allowed", "service"),
+            (&inference_only, body(&a, "ai_inference", "100001", None), 422, "over_key_limit", "amount"),
+            (&usd_only, body(&a, "ai_inference", "1000", None), 422, "over_key_limit", "amount"),
+            (&any, body(&a, "ai_inference", "12.50", Some("USD")), 422, "currency_mismatch", "currency"),
+            (&any, body(&a, "ai_inference", "1000", Some("XXX")), 400, "invalid_request", "currency"),
+            (&any, body(&a, "ai_inference\u{0}", "1000", None), 400, "invalid_request", "service"),
+            (&any, json!({"account_id": a, "service": "ai_inference", "resource": "gpu\u{0}01", "description": "d", "amount": "1000"}).to_string(), 400, "invalid_request", "resource"),
+            (&any, json!({"account_id": a, "service": "ai_inference", "resource": "r", "description": "d\u{0}", "amount": "1000"}).to_string(), 400, "invalid_request", "description"),
+            (&any, format!(r#"{{"account_id":"{a}","service":"ai_inference","resource":"r","description":"d","amount":"1","amount":"900000"}}"#), 400, "invalid_request", "body"),
+        ];
+        for (i, (key, request, status, code, field)) in cases.iter().enumerate() {
+            let (got, answer) = api.charge(key, &format!("k{i}"), request).await;
+            assert_eq!(got, *status, "case {i}: {answer}");
+            assert_eq!(answer["error"]["code"], *code, "case {i}: {answer}");
+            assert_eq!(answer["error"]["field"], *field, "case {i}: {answer}");
+        }
+        assert_eq!(api.recorded().await, (0, 0), "nothing recorded");
+
+        // Within scope, with the account's currency named: charged (402 here: no credit).
+        let (status, answer) = api
+            .charge(
+                &inference_only,
+                "ok",
+                &body(&a, "ai_inference", "1000", Some("VND")),
+            )
+            .await;
+        assert_eq!(status, 402, "{answer}");
+    }
+}

@@ -183,3 +183,45 @@ pub async fn authenticate<C: ConnectionTrait>(
         .one(conn)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_round_trips_and_fails_closed() {
+        let scope = Scope {
+            services: vec![Service::GpuContainer, Service::AiInference],
+            max_charges: vec![
+                Money::from_minor(5_000_000, Currency::Vnd),
+                Money::from_minor(20_000, Currency::Usd),
+            ],
+        };
+        let (services, max) = scope.to_stored();
+        assert_eq!(services, "gpu_container,ai_inference");
+        assert_eq!(max.as_deref(), Some("VND:5000000,USD:20000"));
+        assert_eq!(Scope::from_stored(&services, max.as_deref()), scope);
+        let vnd = |n| Money::from_minor(n, Currency::Vnd);
+        assert!(scope.allows(Service::AiInference, vnd(5_000_000)).is_ok());
+        assert_eq!(
+            scope.allows(Service::AiInference, vnd(5_000_001)),
+            Err(ScopeError::OverMaximum(vnd(5_000_000)))
+        );
+        assert!(matches!(
+            scope.allows(Service::ModelFineTuning, vnd(1)),
+            Err(ScopeError::Service(..))
+        ));
+        assert_eq!(
+            scope.allows(Service::AiInference, Money::from_minor(1, Currency::Jpy)),
+            Err(ScopeError::Currency(Currency::Jpy))
+        );
+        // Unreadable stored parts grant nothing.
+        let broken = Scope::from_stored("bogus", Some("VND:lots"));
+        assert!(broken.allows(Service::AiInference, vnd(1)).is_err());
+        assert!(
+            Scope::all()
+                .allows(Service::ModelFineTuning, vnd(1))
+                .is_ok()
+        );
+    }
+}

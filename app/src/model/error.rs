@@ -72,3 +72,27 @@ impl FromServerFnError for AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+
+    #[test]
+    fn user_mistakes_are_4xx_and_only_our_faults_are_500() {
+        let invalid = AppError::Invalid {
+            field: "amount".into(),
+            message: "too small".into(),
+        };
+        assert_eq!(AppError::BadCredentials.status(), 401);
+        assert_eq!(AppError::SignInRequired.status(), 401);
+        assert_eq!(invalid.status(), 422);
+        assert_eq!(AppError::TooManyAttempts { minutes: 3 }.status(), 429);
+        assert_eq!(AppError::BadRequest("x".into()).status(), 400);
+        assert_eq!(AppError::Forbidden.status(), 403);
+        assert_eq!(AppError::Internal.status(), 500);
+        assert_eq!(
+            AppError::TooManyAttempts { minutes: 1 }.to_string(),
+            "Too many attempts, try again in 1 minute."
+        );
+    }
+}

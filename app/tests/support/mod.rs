@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub struct TestDb {
     pub db: Db,
+    /// Where the database is, for a second connection pool (another "process").
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
     postgres: Option<(String, String)>,
 }
@@ -34,6 +36,11 @@ impl TestDb {
         }
     }
 
+    /// Another connection pool on the same database, as a second server process has.
+    pub async fn another_process(&self) -> Db {
+        Db::connect(&self.url).await.unwrap()
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
@@ -44,6 +51,7 @@ impl TestDb {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
         TestDb {
             db: Db::connect(&url).await.unwrap(),
+            url,
             _dir: Some(dir),
             postgres: None,
         }
@@ -71,9 +79,11 @@ impl TestDb {
             .await
             .unwrap();
         let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let db = Db::connect(&format!("{base}/{name}")).await.unwrap();
+        let url = format!("{base}/{name}");
+        let db = Db::connect(&url).await.unwrap();
         TestDb {
             db,
+            url,
             _dir: None,
             postgres: Some((admin_url, name)),
         }
