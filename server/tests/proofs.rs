@@ -1,0 +1,467 @@
+//! Proofs against the real server binary:
+//!
+//! - **Crash**: concurrent usage charges with unique Idempotency-Keys, the server killed
+//!   with SIGKILL at a random moment, restarted; every acknowledged charge is still
+//!   there (its key replays the same transaction ids), every unacknowledged key replays
+//!   to exactly one outcome, and the books balance (`server audit`). Ten rounds on
+//!   SQLite and ten on PostgreSQL, each on a fresh database.
+//! - **Two processes**: two servers on one PostgreSQL database, 64 clients split across
+//!   them charging one account and delivering VNPay IPN calls for pending top-ups: no
+//!   overdraft, each top-up credited once, the books balance.
+//!
+//! PostgreSQL is the server of `BILLING_TEST_PG_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); the tests fail if it does not answer.
+#![allow(clippy::unwrap_used)]
+
+use rand::Rng;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+const SERVER: &str = env!("CARGO_BIN_EXE_server");
+const API_KEY: &str = "demo-metering-key";
+const DEMO: &str = "demo@example.com";
+const VNPAY_SECRET: &str = "proof-vnpay-secret";
+const VNPAY_TMN: &str = "PROOF001";
+
+/// Where a test's database is, and the environment a server process needs for it.
+struct Store {
+    env: Vec<(String, String)>,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("BILLING_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+impl Store {
+    async fn new(postgres: bool) -> Store {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = vec![
+            ("DATA_DIR".to_owned(), dir.path().display().to_string()),
+            ("PAYMENT_SANDBOX".to_owned(), "on".to_owned()),
+            ("VNPAY_HASH_SECRET".to_owned(), VNPAY_SECRET.to_owned()),
+            ("VNPAY_TMN_CODE".to_owned(), VNPAY_TMN.to_owned()),
+            ("LEPTOS_OUTPUT_NAME".to_owned(), "billing".to_owned()),
+            (
+                "LEPTOS_SITE_ROOT".to_owned(),
+                dir.path().display().to_string(),
+            ),
+            ("RUST_LOG".to_owned(), "warn".to_owned()),
+        ];
+        let mut pg = None;
+        if postgres {
+            let admin_url = pg_admin_url();
+            let admin = Database::connect(&admin_url)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} does not answer: {e}"));
+            let name = format!(
+                "billing_proof_{}_{}",
+                std::process::id(),
+                rand::rng().random::<u32>()
+            );
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            let (base, _) = admin_url.rsplit_once('/').unwrap();
+            env.push(("DATABASE_URL".to_owned(), format!("{base}/{name}")));
+            pg = Some((admin_url, name));
+        }
+        Store {
+            env,
+            _dir: dir,
+            postgres: pg,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(SERVER);
+        c.args(args).env_remove("DATABASE_URL");
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Runs an operator subcommand; returns its standard output.
+    fn cli(&self, args: &[&str]) -> String {
+        let out = self
+            .command(args)
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "server {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Starts `server serve` on a free port and waits until it answers.
+    async fn serve(&self) -> Running {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let child = self
+            .command(&["serve"])
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..600 {
+            if let Ok(r) = http.get(format!("{base}/healthz")).send().await
+                && r.status().is_success()
+            {
+                return Running { child, base };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not start within 30 s");
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Running {
+    /// SIGKILL: no shutdown, no flush, as a power cut or the OOM killer.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A charge's answer: status, the transaction ids, whether it was a replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Answer {
+    status: u16,
+    ids: Vec<i64>,
+    replayed: bool,
+}
+
+async fn charge(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    body: &Value,
+) -> Result<Answer, reqwest::Error> {
+    let r = http
+        .post(format!("{base}/api/v1/charges"))
+        .bearer_auth(API_KEY)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await?;
+    let status = r.status().as_u16();
+    let replayed = r.headers().contains_key("idempotent-replayed");
+    let answer: Value = r.json().await?;
+    let ids = answer["transactions"]
+        .as_array()
+        .map(|rows| rows.iter().filter_map(|t| t["id"].as_i64()).collect())
+        .unwrap_or_default();
+    Ok(Answer {
+        status,
+        ids,
+        replayed,
+    })
+}
+
+fn charge_body(account: &str, dong: i64) -> Value {
+    json!({
+        "account_id": account, "service": "ai_inference", "resource": "proof",
+        "description": "crash proof", "amount": dong.to_string(), "currency": "VND",
+    })
+}
+
+async fn crash_round(postgres: bool, round: u32) {
+    let store = Store::new(postgres).await;
+    store.cli(&["demo"]);
+    let account = store.cli(&["account-id", "--email", DEMO]);
+    let server = store.serve().await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    // (key, body, the answer if one arrived before the kill)
+    let sent: Arc<Mutex<Vec<(String, Value, Option<Answer>)>>> = Arc::default();
+    let mut clients = Vec::new();
+    for c in 0..16 {
+        let (http, base, sent, account) = (
+            http.clone(),
+            server.base.clone(),
+            sent.clone(),
+            account.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            for n in 0.. {
+                let key = format!("r{round}-c{c}-n{n}");
+                let body = charge_body(&account, rand::rng().random_range(1_000..60_000));
+                let index = {
+                    let mut s = sent.lock().await;
+                    s.push((key.clone(), body.clone(), None));
+                    s.len() - 1
+                };
+                match charge(&http, &base, &key, &body).await {
+                    Ok(answer) => sent.lock().await[index].2 = Some(answer),
+                    Err(_) => return, // the server died under us
+                }
+            }
+        }));
+    }
+    let moment = rand::rng().random_range(150..1_200);
+    tokio::time::sleep(Duration::from_millis(moment)).await;
+    server.kill();
+    for c in clients {
+        c.await.unwrap();
+    }
+
+    let server = store.serve().await;
+    let sent = sent.lock().await.clone();
+    let (mut acknowledged, mut unacknowledged) = (0, 0);
+    for (key, body, before) in &sent {
+        let again = charge(&http, &server.base, key, body).await.unwrap();
+        match before {
+            Some(first) => {
+                acknowledged += 1;
+                assert!(
+                    first.status == 201 || first.status == 402,
+                    "{key}: {first:?}"
+                );
+                assert_eq!(
+                    (again.status, &again.ids, again.replayed),
+                    (first.status, &first.ids, true),
+                    "{key}: an acknowledged charge must survive the crash unchanged"
+                );
+            }
+            None => {
+                unacknowledged += 1;
+                // Whatever it became (committed before the kill, or charged now), it
+                // is one outcome from here on.
+                let third = charge(&http, &server.base, key, body).await.unwrap();
+                assert!(third.replayed, "{key}");
+                assert_eq!(
+                    (third.status, &third.ids),
+                    (again.status, &again.ids),
+                    "{key}"
+                );
+            }
+        }
+    }
+    assert!(
+        acknowledged > 0,
+        "round {round}: no charge was answered before the kill"
+    );
+    drop(server);
+    assert_eq!(
+        store.cli(&["audit", "--email", DEMO]),
+        "ok: balances equal the ledger"
+    );
+    eprintln!(
+        "crash round {round} ({}): killed after {moment} ms; {acknowledged} acknowledged, {unacknowledged} in flight",
+        if postgres { "PostgreSQL" } else { "SQLite" }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_under_load_loses_no_acknowledged_charge_on_sqlite() {
+    for round in 0..10 {
+        crash_round(false, round).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_under_load_loses_no_acknowledged_charge_on_postgres() {
+    for round in 0..10 {
+        crash_round(true, round).await;
+    }
+}
+
+/// VNPay's IPN for a paid payment, signed as VNPay signs it.
+fn ipn_query(reference: &str, dong: i64) -> String {
+    use app::domain::gateways::vnpay;
+    let mut params = BTreeMap::new();
+    for (k, v) in [
+        ("vnp_Amount", (dong * 100).to_string()),
+        ("vnp_ResponseCode", "00".to_owned()),
+        ("vnp_TmnCode", VNPAY_TMN.to_owned()),
+        ("vnp_TransactionNo", "14226112".to_owned()),
+        ("vnp_TransactionStatus", "00".to_owned()),
+        ("vnp_TxnRef", reference.to_owned()),
+    ] {
+        params.insert(k.to_owned(), v);
+    }
+    let secret = secrecy::SecretString::from(VNPAY_SECRET.to_owned());
+    format!(
+        "{}&vnp_SecureHash={}",
+        vnpay::signing_text(&params),
+        vnpay::sign(&secret, &params)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_server_processes_on_one_postgres_database_credit_once_and_never_overdraw() {
+    use app::domain::db::Db;
+    use app::domain::payment::{self, NewPayment};
+    use app::model::money::{Currency, Money};
+    use app::model::top_up::Gateway;
+
+    let store = Store::new(true).await;
+    store.cli(&["demo"]);
+    let account = store.cli(&["account-id", "--email", DEMO]);
+    let url = store
+        .env
+        .iter()
+        .find(|(k, _)| k == "DATABASE_URL")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let db = Db::connect(&url).await.unwrap();
+    let before = app::domain::ledger::balances(db.conn(), &account, Currency::Vnd)
+        .await
+        .unwrap();
+    // Twenty pending top-ups of 500.000 ₫ waiting for their IPN.
+    let mut pending = Vec::new();
+    for i in 0..20 {
+        let new = NewPayment {
+            account_id: account.clone(),
+            amount: Money::from_minor(500_000, Currency::Vnd),
+            gateway: Gateway::VnPay,
+            client_token: format!("two-{i}"),
+            consent_version: "proof".into(),
+        };
+        pending.push(
+            payment::create(&db, &new, chrono::Duration::minutes(15))
+                .await
+                .unwrap()
+                .reference,
+        );
+    }
+    let servers = [store.serve().await, store.serve().await];
+    let http = reqwest::Client::new();
+    let mut clients = Vec::new();
+    for c in 0..64usize {
+        let base = servers[c % 2].base.clone();
+        let (http, account, pending) = (http.clone(), account.clone(), pending.clone());
+        clients.push(tokio::spawn(async move {
+            let (mut charged, mut confirmed) = (0i64, 0usize);
+            for n in 0..15usize {
+                if c % 4 == 0 {
+                    // A gateway's IPN, delivered to either process, many times over.
+                    let reference = &pending[(c + n) % pending.len()];
+                    let r: Value = http
+                        .get(format!(
+                            "{base}/payments/vnpay/ipn?{}",
+                            ipn_query(reference, 500_000)
+                        ))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    let code = r["RspCode"].as_str().unwrap().to_owned();
+                    assert!(code == "00" || code == "02", "{r}");
+                    confirmed += usize::from(code == "00");
+                } else {
+                    let dong = 150_000;
+                    let a = charge(
+                        &http,
+                        &base,
+                        &format!("two-c{c}-n{n}"),
+                        &charge_body(&account, dong),
+                    )
+                    .await
+                    .unwrap();
+                    assert!(a.status == 201 || a.status == 402, "{a:?}");
+                    if a.status == 201 {
+                        charged += dong;
+                    }
+                }
+            }
+            (charged, confirmed)
+        }));
+    }
+    let (mut charged, mut confirmed) = (0, 0);
+    for c in clients {
+        let (a, b) = c.await.unwrap();
+        charged += a;
+        confirmed += b;
+    }
+    drop(servers);
+    // Every payment got IPNs (16 IPN clients × 15 sends over 20 payments, both
+    // processes), and each was credited by exactly one of them.
+    assert_eq!(
+        confirmed,
+        pending.len(),
+        "each top-up confirmed by exactly one IPN"
+    );
+    for reference in &pending {
+        let p = payment::of_account(db.conn(), &account, reference)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.state, "succeeded", "{reference}");
+    }
+    let after = app::domain::ledger::balances(db.conn(), &account, Currency::Vnd)
+        .await
+        .unwrap();
+    let minor = |m: Money| m.to_minor().unwrap();
+    assert!(
+        minor(after.top_up) >= 0 && minor(after.voucher) >= 0,
+        "no overdraft"
+    );
+    assert_eq!(
+        minor(after.total()),
+        minor(before.total()) + 20 * 500_000 - charged,
+        "balance = before + every top-up once - every acknowledged charge"
+    );
+    assert_eq!(
+        store.cli(&["audit", "--email", DEMO]),
+        "ok: balances equal the ledger"
+    );
+    eprintln!(
+        "two processes: {charged} ₫ charged in 201s, 20 top-ups credited once each, audit clean"
+    );
+}
