@@ -111,6 +111,8 @@ impl Store {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
+        // Waited on in `Running`'s kill or drop.
+        #[allow(clippy::zombie_processes)]
         let child = self
             .command(&["serve"])
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
@@ -174,6 +176,9 @@ impl Drop for Running {
     }
 }
 
+/// A charge sent: its key, its body, and its answer if one arrived before the kill.
+type Sent = (String, Value, Option<Answer>);
+
 /// A charge's answer: status, the transaction ids, whether it was a replay.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Answer {
@@ -226,7 +231,7 @@ async fn crash_round(postgres: bool, round: u32) {
         .build()
         .unwrap();
     // (key, body, the answer if one arrived before the kill)
-    let sent: Arc<Mutex<Vec<(String, Value, Option<Answer>)>>> = Arc::default();
+    let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let mut clients = Vec::new();
     for c in 0..16 {
         let (http, base, sent, account) = (
