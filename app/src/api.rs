@@ -203,10 +203,10 @@ pub async fn start_top_up(
     let token = client_token.trim();
     // The column holds 64 characters; the browser sends 32.
     if token.is_empty() || token.len() > 64 {
-        return Err(AppError::Invalid {
-            field: "client_token".into(),
-            message: "The payment request is incomplete; reload the page and try again.".into(),
-        });
+        // Not something the customer typed: the request itself is malformed.
+        return Err(AppError::BadRequest(
+            "The payment request is incomplete; reload the page and try again.".into(),
+        ));
     }
     let amount = check_amount(&amount, currency, (gateways.maximum)(currency)).map_err(|e| {
         AppError::Invalid {

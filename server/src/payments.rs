@@ -8,18 +8,33 @@ use app::domain::auth;
 use app::domain::db::Db;
 use app::domain::gateways::{self, Answer, Gateways, Notification};
 use app::model::top_up::Gateway;
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use tower_sessions::Session;
 
 #[derive(Clone)]
 struct Payments {
     db: Db,
     gateways: Gateways,
+    /// Each PayPal webhook costs a call to PayPal's verify API: a flood from one
+    /// address must not turn into a flood of those (or use up our API quota).
+    paypal_limit: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+/// PayPal webhooks one address may send: 20 a second, bursts of 100.
+fn paypal_webhook_limit() -> DefaultKeyedRateLimiter<IpAddr> {
+    let per_second = NonZeroU32::new(20).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
 }
 
 /// The callback routes, which gateways call.
@@ -28,14 +43,22 @@ pub fn callbacks(db: Db, gateways: Gateways) -> Router {
         .route("/payments/vnpay/ipn", get(vnpay_ipn))
         .route("/payments/stripe/webhook", post(stripe_webhook))
         .route("/payments/paypal/webhook", post(paypal_webhook))
-        .with_state(Payments { db, gateways })
+        .with_state(Payments {
+            db,
+            gateways,
+            paypal_limit: Arc::new(paypal_webhook_limit()),
+        })
 }
 
 /// The customer's return route; needs the session layer.
 pub fn returns(db: Db, gateways: Gateways) -> Router {
     Router::new()
         .route("/billing/top-up/return/{gateway}", get(customer_return))
-        .with_state(Payments { db, gateways })
+        .with_state(Payments {
+            db,
+            gateways,
+            paypal_limit: Arc::new(paypal_webhook_limit()),
+        })
 }
 
 fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
@@ -74,7 +97,20 @@ async fn stripe_webhook(State(p): State<Payments>, headers: HeaderMap, body: Byt
     respond(gateways::notified(&p.db, p.gateways.stripe.as_ref(), &call).await)
 }
 
-async fn paypal_webhook(State(p): State<Payments>, headers: HeaderMap, body: Bytes) -> Response {
+async fn paypal_webhook(
+    State(p): State<Payments>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // Tests serve without connection info: they count as one address.
+    let ip = peer.map_or(IpAddr::from([0, 0, 0, 0]), |Extension(ConnectInfo(a))| {
+        a.ip()
+    });
+    if p.paypal_limit.check_key(&ip).is_err() {
+        // PayPal retries a 429 later, with backoff.
+        return StatusCode::TOO_MANY_REQUESTS.into_response();
+    }
     let call = notification(None, &headers, &body);
     respond(gateways::notified(&p.db, p.gateways.paypal.as_ref(), &call).await)
 }

@@ -33,7 +33,7 @@ pub enum AppError {
     #[error("Too many attempts, try again in {minutes} {}.", if *minutes == 1 { "minute" } else { "minutes" })]
     TooManyAttempts { minutes: u32 },
     /// The request itself was malformed (missing or unreadable arguments, too large).
-    #[error("The request could not be read: {0}")]
+    #[error("{0}")]
     BadRequest(String),
     /// Something failed on our side; details are in the server log.
     #[error("Something went wrong on our side. Please try again.")]
@@ -67,7 +67,9 @@ impl FromServerFnError for AppError {
             // The server could not read the request's arguments: the caller's fault.
             ServerFnErrorErr::Args(e)
             | ServerFnErrorErr::MissingArg(e)
-            | ServerFnErrorErr::Deserialization(e) => AppError::BadRequest(e),
+            | ServerFnErrorErr::Deserialization(e) => {
+                AppError::BadRequest(format!("The request could not be read: {e}"))
+            }
             other => AppError::Transport(other.to_string()),
         }
     }

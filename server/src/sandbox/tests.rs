@@ -75,6 +75,9 @@ impl Running {
         let (made, started) = gateways::start(&self.db, &self.gateways, &new, "127.0.0.1")
             .await
             .unwrap();
+        // The consent the customer gave with Pay is kept with the payment, for disputes.
+        assert_eq!(made.consent_version.as_deref(), Some("test"));
+        assert!(made.consented_at.is_some());
         (made, started.redirect_url)
     }
 
@@ -143,9 +146,17 @@ async fn the_expiry_job_credits_what_each_sandbox_reports_paid_while_its_callbac
         let (credited, expired) = gateways::close_due(&s.db, &s.gateways, after)
             .await
             .unwrap();
-        assert_eq!((credited, expired), (1, 1), "{currency}");
+        assert_eq!(credited, 1, "{currency}");
+        assert!(expired <= 1, "{currency}");
         assert_eq!(s.state(paid.id).await, "succeeded", "{currency}");
-        assert_eq!(s.state(never.id).await, "expired", "{currency}");
+        // Stripe: the job expires the open session through the API, and Stripe's
+        // `checkout.session.expired` webhook may fail our payment before the job's own
+        // expiry does; either way it is closed and credited nothing.
+        let closed = s.state(never.id).await;
+        assert!(
+            closed == "expired" || closed == "failed",
+            "{currency}: {closed}"
+        );
         assert_eq!(s.total(&account, currency).await, amount, "{currency}");
         // The held callback, delivered at last, changes nothing.
         let replay = s
