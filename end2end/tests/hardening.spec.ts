@@ -90,3 +90,15 @@ test("pages carry a nonce-based Content-Security-Policy and cannot be framed", a
   const api = await page.request.get("/healthz");
   expect(api.headers()["content-security-policy"]).toBe("frame-ancestors 'none'");
 });
+
+test("an operator has no billing pages: the page and its server functions refuse", async ({ page }) => {
+  await signIn(page, "admin@example.com");
+  await expect(page).toHaveURL(/\/billing$/);
+  await hydrated(page);
+  await expect(page.getByRole("alert")).toHaveText("You do not have access to this.");
+  await expect(page.getByRole("button", { name: "Add credit" })).toHaveCount(0);
+  const history = await page.request.post("/rpc/credit_history", { form: { query: "" }, failOnStatusCode: false });
+  expect(history.status()).toBe(403);
+  const reload = await page.goto("/billing/history");
+  expect(reload!.status()).toBe(403);
+});

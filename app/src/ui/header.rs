@@ -2,12 +2,13 @@
 //! user, sign out) above the page. Sends anyone not signed in to the sign-in page.
 
 use crate::api::{SignOut, get_viewer};
-use crate::model::session::Viewer;
+use crate::model::error::AppError;
+use crate::model::session::{Role, Viewer};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect};
 
 /// The viewer, shared with the pages under the header so they need not fetch it again.
-pub type ViewerResource = Resource<Result<Option<Viewer>, crate::model::error::AppError>>;
+pub type ViewerResource = Resource<Result<Option<Viewer>, AppError>>;
 
 #[component]
 pub fn SignedIn() -> impl IntoView {
@@ -17,12 +18,29 @@ pub fn SignedIn() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match viewer.await {
+                    Ok(Some(me)) if me.role == Role::Operator => {
+                        // Billing pages show a customer's own account; an operator has
+                        // none. Refused as the server functions refuse it.
+                        #[cfg(feature = "ssr")]
+                        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                            response.set_status(axum::http::StatusCode::FORBIDDEN);
+                        }
+                        view! {
+                            <Header me />
+                            <main class="narrow">
+                                <h1>"Billing Management"</h1>
+                                <p role="alert">{AppError::Forbidden.to_string()}</p>
+                                <p>"Billing pages show a customer's own credits; operator accounts have none."</p>
+                            </main>
+                        }
+                            .into_any()
+                    }
                     Ok(Some(me)) => view! {
                         <Header me />
                         <Outlet />
                     }
                         .into_any(),
-                    Ok(None) | Err(crate::model::error::AppError::SignInRequired) => {
+                    Ok(None) | Err(AppError::SignInRequired) => {
                         view! { <Redirect path="/sign-in" /> }.into_any()
                     }
                     Err(e) => view! {
@@ -40,6 +58,7 @@ pub fn SignedIn() -> impl IntoView {
 #[component]
 fn Header(me: Viewer) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
+    let customer = me.role == Role::Customer;
     let total = me.balances.map(|b| b.total().to_string());
     let label = total.clone();
     view! {
@@ -48,8 +67,14 @@ fn Header(me: Viewer) -> impl IntoView {
                 {super::PRODUCT_NAME}
             </a>
             <div class="topbar-account">
-                <super::add_credit::AddCredit />
+                {customer.then(|| view! { <super::add_credit::AddCredit /> })}
                 {match total {
+                    _ if !customer => view! {
+                        <span class="balance-chip">
+                            <span class="balance-chip-label">"Operator"</span>
+                        </span>
+                    }
+                        .into_any(),
                     Some(total) => view! {
                         <a
                             class="balance-chip"
