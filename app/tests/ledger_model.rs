@@ -152,6 +152,23 @@ fn state_of(stored: &payment_row::Model) -> PayState {
     }
 }
 
+/// The sequence's payment an operation names (by index, wrapping), as stored now.
+async fn nth_payment(
+    db: &Db,
+    account: &str,
+    refs: &[String],
+    i: usize,
+) -> Result<Option<(String, payment_row::Model)>, String> {
+    let Some(reference) = refs.get(i % refs.len().max(1)) else {
+        return Ok(None);
+    };
+    let stored = payment::of_account(db.conn(), account, reference)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("payment vanished")?;
+    Ok(Some((reference.clone(), stored)))
+}
+
 async fn apply(
     db: &Db,
     account: &str,
@@ -177,13 +194,9 @@ async fn apply(
             refs.push(made.reference);
         }
         Op::Settle(i, how) => {
-            let Some(reference) = refs.get(i % refs.len().max(1)) else {
+            let Some((reference, stored)) = nth_payment(db, account, refs, *i).await? else {
                 return Ok(());
             };
-            let stored = payment::of_account(db.conn(), account, reference)
-                .await
-                .map_err(|x| e(&x))?
-                .ok_or("payment vanished")?;
             let outcome = match how {
                 How::Paid => Outcome::Paid {
                     amount: vnd(stored.amount_minor),
@@ -200,18 +213,14 @@ async fn apply(
                     reason: "unreachable".into(),
                 },
             };
-            payment::settle(db, Gateway::VnPay, reference, &outcome)
+            payment::settle(db, Gateway::VnPay, &reference, &outcome)
                 .await
                 .map_err(|x| e(&x))?;
         }
         Op::ExpirePayment(i) => {
-            let Some(reference) = refs.get(i % refs.len().max(1)) else {
+            let Some((_, stored)) = nth_payment(db, account, refs, *i).await? else {
                 return Ok(());
             };
-            let stored = payment::of_account(db.conn(), account, reference)
-                .await
-                .map_err(|x| e(&x))?
-                .ok_or("payment vanished")?;
             payment::expire(db, &stored, at).await.map_err(|x| e(&x))?;
         }
         Op::Grant(amount, expires_in) => {

@@ -9,12 +9,12 @@
 //!   them charging one account and delivering VNPay IPN calls for pending top-ups: no
 //!   overdraft, each top-up credited once, the books balance.
 //!
-//! PostgreSQL is the server of `BILLING_TEST_PG_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`); the tests fail if it does not answer.
+//! Databases come from the app's test harness (`app/tests/support`): PostgreSQL is the
+//! server of `BILLING_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! the tests fail if it does not answer.
 #![allow(clippy::unwrap_used)]
 
 use rand::Rng;
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
@@ -28,22 +28,28 @@ const DEMO: &str = "demo@example.com";
 const VNPAY_SECRET: &str = "proof-vnpay-secret";
 const VNPAY_TMN: &str = "PROOF001";
 
-/// Where a test's database is, and the environment a server process needs for it.
+/// The app's test harness: a fresh SQLite file or PostgreSQL database, dropped after.
+#[path = "../../app/tests/support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+/// A test's database, and the environment a server process needs for it.
 struct Store {
     env: Vec<(String, String)>,
+    test_db: support::TestDb,
     _dir: tempfile::TempDir,
-    postgres: Option<(String, String)>,
-}
-
-fn pg_admin_url() -> String {
-    std::env::var("BILLING_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 impl Store {
     async fn new(postgres: bool) -> Store {
+        let test_db = if postgres {
+            support::TestDb::postgres().await
+        } else {
+            support::TestDb::sqlite().await
+        };
         let dir = tempfile::tempdir().unwrap();
-        let mut env = vec![
+        let env = vec![
+            ("DATABASE_URL".to_owned(), test_db.url.clone()),
             ("DATA_DIR".to_owned(), dir.path().display().to_string()),
             ("PAYMENT_SANDBOX".to_owned(), "on".to_owned()),
             ("VNPAY_HASH_SECRET".to_owned(), VNPAY_SECRET.to_owned()),
@@ -55,35 +61,16 @@ impl Store {
             ),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
-        let mut pg = None;
-        if postgres {
-            let admin_url = pg_admin_url();
-            let admin = Database::connect(&admin_url)
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} does not answer: {e}"));
-            let name = format!(
-                "billing_proof_{}_{}",
-                std::process::id(),
-                rand::rng().random::<u32>()
-            );
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            let (base, _) = admin_url.rsplit_once('/').unwrap();
-            env.push(("DATABASE_URL".to_owned(), format!("{base}/{name}")));
-            pg = Some((admin_url, name));
-        }
         Store {
             env,
+            test_db,
             _dir: dir,
-            postgres: pg,
         }
     }
 
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(SERVER);
-        c.args(args).env_remove("DATABASE_URL");
+        c.args(args);
         for (k, v) in &self.env {
             c.env(k, v);
         }
@@ -131,28 +118,6 @@ impl Store {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the server did not start within 30 s");
-    }
-}
-
-impl Drop for Store {
-    fn drop(&mut self) {
-        let Some((admin_url, name)) = self.postgres.take() else {
-            return;
-        };
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                if let Ok(admin) = Database::connect(&admin_url).await {
-                    let _ = admin
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                }
-            });
-        })
-        .join();
     }
 }
 
@@ -348,7 +313,6 @@ fn ipn_query(reference: &str, dong: i64) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_server_processes_on_one_postgres_database_credit_once_and_never_overdraw() {
-    use app::domain::db::Db;
     use app::domain::payment::{self, NewPayment};
     use app::model::money::{Currency, Money};
     use app::model::top_up::Gateway;
@@ -356,13 +320,7 @@ async fn two_server_processes_on_one_postgres_database_credit_once_and_never_ove
     let store = Store::new(true).await;
     store.cli(&["demo"]);
     let account = store.cli(&["account-id", "--email", DEMO]);
-    let url = store
-        .env
-        .iter()
-        .find(|(k, _)| k == "DATABASE_URL")
-        .map(|(_, v)| v.clone())
-        .unwrap();
-    let db = Db::connect(&url).await.unwrap();
+    let db = store.test_db.db.clone();
     let before = app::domain::ledger::balances(db.conn(), &account, Currency::Vnd)
         .await
         .unwrap();
