@@ -30,7 +30,6 @@ const VNPAY_TMN: &str = "PROOF001";
 
 /// The app's test harness: a fresh SQLite file or PostgreSQL database, dropped after.
 #[path = "../../app/tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 /// A test's database, and the environment a server process needs for it.
