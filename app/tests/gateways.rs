@@ -412,3 +412,38 @@ async fn a_repeated_click_pays_the_stored_amount_whatever_the_second_request_say
         url_again.redirect_url
     );
 }
+
+#[tokio::test]
+async fn pay_clicks_are_rate_limited_per_account() {
+    let t = TestDb::new().await;
+    let busy = customer(&t.db, "busy@example.com", Currency::Vnd).await;
+    let calm = customer(&t.db, "calm@example.com", Currency::Vnd).await;
+    let gateways = offline_gateways();
+    let click = |account: &str, n: usize| NewPayment {
+        account_id: account.to_owned(),
+        amount: Money::from_minor(500_000, Currency::Vnd),
+        gateway: Gateway::VnPay,
+        client_token: format!("click-{n}"),
+        consent_version: "test-terms".into(),
+    };
+    for n in 0..20 {
+        gateways::start(&t.db, &gateways, &click(&busy, n), "127.0.0.1")
+            .await
+            .unwrap();
+    }
+    let refused = gateways::start(&t.db, &gateways, &click(&busy, 20), "127.0.0.1").await;
+    let Err(gateways::StartError::Throttled(wait)) = refused else {
+        panic!("the 21st Pay within 10 minutes must be refused: {refused:?}");
+    };
+    assert_eq!(wait.minutes(), 10);
+    let made = payment_row::Entity::find()
+        .filter(payment_row::Column::AccountId.eq(busy.as_str()))
+        .all(t.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(made.len(), 20, "the refused click made no payment");
+    // Another account is not held up by this one.
+    gateways::start(&t.db, &gateways, &click(&calm, 0), "127.0.0.1")
+        .await
+        .unwrap();
+}

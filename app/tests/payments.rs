@@ -576,6 +576,50 @@ async fn a_storm_of_duplicated_shuffled_forged_and_late_callbacks_credits_each_p
 }
 
 #[tokio::test]
+async fn a_signed_ipn_for_another_merchant_is_refused_and_credits_nothing() {
+    let t = TestDb::new().await;
+    let secret = SecretString::from("shared-secret".to_owned());
+    let a = customer(&t.db, "m@example.com", Currency::Vnd).await;
+    let p = pay(&t.db, &a, 500_000, "m").await;
+    let mut theirs = vnpay_config(&secret);
+    theirs.tmn_code = "OTHERSHOP".into();
+    // Signed with the same secret (as another terminal of a shared account would be),
+    // but naming our terminal is what makes it ours: DEMOSHOP ≠ OTHERSHOP.
+    let call = ipn(&secret, &p.reference, 50_000_000, "00", false);
+    assert_eq!(
+        vnpay::handle_ipn(&t.db, &theirs, &call).await,
+        IpnAnswer::Other
+    );
+    assert_eq!(state_of(&t.db, p.id).await.state, "pending");
+    assert_eq!(total(&t.db, &a).await, 0);
+}
+
+#[tokio::test]
+async fn a_payment_without_its_ledger_row_never_reads_as_credited() {
+    let t = TestDb::new().await;
+    let a = customer(&t.db, "l@example.com", Currency::Vnd).await;
+    let p = pay(&t.db, &a, 500_000, "l").await;
+    payment_row::Entity::update_many()
+        .col_expr(
+            payment_row::Column::LedgerTransactionId,
+            sea_orm::sea_query::Expr::value(Option::<i64>::None),
+        )
+        .filter(payment_row::Column::Id.eq(p.id))
+        .exec(t.db.conn())
+        .await
+        .unwrap();
+    let paid = Outcome::Paid {
+        amount: vnd(500_000),
+        gateway_ref: None,
+    };
+    let settled = payment::settle(&t.db, Gateway::VnPay, &p.reference, &paid).await;
+    assert!(settled.is_err(), "{settled:?}");
+    // Nothing committed: the payment is still pending, nothing credited.
+    assert_eq!(state_of(&t.db, p.id).await.state, "pending");
+    assert_eq!(total(&t.db, &a).await, 0);
+}
+
+#[tokio::test]
 async fn payment_history_pages_newest_first_with_customer_statuses() {
     use app::model::history::PageCursor;
     use app::model::top_up::PaymentStatus;

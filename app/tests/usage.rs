@@ -217,3 +217,53 @@ async fn api_keys_are_stored_hashed_and_checked() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn idempotency_records_past_their_retention_are_purged_and_recent_ones_kept() {
+    use app::domain::entities::api_idempotency;
+    let t = TestDb::new().await;
+    let account = customer(&t.db, "p@example.com", Currency::Vnd).await;
+    let key = api_key::create(t.db.conn(), "svc", &api_key::Scope::all(), now())
+        .await
+        .unwrap()
+        .0;
+    let request = |n: i64| ChargeRequest {
+        account_id: account.clone(),
+        service: app::model::ledger::Service::AiInference,
+        resource: "r".into(),
+        description: "d".into(),
+        amount: Money::from_minor(n, Currency::Vnd),
+        idempotency_key: None,
+    };
+    for n in 1..=3 {
+        usage::charge_once(
+            &t.db,
+            key.id,
+            &format!("k{n}"),
+            &format!("f{n}"),
+            &request(n),
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        usage::purge_idempotency(t.db.conn(), now() - chrono::Duration::days(30))
+            .await
+            .unwrap(),
+        0,
+        "nothing is 30 days old yet"
+    );
+    assert_eq!(
+        usage::purge_idempotency(t.db.conn(), now() + chrono::Duration::seconds(1))
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        api_idempotency::Entity::find()
+            .count(t.db.conn())
+            .await
+            .unwrap(),
+        0
+    );
+}

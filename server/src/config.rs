@@ -273,3 +273,48 @@ impl Config {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PaymentSettings;
+
+    fn live(overrides: &[(&str, &str)]) -> PaymentSettings {
+        let values: Vec<(String, String)> = [
+            ("VNPAY_TMN_CODE", "LIVE0001"),
+            ("VNPAY_HASH_SECRET", "h"),
+            ("STRIPE_SECRET_KEY", "sk_live_x"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+            ("PAYPAL_CLIENT_ID", "c"),
+            ("PAYPAL_CLIENT_SECRET", "s"),
+            ("PAYPAL_WEBHOOK_ID", "w"),
+        ]
+        .iter()
+        .chain(overrides)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        PaymentSettings::read("https://billing.example", &|name| {
+            values
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn live_mode_names_test_keys_and_sandbox_hosts() {
+        assert!(live(&[]).test_mode.is_empty(), "{:?}", live(&[]).test_mode);
+        assert!(live(&[]).missing.is_empty());
+        let test = live(&[
+            ("STRIPE_SECRET_KEY", "sk_test_x"),
+            (
+                "VNPAY_PAY_URL",
+                "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html",
+            ),
+            ("PAYPAL_API_BASE", "https://api-m.sandbox.paypal.com"),
+        ]);
+        assert_eq!(test.test_mode.len(), 3, "{:?}", test.test_mode);
+        assert!(!test.allow_test_mode);
+        assert!(live(&[("PAYMENT_ALLOW_TEST_MODE", "on")]).allow_test_mode);
+    }
+}
