@@ -313,6 +313,10 @@ pub mod server {
     use std::net::SocketAddr;
     use tower_sessions::Session;
 
+    /// The client's address as the server established it (a request extension).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct ClientIp(pub String);
+
     /// Logs an internal failure and returns the message-free error the browser sees.
     pub fn internal(e: impl std::fmt::Display) -> AppError {
         tracing::error!(error = %e, "server function failed");
@@ -337,10 +341,15 @@ pub mod server {
             let db = use_context::<Db>().ok_or_else(|| internal("no database in context"))?;
             let gateways = use_context::<Gateways>();
             let session = leptos_axum::extract::<Session>().await.map_err(internal)?;
-            let client_ip = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-                .await
-                .map(|ConnectInfo(addr)| addr.ip().to_string())
-                .unwrap_or_else(|_| "127.0.0.1".into());
+            // The server's `client_ip` layer says who the client is (behind a trusted
+            // proxy, the address the proxy saw); the socket's peer otherwise.
+            let client_ip = match leptos_axum::extract::<axum::Extension<ClientIp>>().await {
+                Ok(axum::Extension(ClientIp(ip))) => ip,
+                Err(_) => leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+                    .await
+                    .map(|ConnectInfo(addr)| addr.ip().to_string())
+                    .unwrap_or_else(|_| "127.0.0.1".into()),
+            };
             Ok(Call {
                 db,
                 session,

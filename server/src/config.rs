@@ -24,6 +24,9 @@ pub struct Config {
     /// How long usage-API idempotency records are kept (`IDEMPOTENCY_RETENTION_DAYS`,
     /// default 30).
     pub idempotency_retention_days: i64,
+    /// Behind a reverse proxy we trust (`TRUSTED_PROXY=on`): the client's address is
+    /// the last one in `X-Forwarded-For`.
+    pub trusted_proxy: bool,
 }
 
 /// Where and how we reach VNPay, Stripe and PayPal. With `PAYMENT_SANDBOX=on` every
@@ -241,6 +244,10 @@ impl Config {
             .filter(|d| *d > 0)
             .unwrap_or(30);
         Config {
+            trusted_proxy: matches!(
+                var("TRUSTED_PROXY").as_deref(),
+                Some("on" | "1" | "true" | "yes")
+            ),
             idempotency_retention_days,
             data_dir,
             database_url,

@@ -28,6 +28,7 @@ pub fn router(
     db: Db,
     leptos_options: LeptosOptions,
     https: bool,
+    trusted_proxy: bool,
     gateways: Gateways,
     sandbox: Option<Sandbox>,
 ) -> Router {
@@ -60,6 +61,10 @@ pub fn router(
         .merge(export::router(db.clone()))
         .merge(payments::returns(db.clone(), gateways.clone()))
         .layer(axum::middleware::from_fn(rpc_status::honest_status))
+        .layer(axum::middleware::from_fn_with_state(
+            trusted_proxy,
+            client_ip,
+        ))
         .layer(axum::middleware::from_fn(csrf::same_origin_only))
         // Forms and server-function calls are a few KB: larger bodies get 413.
         .layer(RequestBodyLimitLayer::new(MAX_PAGE_BODY))
@@ -71,6 +76,34 @@ pub fn router(
         app = app.merge(sandbox::router(sandbox));
     }
     security_headers(app, https).layer(TraceLayer::new_for_http())
+}
+
+/// Establishes who the client is, for throttling and for VNPay's `vnp_IpAddr`: the
+/// socket's peer, or, behind a trusted reverse proxy (`TRUSTED_PROXY=on`), the last
+/// address in `X-Forwarded-For` (the one our proxy appended; earlier ones are the
+/// client's word). Without this, every customer behind the proxy would share one
+/// address and one sign-in limit.
+async fn client_ip(
+    axum::extract::State(trusted_proxy): axum::extract::State<bool>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let forwarded = trusted_proxy
+        .then(|| request.headers().get("x-forwarded-for"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok());
+    if let Some(ip) = forwarded.or(peer) {
+        request
+            .extensions_mut()
+            .insert(app::api::server::ClientIp(ip.to_string()));
+    }
+    next.run(request).await
 }
 
 /// Headers every response carries. Pages set their own Content-Security-Policy (with
@@ -141,7 +174,14 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         DbSessionStore::new(db.clone()),
         config.idempotency_retention_days,
     ));
-    let app = router(db, leptos_options, config.https(), gateways, sandbox);
+    let app = router(
+        db,
+        leptos_options,
+        config.https(),
+        config.trusted_proxy,
+        gateways,
+        sandbox,
+    );
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(database = %config.database_for_log(), "listening on http://{addr}");
     axum::serve(
