@@ -114,16 +114,49 @@ pub async fn find_by_email<C: ConnectionTrait>(
         .await
 }
 
-/// Password hashes computed at once. Argon2 takes 19 MiB per hash (its default memory
-/// cost) and the allocator keeps what it took, so unbounded concurrent sign-ins could
-/// grow the server by gigabytes and starve the usage API of CPU; the rest wait their
-/// turn here, holding no memory but a small future.
-fn hashing_permits() -> &'static tokio::sync::Semaphore {
-    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| {
+/// The threads that check passwords. Argon2 takes 19 MiB per hash (its default memory
+/// cost), and the allocator keeps each thread's memory after it is freed: unbounded
+/// concurrent sign-ins on the blocking pool grew the server by gigabytes and starved the
+/// usage API. A fixed set of (cores / 2, at least one) threads, fed through a queue,
+/// bounds both: waiting sign-ins hold only a small future.
+fn hashing_queue() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<HashJob>> {
+    static QUEUE: OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<HashJob>>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (send, receive) = std::sync::mpsc::channel::<HashJob>();
+        let receive = std::sync::Arc::new(std::sync::Mutex::new(receive));
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        tokio::sync::Semaphore::new((cores / 2).max(1))
+        for n in 0..(cores / 2).max(1) {
+            let receive = receive.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("password-check-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = receive.lock().map(|r| r.recv());
+                        match job {
+                            Ok(Ok(job)) => job(),
+                            _ => return,
+                        }
+                    }
+                });
+        }
+        std::sync::Mutex::new(send)
     })
+}
+
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// Runs a password check on the hashing threads.
+async fn on_hashing_thread(password: String, stored: String) -> Result<bool, AuthError> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let job: HashJob = Box::new(move || {
+        let _ = reply.send(password_matches(&password, &stored));
+    });
+    hashing_queue()
+        .lock()
+        .map_err(|e| AuthError::Hashing(e.to_string()))?
+        .send(job)
+        .map_err(|e| AuthError::Hashing(e.to_string()))?;
+    answer.await.map_err(|e| AuthError::Hashing(e.to_string()))
 }
 
 /// Signs in, throttled: after [`throttle::SIGN_IN_EMAIL`] failures for an email (known
@@ -158,8 +191,8 @@ pub async fn sign_in<C: ConnectionTrait>(
     }
 }
 
-/// Checks an email and password. Argon2 runs on a blocking thread, a bounded number at
-/// once: it is slow on purpose and must not stall the async workers.
+/// Checks an email and password. Argon2 runs on the hashing threads: it is slow on
+/// purpose and must not stall the async workers.
 pub async fn verify_credentials<C: ConnectionTrait>(
     conn: &C,
     email: &str,
@@ -170,13 +203,7 @@ pub async fn verify_credentials<C: ConnectionTrait>(
         .as_ref()
         .map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
     let password = password.to_owned();
-    let _permit = hashing_permits()
-        .acquire()
-        .await
-        .map_err(|e| AuthError::Hashing(e.to_string()))?;
-    let matches = tokio::task::spawn_blocking(move || password_matches(&password, &stored))
-        .await
-        .map_err(|e| AuthError::Hashing(e.to_string()))?;
+    let matches = on_hashing_thread(password, stored).await?;
     match user {
         Some(user) if matches => Ok(user),
         _ => Err(AuthError::BadCredentials),
