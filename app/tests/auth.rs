@@ -186,3 +186,57 @@ async fn one_address_guessing_many_accounts_is_throttled_by_its_address() {
         auth::sign_in(t.db.conn(), "fresh@example.com", "guess", "192.0.2.10", at).await;
     assert!(matches!(elsewhere, Err(AuthError::BadCredentials)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_concurrent_guesses_gets_no_more_tries_than_one_at_a_time() {
+    let t = TestDb::new().await;
+    auth::create_user(
+        t.db.conn(),
+        "burst@example.com",
+        "right password",
+        Role::Customer,
+        now(),
+    )
+    .await
+    .unwrap();
+    let at = now();
+    let mut guesses = Vec::new();
+    for i in 0..32 {
+        let db = t.db.clone();
+        guesses.push(tokio::spawn(async move {
+            auth::sign_in(
+                db.conn(),
+                "burst@example.com",
+                "guess",
+                &format!("10.1.0.{i}"),
+                at,
+            )
+            .await
+        }));
+    }
+    let (mut checked, mut throttled) = (0, 0);
+    for g in guesses {
+        match g.await.unwrap() {
+            Err(AuthError::BadCredentials) => checked += 1,
+            Err(AuthError::Throttled(_)) => throttled += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(checked <= 5, "{checked} passwords were checked");
+    assert_eq!(checked + throttled, 32);
+    // The window holds exactly the failures that were checked: with five, even the
+    // right password waits; with fewer (refused ones are taken back), it gets in.
+    let right = auth::sign_in(
+        t.db.conn(),
+        "burst@example.com",
+        "right password",
+        "10.2.0.1",
+        at,
+    )
+    .await;
+    if checked == 5 {
+        assert!(matches!(right, Err(AuthError::Throttled(_))), "{right:?}");
+    } else {
+        assert!(right.is_ok(), "{checked} checked: {right:?}");
+    }
+}

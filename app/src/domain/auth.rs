@@ -172,20 +172,25 @@ pub async fn sign_in<C: ConnectionTrait>(
 ) -> Result<user::Model, AuthError> {
     use super::throttle::{self, SIGN_IN_EMAIL, SIGN_IN_IP};
     let email = normalize_email(email);
-    for (limit, subject) in [(SIGN_IN_EMAIL, email.as_str()), (SIGN_IN_IP, client_ip)] {
-        if let Err(wait) = throttle::check(conn, limit, subject, at).await? {
+    // Counted before the check, so a burst of concurrent guesses gets no more through
+    // than one at a time would.
+    let by_email = match throttle::attempt(conn, SIGN_IN_EMAIL, &email, at).await? {
+        Ok(id) => id,
+        Err(wait) => return Err(AuthError::Throttled(wait)),
+    };
+    let by_address = match throttle::attempt(conn, SIGN_IN_IP, client_ip, at).await? {
+        Ok(id) => id,
+        Err(wait) => {
+            throttle::release(conn, by_email).await?;
             return Err(AuthError::Throttled(wait));
         }
-    }
+    };
     match verify_credentials(conn, &email, password).await {
         Ok(user) => {
+            // A success counts against nobody, and clears the email's failures.
             throttle::clear(conn, SIGN_IN_EMAIL, &email).await?;
+            throttle::release(conn, by_address).await?;
             Ok(user)
-        }
-        Err(AuthError::BadCredentials) => {
-            throttle::record(conn, SIGN_IN_EMAIL, &email, at).await?;
-            throttle::record(conn, SIGN_IN_IP, client_ip, at).await?;
-            Err(AuthError::BadCredentials)
         }
         Err(e) => Err(e),
     }

@@ -65,52 +65,56 @@ impl Throttled {
     }
 }
 
-/// Refuses when `subject` already made `limit.max` attempts within the window.
-pub async fn check<C: ConnectionTrait>(
+/// Counts an attempt against `subject`, then checks the window with it included, so
+/// that concurrent attempts cannot all pass a check made before any of them was
+/// counted: whichever way they interleave, at most `max` are let through. A refused
+/// attempt is taken back (it does not lengthen the wait). Returns the attempt's id, for
+/// [`release`] when it turns out not to count (a successful sign-in).
+pub async fn attempt<C: ConnectionTrait>(
     conn: &C,
     limit: Limit,
     subject: &str,
     at: DateTime<Utc>,
-) -> Result<Result<(), Throttled>, DbErr> {
-    let since = at - limit.window();
-    let recent = || {
-        attempt::Entity::find()
-            .filter(attempt::Column::Kind.eq(limit.kind))
-            .filter(attempt::Column::Subject.eq(subject))
-            .filter(attempt::Column::At.gt(since))
-    };
-    let count = recent().count(conn).await?;
-    if count < limit.max {
-        return Ok(Ok(()));
-    }
-    // The window frees a slot when the attempt `count - max` places from the oldest
-    // leaves it.
-    let freeing = recent()
-        .order_by_asc(attempt::Column::At)
-        .offset(count - limit.max)
-        .one(conn)
-        .await?;
-    let free_at = freeing.map_or(at + limit.window(), |a| a.at + limit.window());
-    Ok(Err(Throttled {
-        retry_after: free_at - at,
-    }))
-}
-
-/// Counts one attempt against `subject`.
-pub async fn record<C: ConnectionTrait>(
-    conn: &C,
-    limit: Limit,
-    subject: &str,
-    at: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    attempt::ActiveModel {
+) -> Result<Result<i64, Throttled>, DbErr> {
+    let subject: String = subject.chars().take(300).collect();
+    let mine = attempt::ActiveModel {
         kind: Set(limit.kind.to_owned()),
-        subject: Set(subject.chars().take(300).collect()),
+        subject: Set(subject.clone()),
         at: Set(at),
         ..Default::default()
     }
     .insert(conn)
     .await?;
+    let since = at - limit.window();
+    let recent = || {
+        attempt::Entity::find()
+            .filter(attempt::Column::Kind.eq(limit.kind))
+            .filter(attempt::Column::Subject.eq(subject.as_str()))
+            .filter(attempt::Column::At.gt(since))
+    };
+    let count = recent().count(conn).await?;
+    if count <= limit.max {
+        return Ok(Ok(mine.id));
+    }
+    release(conn, mine.id).await?;
+    // The others number `count - 1 ≥ max`; a slot frees when the oldest
+    // `count - 1 - max + 1` of them have left the window.
+    let freeing = recent()
+        .filter(attempt::Column::Id.ne(mine.id))
+        .order_by_asc(attempt::Column::At)
+        .order_by_asc(attempt::Column::Id)
+        .offset(count - 1 - limit.max)
+        .one(conn)
+        .await?;
+    let free_at = freeing.map_or(at + limit.window(), |a| a.at + limit.window());
+    Ok(Err(Throttled {
+        retry_after: (free_at - at).max(Duration::seconds(1)),
+    }))
+}
+
+/// Takes back one attempt.
+pub async fn release<C: ConnectionTrait>(conn: &C, id: i64) -> Result<(), DbErr> {
+    attempt::Entity::delete_by_id(id).exec(conn).await?;
     Ok(())
 }
 

@@ -241,10 +241,9 @@ pub async fn start(
 ) -> Result<(payment_row::Model, Started), StartError> {
     use super::throttle::{self, TOP_UP_START};
     let at = super::db::now();
-    if let Err(wait) = throttle::check(db.conn(), TOP_UP_START, &new.account_id, at).await? {
+    if let Err(wait) = throttle::attempt(db.conn(), TOP_UP_START, &new.account_id, at).await? {
         return Err(StartError::Throttled(wait));
     }
-    throttle::record(db.conn(), TOP_UP_START, &new.account_id, at).await?;
     let provider = gateways.get(new.gateway);
     let ttl = gateways.ttl.max(provider.minimum_ttl());
     let made = payment::create(db, new, ttl).await?;
