@@ -1,0 +1,157 @@
+//! Server functions: the browser's only way into the domain. Each is thin: it takes the
+//! user from the session (never from an argument), calls the domain, and maps errors to
+//! [`AppError`] without leaking internals.
+//!
+//! Each begins with `Call::begin().await?`, which reads the request's context (database,
+//! session, reactive owner) before anything else: Leptos' context is only reliable
+//! before a server function's first `.await`.
+//!
+//! Grouped by feature: `session` (viewer, sign-in, sign-out), `history` (Credit
+//! History), `top_up` (Add credit, billing settings, payments). The rules themselves
+//! live in `crate::domain`.
+
+mod history;
+mod session;
+mod top_up;
+
+pub use history::*;
+pub use session::*;
+pub use top_up::*;
+
+/// Helpers only the server functions use.
+#[cfg(feature = "ssr")]
+pub mod server {
+    use crate::domain::db::Db;
+    use crate::domain::entities::{account as account_row, user};
+    use crate::domain::gateways::Gateways;
+    use crate::domain::history::HistoryError;
+    use crate::domain::{account, auth};
+    use crate::model::error::AppError;
+    use crate::model::money::Currency;
+    use crate::model::session::Role;
+    use axum::extract::ConnectInfo;
+    use leptos::prelude::{Owner, use_context};
+    use std::net::SocketAddr;
+    use tower_sessions::Session;
+
+    /// The client's address as the server established it (a request extension).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct ClientIp(pub String);
+
+    /// Logs an internal failure and returns the message-free error the browser sees.
+    pub fn internal(e: impl std::fmt::Display) -> AppError {
+        tracing::error!(error = %e, "server function failed");
+        AppError::Internal
+    }
+
+    /// What a server function needs from its request, read up front.
+    pub struct Call {
+        pub db: Db,
+        pub session: Session,
+        /// The caller's address (VNPay wants it); loopback when unknown.
+        pub client_ip: String,
+        owner: Owner,
+        gateways: Option<Gateways>,
+    }
+
+    impl Call {
+        /// Reads the database, session and reactive owner. Call it first, before any
+        /// other `.await`.
+        pub async fn begin() -> Result<Call, AppError> {
+            let owner = Owner::current().ok_or_else(|| internal("no reactive owner"))?;
+            let db = use_context::<Db>().ok_or_else(|| internal("no database in context"))?;
+            let gateways = use_context::<Gateways>();
+            let session = leptos_axum::extract::<Session>().await.map_err(internal)?;
+            // The server's `client_ip` layer says who the client is (behind a trusted
+            // proxy, the address the proxy saw); the socket's peer otherwise.
+            let client_ip = match leptos_axum::extract::<axum::Extension<ClientIp>>().await {
+                Ok(axum::Extension(ClientIp(ip))) => ip,
+                Err(_) => leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+                    .await
+                    .map(|ConnectInfo(addr)| addr.ip().to_string())
+                    .unwrap_or_else(|_| "127.0.0.1".into()),
+            };
+            Ok(Call {
+                db,
+                session,
+                client_ip,
+                owner,
+                gateways,
+            })
+        }
+
+        /// The payment gateways.
+        pub fn gateways(&self) -> Result<Gateways, AppError> {
+            self.gateways
+                .clone()
+                .ok_or_else(|| internal("no gateways in context"))
+        }
+
+        /// The signed-in user, if the session names one that still exists.
+        pub async fn user(&self) -> Result<Option<user::Model>, AppError> {
+            auth::signed_in(self.db.conn(), &self.session)
+                .await
+                .map_err(internal)
+        }
+
+        /// The signed-in user, or `SignInRequired`.
+        pub async fn require_user(&self) -> Result<user::Model, AppError> {
+            self.user().await?.ok_or(AppError::SignInRequired)
+        }
+
+        /// The signed-in customer; an operator has no billing pages (`Forbidden`).
+        pub async fn require_customer(&self) -> Result<user::Model, AppError> {
+            let user = self.require_user().await?;
+            match role(&user.role)? {
+                Role::Customer => Ok(user),
+                Role::Operator => Err(AppError::Forbidden),
+            }
+        }
+
+        /// The user's account and currency, if they have one yet.
+        pub async fn account_of(
+            &self,
+            user: &user::Model,
+        ) -> Result<Option<(account_row::Model, Currency)>, AppError> {
+            account::with_currency(self.db.conn(), user.id)
+                .await
+                .map_err(internal)
+        }
+
+        /// The signed-in customer with their account and its currency.
+        pub async fn require_account(
+            &self,
+        ) -> Result<(user::Model, account_row::Model, Currency), AppError> {
+            let user = self.require_customer().await?;
+            match self.account_of(&user).await? {
+                Some((acct, currency)) => Ok((user, acct, currency)),
+                None => Err(AppError::NoBillingProfile),
+            }
+        }
+
+        /// Sends the browser to `path` once the function returns.
+        pub fn redirect(&self, path: &str) {
+            self.owner.with(|| leptos_axum::redirect(path));
+        }
+    }
+
+    /// A refused history query, in words for the person who made it.
+    pub fn history_error(e: HistoryError) -> AppError {
+        match e {
+            HistoryError::Filter(f) => AppError::Invalid {
+                field: "filter".into(),
+                message: f.to_string(),
+            },
+            HistoryError::BadCursor => AppError::Invalid {
+                field: "page".into(),
+                message: e.to_string(),
+            },
+            HistoryError::Db(e) => internal(e),
+        }
+    }
+
+    /// A stored role name as a [`Role`].
+    pub fn role(name: &str) -> Result<Role, AppError> {
+        Role::parse(name).ok_or_else(|| internal(format!("unknown role {name:?}")))
+    }
+}

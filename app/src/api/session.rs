@@ -1,0 +1,91 @@
+//! Who is asking: the viewer, sign-in (throttled) and sign-out.
+
+use crate::model::error::AppError;
+use crate::model::session::Viewer;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::server;
+
+/// The signed-in user and their balances, or `None` when nobody is signed in.
+#[server(prefix = "/rpc", endpoint = "viewer")]
+pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
+    use crate::domain::ledger;
+    let call = server::Call::begin().await?;
+    let Some(user) = call.user().await? else {
+        return Ok(None);
+    };
+    let balances = match call.account_of(&user).await? {
+        Some((acct, currency)) => Some(
+            ledger::balances(call.db.conn(), &acct.id, currency)
+                .await
+                .map_err(server::internal)?,
+        ),
+        None => None,
+    };
+    Ok(Some(Viewer {
+        email: user.email,
+        role: server::role(&user.role)?,
+        balances,
+    }))
+}
+
+/// Signs in with email and password, then goes to the billing page. A new session id is
+/// issued, so a session id planted before sign-in is worthless after it.
+#[server(prefix = "/rpc", endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
+    use crate::domain::auth::{self, AuthError};
+    let call = server::Call::begin().await?;
+    if email.trim().is_empty() {
+        return Err(AppError::Invalid {
+            field: "email".into(),
+            message: "Enter your email.".into(),
+        });
+    }
+    if password.is_empty() {
+        return Err(AppError::Invalid {
+            field: "password".into(),
+            message: "Enter your password.".into(),
+        });
+    }
+    if email.len() > 254 || email.chars().any(char::is_control) {
+        return Err(AppError::Invalid {
+            field: "email".into(),
+            message: "Enter a valid email address.".into(),
+        });
+    }
+    let signed_in = auth::sign_in(
+        call.db.conn(),
+        &email,
+        &password,
+        &call.client_ip,
+        crate::domain::db::now(),
+    )
+    .await;
+    let user = match signed_in {
+        Ok(user) => user,
+        Err(AuthError::BadCredentials) => return Err(AppError::BadCredentials),
+        Err(AuthError::Throttled(wait)) => {
+            return Err(AppError::TooManyAttempts {
+                minutes: wait.minutes(),
+            });
+        }
+        Err(e) => return Err(server::internal(e)),
+    };
+    call.session.cycle_id().await.map_err(server::internal)?;
+    call.session
+        .insert(auth::SESSION_USER_KEY, user.id)
+        .await
+        .map_err(server::internal)?;
+    call.redirect("/billing");
+    Ok(())
+}
+
+/// Ends the session on the server and returns to the sign-in page.
+#[server(prefix = "/rpc", endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    let call = server::Call::begin().await?;
+    call.session.flush().await.map_err(server::internal)?;
+    call.redirect("/sign-in");
+    Ok(())
+}
