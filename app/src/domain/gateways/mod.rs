@@ -3,11 +3,12 @@
 //! server-to-server callback), and mapping that to an [`Outcome`]. Amount conversions
 //! to a gateway's own unit happen in its module, at the edge.
 //!
-//! This module also holds the three steps every top-up goes through, whichever the
-//! gateway: [`start`] (a pending payment, then the gateway's page), [`returned`] (the
-//! customer comes back) and [`notified`] (the gateway's IPN or webhook). Crediting
-//! itself is `payment::settle`, a compare-and-set: callbacks may come in any number
-//! and order.
+//! This module also holds the steps every top-up goes through, whichever the gateway:
+//! [`start`] (a pending payment, then the gateway's page), [`returned`] (the customer
+//! comes back), [`notified`] (the gateway's IPN or webhook) and [`close_due`] (the
+//! expiry job, which asks the gateway before giving up). Crediting itself is
+//! `payment::settle`, a compare-and-set: callbacks may come in any number and order,
+//! and a verified payment credits even a payment we had given up on.
 
 pub mod paypal;
 pub mod stripe;
