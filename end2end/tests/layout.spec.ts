@@ -31,3 +31,38 @@ test("the Add credit dialog fits this screen: every step's controls are reachabl
   await dialog.getByRole("button", { name: "Close" }).click();
   await expect(dialog).toBeHidden();
 });
+
+test("Credit History and Payment History fit this screen: date, amount and status visible, no sideways scroll, every tab reachable", async ({ page }) => {
+  const missing: string[] = [];
+  page.on("response", (r) => {
+    if (r.status() === 404 && r.url().includes("127.0.0.1")) missing.push(r.url());
+  });
+  await signIn(page, DEMO);
+  await expect(page).toHaveURL(/\/billing$/);
+  for (const path of ["/billing/history", "/billing/history?status=failed", "/billing/payments"]) {
+    await page.goto(path);
+    await hydrated(page);
+    const table = page.getByRole("table");
+    const firstRow = table.getByRole("row").nth(1);
+    await expect(firstRow).toBeVisible();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${path} scrolls sideways`).toBeLessThanOrEqual(0);
+    const viewport = page.viewportSize()!;
+    for (const cell of [firstRow.getByRole("cell").first(), firstRow.getByRole("cell").filter({ hasText: /Success|Failed|Processed|Pending/ }).first()]) {
+      const box = (await cell.boundingBox())!;
+      expect(box.x).toBeGreaterThanOrEqual(0);
+      expect(box.x + box.width).toBeLessThanOrEqual(viewport.width + 1);
+    }
+    const tab = page.getByRole("navigation", { name: "Billing sections" }).getByRole("link", { name: "Payment History" });
+    const tabBox = (await tab.boundingBox())!;
+    expect(tabBox.x + tabBox.width).toBeLessThanOrEqual(viewport.width + 1);
+  }
+  // A declined charge moved no money: struck through, and read as not charged.
+  await page.goto("/billing/history?status=failed");
+  await hydrated(page);
+  const declined = page.getByRole("table").getByRole("row").nth(1).getByRole("cell").last();
+  await expect(declined).toContainText("(not charged)");
+  await expect(declined.locator("s")).toHaveCount(1);
+  // The favicon is shipped: no page asked for a file that is not there.
+  expect(missing).toEqual([]);
+});

@@ -246,38 +246,57 @@ fn Table(page: HistoryPage, filter: HistoryFilter) -> impl IntoView {
     });
     view! {
         <div class="table-scroll">
-            <table aria-label="Credit history">
-                <thead>
-                    <tr>
-                        <th scope="col">"Date"</th>
-                        <th scope="col">"Service"</th>
-                        <th scope="col">"Source"</th>
-                        <th scope="col">"Description"</th>
-                        {with_code.then(|| view! { <th scope="col">"Code"</th> })}
-                        <th scope="col">"Status"</th>
-                        <th scope="col" class="num">"Amount"</th>
+            // Explicit roles: on a phone the rows are laid out as cards (CSS), and the
+            // roles keep them a table for screen readers.
+            <table aria-label="Credit history" role="table" class="cards-on-phone">
+                <thead role="rowgroup">
+                    <tr role="row">
+                        <th scope="col" role="columnheader">"Date"</th>
+                        <th scope="col" role="columnheader">"Service"</th>
+                        <th scope="col" role="columnheader">"Source"</th>
+                        <th scope="col" role="columnheader">"Description"</th>
+                        {with_code.then(|| view! { <th scope="col" role="columnheader">"Code"</th> })}
+                        <th scope="col" role="columnheader">"Status"</th>
+                        <th scope="col" role="columnheader" class="num">"Amount"</th>
                     </tr>
                 </thead>
-                <tbody>
+                <tbody role="rowgroup">
                     {page
                         .rows
                         .into_iter()
                         .map(|row| {
                             let credit = !row.amount.is_negative();
+                            // A Failed row moved no money: its amount is shown struck
+                            // through and muted, and read as "not charged".
+                            let void = row.status == Status::Failed;
+                            let amount_class = match (void, credit) {
+                                (true, _) => "num amount-void",
+                                (false, true) => "num amount-credit",
+                                (false, false) => "num amount-debit",
+                            };
+                            let amount = row.amount.format_signed();
                             view! {
-                                <tr>
-                                    <td class="nowrap">{row.date}</td>
-                                    <td>{row.service.label()}</td>
-                                    <td>{row.source}</td>
-                                    <td>{row.description}</td>
-                                    {with_code.then(|| view! { <td>{row.code.unwrap_or_default()}</td> })}
-                                    <td>
+                                <tr role="row">
+                                    <td role="cell" class="nowrap" data-label="Date">{row.date}</td>
+                                    <td role="cell" data-label="Service">{row.service.label()}</td>
+                                    <td role="cell" data-label="Source">{row.source}</td>
+                                    <td role="cell" data-label="Description">{row.description}</td>
+                                    {with_code.then(|| view! { <td role="cell" data-label="Code">{row.code.unwrap_or_default()}</td> })}
+                                    <td role="cell" data-label="Status">
                                         <span class=format!("status status-{}", row.status.as_str())>
                                             {row.status.label()}
                                         </span>
                                     </td>
-                                    <td class=if credit { "num amount-credit" } else { "num amount-debit" }>
-                                        {row.amount.format_signed()}
+                                    <td role="cell" class=amount_class data-label="Amount">
+                                        {if void {
+                                            view! {
+                                                <s>{amount}</s>
+                                                <span class="visually-hidden">" (not charged)"</span>
+                                            }
+                                                .into_any()
+                                        } else {
+                                            amount.into_any()
+                                        }}
                                     </td>
                                 </tr>
                             }

@@ -166,18 +166,19 @@ fn PaymentTable(page: PaymentPage, size: u32) -> impl IntoView {
     let older = page.next.map(|c| link(PageCursor::After(c)));
     view! {
         <div class="table-scroll">
-            <table aria-label="Payment history">
-                <thead>
-                    <tr>
-                        <th scope="col">"Date"</th>
-                        <th scope="col" class="num">"Amount"</th>
-                        <th scope="col">"Payment method"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Reference"</th>
-                        <th scope="col">"Gateway reference"</th>
+            // Cards on a phone (CSS); the roles keep it a table for screen readers.
+            <table aria-label="Payment history" role="table" class="cards-on-phone">
+                <thead role="rowgroup">
+                    <tr role="row">
+                        <th scope="col" role="columnheader">"Date"</th>
+                        <th scope="col" role="columnheader" class="num">"Amount"</th>
+                        <th scope="col" role="columnheader">"Payment method"</th>
+                        <th scope="col" role="columnheader">"Status"</th>
+                        <th scope="col" role="columnheader">"Reference"</th>
+                        <th scope="col" role="columnheader">"Gateway reference"</th>
                     </tr>
                 </thead>
-                <tbody>
+                <tbody role="rowgroup">
                     {page
                         .rows
                         .into_iter()
@@ -188,13 +189,13 @@ fn PaymentTable(page: PaymentPage, size: u32) -> impl IntoView {
                                 PaymentStatus::Failed => "status status-failed",
                             };
                             view! {
-                                <tr>
-                                    <td class="nowrap">{row.date}</td>
-                                    <td class="num">{row.amount.to_string()}</td>
-                                    <td>{row.method.label()}</td>
-                                    <td><span class=status_class>{row.status.label()}</span></td>
-                                    <td class="nowrap"><a href=format!("/billing/top-up/{}", row.reference)>{row.reference.clone()}</a></td>
-                                    <td class="nowrap">{row.gateway_reference.unwrap_or_else(|| "—".into())}</td>
+                                <tr role="row">
+                                    <td role="cell" class="nowrap" data-label="Date">{row.date}</td>
+                                    <td role="cell" class="num" data-label="Amount">{row.amount.to_string()}</td>
+                                    <td role="cell" data-label="Payment method">{row.method.label()}</td>
+                                    <td role="cell" data-label="Status"><span class=status_class>{row.status.label()}</span></td>
+                                    <td role="cell" class="nowrap" data-label="Reference"><a href=format!("/billing/top-up/{}", row.reference)>{row.reference.clone()}</a></td>
+                                    <td role="cell" class="nowrap" data-label="Gateway reference">{row.gateway_reference.unwrap_or_else(|| "—".into())}</td>
                                 </tr>
                             }
                         })
