@@ -92,6 +92,11 @@ pub struct NewPayment {
     pub consent_version: String,
 }
 
+/// The stored names of the states still waiting for the gateway ([`State::is_open`]).
+fn open_states() -> [&'static str; 2] {
+    [State::Pending.as_str(), State::Capturing.as_str()]
+}
+
 /// Who closed a payment that did not succeed.
 pub const CLOSED_BY_GATEWAY: &str = "gateway";
 /// We gave up on it; a verified paid callback still credits it.
@@ -298,7 +303,7 @@ pub async fn settle_in(
         Outcome::Failed { .. } | Outcome::GaveUp { .. } => (State::Failed, false),
     };
     use payment::Column;
-    let open = Column::State.is_in([State::Pending.as_str(), State::Capturing.as_str()]);
+    let open = Column::State.is_in(open_states());
     // The compare-and-set: exactly the states `may_settle` lets this outcome change.
     let changeable = if success {
         Condition::any()
@@ -476,7 +481,7 @@ pub async fn due<C: sea_orm::ConnectionTrait>(
 ) -> Result<Vec<payment::Model>, DbErr> {
     use sea_orm::QueryOrder;
     payment::Entity::find()
-        .filter(payment::Column::State.is_in([State::Pending.as_str(), State::Capturing.as_str()]))
+        .filter(payment::Column::State.is_in(open_states()))
         .filter(payment::Column::ExpiresAt.lte(at))
         .order_by_asc(payment::Column::ExpiresAt)
         .all(conn)
@@ -503,7 +508,7 @@ pub async fn expire(
         )
         .col_expr(Column::ClosedBy, Expr::value(CLOSED_BY_US))
         .filter(Column::Id.eq(found.id))
-        .filter(Column::State.is_in([State::Pending.as_str(), State::Capturing.as_str()]))
+        .filter(Column::State.is_in(open_states()))
         .exec(&*txn)
         .await?;
     if moved.rows_affected == 1 {

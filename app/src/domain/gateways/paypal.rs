@@ -244,26 +244,11 @@ impl PayPal {
         }
     }
 
-    async fn post_json<T: serde::Serialize + ?Sized>(
-        &self,
-        path: &str,
-        body: &T,
-    ) -> Result<reqwest::Response, GatewayError> {
-        let token = self.access_token().await?;
-        Ok(self
-            .http
-            .post(self.url(path))
-            .bearer_auth(token.expose_secret())
-            .json(body)
-            .send()
-            .await?)
-    }
-
-    async fn post(
+    async fn post<T: serde::Serialize + ?Sized>(
         &self,
         path: &str,
         request_id: Option<&str>,
-        body: &Value,
+        body: &T,
     ) -> Result<reqwest::Response, GatewayError> {
         let token = self.access_token().await?;
         let mut request = self
@@ -353,7 +338,7 @@ impl PaymentGateway for PayPal {
             webhook_event: raw,
         };
         let response = self
-            .post_json("/v1/notifications/verify-webhook-signature", &check)
+            .post("/v1/notifications/verify-webhook-signature", None, &check)
             .await?;
         if json_answer(response).await?["verification_status"] != "SUCCESS" {
             return Err(GatewayError::BadSignature);

@@ -235,6 +235,26 @@ impl Stripe {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.config.api_base.trim_end_matches('/'))
     }
+
+    /// `POST /v1/checkout/sessions/{id}/expire`, so the session can no longer be paid:
+    /// the session as it now stands, or `None` when Stripe refuses (it was paid or
+    /// closed meanwhile; its webhook or the next look settles it).
+    async fn expire_session(&self, id: &str) -> Result<Option<serde_json::Value>, GatewayError> {
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/checkout/sessions/{id}/expire")))
+            .basic_auth(self.config.secret_key.expose_secret(), None::<&str>)
+            .send()
+            .await?;
+        match super::json_answer(response).await {
+            Ok(session) => Ok(Some(session)),
+            Err(GatewayError::Refused(why)) => {
+                tracing::info!(session = id, why, "Stripe session not expired");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -293,23 +313,12 @@ impl PaymentGateway for Stripe {
         // Back from cancelling: expire the session so it can no longer be paid, then
         // the payment can fail. If it was paid meanwhile, Stripe refuses and the
         // webhook settles it.
-        let response = self
-            .http
-            .post(self.url(&format!("/v1/checkout/sessions/{session}/expire")))
-            .basic_auth(self.config.secret_key.expose_secret(), None::<&str>)
-            .send()
-            .await?;
-        match super::json_answer(response).await {
-            Ok(s) if s["status"] == "expired" => Ok(Some(Outcome::Failed {
+        Ok(match self.expire_session(session).await? {
+            Some(s) if s["status"] == "expired" => Some(Outcome::Failed {
                 reason: "Cancelled at Stripe".into(),
-            })),
-            Ok(_) => Ok(None),
-            Err(GatewayError::Refused(why)) => {
-                tracing::info!(session, why, "Stripe session not expired on cancel");
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+            }),
+            _ => None,
+        })
     }
 
     async fn notified(&self, call: &Notification) -> Result<Option<Notice>, GatewayError> {
@@ -363,19 +372,9 @@ impl PaymentGateway for Stripe {
             // Stripe closes sessions at their expires_at, give or take a minute: close
             // it now, so it cannot be paid after we give up. If it was paid meanwhile,
             // Stripe refuses and the next run sees it complete.
-            let response = self
-                .http
-                .post(self.url(&format!("/v1/checkout/sessions/{id}/expire")))
-                .basic_auth(self.config.secret_key.expose_secret(), None::<&str>)
-                .send()
-                .await?;
-            match super::json_answer(response).await {
-                Ok(expired) => session = expired,
-                Err(GatewayError::Refused(why)) => {
-                    tracing::info!(session = id, why, "Stripe session not expired by the job");
-                    return Ok(None);
-                }
-                Err(e) => return Err(e),
+            match self.expire_session(id).await? {
+                Some(expired) => session = expired,
+                None => return Ok(None),
             }
         }
         Ok(session_outcome(&session))
