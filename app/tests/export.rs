@@ -64,6 +64,7 @@ async fn account(db: &Db) -> String {
         amount: Money::from_minor(1_050, Currency::Usd),
         expires_at: None,
         description: "Launch voucher".into(),
+        origin: None,
     };
     ledger::grant_voucher_in(&txn, &v, at(2, 0)).await.unwrap();
     txn.commit().await.unwrap();

@@ -61,6 +61,7 @@ async fn grant(db: &Db, account: &str, code: &str, amount: i64, at: DateTime<Utc
         amount: vnd(amount),
         expires_at: None,
         description: "voucher".into(),
+        origin: None,
     };
     ledger::grant_voucher_in(&txn, &v, at).await.unwrap();
     txn.commit().await.unwrap();

@@ -47,6 +47,7 @@ async fn grant(
         amount,
         expires_at: expires,
         description: format!("Voucher {code}"),
+        origin: None,
     };
     ledger::grant_voucher_in(&txn, &credit, at).await.unwrap();
     txn.commit().await.unwrap();

@@ -231,6 +231,7 @@ async fn apply(
                 amount: vnd(*amount),
                 expires_at: expires_in.map(|m| at + Duration::minutes(m)),
                 description: "model grant".into(),
+                origin: None,
             };
             ledger::grant_voucher_in(&txn, &credit, at)
                 .await

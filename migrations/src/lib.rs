@@ -7,6 +7,7 @@ mod m20261124_000001_foundation;
 mod m20261124_000002_credit_history;
 mod m20261124_000003_payments;
 mod m20261125_000004_hardening;
+mod m20261125_000005_vouchers;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_credit_history::Migration),
             Box::new(m20261124_000003_payments::Migration),
             Box::new(m20261125_000004_hardening::Migration),
+            Box::new(m20261125_000005_vouchers::Migration),
         ]
     }
 }

@@ -7,16 +7,19 @@
 //! before a server function's first `.await`.
 //!
 //! Grouped by feature: `session` (viewer, sign-in, sign-out), `history` (Credit
-//! History), `top_up` (Add credit, billing settings, payments). The rules themselves
+//! History), `top_up` (Add credit, billing settings, payments), `voucher` (Apply Code,
+//! Voucher List, operators' campaigns). The rules themselves
 //! live in `crate::domain`.
 
 mod history;
 mod session;
 mod top_up;
+mod voucher;
 
 pub use history::*;
 pub use session::*;
 pub use top_up::*;
+pub use voucher::*;
 
 /// Helpers only the server functions use.
 #[cfg(feature = "ssr")]
@@ -105,6 +108,15 @@ pub mod server {
             match role(&user.role)? {
                 Role::Customer => Ok(user),
                 Role::Operator => Err(AppError::Forbidden),
+            }
+        }
+
+        /// The signed-in operator; a customer gets `Forbidden`.
+        pub async fn require_operator(&self) -> Result<user::Model, AppError> {
+            let user = self.require_user().await?;
+            match role(&user.role)? {
+                Role::Operator => Ok(user),
+                Role::Customer => Err(AppError::Forbidden),
             }
         }
 

@@ -121,6 +121,7 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
             amount: vnd(1_000_000),
             expires_at: Some(t0 + Duration::days(30)),
             description: "Welcome voucher".to_owned(),
+            origin: None,
         },
         ago(35, 2),
     )
@@ -180,6 +181,7 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
             amount: vnd(200_000),
             expires_at: Some(t0 + Duration::days(10)),
             description: "Spring promotion".to_owned(),
+            origin: None,
         },
         ago(5, 3),
     )

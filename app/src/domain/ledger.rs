@@ -376,6 +376,16 @@ pub struct VoucherCredit {
     pub amount: Money,
     pub expires_at: Option<DateTime<Utc>>,
     pub description: String,
+    /// Where the grant came from, when a customer redeemed a campaign's code.
+    pub origin: Option<GrantOrigin>,
+}
+
+/// The campaign, code and Apply Code click a grant was redeemed from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrantOrigin {
+    pub campaign_id: i64,
+    pub voucher_code_id: i64,
+    pub redeem_token: Option<String>,
 }
 
 /// Grants voucher credits: a grant (what is left of it is tracked for spending and
@@ -386,6 +396,19 @@ pub async fn grant_voucher_in(
     at: DateTime<Utc>,
 ) -> Result<transaction::Model, LedgerError> {
     let account = lock_account(txn, &credit.account_id).await?;
+    Ok(grant_voucher_locked(txn, &account, credit, at).await?.1)
+}
+
+/// [`grant_voucher_in`] for an account this transaction has locked already.
+pub async fn grant_voucher_locked(
+    txn: &DatabaseTransaction,
+    account: &LockedAccount,
+    credit: &VoucherCredit,
+    at: DateTime<Utc>,
+) -> Result<(voucher_grant::Model, transaction::Model), LedgerError> {
+    if credit.account_id != account.id {
+        return Err(LedgerError::Refused("the grant is for another account"));
+    }
     if credit.amount.currency() != account.currency {
         return Err(LedgerError::CurrencyMismatch {
             given: credit.amount.currency(),
@@ -400,6 +423,7 @@ pub async fn grant_voucher_in(
             "a voucher grant must be a positive amount",
         ))?;
     move_balance(txn, &account.id, Bucket::Voucher, amount, at).await?;
+    let origin = credit.origin.as_ref();
     let grant = voucher_grant::ActiveModel {
         account_id: Set(account.id.clone()),
         code: Set(credit.code.clone()),
@@ -407,12 +431,15 @@ pub async fn grant_voucher_in(
         remaining_minor: Set(amount),
         expires_at: Set(credit.expires_at),
         created_at: Set(at),
+        campaign_id: Set(origin.map(|o| o.campaign_id)),
+        voucher_code_id: Set(origin.map(|o| o.voucher_code_id)),
+        redeem_token: Set(origin.and_then(|o| o.redeem_token.clone())),
         ..Default::default()
     }
     .insert(txn)
     .await?;
     let row = transaction::ActiveModel {
-        account_id: Set(account.id),
+        account_id: Set(account.id.clone()),
         bucket: Set(Bucket::Voucher.as_str().to_owned()),
         kind: Set(Kind::VoucherGrant.as_str().to_owned()),
         service: Set(Some(Service::System.as_str().to_owned())),
@@ -425,7 +452,8 @@ pub async fn grant_voucher_in(
         voucher_grant_id: Set(Some(grant.id)),
         ..Default::default()
     };
-    Ok(row.insert(txn).await?)
+    let row = row.insert(txn).await?;
+    Ok((grant, row))
 }
 
 /// Removes what is left of every grant of the (locked) account that expired by `at`,

@@ -17,3 +17,4 @@ pub mod payment;
 pub mod session_store;
 pub mod throttle;
 pub mod usage;
+pub mod voucher;

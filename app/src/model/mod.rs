@@ -8,3 +8,4 @@ pub mod ledger;
 pub mod money;
 pub mod session;
 pub mod top_up;
+pub mod voucher;

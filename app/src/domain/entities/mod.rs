@@ -11,4 +11,7 @@ pub mod payment;
 pub mod session;
 pub mod transaction;
 pub mod user;
+pub mod voucher_campaign;
+pub mod voucher_campaign_amount;
+pub mod voucher_code;
 pub mod voucher_grant;

@@ -1,0 +1,131 @@
+//! Vouchers: Apply Code and the Voucher List for customers; campaigns for operators.
+
+use crate::model::error::AppError;
+use crate::model::voucher::{CampaignForm, CampaignSummary, CreatedCampaign, Redeemed, VoucherList};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::server;
+
+/// Apply Code: redeems a voucher code for the signed-in customer's account. `token` is
+/// the click's idempotency token (a double click grants once).
+#[server(prefix = "/rpc", endpoint = "redeem_voucher")]
+pub async fn redeem_voucher(
+    code: String,
+    #[server(default)] token: String,
+) -> Result<Redeemed, AppError> {
+    use crate::domain::history::time_zone;
+    use crate::domain::voucher::{self, RedeemError};
+    use crate::model::voucher::read_code;
+    let call = server::Call::begin().await?;
+    let user = call.require_customer().await?;
+    let invalid = |message: String| AppError::Invalid {
+        field: "code".into(),
+        message,
+    };
+    // A typo is found without the database, and is not counted against anyone.
+    let typed = read_code(&code).map_err(|e| invalid(e.to_string()))?;
+    let Some((account, _)) = call.account_of(&user).await? else {
+        return Err(AppError::Invalid {
+            field: "code".into(),
+            message: "You need a billing profile before you can redeem a voucher. Choose Add credit to set your billing details and currency, then apply the code.".into(),
+        });
+    };
+    let token = token.trim();
+    if token.len() > 64 {
+        return Err(AppError::BadRequest(
+            "The request is malformed; reload the page and try again.".into(),
+        ));
+    }
+    let redeemed = voucher::redeem(
+        &call.db,
+        &account.id,
+        &typed,
+        (!token.is_empty()).then_some(token),
+        &call.client_ip,
+        time_zone(&user.time_zone),
+        crate::domain::db::now(),
+    )
+    .await;
+    match redeemed {
+        Ok(done) => Ok(done.redeemed),
+        Err(RedeemError::Throttled(wait)) => Err(AppError::TooManyAttempts {
+            minutes: wait.minutes(),
+        }),
+        Err(e @ (RedeemError::Ledger(_) | RedeemError::Db(_))) => Err(server::internal(e)),
+        Err(e) => Err(invalid(e.to_string())),
+    }
+}
+
+/// The signed-in customer's Voucher List.
+#[server(prefix = "/rpc", endpoint = "voucher_list")]
+pub async fn get_voucher_list() -> Result<VoucherList, AppError> {
+    use crate::domain::history::time_zone;
+    use crate::domain::voucher;
+    let call = server::Call::begin().await?;
+    let (user, account, currency) = call.require_account().await?;
+    voucher::list_for_account(
+        call.db.conn(),
+        &account.id,
+        currency,
+        time_zone(&user.time_zone),
+        crate::domain::db::now(),
+    )
+    .await
+    .map_err(server::internal)
+}
+
+/// Every campaign with its figures (operators only).
+#[server(prefix = "/rpc", endpoint = "voucher_campaigns")]
+pub async fn voucher_campaigns() -> Result<Vec<CampaignSummary>, AppError> {
+    use crate::domain::voucher;
+    let call = server::Call::begin().await?;
+    call.require_operator().await?;
+    voucher::campaigns(call.db.conn())
+        .await
+        .map_err(server::internal)
+}
+
+/// Creates a campaign (operators only). A batch's codes come back this once.
+#[server(prefix = "/rpc", endpoint = "create_voucher_campaign")]
+pub async fn create_voucher_campaign(form: CampaignForm) -> Result<CreatedCampaign, AppError> {
+    use crate::domain::voucher::{self, CampaignError};
+    use crate::model::billing::FieldError;
+    use crate::model::voucher::WEB_BATCH_MAX;
+    let call = server::Call::begin().await?;
+    call.require_operator().await?;
+    let campaign = form.validate(WEB_BATCH_MAX).map_err(AppError::Fields)?;
+    match voucher::create_campaign(&call.db, &campaign, crate::domain::db::now()).await {
+        Ok(created) => Ok(created),
+        Err(e @ CampaignError::CodeTaken(_)) => Err(AppError::Fields(vec![FieldError {
+            field: "code".into(),
+            message: format!("{}; choose another.", capitalised(&e.to_string())),
+        }])),
+        Err(e) => Err(server::internal(e)),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// Disables a campaign (operators only): its codes stop working; granted credits stay.
+#[server(prefix = "/rpc", endpoint = "disable_voucher_campaign")]
+pub async fn disable_voucher_campaign(id: i64) -> Result<(), AppError> {
+    use crate::domain::voucher::{self, CampaignError};
+    let call = server::Call::begin().await?;
+    call.require_operator().await?;
+    match voucher::disable(&call.db, id).await {
+        Ok(()) => Ok(()),
+        Err(CampaignError::NotFound(_)) => Err(AppError::Invalid {
+            field: "id".into(),
+            message: "There is no such campaign.".into(),
+        }),
+        Err(e) => Err(server::internal(e)),
+    }
+}
