@@ -1,7 +1,8 @@
 //! Model-based test of the ledger: random sequences of top-ups (payments created,
 //! settled paid, failed, given up on, paid late after expiry, paid with a wrong
 //! amount), voucher grants with and without expiry, charges, expiry runs and the clock
-//! moving on, applied both to the domain (on SQLite or PostgreSQL) and to a small
+//! moving on, voucher codes redeemed (within and beyond a campaign's per-account cap,
+//! a disabled one, a repeated click), applied both to the domain (on SQLite or PostgreSQL) and to a small
 //! in-memory reference model. After every step the balances, every grant's remainder,
 //! every payment's state, the number of ledger rows and the audit must agree.
 //!
@@ -16,6 +17,8 @@ use app::domain::db::{Db, now};
 use app::domain::entities::{payment as payment_row, transaction, voucher_grant};
 use app::domain::ledger::{self, ChargeRequest, VoucherCredit};
 use app::domain::payment::{self, NewPayment, Outcome};
+use app::domain::voucher::{self, RedeemError};
+use app::model::voucher::{CampaignCodes, CreditExpiry, NewCampaign, read_code};
 use app::model::ledger::Service;
 use app::model::money::{Currency, Money};
 use app::model::top_up::Gateway;
@@ -43,7 +46,19 @@ enum Op {
     Charge(i64),
     Advance(i64),
     ExpiryRun,
+    /// Apply Code with one of [`CAMPAIGNS`]' codes, a new click.
+    Redeem(usize),
+    /// The previous Apply Code click sent again (same token).
+    RedeemAgain,
 }
+
+/// The campaigns every sequence redeems from: (code, amount, credit expiry in days
+/// after redemption, per-account cap, enabled).
+const CAMPAIGNS: [(&str, i64, Option<u32>, i32, bool); 3] = [
+    ("MODELDAY", 150_000, Some(1), 1, true),
+    ("MODELTWICE", 70_000, None, 2, true),
+    ("MODELOFF", 90_000, None, 1, false),
+];
 
 fn op() -> impl Strategy<Value = Op> {
     let how = prop_oneof![
@@ -60,6 +75,8 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (1..2_500_000i64).prop_map(Op::Charge),
         2 => (1..300i64).prop_map(Op::Advance),
         1 => Just(Op::ExpiryRun),
+        2 => any::<usize>().prop_map(Op::Redeem),
+        1 => Just(Op::RedeemAgain),
     ]
 }
 
@@ -173,6 +190,7 @@ async fn apply(
     db: &Db,
     account: &str,
     refs: &mut Vec<String>,
+    clicks: &[(String, String)],
     op: &Op,
     at: DateTime<Utc>,
 ) -> Result<(), String> {
@@ -257,6 +275,19 @@ async fn apply(
         Op::ExpiryRun => {
             ledger::expire_due(db, at).await.map_err(|x| e(&x))?;
         }
+        Op::Redeem(_) | Op::RedeemAgain => {
+            let Some((code, token)) = clicks.last() else {
+                return Ok(());
+            };
+            let typed = read_code(code).map_err(|x| e(&x))?;
+            let txn = db.write().await.map_err(|x| e(&x))?;
+            // The throttle is tested on its own; the model follows the money.
+            match voucher::redeem_in(&txn, account, &typed, Some(token), chrono_tz::UTC, at).await {
+                Ok(_) => txn.commit().await.map_err(|x| e(&x))?,
+                Err(RedeemError::AlreadyRedeemed | RedeemError::Disabled) => {}
+                Err(x) => return Err(e(&x)),
+            }
+        }
     }
     Ok(())
 }
@@ -317,18 +348,50 @@ async fn compare(db: &Db, account: &str, refs: &[String], model: &Model) -> Resu
     Ok(())
 }
 
+async fn campaigns(db: &Db) {
+    for (code, amount, expiry_days, cap, enabled) in CAMPAIGNS {
+        let made = voucher::create_campaign(
+            db,
+            &NewCampaign {
+                name: code.into(),
+                description: format!("{code} credits"),
+                amounts: vec![vnd(amount)],
+                codes: CampaignCodes::Shared(code.into()),
+                valid_from: None,
+                valid_until: None,
+                credit_expiry: expiry_days.map_or(CreditExpiry::Never, CreditExpiry::DaysAfter),
+                max_redemptions: None,
+                per_account_limit: cap,
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+        if !enabled {
+            voucher::disable(db, made.id).await.unwrap();
+        }
+    }
+}
+
 async fn run(db: &Db, ops: &[Op]) -> Result<(), String> {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let n = SEQUENCE.fetch_add(1, Ordering::SeqCst);
     let account = customer(db, &format!("model{n}@example.com"), Currency::Vnd).await;
     let mut model = Model::default();
     let mut refs = Vec::new();
+    // Apply Code clicks so far: (code, token).
+    let mut clicks: Vec<(String, String)> = Vec::new();
+    let mut redeemed = [0i32; CAMPAIGNS.len()];
     let mut at = now();
     for (step, op) in ops.iter().enumerate() {
         if let Op::Advance(minutes) = op {
             at += Duration::minutes(*minutes);
         }
-        apply(db, &account, &mut refs, op, at)
+        if let Op::Redeem(i) = op {
+            let code = CAMPAIGNS[i % CAMPAIGNS.len()].0;
+            clicks.push((code.to_lowercase(), format!("click-{step}")));
+        }
+        apply(db, &account, &mut refs, &clicks, op, at)
             .await
             .map_err(|e| format!("step {step} {op:?}: {e}"))?;
         match op {
@@ -354,6 +417,17 @@ async fn run(db: &Db, ops: &[Op]) -> Result<(), String> {
             }
             Op::Charge(amount) => model.charge(*amount, at),
             Op::ExpiryRun => model.expire(at),
+            Op::Redeem(i) => {
+                let (_, amount, expiry_days, cap, enabled) = CAMPAIGNS[i % CAMPAIGNS.len()];
+                let n = &mut redeemed[i % CAMPAIGNS.len()];
+                if enabled && *n < cap {
+                    *n += 1;
+                    let expires =
+                        expiry_days.map(|d| at + Duration::days(i64::from(d)));
+                    model.grants.push((amount, expires));
+                    model.rows += 1;
+                }
+            }
             _ => {}
         }
         compare(db, &account, &refs, &model)
@@ -371,6 +445,7 @@ fn the_ledger_agrees_with_its_model_after_every_step() {
         .build()
         .unwrap();
     let t = rt.block_on(TestDb::new());
+    rt.block_on(campaigns(&t.db));
     let cases = std::env::var("LEDGER_MODEL_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
