@@ -30,7 +30,8 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
     }))
 }
 
-/// Signs in with email and password, then goes to the billing page. A new session id is
+/// Signs in with email and password, then goes to the billing page (an operator: the
+/// console). A new session id is
 /// issued, so a session id planted before sign-in is worthless after it.
 #[server(prefix = "/rpc", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
@@ -77,7 +78,12 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
         .insert(auth::SESSION_USER_KEY, user.id)
         .await
         .map_err(server::internal)?;
-    call.redirect("/billing");
+    // Operators have no billing pages: they start in the console.
+    let home = match server::role(&user.role)? {
+        crate::model::session::Role::Operator => "/ops/vouchers",
+        crate::model::session::Role::Customer => "/billing",
+    };
+    call.redirect(home);
     Ok(())
 }
 

@@ -299,7 +299,7 @@ pub async fn redeem_in(
             .one(txn)
             .await?;
         if let Some(grant) = earlier {
-            let redeemed = redeemed(&grant, account.currency, tz);
+            let redeemed = redeemed(txn, &grant, account.currency, tz).await?;
             return Ok(Redemption { grant, redeemed });
         }
     }
@@ -386,16 +386,22 @@ pub async fn redeem_in(
         }),
     };
     let (grant, _) = ledger::grant_voucher_locked(txn, &account, &credit, at).await?;
-    let redeemed = redeemed(&grant, account.currency, tz);
+    let redeemed = redeemed(txn, &grant, account.currency, tz).await?;
     Ok(Redemption { grant, redeemed })
 }
 
-fn redeemed(grant: &voucher_grant::Model, currency: Currency, tz: Tz) -> Redeemed {
-    Redeemed {
+async fn redeemed(
+    txn: &DatabaseTransaction,
+    grant: &voucher_grant::Model,
+    currency: Currency,
+    tz: Tz,
+) -> Result<Redeemed, DbErr> {
+    Ok(Redeemed {
         code: grant.code.clone(),
         amount: Money::from_minor(grant.amount_minor, currency),
         expires_at: grant.expires_at.map(|e| local(e, tz)),
-    }
+        balances: ledger::balances(txn, &grant.account_id, currency).await?,
+    })
 }
 
 /// A time as the customer reads it, in their time zone.

@@ -13,6 +13,7 @@
 //! shared code is at most 16.
 
 use super::billing::FieldError;
+use super::ledger::Balances;
 use super::money::{Currency, Money};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -438,6 +439,8 @@ pub struct Redeemed {
     pub amount: Money,
     /// When the credits expire, in the customer's time zone; `None` if never.
     pub expires_at: Option<String>,
+    /// The account's balances with the credits added.
+    pub balances: Balances,
 }
 
 impl Redeemed {

@@ -1,15 +1,50 @@
 //! The Billing Management page: its tabs, and the Overview.
 
-use super::header::ViewerResource;
+use super::header::{FreshBalances, ViewerResource};
+use crate::model::error::AppError;
 use crate::model::ledger::Balances;
+use crate::model::session::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Outlet;
 use leptos_router::hooks::use_location;
 
-/// The page around the tabs.
+/// The page around the tabs, for customers. Billing pages show a customer's own
+/// account; an operator has none and is refused, as the server functions refuse them.
 #[component]
 pub fn BillingPage() -> impl IntoView {
+    let viewer = expect_context::<ViewerResource>();
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match viewer.await {
+                    Ok(Some(me)) if me.role == Role::Operator => {
+                        #[cfg(feature = "ssr")]
+                        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                            response.set_status(axum::http::StatusCode::FORBIDDEN);
+                        }
+                        view! {
+                            <Title text="Billing Management" />
+                            <main class="narrow">
+                                <h1>"Billing Management"</h1>
+                                <p role="alert">{AppError::Forbidden.to_string()}</p>
+                                <p>
+                                    "Billing pages show a customer's own credits; operator accounts have none. "
+                                    <a href=super::ops::HOME>"Open the operator console"</a>
+                                </p>
+                            </main>
+                        }
+                            .into_any()
+                    }
+                    _ => view! { <BillingTabs /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn BillingTabs() -> impl IntoView {
     let path = use_location().pathname;
     let tab = move |href: &'static str, label: &'static str| {
         view! {
@@ -26,23 +61,28 @@ pub fn BillingPage() -> impl IntoView {
                 {tab("/billing", "Overview")}
                 {tab("/billing/history", "Credit History")}
                 {tab("/billing/payments", "Payment History")}
+                {tab("/billing/vouchers", "Voucher List")}
             </nav>
             <Outlet />
         </main>
     }
 }
 
-/// Total balance and its breakdown.
+/// Total balance and its breakdown, and Add Voucher.
 #[component]
 pub fn Overview() -> impl IntoView {
     let viewer = expect_context::<ViewerResource>();
+    let fresh = expect_context::<FreshBalances>();
     view! {
         <Suspense>
             {move || Suspend::new(async move {
-                let balances = viewer.await.ok().flatten().and_then(|me| me.balances);
-                view! { <Balances balances /> }
+                let read = viewer.await.ok().flatten().and_then(|me| me.balances);
+                // Keyed on whether there is an account: new balances after a voucher
+                // update the figures in place.
+                move || view! { <Balances balances=fresh.or(read) /> }
             })}
         </Suspense>
+        <super::vouchers::ApplyVoucher />
     }
 }
 

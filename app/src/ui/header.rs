@@ -1,8 +1,11 @@
-//! The signed-in layout: the header on every signed-in page (product, total balance,
-//! user, sign out) above the page. Sends anyone not signed in to the sign-in page.
+//! The signed-in layout: the header on every signed-in page (product, total balance or
+//! the operator's console link, user, sign out) above the page. Sends anyone not signed
+//! in to the sign-in page. Which role may see which page is the page's own check
+//! (`billing::BillingPage`, `ops::OpsPage`), as it is each server function's.
 
 use crate::api::{SignOut, get_viewer};
 use crate::model::error::AppError;
+use crate::model::ledger::Balances;
 use crate::model::session::{Role, Viewer};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect};
@@ -10,31 +13,28 @@ use leptos_router::components::{Outlet, Redirect};
 /// The viewer, shared with the pages under the header so they need not fetch it again.
 pub type ViewerResource = Resource<Result<Option<Viewer>, AppError>>;
 
+/// Balances that changed on this page after the viewer was read (a voucher applied):
+/// the header and the Overview show these, at once, instead of the viewer's.
+#[derive(Clone, Copy)]
+pub struct FreshBalances(pub RwSignal<Option<Balances>>);
+
+impl FreshBalances {
+    /// The newest balances known: fresh ones if any, else the viewer's.
+    pub fn or(self, read: Option<Balances>) -> Option<Balances> {
+        self.0.get().or(read)
+    }
+}
+
 #[component]
 pub fn SignedIn() -> impl IntoView {
     let viewer: ViewerResource = Resource::new(|| (), |_| get_viewer());
     provide_context(viewer);
+    let fresh = FreshBalances(RwSignal::new(None));
+    provide_context(fresh);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match viewer.await {
-                    Ok(Some(me)) if me.role == Role::Operator => {
-                        // Billing pages show a customer's own account; an operator has
-                        // none. Refused as the server functions refuse it.
-                        #[cfg(feature = "ssr")]
-                        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                            response.set_status(axum::http::StatusCode::FORBIDDEN);
-                        }
-                        view! {
-                            <Header me />
-                            <main class="narrow">
-                                <h1>"Billing Management"</h1>
-                                <p role="alert">{AppError::Forbidden.to_string()}</p>
-                                <p>"Billing pages show a customer's own credits; operator accounts have none."</p>
-                            </main>
-                        }
-                            .into_any()
-                    }
                     Ok(Some(me)) => view! {
                         <Header me />
                         <Outlet />
@@ -59,27 +59,28 @@ pub fn SignedIn() -> impl IntoView {
 fn Header(me: Viewer) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let customer = me.role == Role::Customer;
-    let total = me.balances.map(|b| b.total().to_string());
-    let label = total.clone();
+    let fresh = expect_context::<FreshBalances>();
+    let read = me.balances;
+    let total = move || fresh.or(read).map(|b| b.total().to_string());
     view! {
         <header class="topbar">
-            <a class="brand" href="/billing">
+            <a class="brand" href=if customer { "/billing" } else { super::ops::HOME }>
                 {super::PRODUCT_NAME}
             </a>
             <div class="topbar-account">
                 {customer.then(|| view! { <super::add_credit::AddCredit /> })}
-                {match total {
+                {match total() {
                     _ if !customer => view! {
-                        <span class="balance-chip">
-                            <span class="balance-chip-label">"Operator"</span>
-                        </span>
+                        <a class="balance-chip" href=super::ops::HOME>
+                            <span class="balance-chip-label">"Operator console"</span>
+                        </a>
                     }
                         .into_any(),
-                    Some(total) => view! {
+                    Some(_) => view! {
                         <a
                             class="balance-chip"
                             href="/billing"
-                            aria-label=format!("Total balance {}", label.clone().unwrap_or_default())
+                            aria-label=move || format!("Total balance {}", total().unwrap_or_default())
                             title="Open Billing Management"
                         >
                             <span class="balance-chip-label">"Balance"</span>

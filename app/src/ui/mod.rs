@@ -6,8 +6,10 @@ mod billing;
 mod browser;
 mod header;
 mod history;
+mod ops;
 mod payments;
 mod sign_in;
+mod vouchers;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -86,7 +88,12 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("") view=billing::Overview />
                         <Route path=path!("/history") view=history::CreditHistory />
                         <Route path=path!("/payments") view=payments::PaymentHistory />
+                        <Route path=path!("/vouchers") view=vouchers::VoucherListPage />
                         <Route path=path!("/top-up/:reference") view=payments::TopUpOutcome />
+                    </ParentRoute>
+                    <ParentRoute path=path!("/ops") view=ops::OpsPage>
+                        <Route path=path!("/vouchers") view=ops::Campaigns />
+                        <Route path=path!("") view=|| view! { <Redirect path=ops::HOME /> } />
                     </ParentRoute>
                     <Route path=path!("") view=|| view! { <Redirect path="/billing" /> } />
                 </ParentRoute>
