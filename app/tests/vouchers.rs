@@ -516,3 +516,42 @@ async fn expired_credits_show_as_expired_with_what_was_lost() {
     assert_eq!(list.rows[0].remaining, vnd(0));
     assert_eq!(group("ABCDEFGHJKMNPQRS7"), "ABCD-EFGH-JKMN-PQRS-7");
 }
+
+#[tokio::test]
+async fn the_demo_has_an_unused_code_and_vouchers_in_each_state() {
+    use app::domain::{account, demo};
+    let t = TestDb::new().await;
+    demo::load(&t.db).await.unwrap();
+    let acct = account::of_email(t.db.conn(), demo::CUSTOMER)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ledger::audit(t.db.conn(), &acct.id).await.unwrap().is_empty());
+    let list = voucher::list_for_account(t.db.conn(), &acct.id, Currency::Vnd, UTC, now())
+        .await
+        .unwrap();
+    let seen: Vec<(&str, VoucherState)> = list
+        .rows
+        .iter()
+        .map(|r| (r.code.as_str(), r.state))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("SPRING200K", VoucherState::Active),
+            ("WELCOME1M", VoucherState::UsedUp),
+            ("LAUNCH100K", VoucherState::Expired),
+        ]
+    );
+    assert_eq!(list.rows[2].expired, vnd(100_000));
+    assert_eq!(list.remaining, balances(&t.db, &acct.id).await.voucher);
+    let before = balances(&t.db, &acct.id).await.voucher;
+    let done = redeem(&t.db, &acct.id, &demo::VOUCHER.to_lowercase(), now())
+        .await
+        .unwrap();
+    assert_eq!(done.redeemed.amount, vnd(500_000));
+    assert_eq!(
+        balances(&t.db, &acct.id).await.voucher,
+        vnd(before.to_minor().unwrap() + 500_000)
+    );
+}

@@ -1,5 +1,5 @@
 //! Subcommands: serve (the default), migrate, create-user, create-api-key, account-id,
-//! demo, audit.
+//! demo, audit, voucher (create, list, disable).
 
 use crate::config::Config;
 use app::domain::db::{Db, now};
@@ -68,6 +68,59 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Voucher campaigns: create, list, disable.
+    #[command(subcommand)]
+    Voucher(VoucherCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum VoucherCommand {
+    /// Create a campaign with one shared code (--code) or a batch of single-use codes
+    /// (--count, written to --out as CSV: they are shown once, only hashes are kept).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// What the customer sees.
+        #[arg(long)]
+        description: String,
+        /// The amount in a currency, e.g. `VND:100000` or `USD:5.00` (repeat per currency).
+        #[arg(long = "amount", required = true)]
+        amounts: Vec<String>,
+        /// The shared code, e.g. WELCOME-2026.
+        #[arg(long, conflicts_with = "count", required_unless_present = "count")]
+        code: Option<String>,
+        /// How many single-use codes to generate.
+        #[arg(long, requires = "out")]
+        count: Option<u32>,
+        /// Where to write the batch's codes (CSV); must not exist yet.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// First day it can be redeemed (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        valid_from: Option<String>,
+        /// Last day it can be redeemed (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        valid_until: Option<String>,
+        /// The credits expire at the end of this day (YYYY-MM-DD, UTC)...
+        #[arg(long, conflicts_with = "expires_after_days")]
+        expires_on: Option<String>,
+        /// ...or this many days after each redemption. Neither: they never expire.
+        #[arg(long)]
+        expires_after_days: Option<u32>,
+        /// Total redemptions allowed (default: no cap).
+        #[arg(long)]
+        max_redemptions: Option<i64>,
+        /// Redemptions allowed per account.
+        #[arg(long, default_value_t = 1)]
+        per_account: i32,
+    },
+    /// List campaigns with their figures.
+    List,
+    /// Disable a campaign: its codes stop working; granted credits stay.
+    Disable {
+        #[arg(long)]
+        id: i64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -105,6 +158,166 @@ fn api_key_scope(services: &[String], max_charges: &[String]) -> Result<api_key:
         scope.max_charges.push(max);
     }
     Ok(scope)
+}
+
+/// The CLI's create arguments as the web form would have them, so both are checked by
+/// one rule (`CampaignForm::validate`).
+#[allow(clippy::too_many_arguments)]
+fn campaign_form(
+    name: String,
+    description: String,
+    amounts: &[String],
+    code: Option<String>,
+    count: Option<u32>,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
+    expires_on: Option<String>,
+    expires_after_days: Option<u32>,
+    max_redemptions: Option<i64>,
+    per_account: i32,
+) -> Result<app::model::voucher::CampaignForm, Error> {
+    use app::model::voucher::CampaignForm;
+    let mut form = CampaignForm {
+        name,
+        description,
+        kind: if count.is_some() { "batch" } else { "shared" }.into(),
+        code: code.unwrap_or_default(),
+        count: count.map(|n| n.to_string()).unwrap_or_default(),
+        valid_from: valid_from.unwrap_or_default(),
+        valid_until: valid_until.unwrap_or_default(),
+        expiry: match (&expires_on, expires_after_days) {
+            (Some(_), _) => "date",
+            (None, Some(_)) => "days",
+            (None, None) => "never",
+        }
+        .into(),
+        expires_on: expires_on.unwrap_or_default(),
+        expires_after_days: expires_after_days.map(|n| n.to_string()).unwrap_or_default(),
+        max_redemptions: max_redemptions.map(|n| n.to_string()).unwrap_or_default(),
+        per_account_limit: per_account.to_string(),
+        ..Default::default()
+    };
+    for text in amounts {
+        let (code, amount) = text.split_once(':').ok_or_else(|| {
+            format!("--amount takes CURRENCY:AMOUNT such as VND:100000; got {text:?}")
+        })?;
+        let currency = Currency::from_code(&code.to_uppercase())
+            .ok_or_else(|| format!("unknown currency {code:?}; use VND, JPY, USD or EUR"))?;
+        let slot = match currency {
+            Currency::Vnd => &mut form.amount_vnd,
+            Currency::Jpy => &mut form.amount_jpy,
+            Currency::Usd => &mut form.amount_usd,
+            Currency::Eur => &mut form.amount_eur,
+        };
+        if !slot.is_empty() {
+            return Err(format!("--amount names {code} twice").into());
+        }
+        *slot = amount.to_owned();
+    }
+    Ok(form)
+}
+
+/// The most codes one CLI batch may generate.
+const CLI_BATCH_MAX: u32 = 1_000_000;
+
+async fn voucher(db: &Db, command: VoucherCommand) -> Result<(), Error> {
+    use app::domain::voucher;
+    match command {
+        VoucherCommand::Create {
+            name,
+            description,
+            amounts,
+            code,
+            count,
+            out,
+            valid_from,
+            valid_until,
+            expires_on,
+            expires_after_days,
+            max_redemptions,
+            per_account,
+        } => {
+            let form = campaign_form(
+                name,
+                description,
+                &amounts,
+                code,
+                count,
+                valid_from,
+                valid_until,
+                expires_on,
+                expires_after_days,
+                max_redemptions,
+                per_account,
+            )?;
+            let campaign = form.validate(CLI_BATCH_MAX).map_err(|errors| {
+                errors
+                    .iter()
+                    .map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+            // Open the file first: codes made but not written would be lost for good.
+            let file = match &out {
+                Some(path) => Some(
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(path)
+                        .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+                ),
+                None => None,
+            };
+            let created = voucher::create_campaign(db, &campaign, now()).await?;
+            if let (Some(mut file), Some(path)) = (file, out) {
+                use std::io::Write;
+                file.write_all(created.csv().as_bytes())?;
+                file.sync_all()?;
+                println!(
+                    "created campaign {} ({}): {} codes written to {}",
+                    created.id,
+                    created.name,
+                    created.codes.len(),
+                    path.display()
+                );
+            } else {
+                println!("created campaign {} ({})", created.id, created.name);
+            }
+            Ok(())
+        }
+        VoucherCommand::List => {
+            for c in voucher::campaigns(db.conn()).await? {
+                let amounts: Vec<String> = c.amounts.iter().map(ToString::to_string).collect();
+                let cap = c.max_redemptions.map_or("no cap".to_owned(), |n| n.to_string());
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\tredeemed {} / {cap}\t{}",
+                    c.id,
+                    c.name,
+                    c.codes,
+                    amounts.join(", "),
+                    c.window,
+                    c.redemptions,
+                    if c.enabled { "enabled" } else { "disabled" }
+                );
+                for f in c.figures {
+                    println!(
+                        "\t{}: granted {}, spent {}, expired {}, remaining {}",
+                        f.granted.currency(),
+                        f.granted,
+                        f.spent,
+                        f.expired,
+                        f.remaining
+                    );
+                }
+            }
+            Ok(())
+        }
+        VoucherCommand::Disable { id } => {
+            voucher::disable(db, id).await?;
+            println!("disabled campaign {id}");
+            Ok(())
+        }
+    }
 }
 
 async fn open(config: &Config) -> Result<Db, Error> {
@@ -194,6 +407,10 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Error> {
                 demo::Loaded::Already => println!("demo data already loaded"),
             }
             Ok(())
+        }
+        Command::Voucher(command) => {
+            let db = open(&config).await?;
+            voucher(&db, command).await
         }
         Command::Audit { email } => {
             let db = open(&config).await?;

@@ -1,16 +1,42 @@
 //! Demo data, loaded only when an operator asks (`server demo`): three users, an API
-//! key, and a Vietnamese customer with a realistic history.
+//! key, voucher campaigns, and a Vietnamese customer with a realistic history.
+//!
+//! Vouchers: `WELCOME-VND` (500.000 ₫ or ¥3,000 or $20 or 20 €, credits for 30 days)
+//! the demo customer has not used; `WELCOME1M` and `SPRING200K` they redeemed and
+//! partly spent; `LAUNCH100K`, whose credits expired unused.
 
 use super::db::{Db, now};
-use super::ledger::{self, ChargeRequest, VoucherCredit};
+use super::ledger::{self, ChargeRequest};
 use super::payment::{self, NewPayment, Outcome};
-use super::{account, api_key, auth};
+use super::{account, api_key, auth, voucher};
 use crate::model::billing::{BillingProfile, BillingType};
 use crate::model::ledger::Service;
 use crate::model::money::{Currency, Money};
 use crate::model::session::Role;
 use crate::model::top_up::Gateway;
-use chrono::Duration;
+use crate::model::voucher::{CampaignCodes, CreditExpiry, NewCampaign, read_code};
+use chrono::{DateTime, Duration, Utc};
+
+/// A demo campaign with one shared code, credits in VND only unless `amounts` says more.
+fn shared(
+    code: &str,
+    name: &str,
+    description: &str,
+    amounts: Vec<Money>,
+    expiry: CreditExpiry,
+) -> NewCampaign {
+    NewCampaign {
+        name: name.into(),
+        description: description.into(),
+        amounts,
+        codes: CampaignCodes::Shared(code.into()),
+        valid_from: None,
+        valid_until: None,
+        credit_expiry: expiry,
+        max_redemptions: None,
+        per_account_limit: 1,
+    }
+}
 
 /// Every demo user's password.
 pub const PASSWORD: &str = "demo-password";
@@ -22,6 +48,20 @@ pub const NEW_CUSTOMER: &str = "new@example.com";
 pub const OPERATOR: &str = "admin@example.com";
 /// The metering services' API key.
 pub const API_KEY: &str = "demo-metering-key";
+/// A shared voucher code the demo customer has not used yet.
+pub const VOUCHER: &str = "WELCOME-VND";
+
+/// Redeems a demo code for the account, as Apply Code would at `at`.
+async fn redeem(
+    txn: &sea_orm::DatabaseTransaction,
+    account_id: &str,
+    code: &str,
+    at: DateTime<Utc>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let typed = read_code(code).map_err(|e| format!("{code}: {e}"))?;
+    voucher::redeem_in(txn, account_id, &typed, None, chrono_tz::Asia::Ho_Chi_Minh, at).await?;
+    Ok(())
+}
 
 /// Whether anything was loaded.
 #[derive(Debug, PartialEq, Eq)]
@@ -49,6 +89,45 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
         t0,
     )
     .await?;
+    let vnd = |n: i64| Money::from_minor(n, Currency::Vnd);
+    let ago = |days: i64, hours: i64| t0 - Duration::days(days) - Duration::hours(hours);
+    for campaign in [
+        shared(
+            VOUCHER,
+            "Welcome",
+            "Welcome credits for new customers",
+            vec![
+                vnd(500_000),
+                Money::from_minor(3_000, Currency::Jpy),
+                Money::from_minor(2_000, Currency::Usd),
+                Money::from_minor(2_000, Currency::Eur),
+            ],
+            CreditExpiry::DaysAfter(30),
+        ),
+        shared(
+            "WELCOME1M",
+            "Welcome (launch)",
+            "Welcome voucher",
+            vec![vnd(1_000_000)],
+            CreditExpiry::On(t0 + Duration::days(30)),
+        ),
+        shared(
+            "SPRING200K",
+            "Spring promotion",
+            "Spring promotion",
+            vec![vnd(200_000)],
+            CreditExpiry::DaysAfter(15),
+        ),
+        shared(
+            "LAUNCH100K",
+            "Launch week",
+            "Launch week credits",
+            vec![vnd(100_000)],
+            CreditExpiry::DaysAfter(14),
+        ),
+    ] {
+        voucher::create_campaign_in(&txn, &campaign, ago(60, 0)).await?;
+    }
     let account = account::open(
         &*txn,
         demo.id,
@@ -58,8 +137,6 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
     )
     .await?;
     let id = account.id.clone();
-    let vnd = |n: i64| Money::from_minor(n, Currency::Vnd);
-    let ago = |days: i64, hours: i64| t0 - Duration::days(days) - Duration::hours(hours);
 
     // Top-ups go through payments, as the Add credit dialog's do, so Payment History and
     // Credit History tell the same story.
@@ -82,6 +159,11 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
         amount: vnd(amount),
         idempotency_key: None,
     };
+
+    // Credits that expired unused, 14 days after they were redeemed.
+    redeem(&txn, &id, "LAUNCH100K", ago(50, 1)).await?;
+    let locked = ledger::lock_account(&txn, &id).await?;
+    ledger::expire_due_in(&txn, &locked, ago(36, 1)).await?;
 
     let made = payment::create_in(
         &txn,
@@ -113,19 +195,7 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
         ago(40, 5) + Duration::minutes(1),
     )
     .await?;
-    ledger::grant_voucher_in(
-        &txn,
-        &VoucherCredit {
-            account_id: id.clone(),
-            code: "WELCOME1M".to_owned(),
-            amount: vnd(1_000_000),
-            expires_at: Some(t0 + Duration::days(30)),
-            description: "Welcome voucher".to_owned(),
-            origin: None,
-        },
-        ago(35, 2),
-    )
-    .await?;
+    redeem(&txn, &id, "WELCOME1M", ago(35, 2)).await?;
     ledger::charge_in(
         &txn,
         &charge(
@@ -173,19 +243,7 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
         ago(7, 6) + Duration::minutes(1),
     )
     .await?;
-    ledger::grant_voucher_in(
-        &txn,
-        &VoucherCredit {
-            account_id: id.clone(),
-            code: "SPRING200K".to_owned(),
-            amount: vnd(200_000),
-            expires_at: Some(t0 + Duration::days(10)),
-            description: "Spring promotion".to_owned(),
-            origin: None,
-        },
-        ago(5, 3),
-    )
-    .await?;
+    redeem(&txn, &id, "SPRING200K", ago(5, 3)).await?;
     ledger::charge_in(
         &txn,
         &charge(

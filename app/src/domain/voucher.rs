@@ -129,12 +129,23 @@ pub async fn create_campaign(
     new: &NewCampaign,
     at: DateTime<Utc>,
 ) -> Result<CreatedCampaign, CampaignError> {
+    let txn = db.write().await?;
+    let created = create_campaign_in(&txn, new, at).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// [`create_campaign`] inside `txn`.
+pub async fn create_campaign_in(
+    txn: &DatabaseTransaction,
+    new: &NewCampaign,
+    at: DateTime<Utc>,
+) -> Result<CreatedCampaign, CampaignError> {
     let generated = match &new.codes {
         CampaignCodes::Batch(n) => generate(usize::try_from(*n).unwrap_or(0))
             .map_err(|e| DbErr::Custom(format!("the OS's random source failed: {e}")))?,
         CampaignCodes::Shared(_) => Vec::new(),
     };
-    let txn = db.write().await?;
     let (expires_at, expires_days) = match new.credit_expiry {
         CreditExpiry::Never => (None, None),
         CreditExpiry::On(when) => (Some(when), None),
@@ -159,7 +170,7 @@ pub async fn create_campaign(
         created_at: Set(at),
         ..Default::default()
     }
-    .insert(&*txn)
+    .insert(txn)
     .await?;
     voucher_campaign_amount::Entity::insert_many(new.amounts.iter().map(|m| {
         voucher_campaign_amount::ActiveModel {
@@ -168,7 +179,7 @@ pub async fn create_campaign(
             amount_minor: Set(m.to_minor().unwrap_or(0)),
         }
     }))
-    .exec(&*txn)
+    .exec(txn)
     .await?;
     match &new.codes {
         CampaignCodes::Shared(shown) => {
@@ -176,7 +187,7 @@ pub async fn create_campaign(
             let key = lookup(&typed);
             let taken = voucher_code::Entity::find()
                 .filter(voucher_code::Column::Lookup.eq(key.as_str()))
-                .count(&*txn)
+                .count(txn)
                 .await?;
             if taken > 0 {
                 return Err(CampaignError::CodeTaken(shown.clone()));
@@ -188,7 +199,7 @@ pub async fn create_campaign(
                 redeemed_at: Set(None),
                 ..Default::default()
             }
-            .insert(&*txn)
+            .insert(txn)
             .await?;
         }
         CampaignCodes::Batch(_) => {
@@ -203,12 +214,11 @@ pub async fn create_campaign(
                         ..Default::default()
                     }
                 }))
-                .exec(&*txn)
+                .exec(txn)
                 .await?;
             }
         }
     }
-    txn.commit().await?;
     Ok(CreatedCampaign {
         id: campaign.id,
         name: campaign.name,
