@@ -18,10 +18,10 @@ use app::domain::entities::{payment as payment_row, transaction, voucher_grant};
 use app::domain::ledger::{self, ChargeRequest, VoucherCredit};
 use app::domain::payment::{self, NewPayment, Outcome};
 use app::domain::voucher::{self, RedeemError};
-use app::model::voucher::{CampaignCodes, CreditExpiry, NewCampaign, read_code};
 use app::model::ledger::Service;
 use app::model::money::{Currency, Money};
 use app::model::top_up::Gateway;
+use app::model::voucher::{CampaignCodes, CreditExpiry, NewCampaign, read_code};
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -422,8 +422,7 @@ async fn run(db: &Db, ops: &[Op]) -> Result<(), String> {
                 let n = &mut redeemed[i % CAMPAIGNS.len()];
                 if enabled && *n < cap {
                     *n += 1;
-                    let expires =
-                        expiry_days.map(|d| at + Duration::days(i64::from(d)));
+                    let expires = expiry_days.map(|d| at + Duration::days(i64::from(d)));
                     model.grants.push((amount, expires));
                     model.rows += 1;
                 }

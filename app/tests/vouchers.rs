@@ -59,7 +59,10 @@ async fn balances(db: &Db, account: &str) -> Balances {
 }
 
 async fn grants(db: &Db) -> u64 {
-    voucher_grant::Entity::find().count(db.conn()).await.unwrap()
+    voucher_grant::Entity::find()
+        .count(db.conn())
+        .await
+        .unwrap()
 }
 
 async fn campaign_row(db: &Db, id: i64) -> voucher_campaign::Model {
@@ -87,7 +90,9 @@ async fn a_shared_code_grants_its_currency_amount_through_the_ledger() {
     let done = redeem(db, &account, " welcome vnd ", at).await.unwrap();
     assert_eq!(done.redeemed.amount, vnd(100_000));
     assert_eq!(done.redeemed.code, "WELCOME-VND");
-    let expires = (at + Duration::days(30)).format("%Y-%m-%d %H:%M").to_string();
+    let expires = (at + Duration::days(30))
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
     assert_eq!(done.redeemed.expires_at.as_deref(), Some(expires.as_str()));
     assert_eq!(
         done.redeemed.message(),
@@ -230,13 +235,21 @@ async fn a_batch_stores_only_hashes_and_each_code_is_used_once() {
     assert_eq!(stored.len(), 50);
     for row in &stored {
         assert_eq!(row.code, None);
-        assert!(made.codes.iter().all(|c| !row.lookup.contains(&c.replace('-', ""))));
+        assert!(
+            made.codes
+                .iter()
+                .all(|c| !row.lookup.contains(&c.replace('-', "")))
+        );
     }
     let code = &made.codes[7];
     assert_eq!(code.len(), 21);
     assert_eq!(code.matches('-').count(), 4);
     // Typed in lower case without dashes, 1 as l and 0 as o where they occur.
-    let typed = code.replace('-', "").to_lowercase().replace('1', "l").replace('0', "o");
+    let typed = code
+        .replace('-', "")
+        .to_lowercase()
+        .replace('1', "l")
+        .replace('0', "o");
     let a = customer(db, "a@example.com", Currency::Vnd).await;
     let b = customer(db, "b@example.com", Currency::Vnd).await;
     let done = redeem(db, &a, &typed, now()).await.unwrap();
@@ -279,7 +292,11 @@ async fn a_capped_code_gives_exactly_its_cap_under_200_concurrent_redemptions() 
     let code = Arc::new(read_code("rush").unwrap());
     let mut tasks = Vec::new();
     for (i, account) in accounts.iter().enumerate() {
-        let db = if i % 2 == 0 { t.db.clone() } else { other.clone() };
+        let db = if i % 2 == 0 {
+            t.db.clone()
+        } else {
+            other.clone()
+        };
         let (account, code) = (account.clone(), code.clone());
         let ip = format!("198.51.100.{}", i % 250);
         tasks.push(tokio::spawn(async move {
@@ -298,7 +315,12 @@ async fn a_capped_code_gives_exactly_its_cap_under_200_concurrent_redemptions() 
     assert_eq!(grants(&t.db).await, u64::try_from(cap).unwrap());
     assert_eq!(campaign_row(&t.db, made.id).await.redemptions, cap);
     for account in &accounts {
-        assert!(ledger::audit(t.db.conn(), account).await.unwrap().is_empty());
+        assert!(
+            ledger::audit(t.db.conn(), account)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }
 
@@ -316,11 +338,23 @@ async fn one_account_double_clicking_gets_one_grant() {
     // would be throttled, as a script hammering Apply Code should be.
     let mut tasks = Vec::new();
     for i in 0..8 {
-        let db = if i % 2 == 0 { t.db.clone() } else { other.clone() };
+        let db = if i % 2 == 0 {
+            t.db.clone()
+        } else {
+            other.clone()
+        };
         let (account, code) = (account.clone(), code.clone());
         tasks.push(tokio::spawn(async move {
-            voucher::redeem(&db, &account, &code, Some("click-1"), "203.0.113.9", UTC, now())
-                .await
+            voucher::redeem(
+                &db,
+                &account,
+                &code,
+                Some("click-1"),
+                "203.0.113.9",
+                UTC,
+                now(),
+            )
+            .await
         }));
     }
     let mut grant_ids = Vec::new();
@@ -328,17 +362,29 @@ async fn one_account_double_clicking_gets_one_grant() {
         grant_ids.push(task.await.unwrap().unwrap().grant.id);
     }
     grant_ids.dedup();
-    assert_eq!(grant_ids.len(), 1, "every repeat answers with the one grant");
+    assert_eq!(
+        grant_ids.len(),
+        1,
+        "every repeat answers with the one grant"
+    );
     assert_eq!(grants(&t.db).await, 1);
     assert_eq!(balances(&t.db, &account).await.voucher, vnd(100_000));
     // Without a shared token, a per-account cap of 1 still holds under concurrency.
-    voucher::create_campaign(&t.db, &campaign(CampaignCodes::Shared("SINGLE".into())), now())
-        .await
-        .unwrap();
+    voucher::create_campaign(
+        &t.db,
+        &campaign(CampaignCodes::Shared("SINGLE".into())),
+        now(),
+    )
+    .await
+    .unwrap();
     let single = Arc::new(read_code("single").unwrap());
     let mut tasks = Vec::new();
     for i in 0..8 {
-        let db = if i % 2 == 0 { t.db.clone() } else { other.clone() };
+        let db = if i % 2 == 0 {
+            t.db.clone()
+        } else {
+            other.clone()
+        };
         let (account, code) = (account.clone(), single.clone());
         tasks.push(tokio::spawn(async move {
             voucher::redeem(&db, &account, &code, None, "203.0.113.9", UTC, now()).await
@@ -353,7 +399,12 @@ async fn one_account_double_clicking_gets_one_grant() {
         }
     }
     assert_eq!(ok, 1);
-    assert!(ledger::audit(t.db.conn(), &account).await.unwrap().is_empty());
+    assert!(
+        ledger::audit(t.db.conn(), &account)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -438,7 +489,9 @@ async fn the_voucher_list_agrees_with_the_ledger() {
     };
     let txn = db.write().await.unwrap();
     let ChargeOutcome::Charged { rows, .. } =
-        ledger::charge_in(&txn, &charge, t0 + Duration::days(1)).await.unwrap()
+        ledger::charge_in(&txn, &charge, t0 + Duration::days(1))
+            .await
+            .unwrap()
     else {
         panic!("declined");
     };
@@ -449,9 +502,13 @@ async fn the_voucher_list_agrees_with_the_ledger() {
     let txn = db.write().await.unwrap();
     let mut big = charge.clone();
     big.amount = vnd(70_000 + 100_000 + 50_000);
-    ledger::charge_in(&txn, &big, t0 + Duration::days(2)).await.unwrap();
+    ledger::charge_in(&txn, &big, t0 + Duration::days(2))
+        .await
+        .unwrap();
     txn.commit().await.unwrap();
-    ledger::expire_due(db, t0 + Duration::days(11)).await.unwrap();
+    ledger::expire_due(db, t0 + Duration::days(11))
+        .await
+        .unwrap();
 
     let at = now();
     let list = voucher::list_for_account(db.conn(), &account, Currency::Vnd, UTC, at)
@@ -473,7 +530,11 @@ async fn the_voucher_list_agrees_with_the_ledger() {
     );
     let m = |x: &Money| x.to_minor().unwrap();
     for r in &list.rows {
-        assert_eq!(m(&r.granted), m(&r.used) + m(&r.expired) + m(&r.remaining), "{r:?}");
+        assert_eq!(
+            m(&r.granted),
+            m(&r.used) + m(&r.expired) + m(&r.remaining),
+            "{r:?}"
+        );
     }
     // The sums match the ledger's rows and balance.
     let b = balances(db, &account).await;
@@ -507,7 +568,9 @@ async fn expired_credits_show_as_expired_with_what_was_lost() {
     c.credit_expiry = CreditExpiry::DaysAfter(5);
     voucher::create_campaign(db, &c, t0).await.unwrap();
     redeem(db, &account, "short", t0).await.unwrap();
-    ledger::expire_due(db, t0 + Duration::days(6)).await.unwrap();
+    ledger::expire_due(db, t0 + Duration::days(6))
+        .await
+        .unwrap();
     let list = voucher::list_for_account(db.conn(), &account, Currency::Vnd, UTC, now())
         .await
         .unwrap();
@@ -526,7 +589,12 @@ async fn the_demo_has_an_unused_code_and_vouchers_in_each_state() {
         .await
         .unwrap()
         .unwrap();
-    assert!(ledger::audit(t.db.conn(), &acct.id).await.unwrap().is_empty());
+    assert!(
+        ledger::audit(t.db.conn(), &acct.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let list = voucher::list_for_account(t.db.conn(), &acct.id, Currency::Vnd, UTC, now())
         .await
         .unwrap();

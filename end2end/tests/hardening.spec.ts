@@ -93,7 +93,10 @@ test("pages carry a nonce-based Content-Security-Policy and cannot be framed", a
 
 test("an operator has no billing pages: the page and its server functions refuse", async ({ page }) => {
   await signIn(page, "admin@example.com");
-  await expect(page).toHaveURL(/\/billing$/);
+  // Operators start in their console.
+  await expect(page).toHaveURL(/\/ops\/vouchers$/);
+  const billing = await page.goto("/billing");
+  expect(billing!.status()).toBe(403);
   await hydrated(page);
   await expect(page.getByRole("alert")).toHaveText("You do not have access to this.");
   await expect(page.getByRole("button", { name: "Add credit" })).toHaveCount(0);

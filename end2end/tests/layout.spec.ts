@@ -66,3 +66,30 @@ test("Credit History and Payment History fit this screen: date, amount and statu
   // The favicon is shipped: no page asked for a file that is not there.
   expect(missing).toEqual([]);
 });
+
+test("the Voucher List and the operator's Vouchers page fit this screen: no sideways scroll, code, state and amounts visible", async ({ page }) => {
+  await signIn(page, DEMO);
+  await expect(page).toHaveURL(/\/billing$/);
+  await expect(page.getByRole("button", { name: "Apply Code" })).toBeVisible();
+  const viewport = page.viewportSize()!;
+  const fits = async (what: string) => {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${what} scrolls sideways`).toBeLessThanOrEqual(0);
+  };
+  await fits("the Overview");
+  await page.goto("/billing/vouchers");
+  await hydrated(page);
+  const row = page.getByRole("table", { name: "Vouchers" }).locator("tbody").getByRole("row").first();
+  await expect(row).toBeVisible();
+  await fits("the Voucher List");
+  for (const cell of [row.getByRole("cell").first(), row.getByRole("cell").filter({ hasText: /Active|Used up|Expired/ })]) {
+    const box = (await cell.boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(viewport.width + 1);
+  }
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await signIn(page, "admin@example.com");
+  await expect(page).toHaveURL(/\/ops\/vouchers$/);
+  await hydrated(page);
+  await expect(page.getByRole("table", { name: "Campaigns" })).toBeVisible();
+  await fits("the operator's Vouchers page");
+});

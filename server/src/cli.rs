@@ -73,47 +73,13 @@ enum Command {
     Voucher(VoucherCommand),
 }
 
+// Parsed once per run: the size of the Create variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 enum VoucherCommand {
     /// Create a campaign with one shared code (--code) or a batch of single-use codes
     /// (--count, written to --out as CSV: they are shown once, only hashes are kept).
-    Create {
-        #[arg(long)]
-        name: String,
-        /// What the customer sees.
-        #[arg(long)]
-        description: String,
-        /// The amount in a currency, e.g. `VND:100000` or `USD:5.00` (repeat per currency).
-        #[arg(long = "amount", required = true)]
-        amounts: Vec<String>,
-        /// The shared code, e.g. WELCOME-2026.
-        #[arg(long, conflicts_with = "count", required_unless_present = "count")]
-        code: Option<String>,
-        /// How many single-use codes to generate.
-        #[arg(long, requires = "out")]
-        count: Option<u32>,
-        /// Where to write the batch's codes (CSV); must not exist yet.
-        #[arg(long)]
-        out: Option<std::path::PathBuf>,
-        /// First day it can be redeemed (YYYY-MM-DD, UTC).
-        #[arg(long)]
-        valid_from: Option<String>,
-        /// Last day it can be redeemed (YYYY-MM-DD, UTC).
-        #[arg(long)]
-        valid_until: Option<String>,
-        /// The credits expire at the end of this day (YYYY-MM-DD, UTC)...
-        #[arg(long, conflicts_with = "expires_after_days")]
-        expires_on: Option<String>,
-        /// ...or this many days after each redemption. Neither: they never expire.
-        #[arg(long)]
-        expires_after_days: Option<u32>,
-        /// Total redemptions allowed (default: no cap).
-        #[arg(long)]
-        max_redemptions: Option<i64>,
-        /// Redemptions allowed per account.
-        #[arg(long, default_value_t = 1)]
-        per_account: i32,
-    },
+    Create(CreateVoucher),
     /// List campaigns with their figures.
     List,
     /// Disable a campaign: its codes stop working; granted credits stay.
@@ -121,6 +87,46 @@ enum VoucherCommand {
         #[arg(long)]
         id: i64,
     },
+}
+
+/// `server voucher create`'s arguments.
+#[derive(clap::Args, Debug)]
+struct CreateVoucher {
+    #[arg(long)]
+    name: String,
+    /// What the customer sees.
+    #[arg(long)]
+    description: String,
+    /// The amount in a currency, e.g. `VND:100000` or `USD:5.00` (repeat per currency).
+    #[arg(long = "amount", required = true)]
+    amounts: Vec<String>,
+    /// The shared code, e.g. WELCOME-2026.
+    #[arg(long, conflicts_with = "count", required_unless_present = "count")]
+    code: Option<String>,
+    /// How many single-use codes to generate.
+    #[arg(long, requires = "out")]
+    count: Option<u32>,
+    /// Where to write the batch's codes (CSV); must not exist yet.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// First day it can be redeemed (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    valid_from: Option<String>,
+    /// Last day it can be redeemed (YYYY-MM-DD, UTC).
+    #[arg(long)]
+    valid_until: Option<String>,
+    /// The credits expire at the end of this day (YYYY-MM-DD, UTC)...
+    #[arg(long, conflicts_with = "expires_after_days")]
+    expires_on: Option<String>,
+    /// ...or this many days after each redemption. Neither: they never expire.
+    #[arg(long)]
+    expires_after_days: Option<u32>,
+    /// Total redemptions allowed (default: no cap).
+    #[arg(long)]
+    max_redemptions: Option<i64>,
+    /// Redemptions allowed per account.
+    #[arg(long, default_value_t = 1)]
+    per_account: i32,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -162,21 +168,22 @@ fn api_key_scope(services: &[String], max_charges: &[String]) -> Result<api_key:
 
 /// The CLI's create arguments as the web form would have them, so both are checked by
 /// one rule (`CampaignForm::validate`).
-#[allow(clippy::too_many_arguments)]
-fn campaign_form(
-    name: String,
-    description: String,
-    amounts: &[String],
-    code: Option<String>,
-    count: Option<u32>,
-    valid_from: Option<String>,
-    valid_until: Option<String>,
-    expires_on: Option<String>,
-    expires_after_days: Option<u32>,
-    max_redemptions: Option<i64>,
-    per_account: i32,
-) -> Result<app::model::voucher::CampaignForm, Error> {
+fn campaign_form(args: CreateVoucher) -> Result<app::model::voucher::CampaignForm, Error> {
     use app::model::voucher::CampaignForm;
+    let CreateVoucher {
+        name,
+        description,
+        amounts,
+        code,
+        count,
+        out: _,
+        valid_from,
+        valid_until,
+        expires_on,
+        expires_after_days,
+        max_redemptions,
+        per_account,
+    } = args;
     let mut form = CampaignForm {
         name,
         description,
@@ -192,12 +199,14 @@ fn campaign_form(
         }
         .into(),
         expires_on: expires_on.unwrap_or_default(),
-        expires_after_days: expires_after_days.map(|n| n.to_string()).unwrap_or_default(),
+        expires_after_days: expires_after_days
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
         max_redemptions: max_redemptions.map(|n| n.to_string()).unwrap_or_default(),
         per_account_limit: per_account.to_string(),
         ..Default::default()
     };
-    for text in amounts {
+    for text in &amounts {
         let (code, amount) = text.split_once(':').ok_or_else(|| {
             format!("--amount takes CURRENCY:AMOUNT such as VND:100000; got {text:?}")
         })?;
@@ -223,33 +232,9 @@ const CLI_BATCH_MAX: u32 = 1_000_000;
 async fn voucher(db: &Db, command: VoucherCommand) -> Result<(), Error> {
     use app::domain::voucher;
     match command {
-        VoucherCommand::Create {
-            name,
-            description,
-            amounts,
-            code,
-            count,
-            out,
-            valid_from,
-            valid_until,
-            expires_on,
-            expires_after_days,
-            max_redemptions,
-            per_account,
-        } => {
-            let form = campaign_form(
-                name,
-                description,
-                &amounts,
-                code,
-                count,
-                valid_from,
-                valid_until,
-                expires_on,
-                expires_after_days,
-                max_redemptions,
-                per_account,
-            )?;
+        VoucherCommand::Create(args) => {
+            let out = args.out.clone();
+            let form = campaign_form(args)?;
             let campaign = form.validate(CLI_BATCH_MAX).map_err(|errors| {
                 errors
                     .iter()
@@ -288,7 +273,9 @@ async fn voucher(db: &Db, command: VoucherCommand) -> Result<(), Error> {
         VoucherCommand::List => {
             for c in voucher::campaigns(db.conn()).await? {
                 let amounts: Vec<String> = c.amounts.iter().map(ToString::to_string).collect();
-                let cap = c.max_redemptions.map_or("no cap".to_owned(), |n| n.to_string());
+                let cap = c
+                    .max_redemptions
+                    .map_or("no cap".to_owned(), |n| n.to_string());
                 println!(
                     "{}\t{}\t{}\t{}\t{}\tredeemed {} / {cap}\t{}",
                     c.id,

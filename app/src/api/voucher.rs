@@ -1,7 +1,9 @@
 //! Vouchers: Apply Code and the Voucher List for customers; campaigns for operators.
 
 use crate::model::error::AppError;
-use crate::model::voucher::{CampaignForm, CampaignSummary, CreatedCampaign, Redeemed, VoucherList};
+use crate::model::voucher::{
+    CampaignForm, CampaignSummary, CreatedCampaign, Redeemed, VoucherList,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]

@@ -59,7 +59,15 @@ async fn redeem(
     at: DateTime<Utc>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let typed = read_code(code).map_err(|e| format!("{code}: {e}"))?;
-    voucher::redeem_in(txn, account_id, &typed, None, chrono_tz::Asia::Ho_Chi_Minh, at).await?;
+    voucher::redeem_in(
+        txn,
+        account_id,
+        &typed,
+        None,
+        chrono_tz::Asia::Ho_Chi_Minh,
+        at,
+    )
+    .await?;
     Ok(())
 }
 

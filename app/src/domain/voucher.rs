@@ -266,11 +266,9 @@ pub async fn redeem(
             return Err(RedeemError::Throttled(wait));
         }
         (Err(a), Err(b)) => {
-            return Err(RedeemError::Throttled(std::cmp::max_by_key(
-                a,
-                b,
-                |t| t.retry_after,
-            )));
+            return Err(RedeemError::Throttled(std::cmp::max_by_key(a, b, |t| {
+                t.retry_after
+            })));
         }
     };
     let txn = db.write().await?;
@@ -486,7 +484,9 @@ pub async fn list_for_account<C: ConnectionTrait>(
             let expired = sums.get(&(g.id, Kind::Expiry.as_str().to_owned())).copied();
             let state = if g.remaining_minor > 0 && g.expires_at.is_none_or(|e| e > at) {
                 VoucherState::Active
-            } else if g.expires_at.is_some_and(|e| e <= at) && g.remaining_minor + expired.unwrap_or(0) > 0 {
+            } else if g.expires_at.is_some_and(|e| e <= at)
+                && g.remaining_minor + expired.unwrap_or(0) > 0
+            {
                 VoucherState::Expired
             } else {
                 VoucherState::UsedUp
@@ -514,11 +514,7 @@ pub async fn list_for_account<C: ConnectionTrait>(
         _ => (1, false, None),
     });
     let sum = |f: fn(&VoucherRow) -> &Money| {
-        money(
-            rows.iter()
-                .map(|(r, _)| f(r).to_minor().unwrap_or(0))
-                .sum(),
-        )
+        money(rows.iter().map(|(r, _)| f(r).to_minor().unwrap_or(0)).sum())
     };
     Ok(VoucherList {
         granted: sum(|r| &r.granted),
@@ -616,8 +612,14 @@ async fn figures<C: ConnectionTrait>(
     for (id, currency, amount, remaining) in grants {
         let f = per.entry(currency).or_default();
         f[0] += amount;
-        f[1] += sums.get(&(id, Kind::Charge.as_str().to_owned())).copied().unwrap_or(0);
-        f[2] += sums.get(&(id, Kind::Expiry.as_str().to_owned())).copied().unwrap_or(0);
+        f[1] += sums
+            .get(&(id, Kind::Charge.as_str().to_owned()))
+            .copied()
+            .unwrap_or(0);
+        f[2] += sums
+            .get(&(id, Kind::Expiry.as_str().to_owned()))
+            .copied()
+            .unwrap_or(0);
         f[3] += remaining;
     }
     Ok(per

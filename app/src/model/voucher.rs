@@ -395,8 +395,7 @@ impl CampaignForm {
                 _ => {
                     fail(
                         "max_redemptions",
-                        "Enter a whole number of at least 1, or leave it empty for no cap."
-                            .into(),
+                        "Enter a whole number of at least 1, or leave it empty for no cap.".into(),
                     );
                     None
                 }
@@ -570,7 +569,10 @@ mod tests {
             read_code(&format!("  {typed} ")),
             Ok(TypedCode::Generated(canonical.clone()))
         );
-        assert_eq!(read_code(&canonical.replace('1', "I")), Ok(TypedCode::Generated(canonical)));
+        assert_eq!(
+            read_code(&canonical.replace('1', "I")),
+            Ok(TypedCode::Generated(canonical))
+        );
     }
 
     #[test]
