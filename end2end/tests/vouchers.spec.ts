@@ -57,8 +57,9 @@ test.describe("Vouchers", () => {
     await page.getByRole("link", { name: "Voucher List" }).click();
     await expect(page).toHaveURL(/\/billing\/vouchers$/);
     const vouchers = page.getByRole("table", { name: "Vouchers" });
-    const first = vouchers.locator("tbody").getByRole("row").first();
-    await expect(first).toContainText("WELCOME-VND");
+    // Active ones first, soonest-expiring first: SPRING200K (10 days) before this one (30).
+    await expect(vouchers.locator("tbody").getByRole("row").first()).toContainText("SPRING200K");
+    const first = vouchers.locator("tbody").getByRole("row").filter({ hasText: "WELCOME-VND" });
     await expect(first).toContainText("Active");
     await expect(first).toContainText("Welcome credits for new customers");
     await expect(first.getByRole("cell").nth(3)).toHaveText(vnd("500000"));

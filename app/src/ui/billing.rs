@@ -13,34 +13,30 @@ use leptos_router::hooks::use_location;
 /// account; an operator has none and is refused, as the server functions refuse them.
 #[component]
 pub fn BillingPage() -> impl IntoView {
+    // Read as it stands: the signed-in layout awaited the viewer before drawing this
+    // page, and another Suspense here would be a boundary hydration trips over.
     let viewer = expect_context::<ViewerResource>();
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match viewer.await {
-                    Ok(Some(me)) if me.role == Role::Operator => {
-                        #[cfg(feature = "ssr")]
-                        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                            response.set_status(axum::http::StatusCode::FORBIDDEN);
-                        }
-                        view! {
-                            <Title text="Billing Management" />
-                            <main class="narrow">
-                                <h1>"Billing Management"</h1>
-                                <p role="alert">{AppError::Forbidden.to_string()}</p>
-                                <p>
-                                    "Billing pages show a customer's own credits; operator accounts have none. "
-                                    <a href=super::ops::HOME>"Open the operator console"</a>
-                                </p>
-                            </main>
-                        }
-                            .into_any()
-                    }
-                    _ => view! { <BillingTabs /> }.into_any(),
-                }
-            })}
-        </Suspense>
+    let operator =
+        matches!(viewer.get_untracked(), Some(Ok(Some(me))) if me.role == Role::Operator);
+    if !operator {
+        return view! { <BillingTabs /> }.into_any();
     }
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <Title text="Billing Management" />
+        <main class="narrow">
+            <h1>"Billing Management"</h1>
+            <p role="alert">{AppError::Forbidden.to_string()}</p>
+            <p>
+                "Billing pages show a customer's own credits; operator accounts have none. "
+                <a href=super::ops::HOME>"Open the operator console"</a>
+            </p>
+        </main>
+    }
+    .into_any()
 }
 
 #[component]

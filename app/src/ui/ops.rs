@@ -19,43 +19,36 @@ pub const HOME: &str = "/ops/vouchers";
 /// The console around its pages: operators only.
 #[component]
 pub fn OpsPage() -> impl IntoView {
+    // Read as it stands: the signed-in layout awaited the viewer before drawing this
+    // page (see `billing::BillingPage`).
     let viewer = expect_context::<ViewerResource>();
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match viewer.await {
-                    Ok(Some(me)) if me.role == Role::Operator => view! {
-                        <main class="page">
-                            <h1>"Operator console"</h1>
-                            <nav class="tabs" aria-label="Console sections">
-                                <a href=HOME aria-current="page">"Vouchers"</a>
-                            </nav>
-                            <Outlet />
-                        </main>
-                    }
-                        .into_any(),
-                    _ => {
-                        #[cfg(feature = "ssr")]
-                        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                            response.set_status(axum::http::StatusCode::FORBIDDEN);
-                        }
-                        view! {
-                            <Title text="Operator console" />
-                            <main class="narrow">
-                                <h1>"Operator console"</h1>
-                                <p role="alert">{AppError::Forbidden.to_string()}</p>
-                                <p>
-                                    "The console is for operators. "
-                                    <a href="/billing">"Go to Billing Management"</a>
-                                </p>
-                            </main>
-                        }
-                            .into_any()
-                    }
-                }
-            })}
-        </Suspense>
+    let operator =
+        matches!(viewer.get_untracked(), Some(Ok(Some(me))) if me.role == Role::Operator);
+    if operator {
+        return view! {
+            <main class="page">
+                <h1>"Operator console"</h1>
+                <nav class="tabs" aria-label="Console sections">
+                    <a href=HOME aria-current="page">"Vouchers"</a>
+                </nav>
+                <Outlet />
+            </main>
+        }
+        .into_any();
     }
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <Title text="Operator console" />
+        <main class="narrow">
+            <h1>"Operator console"</h1>
+            <p role="alert">{AppError::Forbidden.to_string()}</p>
+            <p>"The console is for operators. " <a href="/billing">"Go to Billing Management"</a></p>
+        </main>
+    }
+    .into_any()
 }
 
 /// Campaigns: the list with figures, and the create form.
