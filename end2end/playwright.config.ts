@@ -37,7 +37,7 @@ export default defineConfig({
     {
       name: "phone",
       use: { ...devices["Pixel 7"], launchOptions: chromium },
-      testMatch: /layout\.spec\.ts/,
+      testMatch: /(layout|a11y)\.spec\.ts/,
     },
   ],
   webServer: {

@@ -26,7 +26,8 @@ cat <<INFO
   Demo logins (password: demo-password)
     demo@example.com    customer, VND account with history
     new@example.com     customer, no billing profile yet
-    admin@example.com   operator
+    admin@example.com   operator (console: /ops/vouchers)
+  Voucher code for demo@example.com: WELCOME-VND (Overview → Apply Code)
   Usage API key: demo-metering-key
     account id of demo@example.com: $("$server" account-id --email demo@example.com)
 

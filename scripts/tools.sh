@@ -44,7 +44,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
 
-if [ ! -d "$root/end2end/node_modules/@playwright/test" ]; then
+if [ ! -d "$root/end2end/node_modules/@playwright/test" ] || [ ! -d "$root/end2end/node_modules/@axe-core/playwright" ]; then
   say "installing the Playwright packages (end2end/)"
   (cd "$root/end2end" && npm ci --no-audit --no-fund >/dev/null)
 fi

@@ -83,7 +83,8 @@ fn Header(me: Viewer) -> impl IntoView {
                             aria-label=move || format!("Total balance {}", total().unwrap_or_default())
                             title="Open Billing Management"
                         >
-                            <span class="balance-chip-label">"Balance"</span>
+                            <span class="balance-chip-label">"Total balance"</span>
+                            " "
                             <strong data-testid="header-balance">{total}</strong>
                         </a>
                     }

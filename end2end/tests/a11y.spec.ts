@@ -1,0 +1,46 @@
+import AxeBuilder from "@axe-core/playwright";
+import { test, expect, signIn, hydrated, DEMO } from "./fixtures";
+import type { Page } from "@playwright/test";
+
+/** Fails on any serious or critical axe violation, naming the rule and the elements. */
+async function accessible(page: Page, what: string) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(bad, `${what}: axe violations`).toEqual([]);
+}
+
+test("every customer page passes axe with no serious or critical violation", async ({ page }) => {
+  await page.goto("/sign-in");
+  await hydrated(page);
+  await accessible(page, "sign-in");
+  await signIn(page, DEMO);
+  await expect(page).toHaveURL(/\/billing$/);
+  for (const path of ["/billing", "/billing/history", "/billing/history?balance=voucher", "/billing/payments", "/billing/vouchers"]) {
+    await page.goto(path);
+    await hydrated(page);
+    await expect(page.getByRole("heading", { name: "Billing Management" })).toBeVisible();
+    await accessible(page, path);
+  }
+  // A refused voucher code's message, and the Add credit dialog.
+  await page.goto("/billing");
+  await hydrated(page);
+  await page.getByLabel("Voucher code").fill("NOSUCHCODE");
+  await page.getByRole("button", { name: "Apply Code" }).click();
+  await expect(page.locator("#voucher-outcome")).not.toBeEmpty();
+  await accessible(page, "Overview with a refused code");
+  await page.getByRole("button", { name: "Add credit" }).click();
+  await expect(page.getByRole("dialog")).toBeVisible();
+  await accessible(page, "Add credit dialog");
+});
+
+test("the operator's Vouchers page passes axe, with its form errors shown", async ({ page }) => {
+  await signIn(page, "admin@example.com");
+  await expect(page).toHaveURL(/\/ops\/vouchers$/);
+  await hydrated(page);
+  await accessible(page, "/ops/vouchers");
+  await page.getByRole("button", { name: "Create campaign" }).click();
+  await expect(page.getByRole("alert")).toBeVisible();
+  await accessible(page, "/ops/vouchers with errors");
+});
