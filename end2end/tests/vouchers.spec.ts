@@ -124,6 +124,10 @@ test.describe("Vouchers", () => {
       await expect(page.getByLabel("Voucher code")).toHaveAttribute("aria-invalid", "true");
     }
     await expect(page.getByRole("region", { name: "Overview" })).toHaveText(before ?? "");
+    // A customer's mistake is a 4xx, with the same words.
+    const refused = await page.request.post("/rpc/redeem_voucher", { form: { code: "past-2025" }, failOnStatusCode: false });
+    expect(refused.status()).toBe(422);
+    expect(await refused.text()).toContain("This voucher code is no longer valid.");
     await page.getByRole("button", { name: "Sign out" }).click();
 
     // An account in another currency, and a customer with no account yet.
