@@ -272,21 +272,26 @@ pub async fn redeem(
         }
     };
     let txn = db.write().await?;
-    let result = redeem_in(&txn, account_id, code, token, tz, at).await;
-    let outcome = match result {
+    match redeem_in(&txn, account_id, code, token, tz, at).await {
         Ok(done) => {
+            // A success is not a failed attempt: taken back in the same commit.
+            for id in counted {
+                throttle::release(&*txn, id).await?;
+            }
             txn.commit().await?;
             Ok(done)
         }
-        // Dropping the transaction rolls it back: nothing changed.
-        Err(e) => Err(e),
-    };
-    if outcome.as_ref().map_or_else(|e| !e.counts(), |_| true) {
-        for id in counted {
-            throttle::release(db.conn(), id).await?;
+        Err(e) => {
+            // Dropping the transaction rolls it back: nothing changed.
+            drop(txn);
+            if !e.counts() {
+                for id in counted {
+                    throttle::release(db.conn(), id).await?;
+                }
+            }
+            Err(e)
         }
     }
-    outcome
 }
 
 /// Redeems inside `txn`: locks the account, then the campaign, then a single-use code;
