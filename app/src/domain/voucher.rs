@@ -538,7 +538,7 @@ pub async fn campaigns<C: ConnectionTrait>(conn: &C) -> Result<Vec<CampaignSumma
         .await?;
     let mut out = Vec::with_capacity(all.len());
     for c in all {
-        let amounts: Vec<Money> = voucher_campaign_amount::Entity::find()
+        let mut amounts: Vec<Money> = voucher_campaign_amount::Entity::find()
             .filter(voucher_campaign_amount::Column::CampaignId.eq(c.id))
             .all(conn)
             .await?
@@ -547,6 +547,8 @@ pub async fn campaigns<C: ConnectionTrait>(conn: &C) -> Result<Vec<CampaignSumma
                 Currency::from_code(&a.currency).map(|cur| Money::from_minor(a.amount_minor, cur))
             })
             .collect();
+        // In the form's order: VND, JPY, USD, EUR.
+        amounts.sort_by_key(|m| Currency::ALL.iter().position(|c| *c == m.currency()));
         let codes = if c.kind == BATCH {
             let n = voucher_code::Entity::find()
                 .filter(voucher_code::Column::CampaignId.eq(c.id))
