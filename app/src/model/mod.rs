@@ -6,6 +6,7 @@ pub mod error;
 pub mod history;
 pub mod ledger;
 pub mod money;
+pub mod plan;
 pub mod session;
 pub mod top_up;
 pub mod voucher;

@@ -1,0 +1,200 @@
+//! Billing plans' arithmetic: monthly periods and the prorated price of an upgrade. No
+//! I/O; the plans themselves (catalogue, changes, renewal) are the next step of the
+//! plans work (see docs/decisions.md, "Plans: periods and proration").
+
+use super::money::{Currency, Money};
+use chrono::{DateTime, Datelike, Months, Utc};
+
+/// Why an upgrade's price cannot be worked out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProrationError {
+    #[error("the prices are in different currencies")]
+    CurrencyMismatch,
+    #[error("the change is outside the current period")]
+    OutsidePeriod,
+}
+
+/// The end of a monthly period that starts at `start`: the same day of the next month,
+/// or that month's last day when it is shorter (31 Jan → 28/29 Feb), at the same time.
+pub fn period_end(start: DateTime<Utc>) -> DateTime<Utc> {
+    start
+        .checked_add_months(Months::new(1))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The `n`-th monthly period's start after `anchor` (n = 0 is `anchor`), counted from the
+/// anchor rather than chained, so a period that began on the 31st keeps coming back to
+/// the 31st wherever a month has one (31 Jan → 28 Feb → 31 Mar).
+pub fn period_start(anchor: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+    anchor
+        .checked_add_months(Months::new(n))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// What an upgrade from a plan priced `from` to one priced `to` (per period) costs at
+/// `at`, within the period `[start, end)`: the price difference times the share of the
+/// period still to come, measured in seconds,
+///
+/// ```text
+/// charge = floor((to − from) × (end − at) / (end − start))   in minor units
+/// ```
+///
+/// rounded down to the currency's minor unit, so any rounding is in the customer's
+/// favour. Never negative: a cheaper plan is a downgrade, which charges nothing.
+pub fn upgrade_charge(
+    from: Money,
+    to: Money,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<Money, ProrationError> {
+    let currency: Currency = to.currency();
+    if from.currency() != currency {
+        return Err(ProrationError::CurrencyMismatch);
+    }
+    if !(start <= at && at < end) {
+        return Err(ProrationError::OutsidePeriod);
+    }
+    let difference = to.to_minor().unwrap_or(0) - from.to_minor().unwrap_or(0);
+    if difference <= 0 {
+        return Ok(Money::zero(currency));
+    }
+    let left = i128::from((end - at).num_seconds());
+    let whole = i128::from((end - start).num_seconds()).max(1);
+    // i128: a price of 10^15 minor units times a month of seconds does not overflow.
+    let charge = i128::from(difference) * left / whole;
+    Ok(Money::from_minor(
+        i64::try_from(charge).unwrap_or(i64::MAX),
+        currency,
+    ))
+}
+
+/// What an upgrade's ledger row says it covers: "Upgrade Free → Pro, 12–31 Dec", or
+/// "Upgrade Free → Pro, 28 Dec – 27 Jan" across months. `at` and `end` are already in
+/// the customer's time zone; `end` is exclusive, so the last day shown is the day before
+/// it (or its own day, when it is not at midnight).
+pub fn upgrade_description<Tz: chrono::TimeZone>(
+    from: &str,
+    to: &str,
+    at: &DateTime<Tz>,
+    end: &DateTime<Tz>,
+) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let last = end.clone() - chrono::Duration::seconds(1);
+    let span = if (at.year(), at.month()) == (last.year(), last.month()) {
+        format!("{}–{}", at.day(), last.format("%-d %b"))
+    } else {
+        format!("{} – {}", at.format("%-d %b"), last.format("%-d %b"))
+    };
+    format!("Upgrade {from} → {to}, {span}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn periods_are_calendar_months_and_keep_their_day() {
+        assert_eq!(period_end(t(2026, 11, 12, 9)), t(2026, 12, 12, 9));
+        assert_eq!(period_end(t(2027, 1, 31, 0)), t(2027, 2, 28, 0));
+        assert_eq!(period_end(t(2028, 1, 31, 0)), t(2028, 2, 29, 0));
+        assert_eq!(period_start(t(2027, 1, 31, 0), 2), t(2027, 3, 31, 0));
+        assert_eq!(period_start(t(2027, 1, 31, 0), 1), t(2027, 2, 28, 0));
+    }
+
+    #[test]
+    fn an_upgrade_costs_the_difference_for_the_time_left_rounded_down() {
+        let (start, end) = (t(2026, 12, 1, 0), t(2027, 1, 1, 0)); // 31 days
+        let at = t(2026, 12, 22, 0); // 10 days left
+        let vnd = |n| Money::from_minor(n, Currency::Vnd);
+        let jpy = |n| Money::from_minor(n, Currency::Jpy);
+        let usd = |n| Money::from_minor(n, Currency::Usd);
+        let eur = |n| Money::from_minor(n, Currency::Eur);
+        // 200,000 × 10/31 = 64,516.129… → 64,516 ₫.
+        assert_eq!(
+            upgrade_charge(vnd(0), vnd(200_000), start, end, at),
+            Ok(vnd(64_516))
+        );
+        // ¥3,000 → ¥9,800: 6,800 × 10/31 = 2,193.548… → ¥2,193.
+        assert_eq!(
+            upgrade_charge(jpy(3_000), jpy(9_800), start, end, at),
+            Ok(jpy(2_193))
+        );
+        // $19.00 → $49.00: 3,000 cents × 10/31 = 967.74… → $9.67.
+        assert_eq!(
+            upgrade_charge(usd(1_900), usd(4_900), start, end, at),
+            Ok(usd(967))
+        );
+        // 18,00 € → 45,00 €: 2,700 × 10/31 = 870.96… → 8,70 €.
+        assert_eq!(
+            upgrade_charge(eur(1_800), eur(4_500), start, end, at),
+            Ok(eur(870))
+        );
+        // At the very start, the whole difference; a second before the end, nothing
+        // (rounded down).
+        assert_eq!(
+            upgrade_charge(usd(1_900), usd(4_900), start, end, start),
+            Ok(usd(3_000))
+        );
+        let last = end - chrono::Duration::seconds(1);
+        assert_eq!(
+            upgrade_charge(vnd(0), vnd(200_000), start, end, last),
+            Ok(vnd(0))
+        );
+        // A cheaper plan charges nothing; other currencies and times are refused.
+        assert_eq!(
+            upgrade_charge(usd(4_900), usd(1_900), start, end, at),
+            Ok(usd(0))
+        );
+        assert_eq!(
+            upgrade_charge(usd(0), vnd(1), start, end, at),
+            Err(ProrationError::CurrencyMismatch)
+        );
+        assert_eq!(
+            upgrade_charge(usd(0), usd(1), start, end, end),
+            Err(ProrationError::OutsidePeriod)
+        );
+    }
+
+    #[test]
+    fn the_charge_never_exceeds_the_difference_and_grows_with_the_time_left() {
+        let (start, end) = (t(2027, 2, 1, 0), t(2027, 3, 1, 0));
+        let vnd = |n| Money::from_minor(n, Currency::Vnd);
+        let mut previous = i64::MAX;
+        let mut at = start;
+        while at < end {
+            let charge = upgrade_charge(vnd(0), vnd(1_234_567), start, end, at)
+                .ok()
+                .and_then(|m| m.to_minor())
+                .unwrap_or(-1);
+            assert!((0..=1_234_567).contains(&charge));
+            assert!(charge <= previous);
+            previous = charge;
+            at += chrono::Duration::minutes(97);
+        }
+    }
+
+    #[test]
+    fn the_row_says_what_the_charge_covers() {
+        let at = t(2026, 12, 12, 3);
+        let end = t(2027, 1, 1, 0);
+        assert_eq!(
+            upgrade_description("Free", "Pro", &at, &end),
+            "Upgrade Free → Pro, 12–31 Dec"
+        );
+        let end = t(2027, 1, 28, 0);
+        assert_eq!(
+            upgrade_description("Free", "Pro", &t(2026, 12, 28, 0), &end),
+            "Upgrade Free → Pro, 28 Dec – 27 Jan"
+        );
+    }
+}
