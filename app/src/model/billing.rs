@@ -65,6 +65,36 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// What is wrong with a tax code's format for the billing country, where we know the
+/// format: Vietnam's mã số thuế (10 digits, or 10-3 for a branch) and Japan's invoice
+/// registration number (T and 13 digits). Elsewhere any code passes here.
+pub fn tax_code_format(country: &str, tax_code: &str) -> Option<&'static str> {
+    let digits = |t: &str, n: usize| t.len() == n && t.bytes().all(|b| b.is_ascii_digit());
+    if tax_code.is_empty() {
+        return None;
+    }
+    match country {
+        "VN" => {
+            let ok = match tax_code.split_once('-') {
+                None => digits(tax_code, 10),
+                Some((main, branch)) => digits(main, 10) && digits(branch, 3),
+            };
+            (!ok).then_some(
+                "A Vietnamese tax code has 10 digits, or 10 digits, a dash and 3 more (e.g. 0101234567 or 0101234567-001).",
+            )
+        }
+        "JP" => {
+            let ok = tax_code
+                .strip_prefix(['T', 't'])
+                .is_some_and(|rest| digits(rest, 13));
+            (!ok).then_some(
+                "A Japanese registration number is T followed by 13 digits (e.g. T1234567890123).",
+            )
+        }
+        _ => None,
+    }
+}
+
 /// Whether text looks like an email address: something@domain.tld, no spaces.
 pub fn is_email(text: &str) -> bool {
     text.len() <= 254
@@ -148,6 +178,7 @@ impl BillingForm {
         if billing_type == Some(BillingType::Company) && tax_code.is_empty() {
             fail("tax_code", "A company needs its tax code.");
         }
+        // One message per field: the characters first, then the country's format.
         if tax_code.chars().count() > 64
             || !tax_code
                 .chars()
@@ -157,6 +188,8 @@ impl BillingForm {
                 "tax_code",
                 "A tax code has at most 64 letters, digits, spaces, '-', '.' or '/'.",
             );
+        } else if let Some(message) = tax_code_format(&country, tax_code) {
+            fail("tax_code", message);
         }
         match (billing_type, currency, errors.is_empty()) {
             (Some(billing_type), Some(currency), true) => Ok(BillingProfile {
@@ -262,6 +295,28 @@ mod tests {
             ),
             ["country"]
         );
+    }
+
+    #[test]
+    fn vietnamese_and_japanese_tax_codes_are_checked_for_their_format() {
+        for good in ["0101234567", "0101234567-001"] {
+            assert_eq!(tax_code_format("VN", good), None, "{good}");
+        }
+        for bad in [
+            "010123456",
+            "01012345678",
+            "0101234567-01",
+            "T1234567890123",
+            "0101234567 001",
+        ] {
+            assert!(tax_code_format("VN", bad).is_some(), "{bad}");
+        }
+        assert_eq!(tax_code_format("JP", "T1234567890123"), None);
+        for bad in ["1234567890123", "T123456789012", "X1234567890123"] {
+            assert!(tax_code_format("JP", bad).is_some(), "{bad}");
+        }
+        assert_eq!(tax_code_format("DE", "DE123456789"), None);
+        assert_eq!(tax_code_format("VN", ""), None);
     }
 
     #[test]
