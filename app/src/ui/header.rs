@@ -31,6 +31,11 @@ pub fn SignedIn() -> impl IntoView {
     provide_context(viewer);
     let fresh = FreshBalances(RwSignal::new(None));
     provide_context(fresh);
+    // When the viewer is read again (a top-up settled), its balances are the newest.
+    Effect::new(move |_| {
+        viewer.track();
+        fresh.0.set(None);
+    });
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
