@@ -36,6 +36,9 @@ mod support;
 struct Store {
     env: Vec<(String, String)>,
     test_db: support::TestDb,
+    /// Served as `/store-marker.txt` from the site root: proves that the server answering
+    /// on a port is this store's (the tests run in parallel, each picking free ports).
+    marker: String,
     _dir: tempfile::TempDir,
 }
 
@@ -60,9 +63,12 @@ impl Store {
             ),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
+        let marker = format!("{}-{}", test_db.url, rand::rng().random::<u64>());
+        std::fs::write(dir.path().join("store-marker.txt"), &marker).unwrap();
         Store {
             env,
             test_db,
+            marker,
             _dir: dir,
         }
     }
@@ -91,32 +97,50 @@ impl Store {
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
-    /// Starts `server serve` on a free port and waits until it answers.
+    /// Starts `server serve` on a free port and waits until it answers as this store.
+    /// A port found free can be taken by another test's server before ours binds it (ours
+    /// then exits, and the other one answers); the marker tells, and we try another port.
     async fn serve(&self) -> Running {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        // Waited on in `Running`'s kill or drop.
-        #[allow(clippy::zombie_processes)]
-        let child = self
-            .command(&["serve"])
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
-        for _ in 0..600 {
-            if let Ok(r) = http.get(format!("{base}/healthz")).send().await
-                && r.status().is_success()
-            {
-                return Running { child, base };
+        for _ in 0..5 {
+            let port = {
+                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                l.local_addr().unwrap().port()
+            };
+            // Waited on in `Running`'s kill or drop.
+            #[allow(clippy::zombie_processes)]
+            let child = self
+                .command(&["serve"])
+                .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut running = Running {
+                child,
+                base: format!("http://127.0.0.1:{port}"),
+            };
+            for _ in 0..600 {
+                if running.child.try_wait().unwrap().is_some() {
+                    break; // ours exited: the port was taken
+                }
+                let marker = http
+                    .get(format!("{}/store-marker.txt", running.base))
+                    .send()
+                    .await;
+                if let Ok(r) = marker
+                    && r.status().is_success()
+                {
+                    if r.text().await.unwrap_or_default() == self.marker {
+                        return running;
+                    }
+                    break; // another store's server holds this port
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            drop(running);
         }
-        panic!("the server did not start within 30 s");
+        panic!("the server did not start as this store's within five tries");
     }
 }
 
