@@ -8,6 +8,7 @@ mod m20261124_000002_credit_history;
 mod m20261124_000003_payments;
 mod m20261125_000004_hardening;
 mod m20261125_000005_vouchers;
+mod m20261126_000006_plans;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_payments::Migration),
             Box::new(m20261125_000004_hardening::Migration),
             Box::new(m20261125_000005_vouchers::Migration),
+            Box::new(m20261126_000006_plans::Migration),
         ]
     }
 }

@@ -3,7 +3,7 @@
 
 use super::db::{Db, now};
 use super::entities::{account as account_row, billing_profile};
-use super::{account, ledger};
+use super::{account, ledger, settings};
 use crate::model::billing::{BillingProfile, BillingType};
 use crate::model::money::Currency;
 use crate::model::top_up::currencies_for;
@@ -76,10 +76,11 @@ async fn save_once(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    match billing_profile::Entity::find_by_id(acct.id.clone())
+    let old = billing_profile::Entity::find_by_id(acct.id.clone())
         .one(&*txn)
-        .await?
-    {
+        .await?;
+    let before = old.as_ref().map(|o| to_profile(o, profile.currency));
+    match old {
         Some(old) => {
             let mut update = row;
             update.created_at = Set(old.created_at);
@@ -89,6 +90,18 @@ async fn save_once(
             row.insert(&*txn).await?;
         }
     }
+    // Each changed field is logged with the save, in its transaction.
+    let changed = settings::billing_changes(before.as_ref(), profile);
+    settings::record(
+        &*txn,
+        user_id,
+        user_id,
+        changed
+            .iter()
+            .map(|(field, from, to)| (*field, from.as_str(), to.as_str())),
+        at,
+    )
+    .await?;
     txn.commit().await?;
     Ok(acct)
 }
@@ -104,13 +117,17 @@ pub async fn profile(
     else {
         return Ok(None);
     };
-    Ok(Some(BillingProfile {
+    Ok(Some(to_profile(&row, account::currency(account)?)))
+}
+
+fn to_profile(row: &billing_profile::Model, currency: Currency) -> BillingProfile {
+    BillingProfile {
         billing_type: BillingType::parse(&row.billing_type).unwrap_or(BillingType::Personal),
-        name: row.name,
-        email: row.email,
-        address: row.address,
-        country: row.country,
-        currency: account::currency(account)?,
-        tax_code: row.tax_code,
-    }))
+        name: row.name.clone(),
+        email: row.email.clone(),
+        address: row.address.clone(),
+        country: row.country.clone(),
+        currency,
+        tax_code: row.tax_code.clone(),
+    }
 }

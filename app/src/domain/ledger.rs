@@ -4,8 +4,9 @@
 //! Rules kept here, and nowhere else:
 //! - a balance never goes below zero (checked in the UPDATE and by a CHECK constraint);
 //! - each bucket's balance equals the sum of its `Success` rows ([`audit`] proves it);
-//! - charges spend voucher credits first, soonest-expiring grant first, then top-up
-//!   credits; one row per grant touched and one for the top-up part;
+//! - charges (usage and plans, [`spend_locked`]) spend voucher credits first,
+//!   soonest-expiring grant first, then top-up credits; one row per grant touched and
+//!   one for the top-up part;
 //! - a charge larger than the balance records one `Failed` row and deducts nothing;
 //! - expired voucher credits leave through a recorded `Expiry` row, never silently.
 //!
@@ -49,6 +50,9 @@ pub enum LedgerError {
 pub struct LockedAccount {
     pub id: String,
     pub currency: Currency,
+    pub user_id: i64,
+    /// When the account was opened: where its plan periods count from.
+    pub opened_at: DateTime<Utc>,
 }
 
 /// What a metering service asks to charge.
@@ -96,6 +100,8 @@ pub async fn lock_account(
     Ok(LockedAccount {
         id: row.id,
         currency,
+        user_id: row.user_id,
+        opened_at: row.created_at,
     })
 }
 
@@ -143,50 +149,120 @@ pub async fn charge_in(
             account: account.currency,
         });
     }
-    let amount = request
-        .amount
-        .to_minor()
-        .filter(|m| *m > 0)
-        .ok_or(LedgerError::Refused("a charge must be a positive amount"))?;
     if !request.service.is_usage() {
         return Err(LedgerError::Refused(
             "only the marketplace's services charge usage",
         ));
     }
+    let spend = Spend {
+        kind: Kind::Charge,
+        service: request.service,
+        source: &request.resource,
+        description: &request.description,
+        amount: request.amount,
+        idempotency_key: request.idempotency_key.as_deref(),
+    };
+    match spend_locked(txn, &account, &spend, at).await? {
+        Spent::Done { rows, balances } => Ok(ChargeOutcome::Charged { rows, balances }),
+        Spent::Short { balances } => {
+            // Recorded under top-up credits: no voucher credit was touched.
+            let amount = spend.amount.to_minor().unwrap_or(0);
+            let failed = spend
+                .row(&account, Bucket::TopUp, Status::Failed, -amount, at)
+                .insert(txn)
+                .await?;
+            Ok(ChargeOutcome::Declined {
+                row: Box::new(failed),
+                balances,
+            })
+        }
+    }
+}
+
+/// Credits leaving an account for something it used or bought: a usage charge or a
+/// plan's charge.
+#[derive(Clone, Debug)]
+pub struct Spend<'a> {
+    pub kind: Kind,
+    pub service: Service,
+    /// The Source column: a resource, or a plan's name.
+    pub source: &'a str,
+    pub description: &'a str,
+    pub amount: Money,
+    pub idempotency_key: Option<&'a str>,
+}
+
+impl Spend<'_> {
+    fn row(
+        &self,
+        account: &LockedAccount,
+        bucket: Bucket,
+        status: Status,
+        amount_minor: i64,
+        at: DateTime<Utc>,
+    ) -> transaction::ActiveModel {
+        transaction::ActiveModel {
+            account_id: Set(account.id.clone()),
+            bucket: Set(bucket.as_str().to_owned()),
+            kind: Set(self.kind.as_str().to_owned()),
+            service: Set(Some(self.service.as_str().to_owned())),
+            source: Set(self.source.to_owned()),
+            description: Set(self.description.to_owned()),
+            status: Set(status.as_str().to_owned()),
+            amount_minor: Set(amount_minor),
+            created_at: Set(at),
+            idempotency_key: Set(self.idempotency_key.map(str::to_owned)),
+            ..Default::default()
+        }
+    }
+}
+
+/// What a spend did: taken (one row per grant touched and one for the top-up part), or
+/// not, because the balance is short (nothing written).
+#[derive(Clone, Debug)]
+pub enum Spent {
+    Done {
+        rows: Vec<transaction::Model>,
+        balances: Balances,
+    },
+    Short {
+        balances: Balances,
+    },
+}
+
+/// Takes `spend.amount` from the locked account: voucher credits first (soonest-expiring
+/// grant first, after expiring the grants that are due), then top-up credits. The one
+/// place the spending order lives.
+pub async fn spend_locked(
+    txn: &DatabaseTransaction,
+    account: &LockedAccount,
+    spend: &Spend<'_>,
+    at: DateTime<Utc>,
+) -> Result<Spent, LedgerError> {
+    if spend.amount.currency() != account.currency {
+        return Err(LedgerError::CurrencyMismatch {
+            given: spend.amount.currency(),
+            account: account.currency,
+        });
+    }
+    let amount = spend
+        .amount
+        .to_minor()
+        .filter(|m| *m > 0)
+        .ok_or(LedgerError::Refused("a charge must be a positive amount"))?;
     let (due, mut spendable): (Vec<_>, Vec<_>) = live_grants(txn, &account.id)
         .await?
         .into_iter()
         .partition(|g| g.expires_at.is_some_and(|e| e <= at));
-    expire_grants_in(txn, &account, due, at).await?;
+    expire_grants_in(txn, account, due, at).await?;
     // Spending order: soonest expiry first, grants that never expire last, then oldest.
     // (Sorted here because SQLite and PostgreSQL disagree on where NULLs sort.)
     spendable.sort_by_key(|g| (g.expires_at.is_none(), g.expires_at, g.id));
 
-    let row = |bucket: Bucket, status: Status, amount_minor: i64| transaction::ActiveModel {
-        account_id: Set(account.id.clone()),
-        bucket: Set(bucket.as_str().to_owned()),
-        kind: Set(Kind::Charge.as_str().to_owned()),
-        service: Set(Some(request.service.as_str().to_owned())),
-        source: Set(request.resource.clone()),
-        description: Set(request.description.clone()),
-        status: Set(status.as_str().to_owned()),
-        amount_minor: Set(amount_minor),
-        created_at: Set(at),
-        idempotency_key: Set(request.idempotency_key.clone()),
-        ..Default::default()
-    };
-
     let before = balances(txn, &account.id, account.currency).await?;
     let available = before.total().to_minor().unwrap_or(0);
     if amount > available {
-        // Recorded under top-up credits: no voucher credit was touched.
-        let failed = row(Bucket::TopUp, Status::Failed, -amount)
-            .insert(txn)
-            .await?;
-        return Ok(ChargeOutcome::Declined {
-            row: Box::new(failed),
-            balances: before,
-        });
+        return Ok(Spent::Short { balances: before });
     }
 
     let mut left = amount;
@@ -208,7 +284,7 @@ pub async fn charge_in(
         if spent.rows_affected != 1 {
             return Err(LedgerError::Refused("voucher grant changed under the lock"));
         }
-        let mut voucher_row = row(Bucket::Voucher, Status::Success, -take);
+        let mut voucher_row = spend.row(account, Bucket::Voucher, Status::Success, -take, at);
         voucher_row.voucher_code = Set(Some(grant.code.clone()));
         voucher_row.voucher_grant_id = Set(Some(grant.id));
         rows.push(voucher_row.insert(txn).await?);
@@ -221,13 +297,14 @@ pub async fn charge_in(
     if left > 0 {
         move_balance(txn, &account.id, Bucket::TopUp, -left, at).await?;
         rows.push(
-            row(Bucket::TopUp, Status::Success, -left)
+            spend
+                .row(account, Bucket::TopUp, Status::Success, -left, at)
                 .insert(txn)
                 .await?,
         );
     }
     let minor = |m: Money| m.to_minor().unwrap_or(0);
-    Ok(ChargeOutcome::Charged {
+    Ok(Spent::Done {
         rows,
         balances: Balances {
             top_up: Money::from_minor(minor(before.top_up) - left, account.currency),

@@ -58,13 +58,14 @@ pub enum FilterError {
 }
 
 /// The services a bucket's rows can come from, in the order filters list them.
-pub fn services_of(bucket: Bucket) -> [Service; 4] {
+pub fn services_of(bucket: Bucket) -> [Service; 5] {
     let origin = match bucket {
         Bucket::TopUp => Service::PaymentGateway,
         Bucket::Voucher => Service::System,
     };
     [
         origin,
+        Service::BillingPlans,
         Service::ModelFineTuning,
         Service::GpuContainer,
         Service::AiInference,

@@ -50,6 +50,8 @@ pub enum Kind {
     Charge,
     Expiry,
     Reversal,
+    /// A billing plan's charge: an upgrade's prorated difference or a renewal.
+    Plan,
 }
 wire_names!(Kind {
     TopUp => "top_up",
@@ -57,15 +59,18 @@ wire_names!(Kind {
     Charge => "charge",
     Expiry => "expiry",
     Reversal => "reversal",
+    Plan => "plan",
 });
 
 /// The Service column of a ledger row: who moved the credits. Top-ups come through the
 /// Payment Gateway, voucher grants and expiries from the System, and charges from one
-/// of the marketplace's services (the only ones the usage API accepts).
+/// of the marketplace's services (the only ones the usage API accepts); plan charges
+/// from Billing Plans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Service {
     PaymentGateway,
     System,
+    BillingPlans,
     ModelFineTuning,
     GpuContainer,
     AiInference,
@@ -73,6 +78,7 @@ pub enum Service {
 wire_names!(Service {
     PaymentGateway => "payment_gateway",
     System => "system",
+    BillingPlans => "billing_plans",
     ModelFineTuning => "model_fine_tuning",
     GpuContainer => "gpu_container",
     AiInference => "ai_inference",
@@ -96,6 +102,7 @@ impl Service {
         match self {
             Service::PaymentGateway => "Payment Gateway",
             Service::System => "System",
+            Service::BillingPlans => "Billing Plans",
             Service::ModelFineTuning => "Model Fine-tuning",
             Service::GpuContainer => "GPU Container",
             Service::AiInference => "AI Inference",

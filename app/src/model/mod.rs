@@ -8,5 +8,6 @@ pub mod ledger;
 pub mod money;
 pub mod plan;
 pub mod session;
+pub mod settings;
 pub mod top_up;
 pub mod voucher;

@@ -1,9 +1,109 @@
-//! Billing plans' arithmetic: monthly periods and the prorated price of an upgrade. No
-//! I/O; the plans themselves (catalogue, changes, renewal) are the next step of the
-//! plans work (see docs/decisions.md, "Plans: periods and proration").
+//! Billing plans as the pages see them, and their arithmetic: monthly periods and the
+//! prorated price of an upgrade. No I/O; the rules that change plans live in
+//! `crate::domain::plan` (see docs/decisions.md, "Plans").
 
+use super::ledger::Balances;
 use super::money::{Currency, Money};
 use chrono::{DateTime, Datelike, Months, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What the Billing Plans tab shows: every plan offered in the account's currency,
+/// cheapest first, and where the account stands.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlansPage {
+    pub plans: Vec<PlanOffer>,
+    pub current: CurrentPlan,
+}
+
+/// One plan as offered to an account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanOffer {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub features: Vec<String>,
+    /// Per month, in the account's currency.
+    pub price: Money,
+    pub action: PlanAction,
+}
+
+/// What the customer can do with a plan from where they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlanAction {
+    /// It is the account's plan.
+    Current,
+    /// Costs more: changes now, the difference for the rest of the period paid now.
+    Upgrade,
+    /// Costs less: changes at the end of the period, charging nothing now.
+    Downgrade,
+    /// A downgrade or cancellation to this plan is already scheduled.
+    Scheduled,
+}
+
+/// The account's plan, its period and anything pending.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurrentPlan {
+    pub code: String,
+    pub name: String,
+    pub price: Money,
+    pub is_free: bool,
+    /// The current period's first day and the day it renews, in the user's dates.
+    pub period_start: String,
+    pub renews_on: String,
+    pub scheduled: Option<ScheduledChange>,
+    /// Set while a renewal is unpaid.
+    pub grace: Option<Grace>,
+}
+
+/// A downgrade or cancellation waiting for the end of the period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduledChange {
+    pub to_code: String,
+    pub to_name: String,
+    /// Cancellation: back to the free plan.
+    pub cancel: bool,
+    pub on: String,
+}
+
+/// An unpaid renewal: the plan stays until `until`, then the free plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Grace {
+    pub until: String,
+    pub due: Money,
+    pub shortfall: Money,
+}
+
+/// What an upgrade would charge, shown before Confirm.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpgradePreview {
+    pub from_name: String,
+    pub to_code: String,
+    pub to_name: String,
+    pub amount: Money,
+    /// The ledger row's description: "Upgrade Free → Pro, 12–31 Dec".
+    pub covers: String,
+    /// The renewal after it, at the new plan's full price.
+    pub renews_on: String,
+    pub renewal_price: Money,
+    pub balances: Balances,
+    /// How much is missing, and what Add credit should start with (the shortfall raised
+    /// to the minimum top-up).
+    pub shortfall: Option<Shortfall>,
+}
+
+/// A balance too short for a plan charge.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Shortfall {
+    pub missing: Money,
+    pub top_up: Money,
+}
+
+/// A plan change made: what the customer is told, and the balances after it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanChanged {
+    pub message: String,
+    pub balances: Option<Balances>,
+}
 
 /// Why an upgrade's price cannot be worked out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -89,6 +189,24 @@ where
         format!("{} – {}", at.format("%-d %b"), last.format("%-d %b"))
     };
     format!("Upgrade {from} → {to}, {span}")
+}
+
+/// What a renewal's ledger row says it covers: "Pro plan, 12 Dec – 11 Jan". `start` and
+/// `end` (exclusive) are already in the customer's time zone.
+pub fn renewal_description<Tz: chrono::TimeZone>(
+    plan: &str,
+    start: &DateTime<Tz>,
+    end: &DateTime<Tz>,
+) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let last = end.clone() - chrono::Duration::seconds(1);
+    format!(
+        "{plan} plan, {} – {}",
+        start.format("%-d %b"),
+        last.format("%-d %b")
+    )
 }
 
 #[cfg(test)]

@@ -7,12 +7,13 @@
 //! shows what was entered. Rules (which currency, which method, the limits, the field
 //! checks) come from `model`, the same code the server runs again.
 
+use super::billing_form::BillingFields;
 use super::browser;
 use crate::api::{SaveBillingSettings, StartTopUp, get_top_up_setup};
-use crate::model::billing::{BillingForm, FieldError, countries};
+use crate::model::billing::{BillingForm, FieldError};
 use crate::model::money::{Currency, Money};
 use crate::model::top_up::{
-    TopUpSetup, check_amount, currencies_for, fixed_currency, gateway_for, minimum, presets,
+    TopUpSetup, check_amount, gateway_for, minimum, presets,
 };
 use leptos::html;
 use leptos::prelude::*;
@@ -193,98 +194,10 @@ fn numbered(entered: &Entered, step: Step) -> (u8, u8) {
     (n + offset, 3 + offset)
 }
 
-/// A field's message, if it has one.
-fn message_for(errors: RwSignal<Vec<FieldError>>, field: &'static str) -> Signal<Option<String>> {
-    Signal::derive(move || {
-        errors
-            .get()
-            .into_iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message)
-    })
-}
-
-/// A labelled text input bound to one field of the billing form.
-#[component]
-fn TextField(
-    entered: Entered,
-    errors: RwSignal<Vec<FieldError>>,
-    field: &'static str,
-    #[prop(into)] label: Signal<String>,
-    #[prop(default = "text")] kind: &'static str,
-    #[prop(default = "")] autocomplete: &'static str,
-) -> impl IntoView {
-    let id = format!("billing-{field}");
-    let error_id = format!("{id}-error");
-    let message = message_for(errors, field);
-    let get = move |f: &BillingForm| match field {
-        "name" => f.name.clone(),
-        "email" => f.email.clone(),
-        "address" => f.address.clone(),
-        _ => f.tax_code.clone(),
-    };
-    view! {
-        <label for=id.clone()>{label}</label>
-        <input
-            id=id
-            type=kind
-            autocomplete=autocomplete
-            prop:value=move || entered.form.with(get)
-            aria-invalid=move || message.get().is_some().then_some("true")
-            aria-describedby=move || message.get().is_some().then(|| error_id.clone())
-            on:input=move |ev| {
-                let value = event_target_value(&ev);
-                entered
-                    .form
-                    .update(|f| match field {
-                        "name" => f.name = value,
-                        "email" => f.email = value,
-                        "address" => f.address = value,
-                        _ => f.tax_code = value,
-                    });
-            }
-        />
-        <FieldMessage id=format!("billing-{field}-error") message />
-    }
-}
-
-#[component]
-fn FieldMessage(id: String, message: Signal<Option<String>>) -> impl IntoView {
-    move || {
-        message.get().map(|m| {
-            view! {
-                <p class="field-error" id=id.clone()>
-                    {m}
-                </p>
-            }
-        })
-    }
-}
-
 #[component]
 fn SettingsStep(entered: Entered) -> impl IntoView {
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let save = ServerAction::<SaveBillingSettings>::new();
-    let company = move || entered.form.with(|f| f.billing_type == "company");
-    let country = move || entered.form.with(|f| f.country.clone());
-    // A country with one currency fixes it; elsewhere the person picks.
-    let set_country = move |code: String| {
-        entered.form.update(|f| {
-            f.country = code.clone();
-            let allowed = currencies_for(&code);
-            let current = Currency::from_code(&f.currency);
-            if let Some(held) = entered.held {
-                f.currency = held.code().to_owned();
-            } else if let Some(fixed) = fixed_currency(&code) {
-                f.currency = fixed.code().to_owned();
-            } else if !current.is_some_and(|c| allowed.contains(&c)) {
-                f.currency = allowed
-                    .first()
-                    .map(|c| c.code().to_owned())
-                    .unwrap_or_default();
-            }
-        });
-    };
     Effect::new(move |_| {
         let Some(result) = save.value().get() else {
             return;
@@ -317,9 +230,6 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
         }
     };
     let (n, of) = numbered(&entered, Step::Settings);
-    let currency_message = message_for(errors, "currency");
-    let country_message = message_for(errors, "country");
-    let type_message = message_for(errors, "billing_type");
     let form_message = Signal::derive(move || {
         let list = errors.get();
         (!list.is_empty()).then(|| {
@@ -344,91 +254,7 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
                         }
                     })
             }}
-            <fieldset class="choice-row">
-                <legend>"Billing type"</legend>
-                {[("personal", "Personal"), ("company", "Company")]
-                    .into_iter()
-                    .map(|(value, label)| {
-                        view! {
-                            <label class="check">
-                                <input
-                                    type="radio"
-                                    name="billing-type"
-                                    value=value
-                                    prop:checked=move || entered.form.with(|f| f.billing_type == value)
-                                    on:change=move |_| entered.form.update(|f| f.billing_type = value.to_owned())
-                                />
-                                {label}
-                            </label>
-                        }
-                    })
-                    .collect_view()}
-                <FieldMessage id="billing-billing_type-error".into() message=type_message />
-            </fieldset>
-            <TextField
-                entered
-                errors
-                field="name"
-                label=Signal::derive(move || if company() { "Company name".to_owned() } else { "Full name".to_owned() })
-                autocomplete="name"
-            />
-            <TextField entered errors field="email" label="Billing email" kind="email" autocomplete="email" />
-            <TextField entered errors field="address" label="Address" autocomplete="street-address" />
-            <label for="billing-country">"Country"</label>
-            <select
-                id="billing-country"
-                prop:value=country
-                aria-invalid=move || country_message.get().is_some().then_some("true")
-                aria-describedby=move || country_message.get().is_some().then_some("billing-country-error")
-                on:change=move |ev| set_country(event_target_value(&ev))
-            >
-                <option value="">"Choose a country"</option>
-                {countries()
-                    .into_iter()
-                    .map(|(code, name)| view! { <option value=code>{name}</option> })
-                    .collect_view()}
-            </select>
-            <FieldMessage id="billing-country-error".into() message=country_message />
-            <label for="billing-currency">"Currency"</label>
-            <select
-                id="billing-currency"
-                prop:value=move || entered.form.with(|f| f.currency.clone())
-                disabled=move || {
-                    entered.held.is_some() || country().is_empty()
-                        || fixed_currency(&country()).is_some()
-                }
-                aria-describedby="billing-currency-note"
-                aria-invalid=move || currency_message.get().is_some().then_some("true")
-                on:change=move |ev| {
-                    let value = event_target_value(&ev);
-                    entered.form.update(|f| f.currency = value);
-                }
-            >
-                {move || {
-                    let c = country();
-                    if let Some(held) = entered.held {
-                        view! { <option value=held.code()>{held.code()}</option> }.into_any()
-                    } else if c.is_empty() {
-                        view! { <option value="">"Choose a country first"</option> }.into_any()
-                    } else {
-                        currencies_for(&c)
-                            .into_iter()
-                            .map(|cur| view! { <option value=cur.code()>{cur.code()}</option> })
-                            .collect_view()
-                            .into_any()
-                    }
-                }}
-            </select>
-            <p class="muted small" id="billing-currency-note">
-                "VND in Vietnam, JPY in Japan, USD or EUR elsewhere. The currency cannot be changed later."
-            </p>
-            <FieldMessage id="billing-currency-error".into() message=currency_message />
-            <TextField
-                entered
-                errors
-                field="tax_code"
-                label=Signal::derive(move || if company() { "Tax code".to_owned() } else { "Tax code (optional)".to_owned() })
-            />
+            <BillingFields form=entered.form errors held=entered.held />
             <div class="modal-actions">
                 <button type="submit" class="button-primary" disabled=move || save.pending().get()>
                     {move || if save.pending().get() { "Saving…" } else { "Continue" }}

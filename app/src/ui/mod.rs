@@ -3,6 +3,7 @@
 
 mod add_credit;
 mod billing;
+mod billing_form;
 mod browser;
 mod header;
 mod history;

@@ -12,6 +12,10 @@ pub struct Model {
     pub role: String,
     /// IANA time zone the user reads dates in, e.g. `Asia/Ho_Chi_Minh`.
     pub time_zone: String,
+    /// `en`, `vi` or `ja`.
+    pub language: String,
+    /// How dates read: `ymd`, `dmy` or `mdy`.
+    pub date_format: String,
     pub created_at: DateTimeUtc,
 }
 

@@ -1,0 +1,203 @@
+//! A user's settings beyond billing details: display preferences (language, time zone,
+//! date format), how they make dates read ([`LocalTime`]), and the log of every change
+//! to settings (who, when, what, from what).
+
+use super::db::Db;
+use super::entities::{settings_change, user};
+use crate::model::billing::{BillingForm, BillingProfile};
+use crate::model::settings::{DateFormat, Preferences, SettingsChangeRow};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+
+/// How one user reads dates: their time zone and date format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalTime {
+    pub tz: Tz,
+    pub format: DateFormat,
+}
+
+impl LocalTime {
+    /// The user's saved preferences (UTC and year-month-day when unknown).
+    pub fn of(user: &user::Model) -> LocalTime {
+        LocalTime {
+            tz: user.time_zone.parse().unwrap_or(Tz::UTC),
+            format: DateFormat::parse(&user.date_format).unwrap_or(DateFormat::Ymd),
+        }
+    }
+
+    /// UTC, year-month-day: for tests and operators' tools.
+    pub const UTC: LocalTime = LocalTime {
+        tz: Tz::UTC,
+        format: DateFormat::Ymd,
+    };
+
+    /// A date and time to the second (history rows).
+    pub fn date_time(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.tz)
+            .format(self.format.date_time_pattern())
+            .to_string()
+    }
+
+    /// A date and time to the minute.
+    pub fn date_minute(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.tz)
+            .format(self.format.date_minute_pattern())
+            .to_string()
+    }
+
+    /// A date.
+    pub fn date(&self, at: DateTime<Utc>) -> String {
+        self.format.date(&at.with_timezone(&self.tz))
+    }
+}
+
+/// Every IANA time zone name, as the Settings choice lists them.
+pub fn time_zones() -> Vec<&'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect()
+}
+
+/// Saves a user's display preferences and records what changed. Returns how many
+/// fields changed.
+pub async fn save_preferences(
+    db: &Db,
+    user_id: i64,
+    changed_by: i64,
+    preferences: &Preferences,
+    at: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let txn = db.write().await?;
+    let Some(old) = user::Entity::find_by_id(user_id).one(&*txn).await? else {
+        return Err(DbErr::RecordNotFound(format!("user {user_id}")));
+    };
+    let changes = [
+        ("Language", old.language.clone(), preferences.language.as_str()),
+        ("Time zone", old.time_zone.clone(), &preferences.time_zone),
+        (
+            "Date format",
+            old.date_format.clone(),
+            preferences.date_format.as_str(),
+        ),
+    ];
+    let mut row: user::ActiveModel = old.into();
+    row.language = Set(preferences.language.as_str().to_owned());
+    row.time_zone = Set(preferences.time_zone.clone());
+    row.date_format = Set(preferences.date_format.as_str().to_owned());
+    row.update(&*txn).await?;
+    let changed = record(
+        &*txn,
+        user_id,
+        changed_by,
+        changes
+            .iter()
+            .map(|(field, from, to)| (*field, from.as_str(), *to)),
+        at,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(changed)
+}
+
+/// The billing details' fields as the change log names them, before and after a save.
+pub fn billing_changes<'a>(
+    before: Option<&'a BillingProfile>,
+    after: &'a BillingProfile,
+) -> Vec<(&'static str, String, String)> {
+    let field = |p: Option<&BillingProfile>, pick: fn(&BillingProfile) -> String| {
+        p.map(pick).unwrap_or_default()
+    };
+    let fields: [(&'static str, fn(&BillingProfile) -> String); 6] = [
+        ("Billing type", |p| p.billing_type.as_str().to_owned()),
+        ("Name", |p| p.name.clone()),
+        ("Billing email", |p| p.email.clone()),
+        ("Address", |p| p.address.clone()),
+        ("Country", |p| p.country.clone()),
+        ("Tax code", |p| p.tax_code.clone().unwrap_or_default()),
+    ];
+    fields
+        .into_iter()
+        .map(|(name, pick)| (name, field(before, pick), pick(after)))
+        .filter(|(_, from, to)| from != to)
+        .collect()
+}
+
+/// Records each field whose value changed (unchanged ones are skipped). Returns how
+/// many were recorded.
+pub async fn record<'a, C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    changed_by: i64,
+    changes: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+    at: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let mut recorded = 0;
+    for (field, from, to) in changes {
+        if from == to {
+            continue;
+        }
+        settings_change::ActiveModel {
+            user_id: Set(user_id),
+            changed_by: Set(changed_by),
+            field: Set(field.to_owned()),
+            old_value: Set(from.to_owned()),
+            new_value: Set(to.to_owned()),
+            created_at: Set(at),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await?;
+        recorded += 1;
+    }
+    Ok(recorded)
+}
+
+/// The latest changes to a user's settings, newest first, with who made them.
+pub async fn changes<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+    dates: LocalTime,
+    limit: u64,
+) -> Result<Vec<SettingsChangeRow>, DbErr> {
+    let rows = settings_change::Entity::find()
+        .filter(settings_change::Column::UserId.eq(user_id))
+        .order_by_desc(settings_change::Column::CreatedAt)
+        .order_by_desc(settings_change::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let who = if row.changed_by == user_id {
+            "You".to_owned()
+        } else {
+            user::Entity::find_by_id(row.changed_by)
+                .one(conn)
+                .await?
+                .map_or_else(|| "An operator".to_owned(), |u| u.email)
+        };
+        out.push(SettingsChangeRow {
+            when: dates.date_minute(row.created_at),
+            who,
+            field: row.field,
+            from: row.old_value,
+            to: row.new_value,
+        });
+    }
+    Ok(out)
+}
+
+/// The billing form as saved, for the Settings tab to edit.
+pub fn billing_form(profile: &BillingProfile) -> BillingForm {
+    BillingForm {
+        billing_type: profile.billing_type.as_str().to_owned(),
+        name: profile.name.clone(),
+        email: profile.email.clone(),
+        address: profile.address.clone(),
+        country: profile.country.clone(),
+        currency: profile.currency.code().to_owned(),
+        tax_code: profile.tax_code.clone().unwrap_or_default(),
+    }
+}
