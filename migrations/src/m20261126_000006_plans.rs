@@ -116,6 +116,37 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Every account is on a plan from its first day: the free one exists in every
+        // database, demo or not (operators can rename it; `server plan define`).
+        manager
+            .exec_stmt(
+                Query::insert()
+                    .into_table(Plans::Table)
+                    .columns([
+                        Plans::Code,
+                        Plans::Name,
+                        Plans::Description,
+                        Plans::Features,
+                        Plans::Limits,
+                        Plans::Rank,
+                        Plans::IsDefault,
+                        Plans::Active,
+                        Plans::CreatedAt,
+                    ])
+                    .values_panic([
+                        "free".into(),
+                        "Free".into(),
+                        "Try the marketplace: pay only for what you use.".into(),
+                        "1 GPU container at a time\n1 fine-tuning job at a time\nCommunity support".into(),
+                        r#"{"max_gpu_containers":1,"max_fine_tuning_jobs":1,"support":"community"}"#.into(),
+                        0.into(),
+                        true.into(),
+                        true.into(),
+                        Expr::current_timestamp().into(),
+                    ])
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_table(
                 Table::create()

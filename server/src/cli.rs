@@ -1,5 +1,5 @@
 //! Subcommands: serve (the default), migrate, create-user, create-api-key, account-id,
-//! demo, audit, voucher (create, list, disable).
+//! demo, audit, voucher (create, list, disable), plan (define, list, renew).
 
 use crate::config::Config;
 use app::domain::db::{Db, now};
@@ -71,6 +71,58 @@ enum Command {
     /// Voucher campaigns: create, list, disable.
     #[command(subcommand)]
     Voucher(VoucherCommand),
+    /// Billing plans: define, list, renew.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum PlanCommand {
+    /// Create a plan, or replace the one with this code (its prices too; subscribers
+    /// pay a new price from their next renewal).
+    Define(DefinePlan),
+    /// List the plans with their prices and limits.
+    List,
+    /// Run the renewal job once: charge every period that has ended (the server does
+    /// this every minute).
+    Renew {
+        /// Renew as if it were this instant (RFC 3339), e.g. to rehearse a month end.
+        #[arg(long)]
+        at: Option<String>,
+        /// Days an unpaid renewal keeps its plan (default: PLAN_GRACE_DAYS or 3).
+        #[arg(long, env = "PLAN_GRACE_DAYS", default_value_t = app::domain::plan::DEFAULT_GRACE_DAYS)]
+        grace_days: i64,
+    },
+}
+
+/// `server plan define`'s arguments.
+#[derive(clap::Args, Debug)]
+struct DefinePlan {
+    /// Stable code services see, e.g. `pro`.
+    #[arg(long)]
+    code: String,
+    #[arg(long)]
+    name: String,
+    #[arg(long, default_value = "")]
+    description: String,
+    /// A feature line shown to customers (repeat).
+    #[arg(long = "feature")]
+    features: Vec<String>,
+    /// A limit services read, `name=value` (repeat); numbers and true/false stay typed.
+    #[arg(long = "limit")]
+    limits: Vec<String>,
+    /// The monthly price in a currency, e.g. `VND:200000` or `USD:19.00` (repeat).
+    #[arg(long = "price")]
+    prices: Vec<String>,
+    /// Display order, cheapest first.
+    #[arg(long, default_value_t = 0)]
+    rank: i32,
+    /// The free plan every account starts on and falls back to.
+    #[arg(long)]
+    default: bool,
+    /// Hidden from customers (current subscribers keep it).
+    #[arg(long)]
+    inactive: bool,
 }
 
 // Parsed once per run: the size of the Create variant does not matter.
@@ -135,10 +187,35 @@ enum RoleArg {
     Operator,
 }
 
+/// `CURRENCY:AMOUNT` as a flag takes it (`--amount VND:100000`): the currency and the
+/// amount's text.
+fn currency_amount<'a>(flag: &str, text: &'a str) -> Result<(Currency, &'a str), Error> {
+    let (code, amount) = text.split_once(':').ok_or_else(|| {
+        format!("--{flag} takes CURRENCY:AMOUNT such as VND:100000 or USD:5.00; got {text:?}")
+    })?;
+    let currency = Currency::from_code(&code.to_uppercase())
+        .ok_or_else(|| format!("unknown currency {code:?}; use VND, JPY, USD or EUR"))?;
+    Ok((currency, amount))
+}
+
+/// One `Money` per currency from `CURRENCY:AMOUNT` flags.
+fn prices(flag: &str, texts: &[String]) -> Result<Vec<app::model::money::Money>, Error> {
+    let mut out: Vec<app::model::money::Money> = Vec::new();
+    for text in texts {
+        let (currency, amount) = currency_amount(flag, text)?;
+        let money = app::model::money::Money::parse_positive(amount, currency)
+            .map_err(|e| format!("--{flag} {text}: {e}"))?;
+        if out.iter().any(|m| m.currency() == currency) {
+            return Err(format!("--{flag} names {} twice", currency.code()).into());
+        }
+        out.push(money);
+    }
+    Ok(out)
+}
+
 /// The scope `create-api-key` was given.
 fn api_key_scope(services: &[String], max_charges: &[String]) -> Result<api_key::Scope, Error> {
     use app::model::ledger::Service;
-    use app::model::money::Money;
     let mut scope = api_key::Scope::all();
     if !services.is_empty() {
         scope.services = services
@@ -150,19 +227,7 @@ fn api_key_scope(services: &[String], max_charges: &[String]) -> Result<api_key:
             })
             .collect::<Result<_, _>>()?;
     }
-    for text in max_charges {
-        let (code, amount) = text.split_once(':').ok_or_else(|| {
-            format!("--max-charge takes CURRENCY:AMOUNT such as VND:5000000; got {text:?}")
-        })?;
-        let currency = Currency::from_code(&code.to_uppercase())
-            .ok_or_else(|| format!("unknown currency {code:?}; use VND, JPY, USD or EUR"))?;
-        let max = Money::parse_positive(amount, currency)
-            .map_err(|e| format!("--max-charge {text}: {e}"))?;
-        if scope.max_charges.iter().any(|m| m.currency() == currency) {
-            return Err(format!("--max-charge names {code} twice").into());
-        }
-        scope.max_charges.push(max);
-    }
+    scope.max_charges = prices("max-charge", max_charges)?;
     Ok(scope)
 }
 
@@ -207,11 +272,7 @@ fn campaign_form(args: CreateVoucher) -> Result<app::model::voucher::CampaignFor
         ..Default::default()
     };
     for text in &amounts {
-        let (code, amount) = text.split_once(':').ok_or_else(|| {
-            format!("--amount takes CURRENCY:AMOUNT such as VND:100000; got {text:?}")
-        })?;
-        let currency = Currency::from_code(&code.to_uppercase())
-            .ok_or_else(|| format!("unknown currency {code:?}; use VND, JPY, USD or EUR"))?;
+        let (currency, amount) = currency_amount("amount", text)?;
         let slot = match currency {
             Currency::Vnd => &mut form.amount_vnd,
             Currency::Jpy => &mut form.amount_jpy,
@@ -219,7 +280,7 @@ fn campaign_form(args: CreateVoucher) -> Result<app::model::voucher::CampaignFor
             Currency::Eur => &mut form.amount_eur,
         };
         if !slot.is_empty() {
-            return Err(format!("--amount names {code} twice").into());
+            return Err(format!("--amount names {} twice", currency.code()).into());
         }
         *slot = amount.to_owned();
     }
@@ -302,6 +363,76 @@ async fn voucher(db: &Db, command: VoucherCommand) -> Result<(), Error> {
         VoucherCommand::Disable { id } => {
             voucher::disable(db, id).await?;
             println!("disabled campaign {id}");
+            Ok(())
+        }
+    }
+}
+
+async fn plan(db: &Db, command: PlanCommand) -> Result<(), Error> {
+    use app::domain::plan;
+    match command {
+        PlanCommand::Define(args) => {
+            let mut limits = serde_json::Map::new();
+            for text in &args.limits {
+                let (name, value) = text.split_once('=').ok_or_else(|| {
+                    format!("--limit takes name=value such as max_gpu_containers=4; got {text:?}")
+                })?;
+                // 4, true and null keep their JSON type; anything else is text.
+                let value = serde_json::from_str(value)
+                    .ok()
+                    .filter(|v: &serde_json::Value| !v.is_object() && !v.is_array())
+                    .unwrap_or_else(|| serde_json::Value::String(value.to_owned()));
+                limits.insert(name.trim().to_owned(), value);
+            }
+            let definition = plan::PlanDefinition {
+                code: args.code,
+                name: args.name,
+                description: args.description,
+                features: args.features,
+                limits,
+                prices: prices("price", &args.prices)?,
+                rank: args.rank,
+                is_default: args.default,
+                active: !args.inactive,
+            };
+            let saved = plan::define(db, &definition, now()).await?;
+            println!("defined plan {} ({})", saved.code, saved.name);
+            Ok(())
+        }
+        PlanCommand::List => {
+            for p in plan::catalogue(db.conn()).await? {
+                let mut prices: Vec<String> = Currency::ALL
+                    .iter()
+                    .filter_map(|c| p.price(*c))
+                    .map(|m| m.to_string())
+                    .collect();
+                if p.plan.is_default {
+                    prices = vec!["free".into()];
+                }
+                println!(
+                    "{}\t{}\t{}\t{}\t{}{}",
+                    p.plan.code,
+                    p.plan.name,
+                    prices.join(", "),
+                    p.plan.limits,
+                    if p.plan.is_default { "default" } else { "" },
+                    if p.plan.active { "" } else { "inactive" },
+                );
+            }
+            Ok(())
+        }
+        PlanCommand::Renew { at, grace_days } => {
+            let at = match at {
+                Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
+                    .map_err(|e| format!("--at takes an RFC 3339 instant: {e}"))?
+                    .with_timezone(&chrono::Utc),
+                None => now(),
+            };
+            let report = plan::renew_due(db, at, chrono::Duration::days(grace_days)).await?;
+            println!(
+                "renewed {}, unpaid {}, moved to the free plan {}",
+                report.renewed, report.unpaid, report.fell_back
+            );
             Ok(())
         }
     }
@@ -398,6 +529,10 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Error> {
         Command::Voucher(command) => {
             let db = open(&config).await?;
             voucher(&db, command).await
+        }
+        Command::Plan(command) => {
+            let db = open(&config).await?;
+            plan(&db, command).await
         }
         Command::Audit { email } => {
             let db = open(&config).await?;

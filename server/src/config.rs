@@ -24,6 +24,9 @@ pub struct Config {
     /// How long usage-API idempotency records are kept (`IDEMPOTENCY_RETENTION_DAYS`,
     /// default 30).
     pub idempotency_retention_days: i64,
+    /// How many days an unpaid plan renewal keeps its plan before the free plan
+    /// (`PLAN_GRACE_DAYS`, default 3).
+    pub plan_grace_days: i64,
     /// Behind a reverse proxy we trust (`TRUSTED_PROXY=on`): the client's address is
     /// the last one in `X-Forwarded-For`.
     pub trusted_proxy: bool,
@@ -243,7 +246,12 @@ impl Config {
             .and_then(|v| v.parse().ok())
             .filter(|d| *d > 0)
             .unwrap_or(30);
+        let plan_grace_days = var("PLAN_GRACE_DAYS")
+            .and_then(|v| v.parse().ok())
+            .filter(|d| *d >= 0)
+            .unwrap_or(app::domain::plan::DEFAULT_GRACE_DAYS);
         Config {
+            plan_grace_days,
             trusted_proxy: matches!(
                 var("TRUSTED_PROXY").as_deref(),
                 Some("on" | "1" | "true" | "yes")

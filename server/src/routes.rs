@@ -172,7 +172,10 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         db.clone(),
         gateways.clone(),
         DbSessionStore::new(db.clone()),
-        config.idempotency_retention_days,
+        jobs::Periods {
+            idempotency_days: config.idempotency_retention_days,
+            plan_grace_days: config.plan_grace_days,
+        },
     ));
     let app = router(
         db,

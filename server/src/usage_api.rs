@@ -32,6 +32,7 @@ pub fn router(db: Db) -> Router {
     Router::new()
         .route("/api/v1/charges", post(create_charge))
         .route("/api/v1/accounts/{account_id}/balance", get(balance))
+        .route("/api/v1/accounts/{account_id}/plan", get(plan))
         .route("/healthz", get(health))
         .with_state(db)
 }
@@ -233,6 +234,33 @@ async fn balance(
     };
     match balances {
         Ok(b) => json(StatusCode::OK, &usage::balances_json(&account.id, &b)),
+        Err(e) => internal(e),
+    }
+}
+
+/// The account's plan and its limits, for services deciding what the account may run.
+async fn plan(
+    State(db): State<Db>,
+    headers: HeaderMap,
+    Path(account_id): Path<String>,
+) -> Response {
+    if let Err(response) = authenticate(&db, &headers).await {
+        return response;
+    }
+    let account = match usage::find_account(db.conn(), &account_id).await {
+        Ok(Some(account)) => account,
+        Ok(None) => return account_not_found(&account_id),
+        Err(e) => return internal(e),
+    };
+    match domain::plan::for_services(
+        db.conn(),
+        &account.id,
+        account.created_at,
+        app::domain::db::now(),
+    )
+    .await
+    {
+        Ok(body) => json(StatusCode::OK, &body),
         Err(e) => internal(e),
     }
 }

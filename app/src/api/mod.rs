@@ -8,16 +8,21 @@
 //!
 //! Grouped by feature: `session` (viewer, sign-in, sign-out), `history` (Credit
 //! History), `top_up` (Add credit, billing settings, payments), `voucher` (Apply Code,
-//! Voucher List, operators' campaigns). The rules themselves
+//! Voucher List, operators' campaigns), `plan` (Billing Plans), `settings` (the
+//! Settings tab's preferences and change log). The rules themselves
 //! live in `crate::domain`.
 
 mod history;
+mod plan;
 mod session;
+mod settings;
 mod top_up;
 mod voucher;
 
 pub use history::*;
+pub use plan::*;
 pub use session::*;
+pub use settings::*;
 pub use top_up::*;
 pub use voucher::*;
 
@@ -160,6 +165,18 @@ pub mod server {
             },
             HistoryError::Db(e) => internal(e),
         }
+    }
+
+    /// A click's idempotency token as the browser sent it: none when empty; more than
+    /// 64 characters (the columns' size; the browser sends 32) is a malformed request.
+    pub fn click_token(token: &str) -> Result<Option<&str>, AppError> {
+        let token = token.trim();
+        if token.len() > 64 {
+            return Err(AppError::BadRequest(
+                "The request is malformed; reload the page and try again.".into(),
+            ));
+        }
+        Ok((!token.is_empty()).then_some(token))
     }
 
     /// A stored role name as a [`Role`].

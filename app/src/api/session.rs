@@ -10,20 +10,26 @@ use super::server;
 /// The signed-in user and their balances, or `None` when nobody is signed in.
 #[server(prefix = "/rpc", endpoint = "viewer")]
 pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
-    use crate::domain::ledger;
+    use crate::domain::{ledger, plan, settings::LocalTime};
     let call = server::Call::begin().await?;
     let Some(user) = call.user().await? else {
         return Ok(None);
     };
-    let balances = match call.account_of(&user).await? {
-        Some((acct, currency)) => Some(
-            ledger::balances(call.db.conn(), &acct.id, currency)
+    let (balances, grace) = match call.account_of(&user).await? {
+        Some((acct, currency)) => (
+            Some(
+                ledger::balances(call.db.conn(), &acct.id, currency)
+                    .await
+                    .map_err(server::internal)?,
+            ),
+            plan::grace_until(call.db.conn(), &acct.id)
                 .await
                 .map_err(server::internal)?,
         ),
-        None => None,
+        None => (None, None),
     };
     Ok(Some(Viewer {
+        plan_grace_until: grace.map(|g| LocalTime::of(&user).date_minute(g)),
         email: user.email,
         role: server::role(&user.role)?,
         balances,

@@ -33,17 +33,12 @@ pub async fn redeem_voucher(
             message: "You need a billing profile before you can redeem a voucher. Choose Add credit to set your billing details and currency, then apply the code.".into(),
         });
     };
-    let token = token.trim();
-    if token.len() > 64 {
-        return Err(AppError::BadRequest(
-            "The request is malformed; reload the page and try again.".into(),
-        ));
-    }
+    let token = server::click_token(&token)?;
     let redeemed = voucher::redeem(
         &call.db,
         &account.id,
         &typed,
-        (!token.is_empty()).then_some(token),
+        token,
         &call.client_ip,
         time_zone(&user.time_zone),
         crate::domain::db::now(),

@@ -1,6 +1,9 @@
 //! Demo data, loaded only when an operator asks (`server demo`): three users, an API
 //! key, voucher campaigns, and a Vietnamese customer with a realistic history.
 //!
+//! Plans: Free (every database has it), Pro and Business, priced in VND, JPY, USD and
+//! EUR; the demo customer is on Free.
+//!
 //! Vouchers: `WELCOME-VND` (500.000 ₫ or ¥3,000 or $20 or 20 €, credits for 30 days)
 //! the demo customer has not used; `WELCOME1M` and `SPRING200K` they redeemed and
 //! partly spent; `LAUNCH100K`, whose credits expired unused.
@@ -298,5 +301,59 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
         },
     )
     .await?;
+    for plan in plans() {
+        super::plan::define(db, &plan, t0).await?;
+    }
     Ok(Loaded::Now)
+}
+
+/// The demo catalogue: Pro and Business beside the free plan every database has.
+fn plans() -> Vec<super::plan::PlanDefinition> {
+    let prices = |vnd: i64, jpy: i64, usd: i64, eur: i64| {
+        vec![
+            Money::from_minor(vnd, Currency::Vnd),
+            Money::from_minor(jpy, Currency::Jpy),
+            Money::from_minor(usd, Currency::Usd),
+            Money::from_minor(eur, Currency::Eur),
+        ]
+    };
+    let limits = |gpu: i64, jobs: i64, support: &str| {
+        let mut map = serde_json::Map::new();
+        map.insert("max_gpu_containers".into(), gpu.into());
+        map.insert("max_fine_tuning_jobs".into(), jobs.into());
+        map.insert("support".into(), support.into());
+        map
+    };
+    vec![
+        super::plan::PlanDefinition {
+            code: "pro".into(),
+            name: "Pro".into(),
+            description: "For teams shipping models every week.".into(),
+            features: vec![
+                "4 GPU containers at a time".into(),
+                "5 fine-tuning jobs at a time".into(),
+                "Email support, next business day".into(),
+            ],
+            limits: limits(4, 5, "email"),
+            prices: prices(499_000, 2_980, 1_900, 1_800),
+            rank: 1,
+            is_default: false,
+            active: true,
+        },
+        super::plan::PlanDefinition {
+            code: "business".into(),
+            name: "Business".into(),
+            description: "For production workloads with a support line.".into(),
+            features: vec![
+                "16 GPU containers at a time".into(),
+                "20 fine-tuning jobs at a time".into(),
+                "Priority support, 4-hour response".into(),
+            ],
+            limits: limits(16, 20, "priority"),
+            prices: prices(1_990_000, 11_800, 7_900, 7_400),
+            rank: 2,
+            is_default: false,
+            active: true,
+        },
+    ]
 }

@@ -277,6 +277,9 @@ pub async fn settle(
     let txn = db.write().await?;
     let settled = settle_in(&txn, &found, outcome, now()).await?;
     txn.commit().await?;
+    if matches!(settled, Settled::Credited(_)) {
+        super::plan::retry_after_credit_logged(db, &found.account_id).await;
+    }
     Ok(settled)
 }
 

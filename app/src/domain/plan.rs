@@ -900,6 +900,17 @@ pub async fn renew_account(
     Ok(steps)
 }
 
+/// When an unpaid renewal's grace ends, if the account is in one.
+pub async fn grace_until<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    Ok(subscription::Entity::find_by_id(account_id.to_owned())
+        .one(conn)
+        .await?
+        .and_then(|s| s.grace_until))
+}
+
 /// After credit arrived (a top-up, a voucher): an unpaid renewal is tried again at once.
 pub async fn retry_after_credit(
     db: &Db,
@@ -916,6 +927,18 @@ pub async fn retry_after_credit(
     }
     // The grace already runs; its length is not needed again.
     renew_account(db, account_id, at, Duration::zero()).await
+}
+
+/// [`retry_after_credit`] after a credit has committed: the credit stands whatever
+/// happens here, so a failure is logged (the daily retry tries again), not returned.
+pub async fn retry_after_credit_logged(db: &Db, account_id: &str) {
+    match retry_after_credit(db, account_id, super::db::now()).await {
+        Ok(steps) if !steps.is_empty() => {
+            tracing::info!(account = account_id, ?steps, "unpaid renewal retried after credit");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(account = account_id, error = %e, "renewal retry failed"),
+    }
 }
 
 /// One period's renewal of the locked account: the next period at the plan it will be

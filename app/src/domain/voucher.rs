@@ -279,6 +279,7 @@ pub async fn redeem(
                 throttle::release(&*txn, id).await?;
             }
             txn.commit().await?;
+            super::plan::retry_after_credit_logged(db, account_id).await;
             Ok(done)
         }
         Err(e) => {

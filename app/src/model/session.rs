@@ -36,4 +36,6 @@ pub struct Viewer {
     pub email: String,
     pub role: Role,
     pub balances: Option<Balances>,
+    /// Set while a plan renewal is unpaid: until when the plan is kept (user's dates).
+    pub plan_grace_until: Option<String>,
 }

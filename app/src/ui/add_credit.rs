@@ -23,7 +23,7 @@ const HEADING: &str = "add-credit-heading";
 /// The header's Add credit button with its dialog.
 #[component]
 pub fn AddCredit() -> impl IntoView {
-    let open = RwSignal::new(false);
+    let open = expect_context::<super::header::AddCreditRequest>().open;
     let dialog = NodeRef::<html::Dialog>::new();
     Effect::new(move |_| {
         let Some(d) = dialog.get() else { return };
@@ -131,6 +131,9 @@ impl Entered {
 
 #[component]
 fn Steps(setup: TopUpSetup) -> impl IntoView {
+    // An amount asked for by the page (a plan's shortfall), used once.
+    let prefill = use_context::<super::header::AddCreditRequest>()
+        .and_then(|request| request.amount.try_update(Option::take).flatten());
     let with_settings = setup.profile.is_none();
     let form = match &setup.profile {
         Some(p) => BillingForm {
@@ -162,7 +165,7 @@ fn Steps(setup: TopUpSetup) -> impl IntoView {
         form: RwSignal::new(form),
         currency: RwSignal::new(setup.profile.as_ref().map(|p| p.currency)),
         held: setup.currency,
-        amount: RwSignal::new(String::new()),
+        amount: RwSignal::new(prefill.map(|m| m.to_plain_string()).unwrap_or_default()),
         maximums: StoredValue::new(setup),
     };
     // The loading heading had focus; give it to the first step's heading.

@@ -58,6 +58,8 @@ fn BillingTabs() -> impl IntoView {
                 {tab("/billing/history", "Credit History")}
                 {tab("/billing/payments", "Payment History")}
                 {tab("/billing/vouchers", "Voucher List")}
+                {tab("/billing/plans", "Billing Plans")}
+                {tab("/billing/settings", "Settings")}
             </nav>
             <Outlet />
         </main>

@@ -114,7 +114,14 @@ pub fn BillingFields(
                 }}
             </select>
             <p class="muted small" id="billing-currency-note">
-                "VND in Vietnam, JPY in Japan, USD or EUR elsewhere. The currency cannot be changed later."
+                {match held {
+                    Some(held) => format!(
+                        "Fixed: your credits, prices and history are all in {}, so the currency cannot be changed.",
+                        held.code(),
+                    ),
+                    None => "VND in Vietnam, JPY in Japan, USD or EUR elsewhere. The currency cannot be changed later."
+                        .to_owned(),
+                }}
             </p>
             <FieldMessage id="billing-currency-error".into() message=currency_message />
             <TextField

@@ -6,6 +6,7 @@
 use crate::api::{SignOut, get_viewer};
 use crate::model::error::AppError;
 use crate::model::ledger::Balances;
+use crate::model::money::Money;
 use crate::model::session::{Role, Viewer};
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect};
@@ -25,8 +26,28 @@ impl FreshBalances {
     }
 }
 
+/// Opens the header's Add credit dialog from anywhere on the page, optionally with an
+/// amount filled in (a plan's shortfall).
+#[derive(Clone, Copy)]
+pub struct AddCreditRequest {
+    pub open: RwSignal<bool>,
+    pub amount: RwSignal<Option<Money>>,
+}
+
+impl AddCreditRequest {
+    /// Opens the dialog at the amount step with `amount` entered.
+    pub fn open_with(self, amount: Money) {
+        self.amount.set(Some(amount));
+        self.open.set(true);
+    }
+}
+
 #[component]
 pub fn SignedIn() -> impl IntoView {
+    provide_context(AddCreditRequest {
+        open: RwSignal::new(false),
+        amount: RwSignal::new(None),
+    });
     let viewer: ViewerResource = Resource::new(|| (), |_| get_viewer());
     provide_context(viewer);
     let fresh = FreshBalances(RwSignal::new(None));
@@ -101,6 +122,17 @@ fn Header(me: Viewer) -> impl IntoView {
                     }
                         .into_any(),
                 }}
+                {me
+                    .plan_grace_until
+                    .clone()
+                    .filter(|_| customer)
+                    .map(|until| {
+                        view! {
+                            <a class="grace-chip" href="/billing/plans">
+                                {format!("Plan renewal unpaid: add credit by {until}")}
+                            </a>
+                        }
+                    })}
                 <span class="user-email" title="Signed in as">
                     {me.email}
                 </span>

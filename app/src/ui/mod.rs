@@ -9,6 +9,8 @@ mod header;
 mod history;
 mod ops;
 mod payments;
+mod plans;
+mod settings;
 mod sign_in;
 mod vouchers;
 
@@ -90,6 +92,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/history") view=history::CreditHistory />
                         <Route path=path!("/payments") view=payments::PaymentHistory />
                         <Route path=path!("/vouchers") view=vouchers::VoucherListPage />
+                        <Route path=path!("/plans") view=plans::PlansTab />
+                        <Route path=path!("/settings") view=settings::SettingsTab />
                         <Route path=path!("/top-up/:reference") view=payments::TopUpOutcome />
                     </ParentRoute>
                     <ParentRoute path=path!("/ops") view=ops::OpsPage>

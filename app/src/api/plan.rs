@@ -1,0 +1,161 @@
+//! Billing Plans: the tab, an upgrade's preview and confirmation, scheduling a
+//! downgrade or cancellation and undoing it. Always the signed-in customer's own account.
+
+use crate::model::error::AppError;
+use crate::model::plan::{PlanChanged, PlansPage, UpgradePreview};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use super::server;
+
+/// The plans offered to the signed-in customer's account and where it stands.
+#[server(prefix = "/rpc", endpoint = "plans")]
+pub async fn get_plans() -> Result<PlansPage, AppError> {
+    use crate::domain::{plan, settings::LocalTime};
+    let call = server::Call::begin().await?;
+    let (user, account, currency) = call.require_account().await?;
+    plan::page(
+        call.db.conn(),
+        &account.id,
+        currency,
+        account.created_at,
+        LocalTime::of(&user),
+        crate::domain::db::now(),
+    )
+    .await
+    .map_err(plan_error)
+}
+
+/// What upgrading to `plan` would charge now.
+#[server(prefix = "/rpc", endpoint = "preview_plan_upgrade")]
+pub async fn preview_plan_upgrade(plan: String) -> Result<UpgradePreview, AppError> {
+    use crate::domain::{plan as plans, settings::LocalTime};
+    let call = server::Call::begin().await?;
+    let (user, account, currency) = call.require_account().await?;
+    plans::preview_upgrade(
+        call.db.conn(),
+        &account.id,
+        currency,
+        account.created_at,
+        plan.trim(),
+        LocalTime::of(&user),
+        crate::domain::db::now(),
+    )
+    .await
+    .map_err(plan_error)
+}
+
+/// Upgrades to `plan` now, paying the prorated difference from the balance.
+/// `expected_minor` is the amount the preview showed, in minor units (a higher charge is refused); `token` is the
+/// Confirm click's (a double click charges once).
+#[server(prefix = "/rpc", endpoint = "upgrade_plan")]
+pub async fn upgrade_plan(
+    plan: String,
+    expected_minor: i64,
+    #[server(default)] token: String,
+) -> Result<PlanChanged, AppError> {
+    use crate::domain::plan::{self as plans, UpgradeRequest};
+    use crate::domain::settings::LocalTime;
+    use crate::model::money::Money;
+    let call = server::Call::begin().await?;
+    let (user, account, currency) = call.require_account().await?;
+    if expected_minor < 0 {
+        return Err(AppError::BadRequest(
+            "The amount shown is missing; reload the page.".into(),
+        ));
+    }
+    let token = server::click_token(&token)?;
+    let actor = format!("user:{}", user.id);
+    let done = plans::upgrade(
+        &call.db,
+        &UpgradeRequest {
+            account_id: &account.id,
+            to_code: plan.trim(),
+            token,
+            expected: Some(Money::from_minor(expected_minor, currency)),
+            actor: &actor,
+            dates: LocalTime::of(&user),
+        },
+        crate::domain::db::now(),
+    )
+    .await
+    .map_err(plan_error)?;
+    let message = if done.charged.to_minor().unwrap_or(0) > 0 {
+        format!(
+            "You are now on the {} plan. {} was paid from your balance.",
+            done.to_name, done.charged
+        )
+    } else {
+        format!("You are now on the {} plan.", done.to_name)
+    };
+    Ok(PlanChanged {
+        message,
+        balances: Some(done.balances),
+    })
+}
+
+/// Schedules a downgrade to `plan`, or with an empty `plan` a cancellation, for the
+/// end of the period.
+#[server(prefix = "/rpc", endpoint = "schedule_plan_change")]
+pub async fn schedule_plan_change(plan: String) -> Result<PlanChanged, AppError> {
+    use crate::domain::{plan as plans, settings::LocalTime};
+    let call = server::Call::begin().await?;
+    let (user, account, _) = call.require_account().await?;
+    let now = crate::domain::db::now();
+    let code = plan.trim();
+    let done = plans::schedule_change(
+        &call.db,
+        &account.id,
+        (!code.is_empty()).then_some(code),
+        &format!("user:{}", user.id),
+        now,
+    )
+    .await
+    .map_err(plan_error)?;
+    let message = if done.on <= now {
+        format!("You are now on the {} plan.", done.to_name)
+    } else {
+        format!(
+            "You will move to the {} plan on {}. Nothing is charged now; you can undo this until then.",
+            done.to_name,
+            LocalTime::of(&user).date(done.on)
+        )
+    };
+    Ok(PlanChanged {
+        message,
+        balances: None,
+    })
+}
+
+/// Undoes a scheduled downgrade or cancellation.
+#[server(prefix = "/rpc", endpoint = "undo_plan_change")]
+pub async fn undo_plan_change() -> Result<PlanChanged, AppError> {
+    use crate::domain::plan;
+    let call = server::Call::begin().await?;
+    let (user, account, _) = call.require_account().await?;
+    plan::undo_scheduled(
+        &call.db,
+        &account.id,
+        &format!("user:{}", user.id),
+        crate::domain::db::now(),
+    )
+    .await
+    .map_err(plan_error)?;
+    Ok(PlanChanged {
+        message: "The scheduled change is undone: your plan renews as before.".into(),
+        balances: None,
+    })
+}
+
+/// A refused plan change, in words for the customer; our own failures stay ours.
+#[cfg(feature = "ssr")]
+fn plan_error(e: crate::domain::plan::PlanError) -> AppError {
+    if e.is_user_error() {
+        AppError::Invalid {
+            field: "plan".into(),
+            message: e.to_string(),
+        }
+    } else {
+        server::internal(e)
+    }
+}

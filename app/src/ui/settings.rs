@@ -1,0 +1,323 @@
+//! The Settings tab: billing information and tax (the billing fields shared with Add
+//! credit), display preferences (language, time zone, date format), the fixed currency
+//! with its reason, and the recent changes with who made them.
+
+use super::billing_form::{BillingFields, FieldMessage, message_for};
+use super::browser;
+use crate::api::{SaveBillingSettings, SavePreferences, get_settings};
+use crate::model::billing::{BillingForm, FieldError};
+use crate::model::error::AppError;
+use crate::model::settings::{DateFormat, Language, PreferencesForm, SettingsPage};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn SettingsTab() -> impl IntoView {
+    let settings = Resource::new(|| (), |_| get_settings());
+    // Outside the sections, which are drawn again from the saved settings: the
+    // confirmation stays on screen.
+    let saved = Saved {
+        settings,
+        notice: RwSignal::new(None),
+    };
+    view! {
+        <Title text="Settings" />
+        <section aria-labelledby="settings-heading">
+            <h2 id="settings-heading">"Settings"</h2>
+            <p role="status" class="form-success" id="settings-saved">
+                {move || saved.notice.get()}
+            </p>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match settings.await {
+                        Ok(page) => view! { <Settings page saved /> }.into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }
+                            .into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// After a save: say so, and read the settings (and their change log) again.
+#[derive(Clone, Copy)]
+struct Saved {
+    settings: Resource<Result<SettingsPage, AppError>>,
+    notice: RwSignal<Option<&'static str>>,
+}
+
+impl Saved {
+    fn done(self, message: &'static str) {
+        self.notice.set(Some(message));
+        self.settings.refetch();
+    }
+}
+
+#[component]
+fn Settings(page: SettingsPage, saved: Saved) -> impl IntoView {
+    let last_changed = page.changes.first().map(|c| c.when.clone());
+    view! {
+        <p class="muted" data-testid="settings-last-changed">
+            {match last_changed {
+                Some(when) => format!("Last changed {when}."),
+                None => "Not changed since the account was opened.".to_owned(),
+            }}
+        </p>
+        {match page.billing.clone() {
+            Some(form) => view! { <BillingSection form held=page.currency saved /> }.into_any(),
+            None => view! {
+                <section aria-labelledby="billing-info-heading" class="settings-section">
+                    <h3 id="billing-info-heading">"Billing information"</h3>
+                    <p class="empty">
+                        "You have no billing profile yet. Choose Add credit: your first top-up sets your billing details and currency."
+                    </p>
+                </section>
+            }
+                .into_any(),
+        }}
+        <PreferencesSection page=page.clone() saved />
+        <ChangeLog page />
+    }
+}
+
+#[component]
+fn BillingSection(
+    form: BillingForm,
+    held: Option<crate::model::money::Currency>,
+    saved: Saved,
+) -> impl IntoView {
+    let form = RwSignal::new(form);
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let save = ServerAction::<SaveBillingSettings>::new();
+    Effect::new(move |_| {
+        let Some(answer) = save.value().get() else {
+            return;
+        };
+        match answer {
+            Ok(()) => saved.done("Billing information saved."),
+            Err(AppError::Fields(list)) => errors.set(list),
+            Err(e) => errors.set(vec![FieldError {
+                field: "form".into(),
+                message: e.to_string(),
+            }]),
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        saved.notice.set(None);
+        let typed = form.get_untracked();
+        match typed.validate() {
+            Err(list) => {
+                errors.set(list);
+                browser::focus_id("billing-form-error");
+            }
+            Ok(_) => {
+                errors.set(Vec::new());
+                save.dispatch(SaveBillingSettings { form: typed });
+            }
+        }
+    };
+    let form_message = Signal::derive(move || {
+        let list = errors.get();
+        (!list.is_empty()).then(|| {
+            list.iter().find(|e| e.field == "form").map_or_else(
+                || "Please correct the fields marked below.".to_owned(),
+                |e| e.message.clone(),
+            )
+        })
+    });
+    view! {
+        <section aria-labelledby="billing-info-heading" class="settings-section">
+            <h3 id="billing-info-heading">"Billing information and tax"</h3>
+            <form class="settings-form" novalidate on:submit=submit>
+                {move || {
+                    form_message
+                        .get()
+                        .map(|m| {
+                            view! {
+                                <p class="form-error" role="alert" id="billing-form-error" tabindex="-1">
+                                    {m}
+                                </p>
+                            }
+                        })
+                }}
+                <BillingFields form errors held />
+                <div class="form-actions">
+                    <button type="submit" class="button-primary" disabled=move || save.pending().get()>
+                        "Save billing information"
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn PreferencesSection(
+    page: SettingsPage,
+    saved: Saved,
+) -> impl IntoView {
+    let form = RwSignal::new(page.preferences.clone());
+    let errors = RwSignal::new(Vec::<FieldError>::new());
+    let save = ServerAction::<SavePreferences>::new();
+    let zones = StoredValue::new(page.time_zones.clone());
+    Effect::new(move |_| {
+        let Some(answer) = save.value().get() else {
+            return;
+        };
+        match answer {
+            Ok(()) => saved.done("Preferences saved. Dates now follow them."),
+            Err(AppError::Fields(list)) => errors.set(list),
+            Err(e) => errors.set(vec![FieldError {
+                field: "time_zone".into(),
+                message: e.to_string(),
+            }]),
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        saved.notice.set(None);
+        let typed = form.get_untracked();
+        let checked = zones.with_value(|z| {
+            let names: Vec<&str> = z.iter().map(String::as_str).collect();
+            typed.validate(&names).map(|_| ())
+        });
+        match checked {
+            Err(list) => errors.set(list),
+            Ok(()) => {
+                errors.set(Vec::new());
+                save.dispatch(SavePreferences { form: typed });
+            }
+        }
+    };
+    let set = move |apply: fn(&mut PreferencesForm, String)| {
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            form.update(|f| apply(f, value));
+        }
+    };
+    let suggested = page.suggested_time_zone.clone();
+    let zone_message = message_for(errors, "time_zone");
+    view! {
+        <section aria-labelledby="preferences-heading" class="settings-section">
+            <h3 id="preferences-heading">"Display preferences"</h3>
+            <form class="settings-form" novalidate on:submit=submit>
+                <label for="pref-language">"Language"</label>
+                <select
+                    id="pref-language"
+                    prop:value=move || form.with(|f| f.language.clone())
+                    on:change=set(|f, v| f.language = v)
+                >
+                    {Language::ALL
+                        .into_iter()
+                        .map(|l| view! { <option value=l.as_str() lang=l.as_str()>{l.label()}</option> })
+                        .collect_view()}
+                </select>
+                <FieldMessage id="pref-language-error".into() message=message_for(errors, "language") />
+                <label for="pref-time-zone">"Time zone"</label>
+                <select
+                    id="pref-time-zone"
+                    prop:value=move || form.with(|f| f.time_zone.clone())
+                    aria-describedby="pref-time-zone-note"
+                    aria-invalid=move || zone_message.get().is_some().then_some("true")
+                    on:change=set(|f, v| f.time_zone = v)
+                >
+                    {page
+                        .time_zones
+                        .iter()
+                        .map(|z| view! { <option value=z.clone()>{z.clone()}</option> })
+                        .collect_view()}
+                </select>
+                <p class="muted small" id="pref-time-zone-note">
+                    "Dates in your history, payments and exports are shown in this time zone."
+                    {suggested
+                        .map(|zone| {
+                            let pick = zone.clone();
+                            view! {
+                                " "
+                                <button
+                                    type="button"
+                                    class="link-button"
+                                    on:click=move |_| form.update(|f| f.time_zone = pick.clone())
+                                >
+                                    {format!("Use {zone} (your billing country's)")}
+                                </button>
+                            }
+                        })}
+                </p>
+                <FieldMessage id="pref-time-zone-error".into() message=zone_message />
+                <label for="pref-date-format">"Date format"</label>
+                <select
+                    id="pref-date-format"
+                    prop:value=move || form.with(|f| f.date_format.clone())
+                    on:change=set(|f, v| f.date_format = v)
+                >
+                    {DateFormat::ALL
+                        .into_iter()
+                        .map(|d| view! { <option value=d.as_str()>{d.label()}</option> })
+                        .collect_view()}
+                </select>
+                <FieldMessage id="pref-date-format-error".into() message=message_for(errors, "date_format") />
+                <p class="muted small">
+                    {match page.currency {
+                        Some(c) => format!(
+                            "Currency: {} (fixed when your account was opened: your credits and history are kept in it).",
+                            c.code(),
+                        ),
+                        None => "Currency: chosen with your first top-up, then fixed.".to_owned(),
+                    }}
+                </p>
+                <div class="form-actions">
+                    <button type="submit" class="button-primary" disabled=move || save.pending().get()>
+                        "Save preferences"
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn ChangeLog(page: SettingsPage) -> impl IntoView {
+    view! {
+        <section aria-labelledby="changes-heading" class="settings-section">
+            <h3 id="changes-heading">"Recent changes"</h3>
+            {if page.changes.is_empty() {
+                view! { <p class="empty">"No changes yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table aria-label="Recent changes" role="table" class="cards-on-phone">
+                        <thead role="rowgroup">
+                            <tr role="row">
+                                <th scope="col" role="columnheader">"When"</th>
+                                <th scope="col" role="columnheader">"Who"</th>
+                                <th scope="col" role="columnheader">"Setting"</th>
+                                <th scope="col" role="columnheader">"From"</th>
+                                <th scope="col" role="columnheader">"To"</th>
+                            </tr>
+                        </thead>
+                        <tbody role="rowgroup">
+                            {page
+                                .changes
+                                .into_iter()
+                                .map(|c| {
+                                    view! {
+                                        <tr role="row">
+                                            <td role="cell" data-label="When" class="nowrap">{c.when}</td>
+                                            <td role="cell" data-label="Who">{c.who}</td>
+                                            <td role="cell" data-label="Setting">{c.field}</td>
+                                            <td role="cell" data-label="From">{c.from}</td>
+                                            <td role="cell" data-label="To">{c.to}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
