@@ -97,6 +97,8 @@ pub async fn create_user<C: ConnectionTrait>(
         password_hash: Set(hash_password(password)?),
         role: Set(role.as_str().to_owned()),
         time_zone: Set("UTC".to_owned()),
+        language: Set("en".to_owned()),
+        date_format: Set("ymd".to_owned()),
         created_at: Set(at),
         ..Default::default()
     };

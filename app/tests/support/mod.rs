@@ -131,6 +131,8 @@ pub async fn customer(db: &Db, email: &str, currency: Currency) -> String {
         password_hash: Set("not-a-hash".to_owned()),
         role: Set("customer".to_owned()),
         time_zone: Set("UTC".to_owned()),
+        language: Set("en".to_owned()),
+        date_format: Set("ymd".to_owned()),
         created_at: Set(at),
         ..Default::default()
     }
