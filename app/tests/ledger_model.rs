@@ -2,7 +2,9 @@
 //! settled paid, failed, given up on, paid late after expiry, paid with a wrong
 //! amount), voucher grants with and without expiry, charges, expiry runs and the clock
 //! moving on, voucher codes redeemed (within and beyond a campaign's per-account cap,
-//! a disabled one, a repeated click), applied both to the domain (on SQLite or PostgreSQL) and to a small
+//! a disabled one, a repeated click), plan upgrades paid from the balance (prorated,
+//! short balances refused), cancellations and renewals at the period's end with grace
+//! and the fall back to the free plan, applied both to the domain (on SQLite or PostgreSQL) and to a small
 //! in-memory reference model. After every step the balances, every grant's remainder,
 //! every payment's state, the number of ledger rows and the audit must agree.
 //!
@@ -14,12 +16,16 @@
 mod support;
 
 use app::domain::db::{Db, now};
-use app::domain::entities::{payment as payment_row, transaction, voucher_grant};
+use app::domain::entities::{
+    account, payment as payment_row, subscription, transaction, voucher_grant,
+};
 use app::domain::ledger::{self, ChargeRequest, VoucherCredit};
 use app::domain::payment::{self, NewPayment, Outcome};
+use app::domain::plan::{self, PlanError};
 use app::domain::voucher::{self, RedeemError};
 use app::model::ledger::Service;
 use app::model::money::{Currency, Money};
+use app::model::plan::period_start;
 use app::model::top_up::Gateway;
 use app::model::voucher::{CampaignCodes, CreditExpiry, NewCampaign, read_code};
 use chrono::{DateTime, Duration, Utc};
@@ -50,7 +56,18 @@ enum Op {
     Redeem(usize),
     /// The previous Apply Code click sent again (same token).
     RedeemAgain,
+    /// Upgrade to Pro or Business (by index), a new click.
+    Upgrade(usize),
+    /// Cancel the paid plan (at the period's end; at once during grace).
+    Cancel,
+    /// The clock moves to the period's end (or the grace's end) and the renewal runs.
+    PeriodEnd,
 }
+
+/// The paid plans every sequence may buy, by code and monthly price (₫); index 0 is the
+/// free plan.
+const PLANS: [(&str, i64); 3] = [("free", 0), ("pro", 200_000), ("business", 500_000)];
+const GRACE_DAYS: i64 = 3;
 
 /// The campaigns every sequence redeems from: (code, amount, credit expiry in days
 /// after redemption, per-account cap, enabled).
@@ -77,6 +94,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::ExpiryRun),
         2 => any::<usize>().prop_map(Op::Redeem),
         1 => Just(Op::RedeemAgain),
+        2 => any::<usize>().prop_map(Op::Upgrade),
+        1 => Just(Op::Cancel),
+        2 => Just(Op::PeriodEnd),
     ]
 }
 
@@ -96,6 +116,27 @@ struct Model {
     grants: Vec<(i64, Option<DateTime<Utc>>)>,
     payments: Vec<(i64, PayState)>,
     rows: u64,
+    plan: Plan,
+}
+
+/// The account's plan as the model follows it.
+#[derive(Debug, Default)]
+struct Plan {
+    /// Index into [`PLANS`].
+    current: usize,
+    /// The paid plan's period; `None` on the free plan (its period rolls by itself).
+    period: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    cancel_scheduled: bool,
+    grace_until: Option<DateTime<Utc>>,
+}
+
+/// The monthly period of `anchor`'s sequence holding `at`, worked out by stepping.
+fn period_at(anchor: DateTime<Utc>, at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let mut n = 0;
+    while period_start(anchor, n + 1) <= at {
+        n += 1;
+    }
+    (period_start(anchor, n), period_start(anchor, n + 1))
 }
 
 impl Model {
@@ -114,10 +155,28 @@ impl Model {
     }
 
     fn charge(&mut self, amount: i64, at: DateTime<Utc>) {
+        if !self.spend(amount, at) {
+            self.rows += 1; // the Failed row
+        }
+    }
+
+    /// Credits still spendable at `at` (grants past their date are about to expire).
+    fn spendable(&self, at: DateTime<Utc>) -> i64 {
+        let live: i64 = self
+            .grants
+            .iter()
+            .filter(|g| !g.1.is_some_and(|e| e <= at))
+            .map(|g| g.0)
+            .sum();
+        self.top_up + live
+    }
+
+    /// Expires what is due, then spends `amount` voucher credits first, soonest-expiring
+    /// first, then top-up credits; `false` (nothing spent) when short.
+    fn spend(&mut self, amount: i64, at: DateTime<Utc>) -> bool {
         self.expire(at);
         if amount > self.top_up + self.voucher() {
-            self.rows += 1; // the Failed row
-            return;
+            return false;
         }
         let mut order: Vec<usize> = (0..self.grants.len())
             .filter(|i| self.grants[*i].0 > 0)
@@ -137,6 +196,87 @@ impl Model {
             self.top_up -= left;
             self.rows += 1;
         }
+        true
+    }
+
+    /// An upgrade: refused during grace or to a plan that costs no more; otherwise the
+    /// price difference × time left / period length, rounded down, paid in full or not
+    /// at all (a short balance changes nothing, not even expiry).
+    fn upgrade(&mut self, to: usize, anchor: DateTime<Utc>, at: DateTime<Utc>) {
+        let from = self.plan.current;
+        if self.plan.grace_until.is_some() || PLANS[to].1 <= PLANS[from].1 {
+            return;
+        }
+        let (start, end) = self.plan.period.unwrap_or_else(|| period_at(anchor, at));
+        let amount = i64::try_from(
+            i128::from(PLANS[to].1 - PLANS[from].1) * i128::from((end - at).num_seconds())
+                / i128::from((end - start).num_seconds()),
+        )
+        .unwrap();
+        if amount > 0 && (amount > self.spendable(at) || !self.spend(amount, at)) {
+            return;
+        }
+        self.plan = Plan {
+            current: to,
+            period: Some((start, end)),
+            cancel_scheduled: false,
+            grace_until: None,
+        };
+    }
+
+    fn cancel(&mut self, anchor: DateTime<Utc>, at: DateTime<Utc>) {
+        if self.plan.current == 0 {
+            return;
+        }
+        self.plan.cancel_scheduled = true;
+        if self.plan.grace_until.is_some() {
+            self.renew_once(anchor, at);
+        }
+    }
+
+    /// When [`Op::PeriodEnd`] moves the clock to.
+    fn period_end(&self, anchor: DateTime<Utc>, at: DateTime<Utc>) -> DateTime<Utc> {
+        match (self.plan.grace_until, self.plan.period) {
+            (Some(until), _) => until,
+            (None, Some((_, end))) => end,
+            (None, None) => period_at(anchor, at).1,
+        }
+    }
+
+    /// Renews every period that has ended by `at`, stopping at a short balance or the
+    /// free plan.
+    fn renew(&mut self, anchor: DateTime<Utc>, at: DateTime<Utc>) {
+        while self.plan.period.is_some_and(|(_, end)| end <= at) {
+            if !self.renew_once(anchor, at) {
+                break;
+            }
+        }
+    }
+
+    /// One period's renewal; `true` when it was paid and the plan is still a paid one.
+    fn renew_once(&mut self, anchor: DateTime<Utc>, at: DateTime<Utc>) -> bool {
+        let Some((_, end)) = self.plan.period else {
+            return false;
+        };
+        let free = Plan::default();
+        if self.plan.cancel_scheduled {
+            self.plan = free;
+            return false;
+        }
+        let price = PLANS[self.plan.current].1;
+        if self.spend(price, at) {
+            self.plan.period = Some((end, period_at(anchor, end).1));
+            self.plan.grace_until = None;
+            return true;
+        }
+        let until = *self
+            .plan
+            .grace_until
+            .get_or_insert(end + Duration::days(GRACE_DAYS));
+        if at >= until {
+            self.plan = free;
+        }
+        false
     }
 
     fn settle(&mut self, i: usize, how: How) {
@@ -275,6 +415,37 @@ async fn apply(
         Op::ExpiryRun => {
             ledger::expire_due(db, at).await.map_err(|x| e(&x))?;
         }
+        Op::Upgrade(i) => {
+            let to = PLANS[1 + i % 2].0;
+            let token = uuid::Uuid::new_v4().to_string();
+            let request = plan::UpgradeRequest {
+                account_id: account,
+                to_code: to,
+                token: Some(&token),
+                expected: None,
+                actor: "model",
+                dates: app::domain::settings::LocalTime::UTC,
+            };
+            match plan::upgrade(db, &request, at).await {
+                Ok(_)
+                | Err(
+                    PlanError::Short(_)
+                    | PlanError::NotAnUpgrade(_)
+                    | PlanError::AlreadyOn(_)
+                    | PlanError::RenewalUnpaid(_),
+                ) => {}
+                Err(x) => return Err(e(&x)),
+            }
+        }
+        Op::Cancel => match plan::schedule_change(db, account, None, "model", at).await {
+            Ok(_) | Err(PlanError::NothingToCancel) => {}
+            Err(x) => return Err(e(&x)),
+        },
+        Op::PeriodEnd => {
+            plan::renew_account(db, account, at, Duration::days(GRACE_DAYS))
+                .await
+                .map_err(|x| e(&x))?;
+        }
         Op::Redeem(_) | Op::RedeemAgain => {
             let Some((code, token)) = clicks.last() else {
                 return Ok(());
@@ -345,7 +516,61 @@ async fn compare(db: &Db, account: &str, refs: &[String], model: &Model) -> Resu
     if !problems.is_empty() {
         return Err(format!("audit: {problems:?}"));
     }
+    let sub = subscription::Entity::find_by_id(account.to_owned())
+        .one(db.conn())
+        .await
+        .map_err(|e| e.to_string())?;
+    let stored_plan = match &sub {
+        Some(s) => plan::catalogue(db.conn())
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|p| p.plan.id == s.plan_id)
+            .map(|p| p.plan.code)
+            .ok_or("subscription names no plan")?,
+        None => "free".to_owned(),
+    };
+    let grace = sub.as_ref().and_then(|s| s.grace_until);
+    let cancel = sub.as_ref().is_some_and(|s| s.scheduled_plan_id.is_some());
+    let want = (PLANS[model.plan.current].0, model.plan.grace_until, model.plan.cancel_scheduled);
+    if (stored_plan.as_str(), grace, cancel) != want {
+        return Err(format!(
+            "plan (code, grace, cancel scheduled) {:?}, model {want:?}",
+            (stored_plan, grace, cancel)
+        ));
+    }
+    if let (Some(s), Some(period)) = (&sub, model.plan.period)
+        && (s.period_start, s.period_end) != period
+    {
+        return Err(format!(
+            "period {:?}, model {period:?}",
+            (s.period_start, s.period_end)
+        ));
+    }
     Ok(())
+}
+
+/// The paid plans every sequence may buy.
+async fn plans(db: &Db) {
+    for (rank, (code, price)) in PLANS.iter().enumerate().skip(1) {
+        plan::define(
+            db,
+            &plan::PlanDefinition {
+                code: (*code).into(),
+                name: code.to_uppercase(),
+                description: String::new(),
+                features: Vec::new(),
+                limits: serde_json::Map::new(),
+                prices: vec![vnd(*price)],
+                rank: i32::try_from(rank).unwrap(),
+                is_default: false,
+                active: true,
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    }
 }
 
 async fn campaigns(db: &Db) {
@@ -377,6 +602,12 @@ async fn run(db: &Db, ops: &[Op]) -> Result<(), String> {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let n = SEQUENCE.fetch_add(1, Ordering::SeqCst);
     let account = customer(db, &format!("model{n}@example.com"), Currency::Vnd).await;
+    let anchor = account::Entity::find_by_id(account.clone())
+        .one(db.conn())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no account")?
+        .created_at;
     let mut model = Model::default();
     let mut refs = Vec::new();
     // Apply Code clicks so far: (code, token).
@@ -386,6 +617,9 @@ async fn run(db: &Db, ops: &[Op]) -> Result<(), String> {
     for (step, op) in ops.iter().enumerate() {
         if let Op::Advance(minutes) = op {
             at += Duration::minutes(*minutes);
+        }
+        if let Op::PeriodEnd = op {
+            at = at.max(model.period_end(anchor, at));
         }
         if let Op::Redeem(i) = op {
             let code = CAMPAIGNS[i % CAMPAIGNS.len()].0;
@@ -416,6 +650,9 @@ async fn run(db: &Db, ops: &[Op]) -> Result<(), String> {
                 model.rows += 1;
             }
             Op::Charge(amount) => model.charge(*amount, at),
+            Op::Upgrade(i) => model.upgrade(1 + i % 2, anchor, at),
+            Op::Cancel => model.cancel(anchor, at),
+            Op::PeriodEnd => model.renew(anchor, at),
             Op::ExpiryRun => model.expire(at),
             Op::Redeem(i) => {
                 let (_, amount, expiry_days, cap, enabled) = CAMPAIGNS[i % CAMPAIGNS.len()];
@@ -445,6 +682,7 @@ fn the_ledger_agrees_with_its_model_after_every_step() {
         .unwrap();
     let t = rt.block_on(TestDb::new());
     rt.block_on(campaigns(&t.db));
+    rt.block_on(plans(&t.db));
     let cases = std::env::var("LEDGER_MODEL_CASES")
         .ok()
         .and_then(|v| v.parse().ok())

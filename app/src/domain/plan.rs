@@ -57,6 +57,8 @@ pub enum PlanError {
     NotADowngrade(String),
     #[error("Your {0} renewal is unpaid: add credit to pay it before changing plans.")]
     RenewalUnpaid(String),
+    #[error("Your plan is renewing right now; try again in a minute.")]
+    Renewing,
     #[error("You are on the free plan: there is nothing to cancel.")]
     NothingToCancel,
     #[error("No plan change is scheduled.")]
@@ -527,6 +529,10 @@ fn work_out<'a>(
     let from = by_id(catalogue, sub.plan_id)?;
     if sub.grace_until.is_some() {
         return Err(PlanError::RenewalUnpaid(from.plan.name.clone()));
+    }
+    if sub.period_end <= at {
+        // A paid period ended and the renewal job has not reached it yet.
+        return Err(PlanError::Renewing);
     }
     let to = by_code(catalogue, to_code)?;
     if to.plan.id == from.plan.id {
