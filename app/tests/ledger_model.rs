@@ -165,7 +165,7 @@ impl Model {
         let live: i64 = self
             .grants
             .iter()
-            .filter(|g| !g.1.is_some_and(|e| e <= at))
+            .filter(|g| g.1.is_none_or(|e| e > at))
             .map(|g| g.0)
             .sum();
         self.top_up + live
@@ -532,7 +532,11 @@ async fn compare(db: &Db, account: &str, refs: &[String], model: &Model) -> Resu
     };
     let grace = sub.as_ref().and_then(|s| s.grace_until);
     let cancel = sub.as_ref().is_some_and(|s| s.scheduled_plan_id.is_some());
-    let want = (PLANS[model.plan.current].0, model.plan.grace_until, model.plan.cancel_scheduled);
+    let want = (
+        PLANS[model.plan.current].0,
+        model.plan.grace_until,
+        model.plan.cancel_scheduled,
+    );
     if (stored_plan.as_str(), grace, cancel) != want {
         return Err(format!(
             "plan (code, grace, cancel scheduled) {:?}, model {want:?}",

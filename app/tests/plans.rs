@@ -35,7 +35,10 @@ fn vnd(n: i64) -> Money {
 
 /// Pro at 200,000 ₫ (and ¥1,200) and Business at 500,000 ₫ (VND only).
 async fn catalogue(db: &Db) {
-    for (code, name, price, rank) in [("pro", "Pro", 200_000, 1), ("business", "Business", 500_000, 2)] {
+    for (code, name, price, rank) in [
+        ("pro", "Pro", 200_000, 1),
+        ("business", "Business", 500_000, 2),
+    ] {
         let mut prices = vec![vnd(price)];
         if code == "pro" {
             prices.push(Money::from_minor(1_200, Currency::Jpy));
@@ -152,15 +155,25 @@ async fn plan_rows(db: &Db, account: &str) -> Vec<transaction::Model> {
 }
 
 async fn current_plan(db: &Db, account: &str, at: DateTime<Utc>) -> String {
-    plan::page(db.conn(), account, Currency::Vnd, t(2026, 12, 1), LocalTime::UTC, at)
-        .await
-        .unwrap()
-        .current
-        .code
+    plan::page(
+        db.conn(),
+        account,
+        Currency::Vnd,
+        t(2026, 12, 1),
+        LocalTime::UTC,
+        at,
+    )
+    .await
+    .unwrap()
+    .current
+    .code
 }
 
 async fn audit_clean(db: &Db, account: &str) {
-    assert_eq!(ledger::audit(db.conn(), account).await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        ledger::audit(db.conn(), account).await.unwrap(),
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]
@@ -169,9 +182,16 @@ async fn every_account_starts_on_the_free_plan_with_periods_from_its_opening() {
     let db = &test.db;
     catalogue(db).await;
     let id = opened(db, "a@example.com", Currency::Vnd, t(2026, 12, 1)).await;
-    let page = plan::page(db.conn(), &id, Currency::Vnd, t(2026, 12, 1), LocalTime::UTC, t(2027, 2, 10))
-        .await
-        .unwrap();
+    let page = plan::page(
+        db.conn(),
+        &id,
+        Currency::Vnd,
+        t(2026, 12, 1),
+        LocalTime::UTC,
+        t(2027, 2, 10),
+    )
+    .await
+    .unwrap();
     assert_eq!(page.current.code, "free");
     assert!(page.current.is_free);
     assert_eq!(page.current.period_start, "2027-02-01");
@@ -207,9 +227,17 @@ async fn an_upgrade_charges_the_prorated_difference_voucher_credits_first() {
     top_up(db, &id, vnd(500_000), t(2026, 12, 2)).await;
     voucher(db, &id, vnd(20_000), t(2026, 12, 2)).await;
     let at = t(2026, 12, 22); // 10 of 31 days left
-    let preview = plan::preview_upgrade(db.conn(), &id, Currency::Vnd, t(2026, 12, 1), "pro", LocalTime::UTC, at)
-        .await
-        .unwrap();
+    let preview = plan::preview_upgrade(
+        db.conn(),
+        &id,
+        Currency::Vnd,
+        t(2026, 12, 1),
+        "pro",
+        LocalTime::UTC,
+        at,
+    )
+    .await
+    .unwrap();
     // 200,000 × 10/31 = 64,516.13 → 64,516 ₫ (rounded down, the customer's way).
     assert_eq!(preview.amount, vnd(64_516));
     assert_eq!(preview.covers, "Upgrade Free → Pro, 22–31 Dec");
@@ -228,9 +256,15 @@ async fn an_upgrade_charges_the_prorated_difference_voucher_credits_first() {
     );
     assert_eq!(balances(db, &id).await, done.balances);
     let rows = plan_rows(db, &id).await;
-    let mut parts: Vec<(String, i64)> = rows.iter().map(|r| (r.bucket.clone(), r.amount_minor)).collect();
+    let mut parts: Vec<(String, i64)> = rows
+        .iter()
+        .map(|r| (r.bucket.clone(), r.amount_minor))
+        .collect();
     parts.sort();
-    assert_eq!(parts, [("top_up".into(), -44_516), ("voucher".into(), -20_000)]);
+    assert_eq!(
+        parts,
+        [("top_up".into(), -44_516), ("voucher".into(), -20_000)]
+    );
     for row in &rows {
         assert_eq!(row.service.as_deref(), Some(Service::BillingPlans.as_str()));
         assert_eq!(row.source, "Pro");
@@ -245,9 +279,18 @@ async fn an_upgrade_charges_the_prorated_difference_voucher_credits_first() {
     let done = upgrade(db, &id, "business", None, later).await.unwrap();
     assert_eq!(done.charged, vnd(48_387));
     // Cheaper plans and the same plan are not upgrades.
-    assert!(matches!(upgrade(db, &id, "pro", None, later).await, Err(PlanError::NotAnUpgrade(_))));
-    assert!(matches!(upgrade(db, &id, "business", None, later).await, Err(PlanError::AlreadyOn(_))));
-    assert!(matches!(upgrade(db, &id, "gold", None, later).await, Err(PlanError::UnknownPlan(_))));
+    assert!(matches!(
+        upgrade(db, &id, "pro", None, later).await,
+        Err(PlanError::NotAnUpgrade(_))
+    ));
+    assert!(matches!(
+        upgrade(db, &id, "business", None, later).await,
+        Err(PlanError::AlreadyOn(_))
+    ));
+    assert!(matches!(
+        upgrade(db, &id, "gold", None, later).await,
+        Err(PlanError::UnknownPlan(_))
+    ));
     audit_clean(db, &id).await;
 }
 
@@ -259,9 +302,17 @@ async fn a_short_balance_changes_nothing_and_names_the_shortfall() {
     let id = opened(db, "short@example.com", Currency::Vnd, t(2026, 12, 1)).await;
     top_up(db, &id, vnd(10_000), t(2026, 12, 1)).await;
     let at = t(2026, 12, 1);
-    let preview = plan::preview_upgrade(db.conn(), &id, Currency::Vnd, t(2026, 12, 1), "pro", LocalTime::UTC, at)
-        .await
-        .unwrap();
+    let preview = plan::preview_upgrade(
+        db.conn(),
+        &id,
+        Currency::Vnd,
+        t(2026, 12, 1),
+        "pro",
+        LocalTime::UTC,
+        at,
+    )
+    .await
+    .unwrap();
     let short = preview.shortfall.unwrap();
     assert_eq!(short.missing, vnd(190_000));
     // Add credit starts at the minimum top-up when the shortfall is smaller.
@@ -307,7 +358,11 @@ async fn a_double_click_upgrades_and_charges_once_across_processes() {
     // The same click eight times (one token), over two connection pools.
     let mut tasks = Vec::new();
     for i in 0..8 {
-        let db = if i % 2 == 0 { db.clone() } else { other.clone() };
+        let db = if i % 2 == 0 {
+            db.clone()
+        } else {
+            other.clone()
+        };
         let id = id.clone();
         tasks.push(tokio::spawn(async move {
             upgrade(&db, &id, "pro", Some("same-click"), at).await
@@ -324,7 +379,11 @@ async fn a_double_click_upgrades_and_charges_once_across_processes() {
     // Eight different clicks for Business at once: one upgrade, the rest see it done.
     let mut tasks = Vec::new();
     for i in 0..8 {
-        let db = if i % 2 == 0 { db.clone() } else { other.clone() };
+        let db = if i % 2 == 0 {
+            db.clone()
+        } else {
+            other.clone()
+        };
         let id = id.clone();
         let token = format!("click-{i}");
         tasks.push(tokio::spawn(async move {
@@ -351,29 +410,53 @@ async fn downgrades_and_cancellations_wait_for_the_period_end_and_can_be_undone(
     catalogue(db).await;
     let id = opened(db, "down@example.com", Currency::Vnd, t(2026, 12, 1)).await;
     top_up(db, &id, vnd(5_000_000), t(2026, 12, 1)).await;
-    upgrade(db, &id, "business", None, t(2026, 12, 1)).await.unwrap();
+    upgrade(db, &id, "business", None, t(2026, 12, 1))
+        .await
+        .unwrap();
     let charged = plan_rows(db, &id).await.len();
     let at = t(2026, 12, 10);
     assert!(matches!(
         plan::schedule_change(db, &id, Some("business"), "user:1", at).await,
         Err(PlanError::AlreadyOn(_))
     ));
-    let scheduled = plan::schedule_change(db, &id, Some("pro"), "user:1", at).await.unwrap();
+    let scheduled = plan::schedule_change(db, &id, Some("pro"), "user:1", at)
+        .await
+        .unwrap();
     assert_eq!(scheduled.on, t(2027, 1, 1));
-    let page = plan::page(db.conn(), &id, Currency::Vnd, t(2026, 12, 1), LocalTime::UTC, at).await.unwrap();
+    let page = plan::page(
+        db.conn(),
+        &id,
+        Currency::Vnd,
+        t(2026, 12, 1),
+        LocalTime::UTC,
+        at,
+    )
+    .await
+    .unwrap();
     assert_eq!(page.current.code, "business");
     let s = page.current.scheduled.unwrap();
-    assert_eq!((s.to_code.as_str(), s.cancel, s.on.as_str()), ("pro", false, "2027-01-01"));
-    assert_eq!(plan_rows(db, &id).await.len(), charged, "scheduling charges nothing");
+    assert_eq!(
+        (s.to_code.as_str(), s.cancel, s.on.as_str()),
+        ("pro", false, "2027-01-01")
+    );
+    assert_eq!(
+        plan_rows(db, &id).await.len(),
+        charged,
+        "scheduling charges nothing"
+    );
     plan::undo_scheduled(db, &id, "user:1", at).await.unwrap();
     assert!(matches!(
         plan::undo_scheduled(db, &id, "user:1", at).await,
         Err(PlanError::NothingScheduled)
     ));
     // Cancel: at the period's end the free plan, nothing charged.
-    plan::schedule_change(db, &id, None, "user:1", at).await.unwrap();
+    plan::schedule_change(db, &id, None, "user:1", at)
+        .await
+        .unwrap();
     let before = balances(db, &id).await;
-    let report = plan::renew_due(db, t(2027, 1, 1), Duration::days(3)).await.unwrap();
+    let report = plan::renew_due(db, t(2027, 1, 1), Duration::days(3))
+        .await
+        .unwrap();
     assert_eq!(report.renewed, 1);
     assert_eq!(current_plan(db, &id, t(2027, 1, 1)).await, "free");
     assert_eq!(balances(db, &id).await, before);
@@ -382,15 +465,25 @@ async fn downgrades_and_cancellations_wait_for_the_period_end_and_can_be_undone(
         Err(PlanError::NothingToCancel)
     ));
     // A scheduled downgrade renews at the cheaper price.
-    upgrade(db, &id, "business", None, t(2027, 1, 2)).await.unwrap();
-    plan::schedule_change(db, &id, Some("pro"), "user:1", t(2027, 1, 3)).await.unwrap();
+    upgrade(db, &id, "business", None, t(2027, 1, 2))
+        .await
+        .unwrap();
+    plan::schedule_change(db, &id, Some("pro"), "user:1", t(2027, 1, 3))
+        .await
+        .unwrap();
     assert!(matches!(
         plan::schedule_change(db, &id, Some("business"), "user:1", t(2027, 1, 3)).await,
         Err(PlanError::AlreadyOn(_))
     ));
-    plan::renew_due(db, t(2027, 2, 1), Duration::days(3)).await.unwrap();
+    plan::renew_due(db, t(2027, 2, 1), Duration::days(3))
+        .await
+        .unwrap();
     assert_eq!(current_plan(db, &id, t(2027, 2, 1)).await, "pro");
-    let last = plan_rows(db, &id).await.into_iter().max_by_key(|r| r.id).unwrap();
+    let last = plan_rows(db, &id)
+        .await
+        .into_iter()
+        .max_by_key(|r| r.id)
+        .unwrap();
     assert_eq!(last.amount_minor, -200_000);
     assert_eq!(last.description, "Pro plan, 1 Feb – 28 Feb");
     audit_clean(db, &id).await;
@@ -404,9 +497,17 @@ async fn each_period_renews_once_with_two_processes_at_once() {
     catalogue(&db).await;
     let mut ids = Vec::new();
     for i in 0..12 {
-        let id = opened(&db, &format!("r{i}@example.com"), Currency::Vnd, t(2026, 12, 1)).await;
+        let id = opened(
+            &db,
+            &format!("r{i}@example.com"),
+            Currency::Vnd,
+            t(2026, 12, 1),
+        )
+        .await;
         top_up(&db, &id, vnd(1_000_000), t(2026, 12, 1)).await;
-        upgrade(&db, &id, "pro", None, t(2026, 12, 1)).await.unwrap();
+        upgrade(&db, &id, "pro", None, t(2026, 12, 1))
+            .await
+            .unwrap();
         ids.push(id);
     }
     let end = t(2027, 1, 1);
@@ -416,13 +517,26 @@ async fn each_period_renews_once_with_two_processes_at_once() {
     );
     assert_eq!(a.unwrap().renewed + b.unwrap().renewed, 12);
     // Run again (a retry, a restart): nothing is due.
-    assert_eq!(plan::renew_due(&db, end + Duration::hours(1), Duration::days(3)).await.unwrap().renewed, 0);
+    assert_eq!(
+        plan::renew_due(&db, end + Duration::hours(1), Duration::days(3))
+            .await
+            .unwrap()
+            .renewed,
+        0
+    );
     for id in &ids {
         let rows = plan_rows(&db, id).await;
         assert_eq!(rows.len(), 2, "the upgrade and one renewal");
         assert_eq!(balances(&db, id).await.top_up, vnd(600_000));
-        let sub = subscription::Entity::find_by_id(id.clone()).one(db.conn()).await.unwrap().unwrap();
-        assert_eq!((sub.period_start, sub.period_end), (t(2027, 1, 1), t(2027, 2, 1)));
+        let sub = subscription::Entity::find_by_id(id.clone())
+            .one(db.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (sub.period_start, sub.period_end),
+            (t(2027, 1, 1), t(2027, 2, 1))
+        );
         audit_clean(&db, id).await;
     }
     // The key per account and period is unique in the database as well.
@@ -449,28 +563,66 @@ async fn an_unpaid_renewal_gets_grace_is_retried_when_credit_arrives_then_falls_
     let report = plan::renew_due(db, end, Duration::days(3)).await.unwrap();
     assert_eq!((report.renewed, report.unpaid), (0, 2));
     for id in [&paid_later, &never] {
-        let page = plan::page(db.conn(), id, Currency::Vnd, t(2026, 12, 1), LocalTime::UTC, end).await.unwrap();
+        let page = plan::page(
+            db.conn(),
+            id,
+            Currency::Vnd,
+            t(2026, 12, 1),
+            LocalTime::UTC,
+            end,
+        )
+        .await
+        .unwrap();
         assert_eq!(page.current.code, "pro", "the plan stays during grace");
         let grace = page.current.grace.unwrap();
         assert_eq!(grace.until, "2027-01-04 00:00");
         assert_eq!(grace.shortfall, vnd(150_000));
-        assert_eq!(plan::grace_until(db.conn(), id).await.unwrap(), Some(t(2027, 1, 4)));
-        assert!(matches!(upgrade(db, id, "business", None, end).await, Err(PlanError::RenewalUnpaid(_))));
+        assert_eq!(
+            plan::grace_until(db.conn(), id).await.unwrap(),
+            Some(t(2027, 1, 4))
+        );
+        assert!(matches!(
+            upgrade(db, id, "business", None, end).await,
+            Err(PlanError::RenewalUnpaid(_))
+        ));
     }
     // Not retried again within the day; the next day's retry is still short.
-    assert_eq!(plan::renew_due(db, end + Duration::hours(2), Duration::days(3)).await.unwrap().unpaid, 0);
-    assert_eq!(plan::renew_due(db, end + Duration::days(1), Duration::days(3)).await.unwrap().unpaid, 2);
+    assert_eq!(
+        plan::renew_due(db, end + Duration::hours(2), Duration::days(3))
+            .await
+            .unwrap()
+            .unpaid,
+        0
+    );
+    assert_eq!(
+        plan::renew_due(db, end + Duration::days(1), Duration::days(3))
+            .await
+            .unwrap()
+            .unpaid,
+        2
+    );
     // Credit arrives: the renewal is paid at once, for the period it was due.
     top_up(db, &paid_later, vnd(500_000), end + Duration::days(2)).await;
     assert_eq!(
-        plan::retry_after_credit(db, &paid_later, end + Duration::days(2)).await.unwrap(),
+        plan::retry_after_credit(db, &paid_later, end + Duration::days(2))
+            .await
+            .unwrap(),
         [Step::Renewed]
     );
-    let sub = subscription::Entity::find_by_id(paid_later.clone()).one(db.conn()).await.unwrap().unwrap();
-    assert_eq!((sub.period_start, sub.period_end, sub.grace_until), (end, t(2027, 2, 1), None));
+    let sub = subscription::Entity::find_by_id(paid_later.clone())
+        .one(db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (sub.period_start, sub.period_end, sub.grace_until),
+        (end, t(2027, 2, 1), None)
+    );
     assert_eq!(balances(db, &paid_later).await.top_up, vnd(350_000));
     // The other falls back to the free plan when the grace ends, with the reason kept.
-    let report = plan::renew_due(db, t(2027, 1, 4), Duration::days(3)).await.unwrap();
+    let report = plan::renew_due(db, t(2027, 1, 4), Duration::days(3))
+        .await
+        .unwrap();
     assert_eq!(report.fell_back, 1);
     assert_eq!(current_plan(db, &never, t(2027, 1, 4)).await, "free");
     let fallback = plan_change::Entity::find()
@@ -480,8 +632,16 @@ async fn an_unpaid_renewal_gets_grace_is_retried_when_credit_arrives_then_falls_
         .await
         .unwrap()
         .unwrap();
-    assert!(fallback.reason.contains("short by 150.000 ₫"), "{}", fallback.reason);
-    assert_eq!(plan_rows(db, &never).await.len(), 1, "only the upgrade was ever charged");
+    assert!(
+        fallback.reason.contains("short by 150.000 ₫"),
+        "{}",
+        fallback.reason
+    );
+    assert_eq!(
+        plan_rows(db, &never).await.len(),
+        1,
+        "only the upgrade was ever charged"
+    );
     assert_eq!(plan::grace_until(db.conn(), &never).await.unwrap(), None);
     for id in [&paid_later, &never] {
         audit_clean(db, id).await;
@@ -494,9 +654,16 @@ async fn a_plan_without_a_price_in_the_currency_is_not_offered() {
     let db = &test.db;
     catalogue(db).await;
     let id = opened(db, "jp@example.com", Currency::Jpy, t(2026, 12, 1)).await;
-    let page = plan::page(db.conn(), &id, Currency::Jpy, t(2026, 12, 1), LocalTime::UTC, t(2026, 12, 5))
-        .await
-        .unwrap();
+    let page = plan::page(
+        db.conn(),
+        &id,
+        Currency::Jpy,
+        t(2026, 12, 1),
+        LocalTime::UTC,
+        t(2026, 12, 5),
+    )
+    .await
+    .unwrap();
     let codes: Vec<&str> = page.plans.iter().map(|p| p.code.as_str()).collect();
     assert_eq!(codes, ["free", "pro"]);
     assert_eq!(page.plans[1].price, Money::from_minor(1_200, Currency::Jpy));
@@ -511,20 +678,41 @@ async fn settings_changes_are_logged_with_who_and_what() {
     let test = TestDb::new().await;
     let db = &test.db;
     let account = customer(db, "pref@example.com", Currency::Vnd).await;
-    let user_id = account::Entity::find_by_id(account).one(db.conn()).await.unwrap().unwrap().user_id;
+    let user_id = account::Entity::find_by_id(account)
+        .one(db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .user_id;
     let at = t(2026, 12, 3);
     let prefs = Preferences {
         language: Language::Vi,
         time_zone: "Asia/Ho_Chi_Minh".into(),
         date_format: DateFormat::Dmy,
     };
-    assert_eq!(settings::save_preferences(db, user_id, user_id, &prefs, at).await.unwrap(), 3);
+    assert_eq!(
+        settings::save_preferences(db, user_id, user_id, &prefs, at)
+            .await
+            .unwrap(),
+        3
+    );
     // Saving the same again records nothing.
-    assert_eq!(settings::save_preferences(db, user_id, user_id, &prefs, at).await.unwrap(), 0);
-    let saved = user::Entity::find_by_id(user_id).one(db.conn()).await.unwrap().unwrap();
+    assert_eq!(
+        settings::save_preferences(db, user_id, user_id, &prefs, at)
+            .await
+            .unwrap(),
+        0
+    );
+    let saved = user::Entity::find_by_id(user_id)
+        .one(db.conn())
+        .await
+        .unwrap()
+        .unwrap();
     let dates = LocalTime::of(&saved);
     assert_eq!(dates.date_time(t(2026, 12, 3)), "03/12/2026 07:00:00");
-    let log = settings::changes(db.conn(), user_id, dates, 10).await.unwrap();
+    let log = settings::changes(db.conn(), user_id, dates, 10)
+        .await
+        .unwrap();
     let fields: Vec<(&str, &str, &str)> = log
         .iter()
         .map(|c| (c.field.as_str(), c.from.as_str(), c.to.as_str()))
@@ -532,5 +720,8 @@ async fn settings_changes_are_logged_with_who_and_what() {
     assert_eq!(fields.len(), 3);
     assert!(fields.contains(&("Time zone", "UTC", "Asia/Ho_Chi_Minh")));
     assert!(fields.contains(&("Language", "en", "vi")));
-    assert!(log.iter().all(|c| c.who == "You" && c.when == "03/12/2026 07:00"));
+    assert!(
+        log.iter()
+            .all(|c| c.who == "You" && c.when == "03/12/2026 07:00")
+    );
 }

@@ -142,7 +142,7 @@ impl MigrationTrait for Migration {
                         0.into(),
                         true.into(),
                         true.into(),
-                        Expr::current_timestamp().into(),
+                        Expr::current_timestamp(),
                     ])
                     .to_owned(),
             )

@@ -173,7 +173,11 @@ impl PlanDefinition {
         if self.description.chars().count() > 300 {
             return bad("A plan description has at most 300 characters.");
         }
-        if self.features.iter().any(|f| f.contains('\n') || f.len() > 120) {
+        if self
+            .features
+            .iter()
+            .any(|f| f.contains('\n') || f.len() > 120)
+        {
             return bad("Each feature is one line of at most 120 characters.");
         }
         if self.is_default && self.prices.iter().any(|p| p.to_minor() != Some(0)) {
@@ -182,7 +186,11 @@ impl PlanDefinition {
         if !self.is_default && self.prices.is_empty() {
             return bad("A paid plan needs a price in at least one currency.");
         }
-        if !self.is_default && self.prices.iter().any(|p| !matches!(p.to_minor(), Some(m) if m > 0))
+        if !self.is_default
+            && self
+                .prices
+                .iter()
+                .any(|p| !matches!(p.to_minor(), Some(m) if m > 0))
         {
             return bad("A paid plan's prices are positive amounts.");
         }
@@ -339,7 +347,9 @@ async fn locked_subscription(
     let sub = standing(row, &account.id, account.opened_at, free, at);
     match stored {
         None => {
-            subscription::ActiveModel::from(sub.clone()).insert(txn).await?;
+            subscription::ActiveModel::from(sub.clone())
+                .insert(txn)
+                .await?;
         }
         Some(stored) if stored != sub => save_subscription(txn, &sub, at).await?,
         Some(_) => {}
@@ -940,7 +950,11 @@ pub async fn retry_after_credit(
 pub async fn retry_after_credit_logged(db: &Db, account_id: &str) {
     match retry_after_credit(db, account_id, super::db::now()).await {
         Ok(steps) if !steps.is_empty() => {
-            tracing::info!(account = account_id, ?steps, "unpaid renewal retried after credit");
+            tracing::info!(
+                account = account_id,
+                ?steps,
+                "unpaid renewal retried after credit"
+            );
         }
         Ok(_) => {}
         Err(e) => tracing::error!(account = account_id, error = %e, "renewal retry failed"),
@@ -966,7 +980,11 @@ async fn renew_locked(
     let Some(price) = price.filter(|p| p.to_minor().unwrap_or(0) > 0) else {
         // Free, or no longer priced in this currency: the free plan, nothing charged.
         let lost_price = price.is_none();
-        sub.plan_id = if lost_price { free.plan.id } else { target.plan.id };
+        sub.plan_id = if lost_price {
+            free.plan.id
+        } else {
+            target.plan.id
+        };
         sub.scheduled_plan_id = None;
         sub.grace_until = None;
         sub.retry_at = None;

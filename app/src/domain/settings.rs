@@ -74,7 +74,11 @@ pub async fn save_preferences(
         return Err(DbErr::RecordNotFound(format!("user {user_id}")));
     };
     let changes = [
-        ("Language", old.language.clone(), preferences.language.as_str()),
+        (
+            "Language",
+            old.language.clone(),
+            preferences.language.as_str(),
+        ),
         ("Time zone", old.time_zone.clone(), &preferences.time_zone),
         (
             "Date format",
@@ -101,15 +105,16 @@ pub async fn save_preferences(
     Ok(changed)
 }
 
+/// Reads one field of billing details as text.
+type Pick = fn(&BillingProfile) -> String;
+
 /// The billing details' fields as the change log names them, before and after a save.
 pub fn billing_changes<'a>(
     before: Option<&'a BillingProfile>,
     after: &'a BillingProfile,
 ) -> Vec<(&'static str, String, String)> {
-    let field = |p: Option<&BillingProfile>, pick: fn(&BillingProfile) -> String| {
-        p.map(pick).unwrap_or_default()
-    };
-    let fields: [(&'static str, fn(&BillingProfile) -> String); 6] = [
+    let field = |p: Option<&BillingProfile>, pick: Pick| p.map(pick).unwrap_or_default();
+    let fields: [(&'static str, Pick); 6] = [
         ("Billing type", |p| p.billing_type.as_str().to_owned()),
         ("Name", |p| p.name.clone()),
         ("Billing email", |p| p.email.clone()),

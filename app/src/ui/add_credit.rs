@@ -12,9 +12,7 @@ use super::browser;
 use crate::api::{SaveBillingSettings, StartTopUp, get_top_up_setup};
 use crate::model::billing::{BillingForm, FieldError};
 use crate::model::money::{Currency, Money};
-use crate::model::top_up::{
-    TopUpSetup, check_amount, gateway_for, minimum, presets,
-};
+use crate::model::top_up::{TopUpSetup, check_amount, gateway_for, minimum, presets};
 use leptos::html;
 use leptos::prelude::*;
 

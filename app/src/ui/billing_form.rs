@@ -134,7 +134,10 @@ pub fn BillingFields(
 }
 
 /// A field's message, if it has one.
-pub fn message_for(errors: RwSignal<Vec<FieldError>>, field: &'static str) -> Signal<Option<String>> {
+pub fn message_for(
+    errors: RwSignal<Vec<FieldError>>,
+    field: &'static str,
+) -> Signal<Option<String>> {
     Signal::derive(move || {
         errors
             .get()
@@ -199,4 +202,3 @@ pub fn FieldMessage(id: String, message: Signal<Option<String>>) -> impl IntoVie
         })
     }
 }
-

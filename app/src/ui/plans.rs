@@ -4,9 +4,7 @@
 
 use super::browser;
 use super::header::{AddCreditRequest, FreshBalances};
-use crate::api::{
-    PreviewPlanUpgrade, SchedulePlanChange, UndoPlanChange, UpgradePlan, get_plans,
-};
+use crate::api::{PreviewPlanUpgrade, SchedulePlanChange, UndoPlanChange, UpgradePlan, get_plans};
 use crate::model::error::AppError;
 use crate::model::plan::{CurrentPlan, PlanAction, PlanOffer, PlansPage, UpgradePreview};
 use leptos::prelude::*;
@@ -26,7 +24,9 @@ pub fn PlansTab() -> impl IntoView {
     for action in [schedule.value(), undo.value()] {
         Effect::new(move |_| {
             if let Some(answer) = action.get() {
-                outcome.set(Some(answer.map(|done| done.message).map_err(|e| e.to_string())));
+                outcome.set(Some(
+                    answer.map(|done| done.message).map_err(|e| e.to_string()),
+                ));
                 plans.refetch();
             }
         });
@@ -120,7 +120,10 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
     });
     let scheduled = current.scheduled.clone().map(|s| {
         let what = if s.cancel {
-            format!("Your plan is cancelled: you move to the {} plan on {}.", s.to_name, s.on)
+            format!(
+                "Your plan is cancelled: you move to the {} plan on {}.",
+                s.to_name, s.on
+            )
         } else {
             format!("You move to the {} plan on {}.", s.to_name, s.on)
         };
@@ -191,7 +194,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
                 {current.scheduled.map(|s| format!("From {}", s.on)).unwrap_or_default()}
             </p>
         }
-            .into_any(),
+        .into_any(),
         PlanAction::Upgrade => view! {
             <button
                 type="button"
@@ -205,7 +208,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
                 {format!("Upgrade to {name}")}
             </button>
         }
-            .into_any(),
+        .into_any(),
         PlanAction::Downgrade => view! {
             <button
                 type="button"
@@ -220,7 +223,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
                 {format!("Downgrade to {name}")}
             </button>
         }
-            .into_any(),
+        .into_any(),
     };
     view! {
         <li

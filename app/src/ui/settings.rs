@@ -154,10 +154,7 @@ fn BillingSection(
 }
 
 #[component]
-fn PreferencesSection(
-    page: SettingsPage,
-    saved: Saved,
-) -> impl IntoView {
+fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
     let form = RwSignal::new(page.preferences.clone());
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let save = ServerAction::<SavePreferences>::new();
