@@ -17,7 +17,7 @@ test("every customer page passes axe with no serious or critical violation", asy
   await accessible(page, "sign-in");
   await signIn(page, DEMO);
   await expect(page).toHaveURL(/\/billing$/);
-  for (const path of ["/billing", "/billing/history", "/billing/history?balance=voucher", "/billing/payments", "/billing/vouchers"]) {
+  for (const path of ["/billing", "/billing/history", "/billing/history?balance=voucher", "/billing/payments", "/billing/vouchers", "/billing/plans", "/billing/settings"]) {
     await page.goto(path);
     await hydrated(page);
     await expect(page.getByRole("heading", { name: "Billing Management" })).toBeVisible();

@@ -86,6 +86,12 @@ test("the Voucher List and the operator's Vouchers page fit this screen: no side
     const box = (await cell.boundingBox())!;
     expect(box.x + box.width).toBeLessThanOrEqual(viewport.width + 1);
   }
+  for (const path of ["/billing/plans", "/billing/settings"]) {
+    await page.goto(path);
+    await hydrated(page);
+    await expect(page.getByRole("heading", { name: path.endsWith("plans") ? "Billing Plans" : "Settings", exact: true })).toBeVisible();
+    await fits(path);
+  }
   await page.getByRole("button", { name: "Sign out" }).click();
   await signIn(page, "admin@example.com");
   await expect(page).toHaveURL(/\/ops\/vouchers$/);

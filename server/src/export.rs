@@ -8,7 +8,7 @@
 
 use app::domain::db::Db;
 use app::domain::export::{self, ExportOptions};
-use app::domain::{account, auth, history};
+use app::domain::{account, auth};
 use app::model::history::HistoryFilter;
 use axum::Router;
 use axum::body::Body;
@@ -70,7 +70,7 @@ async fn download(State(db): State<Db>, session: Session, RawQuery(query): RawQu
     if let Err(e) = filter.validate() {
         return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
     }
-    let tz = history::time_zone(&user.time_zone);
+    let dates = app::domain::settings::LocalTime::of(&user);
     let file = match tempfile::NamedTempFile::new() {
         Ok(f) => f,
         Err(e) => return failed(e),
@@ -79,7 +79,7 @@ async fn download(State(db): State<Db>, session: Session, RawQuery(query): RawQu
         &db,
         &account.id,
         currency,
-        tz,
+        dates,
         &filter,
         file.path(),
         ExportOptions::default(),
@@ -95,7 +95,7 @@ async fn download(State(db): State<Db>, session: Session, RawQuery(query): RawQu
         Err(e) => return failed(e),
     };
     drop(file);
-    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let today = chrono::Utc::now().with_timezone(&dates.tz).date_naive();
     let name = export::file_name(filter.bucket, today);
     let body = Body::from_stream(ReaderStream::new(tokio::fs::File::from_std(opened)));
     let mut response = (

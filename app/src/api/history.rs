@@ -16,8 +16,8 @@ pub async fn credit_history(query: String) -> Result<HistoryPage, AppError> {
     let call = server::Call::begin().await?;
     let (user, account, currency) = call.require_account().await?;
     let filter = HistoryFilter::from_query_string(&query);
-    let tz = history::time_zone(&user.time_zone);
-    history::page(call.db.conn(), &account.id, currency, tz, &filter)
+    let dates = crate::domain::settings::LocalTime::of(&user);
+    history::page(call.db.conn(), &account.id, currency, dates, &filter)
         .await
         .map_err(server::history_error)
 }

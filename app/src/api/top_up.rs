@@ -158,7 +158,7 @@ pub async fn get_payment_outcome(reference: String) -> Result<Option<PaymentOutc
 /// (`after=` / `before=` cursor).
 #[server(prefix = "/rpc", endpoint = "payment_history")]
 pub async fn payment_history(query: String) -> Result<PaymentPage, AppError> {
-    use crate::domain::{history, payment};
+    use crate::domain::payment;
     use crate::model::history::HistoryFilter;
     let call = server::Call::begin().await?;
     let (user, account, currency) = call.require_account().await?;
@@ -168,12 +168,11 @@ pub async fn payment_history(query: String) -> Result<PaymentPage, AppError> {
     filter
         .validate()
         .map_err(|e| server::history_error(crate::domain::history::HistoryError::Filter(e)))?;
-    let tz = history::time_zone(&user.time_zone);
     payment::page(
         call.db.conn(),
         &account.id,
         currency,
-        tz,
+        crate::domain::settings::LocalTime::of(&user),
         filter.cursor.as_ref(),
         u64::from(filter.page_size),
     )

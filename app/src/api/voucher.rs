@@ -16,7 +16,7 @@ pub async fn redeem_voucher(
     code: String,
     #[server(default)] token: String,
 ) -> Result<Redeemed, AppError> {
-    use crate::domain::history::time_zone;
+    use crate::domain::settings::LocalTime;
     use crate::domain::voucher::{self, RedeemError};
     use crate::model::voucher::read_code;
     let call = server::Call::begin().await?;
@@ -40,7 +40,7 @@ pub async fn redeem_voucher(
         &typed,
         token,
         &call.client_ip,
-        time_zone(&user.time_zone),
+        LocalTime::of(&user),
         crate::domain::db::now(),
     )
     .await;
@@ -57,7 +57,7 @@ pub async fn redeem_voucher(
 /// The signed-in customer's Voucher List.
 #[server(prefix = "/rpc", endpoint = "voucher_list")]
 pub async fn get_voucher_list() -> Result<VoucherList, AppError> {
-    use crate::domain::history::time_zone;
+    use crate::domain::settings::LocalTime;
     use crate::domain::voucher;
     let call = server::Call::begin().await?;
     let (user, account, currency) = call.require_account().await?;
@@ -65,7 +65,7 @@ pub async fn get_voucher_list() -> Result<VoucherList, AppError> {
         call.db.conn(),
         &account.id,
         currency,
-        time_zone(&user.time_zone),
+        LocalTime::of(&user),
         crate::domain::db::now(),
     )
     .await

@@ -13,11 +13,11 @@
 
 use super::db::Db;
 use super::history::{self, Record};
+use super::settings::LocalTime;
 use crate::model::history::HistoryFilter;
 use crate::model::ledger::{Bucket, Service, Status};
 use crate::model::money::{Currency, Money};
 use chrono::NaiveDate;
-use chrono_tz::Tz;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use std::path::Path;
 
@@ -100,7 +100,7 @@ struct Sheets {
     workbook: Workbook,
     bucket: Bucket,
     currency: Currency,
-    tz: Tz,
+    dates: LocalTime,
     rows_per_sheet: u32,
     sheets: usize,
     row_in_sheet: u32,
@@ -114,19 +114,20 @@ impl Sheets {
     fn new(
         bucket: Bucket,
         currency: Currency,
-        tz: Tz,
+        dates: LocalTime,
         rows_per_sheet: u32,
     ) -> Result<Self, XlsxError> {
         let mut sheets = Sheets {
             workbook: Workbook::new(),
             bucket,
             currency,
-            tz,
+            dates,
             rows_per_sheet: rows_per_sheet.clamp(1, MAX_DATA_ROWS_PER_SHEET),
             sheets: 0,
             row_in_sheet: 0,
             header: Format::new().set_bold(),
-            date: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
+            // Real Excel dates, shown in the customer's date format.
+            date: Format::new().set_num_format(dates.format.excel_pattern()),
             amount: Format::new().set_num_format(number_format(currency)),
             quoted: Format::new().set_quote_prefix(),
         };
@@ -199,7 +200,7 @@ impl Sheets {
         }
         self.row_in_sheet += 1;
         let row = self.row_in_sheet;
-        let local = tx.created_at.with_timezone(&self.tz).naive_local();
+        let local = tx.created_at.with_timezone(&self.dates.tz).naive_local();
         let (date, amount) = (self.date.clone(), self.amount.clone());
         self.sheet()?
             .write_datetime_with_format(row, 0, local, &date)?;
@@ -236,11 +237,11 @@ pub fn write_rows(
     rows: &[Record],
     bucket: Bucket,
     currency: Currency,
-    tz: Tz,
+    dates: impl Into<LocalTime>,
     path: &Path,
     rows_per_sheet: u32,
 ) -> Result<u64, XlsxError> {
-    let mut sheets = Sheets::new(bucket, currency, tz, rows_per_sheet)?;
+    let mut sheets = Sheets::new(bucket, currency, dates.into(), rows_per_sheet)?;
     for tx in rows {
         sheets.write(tx)?;
     }
@@ -254,18 +255,19 @@ pub async fn write_xlsx(
     db: &Db,
     account_id: &str,
     currency: Currency,
-    tz: Tz,
+    dates: impl Into<LocalTime>,
     filter: &HistoryFilter,
     path: &Path,
     options: ExportOptions,
 ) -> Result<u64, ExportError> {
+    let dates = dates.into();
     filter.validate().map_err(history::HistoryError::from)?;
     let (send, mut receive) = tokio::sync::mpsc::channel::<Vec<Record>>(2);
     let target = path.to_owned();
     let bucket = filter.bucket;
     let rows_per_sheet = options.rows_per_sheet;
     let writer = tokio::task::spawn_blocking(move || -> Result<u64, XlsxError> {
-        let mut sheets = Sheets::new(bucket, currency, tz, rows_per_sheet)?;
+        let mut sheets = Sheets::new(bucket, currency, dates, rows_per_sheet)?;
         let mut written = 0;
         while let Some(batch) = receive.blocking_recv() {
             for tx in &batch {
@@ -278,7 +280,7 @@ pub async fn write_xlsx(
     });
 
     let size = usize::try_from(options.batch).unwrap_or(5_000);
-    let mut rows = history::RowStream::new(db.conn(), account_id, filter, tz, options.batch);
+    let mut rows = history::RowStream::new(db.conn(), account_id, filter, dates.tz, options.batch);
     let fetched = loop {
         match rows.next_batch(size).await {
             Ok(batch) if batch.is_empty() => break Ok(()),

@@ -10,6 +10,7 @@
 //! position, so it cannot reach another account's rows.
 
 use super::entities::transaction;
+use super::settings::LocalTime;
 use crate::model::history::{
     FilterError, HistoryFilter, HistoryPage, HistoryRow, PageCursor, services_of,
 };
@@ -371,14 +372,10 @@ pub async fn count<C: ConnectionTrait>(
 }
 
 /// A ledger row as the table shows it.
-pub fn to_row(row: &Record, currency: Currency, tz: Tz) -> HistoryRow {
+pub fn to_row(row: &Record, currency: Currency, dates: impl Into<LocalTime>) -> HistoryRow {
     HistoryRow {
         id: row.id,
-        date: row
-            .created_at
-            .with_timezone(&tz)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string(),
+        date: dates.into().date_time(row.created_at),
         service: row
             .service
             .as_deref()
@@ -397,10 +394,12 @@ pub async fn page<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
     currency: Currency,
-    tz: Tz,
+    dates: impl Into<LocalTime>,
     filter: &HistoryFilter,
 ) -> Result<HistoryPage, HistoryError> {
     filter.validate()?;
+    let dates = dates.into();
+    let tz = dates.tz;
     let position = match &filter.cursor {
         None => Position::Start,
         Some(c) => decode_cursor(c)?,
@@ -429,7 +428,7 @@ pub async fn page<C: ConnectionTrait>(
         previous: has_newer
             .then(|| found.first().map(encode_cursor))
             .flatten(),
-        rows: found.iter().map(|r| to_row(r, currency, tz)).collect(),
+        rows: found.iter().map(|r| to_row(r, currency, dates)).collect(),
         time_zone: tz.name().to_owned(),
     })
 }

@@ -401,10 +401,11 @@ pub async fn page<C: sea_orm::ConnectionTrait>(
     conn: &C,
     account_id: &str,
     currency: Currency,
-    tz: chrono_tz::Tz,
+    dates: impl Into<super::settings::LocalTime>,
     cursor: Option<&crate::model::history::PageCursor>,
     size: u64,
 ) -> Result<crate::model::top_up::PaymentPage, super::history::HistoryError> {
+    let dates = dates.into();
     use super::history::{self, Position, cursor_at, decode_cursor};
     use crate::model::top_up::{PaymentPage, PaymentRow};
     use payment::Column::{AccountId, CreatedAt, Id};
@@ -437,11 +438,7 @@ pub async fn page<C: sea_orm::ConnectionTrait>(
         rows: found
             .iter()
             .map(|p| PaymentRow {
-                date: p
-                    .created_at
-                    .with_timezone(&tz)
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string(),
+                date: dates.date_time(p.created_at),
                 amount: Money::from_minor(p.amount_minor, currency),
                 method: Gateway::parse(&p.gateway).unwrap_or(Gateway::VnPay),
                 status: customer_status(&p.state),

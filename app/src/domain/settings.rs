@@ -55,6 +55,16 @@ impl LocalTime {
     }
 }
 
+impl From<Tz> for LocalTime {
+    /// A time zone with the default date format (year-month-day).
+    fn from(tz: Tz) -> LocalTime {
+        LocalTime {
+            tz,
+            format: DateFormat::Ymd,
+        }
+    }
+}
+
 /// Every IANA time zone name, as the Settings choice lists them.
 pub fn time_zones() -> Vec<&'static str> {
     chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect()

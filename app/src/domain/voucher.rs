@@ -21,6 +21,7 @@ use super::entities::{
     account, transaction, voucher_campaign, voucher_campaign_amount, voucher_code, voucher_grant,
 };
 use super::ledger::{self, GrantOrigin, LedgerError, VoucherCredit};
+use super::settings::LocalTime;
 use super::throttle::{self, Limit, Throttled};
 use crate::model::ledger::{Kind, Status};
 use crate::model::money::{Currency, Money};
@@ -29,7 +30,6 @@ use crate::model::voucher::{
     Redeemed, TypedCode, VoucherList, VoucherRow, VoucherState, encode_generated, group,
 };
 use chrono::{DateTime, Duration, Utc};
-use chrono_tz::Tz;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
@@ -254,9 +254,10 @@ pub async fn redeem(
     code: &TypedCode,
     token: Option<&str>,
     client_ip: &str,
-    tz: Tz,
+    dates: impl Into<LocalTime>,
     at: DateTime<Utc>,
 ) -> Result<Redemption, RedeemError> {
+    let tz = dates.into();
     let mine = throttle::attempt(db.conn(), REDEEM_ACCOUNT, account_id, at).await?;
     let from_ip = throttle::attempt(db.conn(), REDEEM_IP, client_ip, at).await?;
     let counted = match (mine, from_ip) {
@@ -302,9 +303,10 @@ pub async fn redeem_in(
     account_id: &str,
     code: &TypedCode,
     token: Option<&str>,
-    tz: Tz,
+    dates: impl Into<LocalTime>,
     at: DateTime<Utc>,
 ) -> Result<Redemption, RedeemError> {
+    let tz = dates.into();
     let account = ledger::lock_account(txn, account_id).await?;
     if let Some(token) = token {
         let earlier = voucher_grant::Entity::find()
@@ -408,7 +410,7 @@ async fn redeemed(
     txn: &DatabaseTransaction,
     grant: &voucher_grant::Model,
     currency: Currency,
-    tz: Tz,
+    tz: LocalTime,
 ) -> Result<Redeemed, DbErr> {
     Ok(Redeemed {
         code: grant.code.clone(),
@@ -418,9 +420,9 @@ async fn redeemed(
     })
 }
 
-/// A time as the customer reads it, in their time zone.
-fn local(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+/// A time as the customer reads it, in their time zone and date format.
+fn local(at: DateTime<Utc>, dates: LocalTime) -> String {
+    dates.date_minute(at)
 }
 
 /// What each grant has spent (usage rows) and lost (expiry rows), in minor units,
@@ -463,9 +465,10 @@ pub async fn list_for_account<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
     currency: Currency,
-    tz: Tz,
+    dates: impl Into<LocalTime>,
     at: DateTime<Utc>,
 ) -> Result<VoucherList, DbErr> {
+    let tz = dates.into();
     let grants = voucher_grant::Entity::find()
         .filter(voucher_grant::Column::AccountId.eq(account_id))
         .order_by_desc(voucher_grant::Column::CreatedAt)

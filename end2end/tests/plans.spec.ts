@@ -1,0 +1,125 @@
+import { test, expect, signIn, hydrated, cli, vnd, API_KEY } from "./fixtures";
+import type { Page } from "@playwright/test";
+
+/** A VND customer of one test with `credit` đồng of voucher credits (a code made for it). */
+async function customerWithCredit(page: Page, email: string, credit: number) {
+  cli("create-user", "--email", email, "--password", "plans-pass", "--country", "VN", "--currency", "VND");
+  const code = `PLANS-${Date.now().toString(36).toUpperCase()}`;
+  cli("voucher", "create", "--name", "Plans test", "--description", "Credits for plans", "--amount", `VND:${credit}`, "--code", code);
+  await signIn(page, email, "plans-pass");
+  await expect(page).toHaveURL(/\/billing$/);
+  await hydrated(page);
+  await page.getByLabel("Voucher code").fill(code);
+  await page.getByRole("button", { name: "Apply Code" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "added to your voucher credits" })).toBeVisible();
+}
+
+const dong = (text: string | null) => Number((text ?? "").replace(/[^\d]/g, ""));
+const headerTotal = async (page: Page) =>
+  dong(await page.getByRole("link", { name: /^Total balance/ }).getAttribute("aria-label"));
+
+async function openPlans(page: Page) {
+  await page.getByRole("link", { name: "Billing Plans" }).click();
+  await expect(page).toHaveURL(/\/billing\/plans$/);
+  await expect(page.getByRole("heading", { name: "Your plan: Free" }).or(page.getByRole("heading", { name: /^Your plan:/ }))).toBeVisible();
+}
+
+const card = (page: Page, name: string) => page.getByRole("list", { name: "Plans" }).getByRole("listitem").filter({ has: page.getByRole("heading", { name, exact: true }) });
+
+test.describe("Billing Plans", () => {
+  test("upgrade from the balance after a preview, then schedule a downgrade and undo it", async ({ page, request }) => {
+    const email = "plans-up@example.com";
+    await customerWithCredit(page, email, 600_000);
+    await openPlans(page);
+    await expect(card(page, "Free")).toContainText("Current plan");
+    await expect(card(page, "Pro")).toContainText(`${vnd("499000")} a month`);
+    await expect(card(page, "Business")).toContainText(`${vnd("1990000")} a month`);
+
+    // Business costs more than the balance: the shortfall is named, Add credit starts with it.
+    await card(page, "Business").getByRole("button", { name: "Upgrade to Business" }).click();
+    const preview = page.getByRole("region", { name: "Upgrade to Business" });
+    const short = preview.getByRole("alert");
+    await expect(short).toContainText(/Your balance is short by [\d.]+ ₫/);
+    await expect(preview.getByRole("button", { name: "Confirm upgrade" })).toBeDisabled();
+    const missing = dong((await short.textContent())!.match(/short by ([\d.]+) ₫/)![1]);
+    await preview.getByRole("button", { name: /^Add credit / }).click();
+    const dialog = page.getByRole("dialog");
+    // This customer's first top-up asks for billing details first; then the amount.
+    await expect(dialog.getByRole("heading", { name: "Billing settings" })).toBeVisible();
+    await dialog.getByLabel("Full name").fill("Lê Thị Hoa");
+    await dialog.getByLabel("Address").fill("5 Hai Bà Trưng, Hà Nội");
+    await dialog.getByLabel("Country").selectOption({ label: "Viet Nam" });
+    await dialog.getByRole("button", { name: "Continue" }).click();
+    await expect(dialog.getByRole("heading", { name: "Amount" })).toBeVisible();
+    await expect(dialog.getByLabel(/Custom amount/)).toHaveValue(String(Math.max(missing, 500_000)));
+    await dialog.getByRole("button", { name: "Close" }).click();
+    await preview.getByRole("button", { name: "Not now" }).click();
+    await expect(preview).toBeHidden();
+
+    // Pro: the preview's amount is what is charged, voucher credits first.
+    await card(page, "Pro").getByRole("button", { name: "Upgrade to Pro" }).click();
+    const pro = page.getByRole("region", { name: "Upgrade to Pro" });
+    await expect(pro.getByText(/^Upgrade Free → Pro, /)).toBeVisible();
+    const charged = dong(await pro.getByTestId("upgrade-amount").textContent());
+    expect(charged).toBeGreaterThan(0);
+    expect(charged).toBeLessThanOrEqual(499_000);
+    const before = await headerTotal(page);
+    await pro.getByRole("button", { name: "Confirm upgrade" }).dblclick();
+    await expect(page.getByRole("status").filter({ hasText: "You are now on the Pro plan." })).toContainText(
+      `${vnd(String(charged))} was paid from your balance.`,
+    );
+    await expect(page.getByRole("heading", { name: "Your plan: Pro" })).toBeVisible();
+    await expect(card(page, "Pro")).toContainText("Current plan");
+    expect(await headerTotal(page)).toBe(before - charged);
+
+    // One ledger row (a double click charges once), in Credit History under Billing Plans.
+    await page.getByRole("link", { name: "Credit History" }).click();
+    await page.getByLabel("Balance type").selectOption({ label: "Voucher credits" });
+    const rows = page.getByRole("table", { name: "Credit history" }).locator("tbody").getByRole("row").filter({ hasText: "Billing Plans" });
+    await expect(rows).toHaveCount(1);
+    await expect(rows.first()).toContainText(/Upgrade Free → Pro, /);
+    await expect(rows.first()).toContainText("Pro");
+
+    // Services read the plan and its limits.
+    const accountId = cli("account-id", "--email", email);
+    const api = await request.get(`/api/v1/accounts/${accountId}/plan`, { headers: { Authorization: `Bearer ${API_KEY}` } });
+    expect(api.status()).toBe(200);
+    const body = await api.json();
+    expect(body.plan).toBe("pro");
+    expect(body.limits.max_gpu_containers).toBe(4);
+
+    // Downgrade: scheduled for the period's end, charges nothing, can be undone.
+    await page.getByRole("link", { name: "Billing Plans" }).click();
+    await hydrated(page);
+    const total = await headerTotal(page);
+    await card(page, "Free").getByRole("button", { name: "Downgrade to Free" }).click();
+    await expect(page.getByRole("status")).toContainText(/You will move to the Free plan on \d{4}-\d{2}-\d{2}\. Nothing is charged now/);
+    await expect(page.getByText(/Your plan is cancelled: you move to the Free plan on/)).toBeVisible();
+    await expect(card(page, "Free")).toContainText(/From \d{4}-\d{2}-\d{2}/);
+    expect(await headerTotal(page)).toBe(total);
+    await page.getByRole("button", { name: "Undo scheduled change" }).click();
+    await expect(page.getByRole("status")).toContainText("The scheduled change is undone");
+    await expect(page.getByRole("button", { name: "Cancel plan" })).toBeVisible();
+  });
+
+  test("an unpaid renewal shows its grace in the tab and the header", async ({ page, request }) => {
+    const email = "plans-grace@example.com";
+    await customerWithCredit(page, email, 500_000);
+    await openPlans(page);
+    await card(page, "Pro").getByRole("button", { name: "Upgrade to Pro" }).click();
+    await page.getByRole("region", { name: "Upgrade to Pro" }).getByRole("button", { name: "Confirm upgrade" }).click();
+    await expect(page.getByRole("heading", { name: "Your plan: Pro" })).toBeVisible();
+    const renews = (await page.getByRole("definition").filter({ hasText: /^\d{4}-\d{2}-\d{2}$/ }).first().textContent())!;
+    // The renewal job, on a test clock: the day after the renewal date.
+    const at = new Date(Date.parse(`${renews}T00:00:00Z`) + 86_400_000).toISOString();
+    expect(cli("plan", "renew", "--at", at)).toMatch(/unpaid [1-9]/);
+    await page.reload();
+    await hydrated(page);
+    await expect(page.getByRole("alert")).toContainText(/Your Pro renewal \(499\.000 ₫\) is unpaid: your balance is short by [\d.]+ ₫\. Add credit by/);
+    await expect(page.getByRole("link", { name: /^Plan renewal unpaid: add credit by/ })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Your plan: Pro" })).toBeVisible();
+    const accountId = cli("account-id", "--email", email);
+    const body = await (await request.get(`/api/v1/accounts/${accountId}/plan`, { headers: { Authorization: `Bearer ${API_KEY}` } })).json();
+    expect(body.status).toBe("grace");
+  });
+});
