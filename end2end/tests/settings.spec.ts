@@ -36,7 +36,9 @@ test.describe("Settings", () => {
     await billing.getByRole("button", { name: "Save billing information" }).click();
     await expect(page.getByRole("status").filter({ hasText: "Billing information saved." })).toBeVisible();
     const log = page.getByRole("table", { name: "Recent changes" });
-    await expect(log.getByRole("row").filter({ hasText: "Tax code" })).toContainText("0312345678-001");
+    // Newest first: the change just made, from the first value to the new one.
+    await expect(log.locator("tbody").getByRole("row").first()).toContainText("Tax code0312345678");
+    await expect(log.locator("tbody").getByRole("row").first()).toContainText("0312345678-001");
     await expect(page.getByTestId("settings-last-changed")).toHaveText(/^Last changed \d{4}-\d{2}-\d{2} \d{2}:\d{2}\.$/);
 
     // Preferences: Japanese, Tokyo time, day/month/year; dates follow at once.
