@@ -220,13 +220,9 @@ async fn balance(
     headers: HeaderMap,
     Path(account_id): Path<String>,
 ) -> Response {
-    if let Err(response) = authenticate(&db, &headers).await {
-        return response;
-    }
-    let account = match usage::find_account(db.conn(), &account_id).await {
-        Ok(Some(account)) => account,
-        Ok(None) => return account_not_found(&account_id),
-        Err(e) => return internal(e),
+    let account = match authorized_account(&db, &headers, &account_id).await {
+        Ok(account) => account,
+        Err(response) => return response,
     };
     let balances = match account::currency(&account) {
         Ok(currency) => ledger::balances(db.conn(), &account.id, currency).await,
@@ -238,19 +234,29 @@ async fn balance(
     }
 }
 
+/// The account a read names, for a caller with a valid API key; or the 401/404 to send.
+async fn authorized_account(
+    db: &Db,
+    headers: &HeaderMap,
+    account_id: &str,
+) -> Result<app::domain::entities::account::Model, Response> {
+    authenticate(db, headers).await?;
+    match usage::find_account(db.conn(), account_id).await {
+        Ok(Some(account)) => Ok(account),
+        Ok(None) => Err(account_not_found(account_id)),
+        Err(e) => Err(internal(e)),
+    }
+}
+
 /// The account's plan and its limits, for services deciding what the account may run.
 async fn plan(
     State(db): State<Db>,
     headers: HeaderMap,
     Path(account_id): Path<String>,
 ) -> Response {
-    if let Err(response) = authenticate(&db, &headers).await {
-        return response;
-    }
-    let account = match usage::find_account(db.conn(), &account_id).await {
-        Ok(Some(account)) => account,
-        Ok(None) => return account_not_found(&account_id),
-        Err(e) => return internal(e),
+    let account = match authorized_account(&db, &headers, &account_id).await {
+        Ok(account) => account,
+        Err(response) => return response,
     };
     match domain::plan::for_services(
         db.conn(),

@@ -311,6 +311,22 @@ fn standing(
     sub
 }
 
+/// The catalogue and where the account stands in it at `at` (no write).
+async fn read_standing<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    opened_at: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<(Vec<CataloguePlan>, subscription::Model), PlanError> {
+    let catalogue = catalogue(conn).await?;
+    let free = default_plan(&catalogue)?;
+    let row = subscription::Entity::find_by_id(account_id.to_owned())
+        .one(conn)
+        .await?;
+    let sub = standing(row, account_id, opened_at, free, at);
+    Ok((catalogue, sub))
+}
+
 fn default_plan(catalogue: &[CataloguePlan]) -> Result<&CataloguePlan, PlanError> {
     catalogue
         .iter()
@@ -436,12 +452,7 @@ pub async fn page<C: ConnectionTrait>(
     dates: LocalTime,
     at: DateTime<Utc>,
 ) -> Result<PlansPage, PlanError> {
-    let catalogue = catalogue(conn).await?;
-    let free = default_plan(&catalogue)?;
-    let row = subscription::Entity::find_by_id(account_id.to_owned())
-        .one(conn)
-        .await?;
-    let sub = standing(row, account_id, opened_at, free, at);
+    let (catalogue, sub) = read_standing(conn, account_id, opened_at, at).await?;
     let current = by_id(&catalogue, sub.plan_id)?;
     let current_price = current.price(currency).unwrap_or(Money::zero(currency));
     let plans = catalogue
@@ -582,12 +593,7 @@ pub async fn preview_upgrade<C: ConnectionTrait>(
     dates: LocalTime,
     at: DateTime<Utc>,
 ) -> Result<UpgradePreview, PlanError> {
-    let catalogue = catalogue(conn).await?;
-    let free = default_plan(&catalogue)?;
-    let row = subscription::Entity::find_by_id(account_id.to_owned())
-        .one(conn)
-        .await?;
-    let sub = standing(row, account_id, opened_at, free, at);
+    let (catalogue, sub) = read_standing(conn, account_id, opened_at, at).await?;
     let worked = work_out(&catalogue, &sub, to_code, currency, dates, at)?;
     let balances = ledger::balances(conn, account_id, currency).await?;
     Ok(UpgradePreview {
@@ -1152,12 +1158,7 @@ pub async fn for_services<C: ConnectionTrait>(
     opened_at: DateTime<Utc>,
     at: DateTime<Utc>,
 ) -> Result<serde_json::Value, PlanError> {
-    let catalogue = catalogue(conn).await?;
-    let free = default_plan(&catalogue)?;
-    let row = subscription::Entity::find_by_id(account_id.to_owned())
-        .one(conn)
-        .await?;
-    let sub = standing(row, account_id, opened_at, free, at);
+    let (catalogue, sub) = read_standing(conn, account_id, opened_at, at).await?;
     let plan = by_id(&catalogue, sub.plan_id)?;
     let limits: serde_json::Value =
         serde_json::from_str(&plan.plan.limits).unwrap_or_else(|_| serde_json::json!({}));

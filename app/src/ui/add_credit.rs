@@ -231,15 +231,7 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
         }
     };
     let (n, of) = numbered(&entered, Step::Settings);
-    let form_message = Signal::derive(move || {
-        let list = errors.get();
-        (!list.is_empty()).then(|| {
-            list.iter().find(|e| e.field == "form").map_or_else(
-                || "Please correct the fields marked below.".to_owned(),
-                |e| e.message.clone(),
-            )
-        })
-    });
+    let form_message = super::billing_form::form_message(errors);
     view! {
         {step_heading(n, of, "Billing settings")}
         <p class="muted">"Who we bill, and in which currency. You set this once, before your first top-up."</p>

@@ -133,6 +133,20 @@ pub fn BillingFields(
     }
 }
 
+/// The message above a form with problems: a form-wide one if the server sent it,
+/// otherwise the reminder that each field says what to fix.
+pub fn form_message(errors: RwSignal<Vec<FieldError>>) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        let list = errors.get();
+        (!list.is_empty()).then(|| {
+            list.iter().find(|e| e.field == "form").map_or_else(
+                || "Please correct the fields marked below.".to_owned(),
+                |e| e.message.clone(),
+            )
+        })
+    })
+}
+
 /// A field's message, if it has one.
 pub fn message_for(
     errors: RwSignal<Vec<FieldError>>,

@@ -118,15 +118,7 @@ fn BillingSection(
             }
         }
     };
-    let form_message = Signal::derive(move || {
-        let list = errors.get();
-        (!list.is_empty()).then(|| {
-            list.iter().find(|e| e.field == "form").map_or_else(
-                || "Please correct the fields marked below.".to_owned(),
-                |e| e.message.clone(),
-            )
-        })
-    });
+    let form_message = super::billing_form::form_message(errors);
     view! {
         <section aria-labelledby="billing-info-heading" class="settings-section">
             <h3 id="billing-info-heading">"Billing information and tax"</h3>
