@@ -21,9 +21,10 @@ mod support;
 use app::domain::db::{Db, now};
 use app::domain::entities::{account, balance, subscription, transaction, user};
 use app::domain::ledger;
-use app::domain::plan::{self, PlanDefinition};
+use app::domain::plan;
 use app::model::ledger::{Bucket, Kind, Service, Status};
 use app::model::money::{Currency, Money};
+use app::model::plan::PlanSpec;
 use chrono::{Duration, TimeZone, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::time::Instant;
@@ -37,12 +38,12 @@ const START: i64 = 1_000_000;
 async fn subscribers(db: &Db, n: usize, end: chrono::DateTime<Utc>) -> Vec<String> {
     let pro = plan::define(
         db,
-        &PlanDefinition {
+        &PlanSpec {
             code: "pro".into(),
             name: "Pro".into(),
             description: String::new(),
             features: Vec::new(),
-            limits: serde_json::Map::new(),
+            limits: Vec::new(),
             prices: vec![Money::from_minor(PRICE, Currency::Vnd)],
             rank: 1,
             is_default: false,

@@ -559,12 +559,12 @@ async fn plans(db: &Db) {
     for (rank, (code, price)) in PLANS.iter().enumerate().skip(1) {
         plan::define(
             db,
-            &plan::PlanDefinition {
+            &app::model::plan::PlanSpec {
                 code: (*code).into(),
                 name: code.to_uppercase(),
                 description: String::new(),
                 features: Vec::new(),
-                limits: serde_json::Map::new(),
+                limits: Vec::new(),
                 prices: vec![vnd(*price)],
                 rank: i32::try_from(rank).unwrap(),
                 is_default: false,

@@ -12,11 +12,12 @@ mod support;
 use app::domain::db::Db;
 use app::domain::entities::{account, plan_change, subscription, transaction, user};
 use app::domain::ledger::{self, TopUp, VoucherCredit};
-use app::domain::plan::{self, PlanDefinition, PlanError, Step, UpgradeRequest};
+use app::domain::plan::{self, PlanError, Step, UpgradeRequest};
 use app::domain::settings::{self, LocalTime};
 use app::model::ledger::{Balances, Kind, Service, Status};
 use app::model::money::{Currency, Money};
 use app::model::plan::PlanAction;
+use app::model::plan::PlanSpec;
 use app::model::settings::{DateFormat, Language, Preferences};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use sea_orm::{
@@ -43,11 +44,10 @@ async fn catalogue(db: &Db) {
         if code == "pro" {
             prices.push(Money::from_minor(1_200, Currency::Jpy));
         }
-        let mut limits = serde_json::Map::new();
-        limits.insert("max_gpu_containers".into(), (rank * 4).into());
+        let limits = vec![("max_gpu_containers".to_owned(), (rank * 4).to_string())];
         plan::define(
             db,
-            &PlanDefinition {
+            &PlanSpec {
                 code: code.into(),
                 name: name.into(),
                 description: format!("{name} plan"),
@@ -724,4 +724,53 @@ async fn settings_changes_are_logged_with_who_and_what() {
         log.iter()
             .all(|c| c.who == "You" && c.when == "03/12/2026 07:00")
     );
+}
+
+#[tokio::test]
+async fn a_new_price_applies_from_the_next_renewal_and_the_catalogue_counts_subscribers() {
+    let test = TestDb::new().await;
+    let db = &test.db;
+    catalogue(db).await;
+    let id = opened(db, "price@example.com", Currency::Vnd, t(2026, 12, 1)).await;
+    top_up(db, &id, vnd(2_000_000), t(2026, 12, 1)).await;
+    upgrade(db, &id, "pro", None, t(2026, 12, 1)).await.unwrap();
+    let listed = plan::summaries(db.conn()).await.unwrap();
+    let pro = listed.iter().find(|p| p.code == "pro").unwrap();
+    assert_eq!(pro.subscribers, 1);
+    assert_eq!(pro.limits, r#"{"max_gpu_containers":4}"#);
+    // Pro now costs 300,000 ₫: paid upgrades stay paid; the renewal charges the new price.
+    let form = app::model::plan::PlanForm {
+        code: "pro".into(),
+        name: "Pro".into(),
+        limits: "max_gpu_containers=6".into(),
+        price_vnd: "300000".into(),
+        rank: "1".into(),
+        active: true,
+        ..Default::default()
+    };
+    plan::define(db, &form.validate().unwrap(), t(2026, 12, 15))
+        .await
+        .unwrap();
+    plan::renew_due(db, t(2027, 1, 1), Duration::days(3))
+        .await
+        .unwrap();
+    let charged: Vec<i64> = plan_rows(db, &id)
+        .await
+        .iter()
+        .map(|r| r.amount_minor)
+        .collect();
+    assert_eq!(charged, [-200_000, -300_000]);
+    let api = plan::for_services(db.conn(), &id, t(2026, 12, 1), t(2027, 1, 2))
+        .await
+        .unwrap();
+    assert_eq!(api["limits"]["max_gpu_containers"], 6);
+    // The free plan stays the default; a plan without prices cannot be stored.
+    let priceless = app::model::plan::PlanSpec {
+        prices: Vec::new(),
+        ..form.validate().unwrap()
+    };
+    assert!(matches!(
+        plan::define(db, &priceless, t(2027, 1, 2)).await,
+        Err(PlanError::Catalogue(_))
+    ));
 }

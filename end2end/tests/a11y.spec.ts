@@ -43,4 +43,9 @@ test("the operator's Vouchers page passes axe, with its form errors shown", asyn
   await page.getByRole("button", { name: "Create campaign" }).click();
   await expect(page.getByRole("alert")).toBeVisible();
   await accessible(page, "/ops/vouchers with errors");
+  await page.goto("/ops/plans");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Save plan" }).click();
+  await expect(page.getByRole("alert")).toBeVisible();
+  await accessible(page, "/ops/plans with errors");
 });

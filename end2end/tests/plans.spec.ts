@@ -123,3 +123,81 @@ test.describe("Billing Plans", () => {
     expect(body.status).toBe("grace");
   });
 });
+
+test.describe("Plans in the operator console", () => {
+  test("an operator defines a plan, checked beside each field, and customers are offered it in its currency", async ({ page }) => {
+    await signIn(page, "admin@example.com");
+    await expect(page).toHaveURL(/\/ops\/vouchers$/);
+    await hydrated(page);
+    await page.getByRole("navigation", { name: "Console sections" }).getByRole("link", { name: "Plans" }).click();
+    await expect(page).toHaveURL(/\/ops\/plans$/);
+    const table = page.getByRole("table", { name: "Plans" });
+    await expect(table.getByRole("row", { name: /Free/ })).toContainText("Default");
+
+    await page.getByLabel("Code (e.g. pro)").fill("Team Plan!");
+    await page.getByLabel("Limits services read (one name=value a line)").fill("max_gpu_containers 8");
+    await page.getByRole("button", { name: "Save plan" }).click();
+    await expect(page.getByRole("alert")).toHaveText("Please correct the fields marked below.");
+    await expect(page.getByLabel("Code (e.g. pro)")).toHaveAccessibleDescription(/lowercase letters, digits/);
+    await expect(page.getByLabel("Name", { exact: true })).toHaveAccessibleDescription("A plan name has 1 to 60 characters.");
+    await expect(page.getByLabel("Limits services read (one name=value a line)")).toHaveAccessibleDescription(/name=value/);
+    await expect(page.getByLabel("VND")).toHaveAccessibleDescription("A paid plan needs a price in at least one currency.");
+
+    await page.getByLabel("Code (e.g. pro)").fill("team");
+    await page.getByLabel("Name", { exact: true }).fill("Team");
+    await page.getByLabel("Display order").fill("3");
+    await page.getByLabel("Description the customer sees").fill("For teams of ten");
+    await page.getByLabel("Features (one a line)").fill("8 GPU containers\nShared billing");
+    await page.getByLabel("Limits services read (one name=value a line)").fill("max_gpu_containers=8\nsupport=email");
+    await page.getByLabel("VND").fill("2500000");
+    await page.getByRole("button", { name: "Save plan" }).click();
+    await expect(page.getByRole("status")).toHaveText("Plan “Team” saved.");
+    const team = table.getByRole("row", { name: /Team/ });
+    await expect(team).toContainText(vnd("2500000"));
+    await expect(team).toContainText('"max_gpu_containers":8');
+    await page.getByRole("button", { name: "Sign out" }).click();
+
+    // A VND customer is offered it; a USD one is not (no USD price).
+    await signIn(page, "demo@example.com");
+    await expect(page).toHaveURL(/\/billing$/);
+    await page.goto("/billing/plans");
+    await hydrated(page);
+    await expect(card(page, "Team")).toContainText(`${vnd("2500000")} a month`);
+    await expect(card(page, "Team")).toContainText("Shared billing");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn(page, "second@example.com", "second-password");
+    await expect(page).toHaveURL(/\/billing$/);
+    await page.goto("/billing/plans");
+    await hydrated(page);
+    await expect(card(page, "Pro")).toContainText("$19.00 a month");
+    await expect(card(page, "Team")).toHaveCount(0);
+  });
+
+  test("a customer cannot open the Plans console or call its functions; an operator has no plan tab", async ({ page }) => {
+    await signIn(page, "demo@example.com");
+    await expect(page).toHaveURL(/\/billing$/);
+    const response = await page.goto("/ops/plans");
+    expect(response!.status()).toBe(403);
+    await hydrated(page);
+    for (const [name, form] of [
+      ["plan_catalogue", {}],
+      [
+        "define_plan",
+        Object.fromEntries(
+          Object.entries({
+            code: "evil", name: "Evil", description: "", features: "", limits: "", price_vnd: "1",
+            price_jpy: "", price_usd: "", price_eur: "", rank: "0", is_default: "true", active: "true",
+          }).map(([k, v]) => [`form[${k}]`, v]),
+        ),
+      ],
+    ] as const) {
+      const r = await page.request.post(`/rpc/${name}`, { form, failOnStatusCode: false });
+      expect(r.status(), name).toBe(403);
+    }
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn(page, "admin@example.com");
+    await expect(page).toHaveURL(/\/ops\/vouchers$/);
+    const plans = await page.request.post("/rpc/plans", { form: {}, failOnStatusCode: false });
+    expect(plans.status()).toBe(403);
+  });
+});

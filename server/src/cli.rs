@@ -368,34 +368,48 @@ async fn voucher(db: &Db, command: VoucherCommand) -> Result<(), Error> {
     }
 }
 
+/// The CLI's plan arguments as the console's form would have them, so one rule
+/// (`PlanForm::validate`) checks both.
+fn plan_form(args: &DefinePlan) -> Result<app::model::plan::PlanForm, Error> {
+    let mut form = app::model::plan::PlanForm {
+        code: args.code.clone(),
+        name: args.name.clone(),
+        description: args.description.clone(),
+        features: args.features.join("\n"),
+        limits: args.limits.join("\n"),
+        rank: args.rank.to_string(),
+        is_default: args.default,
+        active: !args.inactive,
+        ..Default::default()
+    };
+    for text in &args.prices {
+        let (currency, amount) = currency_amount("price", text)?;
+        let slot = match currency {
+            Currency::Vnd => &mut form.price_vnd,
+            Currency::Jpy => &mut form.price_jpy,
+            Currency::Usd => &mut form.price_usd,
+            Currency::Eur => &mut form.price_eur,
+        };
+        if !slot.is_empty() {
+            return Err(format!("--price names {} twice", currency.code()).into());
+        }
+        *slot = amount.to_owned();
+    }
+    Ok(form)
+}
+
 async fn plan(db: &Db, command: PlanCommand) -> Result<(), Error> {
     use app::domain::plan;
     match command {
         PlanCommand::Define(args) => {
-            let mut limits = serde_json::Map::new();
-            for text in &args.limits {
-                let (name, value) = text.split_once('=').ok_or_else(|| {
-                    format!("--limit takes name=value such as max_gpu_containers=4; got {text:?}")
-                })?;
-                // 4, true and null keep their JSON type; anything else is text.
-                let value = serde_json::from_str(value)
-                    .ok()
-                    .filter(|v: &serde_json::Value| !v.is_object() && !v.is_array())
-                    .unwrap_or_else(|| serde_json::Value::String(value.to_owned()));
-                limits.insert(name.trim().to_owned(), value);
-            }
-            let definition = plan::PlanDefinition {
-                code: args.code,
-                name: args.name,
-                description: args.description,
-                features: args.features,
-                limits,
-                prices: prices("price", &args.prices)?,
-                rank: args.rank,
-                is_default: args.default,
-                active: !args.inactive,
-            };
-            let saved = plan::define(db, &definition, now()).await?;
+            let spec = plan_form(&args)?.validate().map_err(|errors| {
+                errors
+                    .iter()
+                    .map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })?;
+            let saved = plan::define(db, &spec, now()).await?;
             println!("defined plan {} ({})", saved.code, saved.name);
             Ok(())
         }

@@ -1,8 +1,9 @@
 //! Billing Plans: the tab, an upgrade's preview and confirmation, scheduling a
-//! downgrade or cancellation and undoing it. Always the signed-in customer's own account.
+//! downgrade or cancellation and undoing it (always the signed-in customer's own
+//! account); the catalogue for operators.
 
 use crate::model::error::AppError;
-use crate::model::plan::{PlanChanged, PlansPage, UpgradePreview};
+use crate::model::plan::{PlanChanged, PlanForm, PlanSummary, PlansPage, UpgradePreview};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -145,6 +146,36 @@ pub async fn undo_plan_change() -> Result<PlanChanged, AppError> {
         message: "The scheduled change is undone: your plan renews as before.".into(),
         balances: None,
     })
+}
+
+/// The catalogue with each plan's subscribers (operators only).
+#[server(prefix = "/rpc", endpoint = "plan_catalogue")]
+pub async fn plan_catalogue() -> Result<Vec<PlanSummary>, AppError> {
+    use crate::domain::plan;
+    let call = server::Call::begin().await?;
+    call.require_operator().await?;
+    plan::summaries(call.db.conn())
+        .await
+        .map_err(server::internal)
+}
+
+/// Creates a plan, or replaces the one with its code (operators only). The same check
+/// as `server plan define`.
+#[server(prefix = "/rpc", endpoint = "define_plan")]
+pub async fn define_plan(form: PlanForm) -> Result<(), AppError> {
+    use crate::domain::plan;
+    use crate::model::billing::FieldError;
+    let call = server::Call::begin().await?;
+    call.require_operator().await?;
+    let spec = form.validate().map_err(AppError::Fields)?;
+    match plan::define(&call.db, &spec, crate::domain::db::now()).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_user_error() => Err(AppError::Fields(vec![FieldError {
+            field: "form".into(),
+            message: e.to_string(),
+        }])),
+        Err(e) => Err(server::internal(e)),
+    }
 }
 
 /// A refused plan change, in words for the customer; our own failures stay ours.

@@ -308,7 +308,7 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
 }
 
 /// The demo catalogue: Pro and Business beside the free plan every database has.
-fn plans() -> Vec<super::plan::PlanDefinition> {
+fn plans() -> Vec<crate::model::plan::PlanSpec> {
     let prices = |vnd: i64, jpy: i64, usd: i64, eur: i64| {
         vec![
             Money::from_minor(vnd, Currency::Vnd),
@@ -318,14 +318,14 @@ fn plans() -> Vec<super::plan::PlanDefinition> {
         ]
     };
     let limits = |gpu: i64, jobs: i64, support: &str| {
-        let mut map = serde_json::Map::new();
-        map.insert("max_gpu_containers".into(), gpu.into());
-        map.insert("max_fine_tuning_jobs".into(), jobs.into());
-        map.insert("support".into(), support.into());
-        map
+        vec![
+            ("max_gpu_containers".to_owned(), gpu.to_string()),
+            ("max_fine_tuning_jobs".to_owned(), jobs.to_string()),
+            ("support".to_owned(), support.to_owned()),
+        ]
     };
     vec![
-        super::plan::PlanDefinition {
+        crate::model::plan::PlanSpec {
             code: "pro".into(),
             name: "Pro".into(),
             description: "For teams shipping models every week.".into(),
@@ -340,7 +340,7 @@ fn plans() -> Vec<super::plan::PlanDefinition> {
             is_default: false,
             active: true,
         },
-        super::plan::PlanDefinition {
+        crate::model::plan::PlanSpec {
             code: "business".into(),
             name: "Business".into(),
             description: "For production workloads with a support line.".into(),

@@ -25,8 +25,9 @@ use super::settings::LocalTime;
 use crate::model::ledger::{Balances, Kind, Service};
 use crate::model::money::{Currency, Money};
 use crate::model::plan::{
-    CurrentPlan, Grace, PlanAction, PlanOffer, PlansPage, ScheduledChange, Shortfall,
-    UpgradePreview, period_start, renewal_description, upgrade_charge, upgrade_description,
+    CurrentPlan, Grace, PlanAction, PlanOffer, PlanSpec, PlanSummary, PlansPage, ScheduledChange,
+    Shortfall, UpgradePreview, period_start, renewal_description, upgrade_charge,
+    upgrade_description,
 };
 use crate::model::top_up;
 use chrono::{DateTime, Datelike, Duration, Utc};
@@ -138,81 +139,30 @@ pub async fn catalogue<C: ConnectionTrait>(conn: &C) -> Result<Vec<CataloguePlan
         .collect())
 }
 
-/// A plan as an operator defines it (CLI or console): created, or replaced by code.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlanDefinition {
-    pub code: String,
-    pub name: String,
-    pub description: String,
-    pub features: Vec<String>,
-    /// A JSON object.
-    pub limits: serde_json::Map<String, serde_json::Value>,
-    /// Monthly prices; the default plan has none (it is free).
-    pub prices: Vec<Money>,
-    pub rank: i32,
-    pub is_default: bool,
-    pub active: bool,
-}
-
-impl PlanDefinition {
-    /// Checks what the database cannot: the code's shape, lengths, prices.
-    pub fn validate(&self) -> Result<(), PlanError> {
-        let bad = |m: &str| Err(PlanError::Catalogue(m.to_owned()));
-        if self.code.is_empty()
-            || self.code.len() > 32
-            || !self
-                .code
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-        {
-            return bad("A plan code has 1 to 32 lowercase letters, digits, '_' or '-'.");
-        }
-        if self.name.trim().is_empty() || self.name.chars().count() > 60 {
-            return bad("A plan name has 1 to 60 characters.");
-        }
-        if self.description.chars().count() > 300 {
-            return bad("A plan description has at most 300 characters.");
-        }
-        if self
-            .features
-            .iter()
-            .any(|f| f.contains('\n') || f.len() > 120)
-        {
-            return bad("Each feature is one line of at most 120 characters.");
-        }
-        if self.is_default && self.prices.iter().any(|p| p.to_minor() != Some(0)) {
-            return bad("The default plan is free: it has no prices.");
-        }
-        if !self.is_default && self.prices.is_empty() {
-            return bad("A paid plan needs a price in at least one currency.");
-        }
-        if !self.is_default
-            && self
-                .prices
-                .iter()
-                .any(|p| !matches!(p.to_minor(), Some(m) if m > 0))
-        {
-            return bad("A paid plan's prices are positive amounts.");
-        }
-        let mut seen = Vec::new();
-        for price in &self.prices {
-            if seen.contains(&price.currency()) {
-                return bad("One price per currency.");
-            }
-            seen.push(price.currency());
-        }
-        Ok(())
-    }
+/// A limit's value in the JSON services read: numbers, true/false and null keep their
+/// type; anything else is text.
+fn limit_value(text: &str) -> serde_json::Value {
+    serde_json::from_str(text)
+        .ok()
+        .filter(|v: &serde_json::Value| !v.is_object() && !v.is_array() && !v.is_string())
+        .unwrap_or_else(|| serde_json::Value::String(text.to_owned()))
 }
 
 /// Creates the plan, or replaces the one with its code (prices included). A new price
 /// applies from each subscriber's next renewal; an upgrade already paid stays paid.
 pub async fn define(
     db: &Db,
-    definition: &PlanDefinition,
+    definition: &PlanSpec,
     at: DateTime<Utc>,
 ) -> Result<plan::Model, PlanError> {
-    definition.validate()?;
+    if let Some(problem) = definition.problems().into_iter().next() {
+        return Err(PlanError::Catalogue(problem.message));
+    }
+    let limits: serde_json::Map<String, serde_json::Value> = definition
+        .limits
+        .iter()
+        .map(|(name, value)| (name.clone(), limit_value(value)))
+        .collect();
     let txn = db.write().await?;
     let existing = plan::Entity::find()
         .filter(plan::Column::Code.eq(definition.code.as_str()))
@@ -236,7 +186,7 @@ pub async fn define(
         name: Set(definition.name.trim().to_owned()),
         description: Set(definition.description.trim().to_owned()),
         features: Set(definition.features.join("\n")),
-        limits: Set(serde_json::Value::Object(definition.limits.clone()).to_string()),
+        limits: Set(serde_json::Value::Object(limits).to_string()),
         rank: Set(definition.rank),
         is_default: Set(definition.is_default),
         active: Set(definition.active || definition.is_default),
@@ -266,6 +216,46 @@ pub async fn define(
     }
     txn.commit().await?;
     Ok(saved)
+}
+
+/// The catalogue as the operators' console lists it, with each plan's subscribers.
+pub async fn summaries<C: ConnectionTrait>(conn: &C) -> Result<Vec<PlanSummary>, DbErr> {
+    let counts: Vec<(i64, i64)> = subscription::Entity::find()
+        .select_only()
+        .column(subscription::Column::PlanId)
+        .column_as(
+            sea_orm::sea_query::Expr::cust("CAST(COUNT(*) AS BIGINT)"),
+            "n",
+        )
+        .group_by(subscription::Column::PlanId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let counts: HashMap<i64, i64> = counts.into_iter().collect();
+    Ok(catalogue(conn)
+        .await?
+        .into_iter()
+        .map(|p| PlanSummary {
+            features: p.features(),
+            prices: Currency::ALL
+                .iter()
+                .filter(|_| !p.plan.is_default)
+                .filter_map(|c| p.price(*c))
+                .collect(),
+            subscribers: counts
+                .get(&p.plan.id)
+                .copied()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
+            code: p.plan.code,
+            name: p.plan.name,
+            description: p.plan.description,
+            limits: p.plan.limits,
+            rank: p.plan.rank,
+            is_default: p.plan.is_default,
+            active: p.plan.active,
+        })
+        .collect())
 }
 
 /// The monthly period of `anchor`'s sequence that holds `at` (the first one if `at` is

@@ -7,6 +7,203 @@ use super::money::{Currency, Money};
 use chrono::{DateTime, Datelike, Months, Utc};
 use serde::{Deserialize, Serialize};
 
+/// A plan as an operator types it (console form or CLI flags): all text, checked by
+/// [`PlanForm::validate`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanForm {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    /// One feature per line.
+    pub features: String,
+    /// One `name=value` per line, e.g. `max_gpu_containers=4`.
+    pub limits: String,
+    pub price_vnd: String,
+    pub price_jpy: String,
+    pub price_usd: String,
+    pub price_eur: String,
+    pub rank: String,
+    pub is_default: bool,
+    pub active: bool,
+}
+
+/// A checked plan: what `domain::plan::define` stores.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSpec {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub features: Vec<String>,
+    /// Limit names and their values as typed (numbers and true/false stay typed in the
+    /// JSON services read).
+    pub limits: Vec<(String, String)>,
+    pub prices: Vec<Money>,
+    pub rank: i32,
+    pub is_default: bool,
+    pub active: bool,
+}
+
+impl PlanForm {
+    /// Checks every field; each problem is reported beside its field.
+    pub fn validate(&self) -> Result<PlanSpec, Vec<super::billing::FieldError>> {
+        let mut errors = Vec::new();
+        let mut fail = |field: &str, message: String| {
+            errors.push(super::billing::FieldError {
+                field: field.to_owned(),
+                message,
+            });
+        };
+        let mut prices = Vec::new();
+        for (field, text, currency) in [
+            ("price_vnd", &self.price_vnd, Currency::Vnd),
+            ("price_jpy", &self.price_jpy, Currency::Jpy),
+            ("price_usd", &self.price_usd, Currency::Usd),
+            ("price_eur", &self.price_eur, Currency::Eur),
+        ] {
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match Money::parse_positive(text, currency) {
+                Ok(price) => prices.push(price),
+                Err(e) => fail(field, format!("{e}")),
+            }
+        }
+        let mut limits = Vec::new();
+        for line in self.limits.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            match line.split_once('=') {
+                Some((name, value))
+                    if !name.trim().is_empty()
+                        && name
+                            .trim()
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+                {
+                    limits.push((name.trim().to_owned(), value.trim().to_owned()));
+                }
+                _ => {
+                    fail(
+                        "limits",
+                        format!(
+                            "Write one limit a line as name=value, such as max_gpu_containers=4 (not {line:?})."
+                        ),
+                    );
+                    break;
+                }
+            }
+        }
+        let rank = if self.rank.trim().is_empty() {
+            0
+        } else {
+            self.rank.trim().parse::<i32>().unwrap_or_else(|_| {
+                fail("rank", "The display order is a whole number.".into());
+                0
+            })
+        };
+        let spec = PlanSpec {
+            code: self.code.trim().to_lowercase(),
+            name: self.name.trim().to_owned(),
+            description: self.description.trim().to_owned(),
+            features: self
+                .features
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            limits,
+            prices,
+            rank,
+            is_default: self.is_default,
+            active: self.active || self.is_default,
+        };
+        for problem in spec.problems() {
+            errors.push(problem);
+        }
+        if errors.is_empty() {
+            Ok(spec)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+impl PlanSpec {
+    /// What is wrong with this plan, field by field (nothing: it can be stored). The
+    /// one place a plan's rules live, for the console, the CLI and any other caller.
+    pub fn problems(&self) -> Vec<super::billing::FieldError> {
+        let mut out = Vec::new();
+        let mut fail = |field: &str, message: &str| {
+            out.push(super::billing::FieldError {
+                field: field.to_owned(),
+                message: message.to_owned(),
+            });
+        };
+        if self.code.is_empty()
+            || self.code.len() > 32
+            || !self
+                .code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        {
+            fail(
+                "code",
+                "A plan code has 1 to 32 lowercase letters, digits, '_' or '-'.",
+            );
+        }
+        if self.name.is_empty() || self.name.chars().count() > 60 {
+            fail("name", "A plan name has 1 to 60 characters.");
+        }
+        if self.description.chars().count() > 300 {
+            fail("description", "A description has at most 300 characters.");
+        }
+        if self
+            .features
+            .iter()
+            .any(|f| f.contains('\n') || f.chars().count() > 120)
+        {
+            fail(
+                "features",
+                "Each feature is one line of at most 120 characters.",
+            );
+        }
+        if self.is_default && !self.prices.is_empty() {
+            fail("price_vnd", "The default plan is free: it has no prices.");
+        }
+        if !self.is_default && self.prices.is_empty() {
+            fail(
+                "price_vnd",
+                "A paid plan needs a price in at least one currency.",
+            );
+        }
+        let mut seen = Vec::new();
+        for price in &self.prices {
+            if seen.contains(&price.currency()) {
+                fail("price_vnd", "One price per currency.");
+            }
+            seen.push(price.currency());
+        }
+        out
+    }
+}
+
+/// A plan as the operators' console lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub features: Vec<String>,
+    pub prices: Vec<Money>,
+    /// The JSON object services read.
+    pub limits: String,
+    pub rank: i32,
+    pub is_default: bool,
+    pub active: bool,
+    /// Accounts on it now (the default plan: those that ever changed plans and came back).
+    pub subscribers: u64,
+}
+
 /// What the Billing Plans tab shows: every plan offered in the account's currency,
 /// cheapest first, and where the account stands.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -299,6 +496,65 @@ mod tests {
             previous = charge;
             at += chrono::Duration::minutes(97);
         }
+    }
+
+    #[test]
+    fn a_plan_form_is_checked_field_by_field() {
+        let form = PlanForm {
+            code: "Pro".into(),
+            name: "Pro".into(),
+            features: "4 GPU containers\n\n Email support ".into(),
+            limits: "max_gpu_containers=4\nsupport = email".into(),
+            price_vnd: "499000".into(),
+            price_usd: "19.00".into(),
+            rank: "1".into(),
+            active: true,
+            ..Default::default()
+        };
+        let spec = form.validate().unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(spec.code, "pro");
+        assert_eq!(spec.features, ["4 GPU containers", "Email support"]);
+        assert_eq!(
+            spec.limits,
+            [
+                ("max_gpu_containers".to_owned(), "4".to_owned()),
+                ("support".to_owned(), "email".to_owned())
+            ]
+        );
+        assert_eq!(
+            spec.prices,
+            [
+                Money::from_minor(499_000, Currency::Vnd),
+                Money::from_minor(1_900, Currency::Usd)
+            ]
+        );
+        let bad = PlanForm {
+            code: "pro plan".into(),
+            limits: "gpus: 4".into(),
+            price_jpy: "12.5".into(),
+            rank: "first".into(),
+            ..Default::default()
+        };
+        let fields: Vec<String> = bad
+            .validate()
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["price_jpy", "limits", "rank", "code", "name", "price_vnd"]
+        );
+        // The free plan has no prices.
+        let free = PlanForm {
+            code: "free".into(),
+            name: "Free".into(),
+            price_vnd: "1".into(),
+            is_default: true,
+            ..Default::default()
+        };
+        assert!(free.validate().is_err());
     }
 
     #[test]

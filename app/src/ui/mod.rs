@@ -9,6 +9,7 @@ mod header;
 mod history;
 mod ops;
 mod payments;
+mod plan_catalogue;
 mod plans;
 mod settings;
 mod sign_in;
@@ -98,6 +99,7 @@ pub fn App() -> impl IntoView {
                     </ParentRoute>
                     <ParentRoute path=path!("/ops") view=ops::OpsPage>
                         <Route path=path!("/vouchers") view=ops::Campaigns />
+                        <Route path=path!("/plans") view=plan_catalogue::PlanCatalogue />
                         <Route path=path!("") view=|| view! { <Redirect path=ops::HOME /> } />
                     </ParentRoute>
                     <Route path=path!("") view=|| view! { <Redirect path="/billing" /> } />

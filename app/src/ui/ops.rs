@@ -1,6 +1,6 @@
-//! The operator console: for now its Vouchers page (campaigns with their figures,
-//! create one, disable one, download a new batch's codes once). Customers are refused,
-//! as the server functions refuse them.
+//! The operator console: its Vouchers page (campaigns with their figures, create one,
+//! disable one, download a new batch's codes once) and the Plans page
+//! (`plan_catalogue.rs`). Customers are refused, as the server functions refuse them.
 
 use super::browser;
 use super::header::ViewerResource;
@@ -28,9 +28,7 @@ pub fn OpsPage() -> impl IntoView {
         return view! {
             <main class="page">
                 <h1>"Operator console"</h1>
-                <nav class="tabs" aria-label="Console sections">
-                    <a href=HOME aria-current="page">"Vouchers"</a>
-                </nav>
+                <ConsoleTabs />
                 <Outlet />
             </main>
         }
@@ -49,6 +47,24 @@ pub fn OpsPage() -> impl IntoView {
         </main>
     }
     .into_any()
+}
+
+#[component]
+fn ConsoleTabs() -> impl IntoView {
+    let path = leptos_router::hooks::use_location().pathname;
+    let tab = move |href: &'static str, label: &'static str| {
+        view! {
+            <a href=href aria-current=move || (path.get() == href).then_some("page")>
+                {label}
+            </a>
+        }
+    };
+    view! {
+        <nav class="tabs" aria-label="Console sections">
+            {tab(HOME, "Vouchers")}
+            {tab("/ops/plans", "Plans")}
+        </nav>
+    }
 }
 
 /// Campaigns: the list with figures, and the create form.
@@ -424,18 +440,21 @@ fn Created(done: CreatedCampaign) -> impl IntoView {
     }
 }
 
-/// A labelled input bound to one field of the form, its error beside it.
+/// A labelled input bound to one text field of a form (`T`), its error beside it. The
+/// input's id is `{prefix}-{field}`.
 #[component]
-fn Field(
-    form: RwSignal<CampaignForm>,
+pub fn Field<T: Send + Sync + 'static>(
+    form: RwSignal<T>,
     errors: RwSignal<Vec<FieldError>>,
     field: &'static str,
     #[prop(into)] label: String,
-    get: fn(&mut CampaignForm) -> &mut String,
+    get: fn(&mut T) -> &mut String,
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] mode: Option<&'static str>,
+    #[prop(default = "campaign")] prefix: &'static str,
+    #[prop(optional)] multiline: bool,
 ) -> impl IntoView {
-    let id = format!("campaign-{field}");
+    let id = format!("{prefix}-{field}");
     let error_id = format!("{id}-error");
     let message = move || {
         errors.with(|list| {
@@ -444,22 +463,48 @@ fn Field(
                 .map(|e| e.message.clone())
         })
     };
-    view! {
-        <div class="field">
-            <label for=id.clone()>{label}</label>
+    // Read through `get` without copying the whole form: tracked, then borrowed.
+    let value = move || {
+        form.track();
+        form.try_update_untracked(|f| get(f).clone())
+            .unwrap_or_default()
+    };
+    let set = move |ev: leptos::ev::Event| {
+        let typed = event_target_value(&ev);
+        form.update(|f| *get(f) = typed);
+    };
+    let input = if multiline {
+        view! {
+            <textarea
+                id=id.clone()
+                name=field
+                rows="3"
+                prop:value=value
+                aria-invalid=move || message().is_some().then_some("true")
+                aria-describedby=error_id.clone()
+                on:input=set
+            ></textarea>
+        }
+        .into_any()
+    } else {
+        view! {
             <input
-                id=id
+                id=id.clone()
                 name=field
                 type=kind
                 inputmode=mode
-                prop:value=move || form.with(|f| get(&mut f.clone()).clone())
+                prop:value=value
                 aria-invalid=move || message().is_some().then_some("true")
                 aria-describedby=error_id.clone()
-                on:input=move |ev| {
-                    let value = event_target_value(&ev);
-                    form.update(|f| *get(f) = value);
-                }
+                on:input=set
             />
+        }
+        .into_any()
+    };
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            {input}
             <p class="field-error" id=error_id>
                 {message}
             </p>
@@ -476,13 +521,18 @@ fn Choice(
     label: &'static str,
     get: fn(&mut CampaignForm) -> &mut String,
 ) -> impl IntoView {
+    let checked = move || {
+        form.track();
+        form.try_update_untracked(|f| get(f) == value)
+            .unwrap_or(false)
+    };
     view! {
         <label class="check">
             <input
                 type="radio"
                 name=field
                 value=value
-                prop:checked=move || form.with(|f| get(&mut f.clone()) == value)
+                prop:checked=checked
                 on:change=move |_| form.update(|f| *get(f) = value.to_owned())
             />
             {label}
