@@ -6,6 +6,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source scripts/tools.sh
+# A test run builds each crate once: incremental caches (tens of GB here) buy nothing
+# and have filled the disk. Set CARGO_INCREMENTAL=1 to keep them.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 step() { printf '\n\033[1;34m### %s\033[0m\n' "$*"; }
 
 step "formatting"

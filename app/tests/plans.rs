@@ -273,6 +273,19 @@ async fn an_upgrade_charges_the_prorated_difference_voucher_credits_first() {
     }
     assert_eq!(current_plan(db, &id, at).await, "pro");
     audit_clean(db, &id).await;
+    // The Voucher List counts a plan's spend as used: granted = used + expired + remaining.
+    let list =
+        app::domain::voucher::list_for_account(db.conn(), &id, Currency::Vnd, LocalTime::UTC, at)
+            .await
+            .unwrap();
+    assert_eq!(
+        (
+            list.rows[0].granted,
+            list.rows[0].used,
+            list.rows[0].remaining
+        ),
+        (vnd(20_000), vnd(20_000), vnd(0))
+    );
 
     // Pro → Business in the same period: the difference for what is left.
     let later = t(2026, 12, 27); // 5 of 31 days left: 300,000 × 5/31 = 48,387.09…

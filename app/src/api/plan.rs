@@ -113,8 +113,13 @@ pub async fn schedule_plan_change(plan: String) -> Result<PlanChanged, AppError>
     )
     .await
     .map_err(plan_error)?;
-    let message = if done.on <= now {
+    let message = if done.applied {
         format!("You are now on the {} plan.", done.to_name)
+    } else if done.on <= now {
+        format!(
+            "You will move to the {} plan as soon as the unpaid renewal is paid; nothing is charged until then.",
+            done.to_name
+        )
     } else {
         format!(
             "You will move to the {} plan on {}. Nothing is charged now; you can undo this until then.",

@@ -718,7 +718,10 @@ pub async fn upgrade(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scheduled {
     pub to_name: String,
+    /// When it takes effect: the period's end.
     pub on: DateTime<Utc>,
+    /// Already applied (during an unpaid renewal's grace, when the renewal went through).
+    pub applied: bool,
 }
 
 /// Schedules a downgrade to `to_code`, or with `None` a cancellation (back to the free
@@ -776,14 +779,17 @@ pub async fn schedule_change(
     )
     .await?;
     let on = sub.period_end;
-    let in_grace = sub.grace_until.is_some();
-    if in_grace {
-        renew_locked(&txn, &account, sub, &catalogue, at, Duration::zero()).await?;
-    }
+    let applied = if sub.grace_until.is_some() {
+        let (_, step) = renew_locked(&txn, &account, sub, &catalogue, at, Duration::zero()).await?;
+        step != Step::Unpaid
+    } else {
+        false
+    };
     txn.commit().await?;
     Ok(Scheduled {
         to_name: to.plan.name.clone(),
-        on: if in_grace { at } else { on },
+        on,
+        applied,
     })
 }
 

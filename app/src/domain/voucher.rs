@@ -425,12 +425,19 @@ fn local(at: DateTime<Utc>, dates: LocalTime) -> String {
     dates.date_minute(at)
 }
 
-/// What each grant has spent (usage rows) and lost (expiry rows), in minor units,
-/// summed from the ledger: `(grant id, kind) → sum`.
+/// Where a grant's credits went: spent (usage charges and plan charges alike) or lost
+/// to expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Gone {
+    Used,
+    Expired,
+}
+
+/// What each grant lost to spending and to expiry, summed from its ledger rows.
 async fn spent_and_expired<C: ConnectionTrait>(
     conn: &C,
     grant_ids: &[i64],
-) -> Result<BTreeMap<(i64, String), i64>, DbErr> {
+) -> Result<BTreeMap<(i64, Gone), i64>, DbErr> {
     let mut out = BTreeMap::new();
     for chunk in grant_ids.chunks(500) {
         let rows: Vec<(Option<i64>, String, i64)> = transaction::Entity::find()
@@ -443,15 +450,24 @@ async fn spent_and_expired<C: ConnectionTrait>(
             )
             .filter(transaction::Column::VoucherGrantId.is_in(chunk.iter().copied()))
             .filter(transaction::Column::Status.eq(Status::Success.as_str()))
-            .filter(transaction::Column::Kind.is_in([Kind::Charge.as_str(), Kind::Expiry.as_str()]))
+            .filter(transaction::Column::Kind.is_in([
+                Kind::Charge.as_str(),
+                Kind::Plan.as_str(),
+                Kind::Expiry.as_str(),
+            ]))
             .group_by(transaction::Column::VoucherGrantId)
             .group_by(transaction::Column::Kind)
             .into_tuple()
             .all(conn)
             .await?;
         for (grant, kind, total) in rows {
+            let gone = if kind == Kind::Expiry.as_str() {
+                Gone::Expired
+            } else {
+                Gone::Used
+            };
             if let Some(grant) = grant {
-                out.insert((grant, kind), -total);
+                *out.entry((grant, gone)).or_insert(0) -= total;
             }
         }
     }
@@ -489,8 +505,8 @@ pub async fn list_for_account<C: ConnectionTrait>(
     let mut rows: Vec<(VoucherRow, Option<DateTime<Utc>>)> = grants
         .iter()
         .map(|g| {
-            let used = sums.get(&(g.id, Kind::Charge.as_str().to_owned())).copied();
-            let expired = sums.get(&(g.id, Kind::Expiry.as_str().to_owned())).copied();
+            let used = sums.get(&(g.id, Gone::Used)).copied();
+            let expired = sums.get(&(g.id, Gone::Expired)).copied();
             let state = if g.remaining_minor > 0 && g.expires_at.is_none_or(|e| e > at) {
                 VoucherState::Active
             } else if g.expires_at.is_some_and(|e| e <= at)
@@ -623,14 +639,8 @@ async fn figures<C: ConnectionTrait>(
     for (id, currency, amount, remaining) in grants {
         let f = per.entry(currency).or_default();
         f[0] += amount;
-        f[1] += sums
-            .get(&(id, Kind::Charge.as_str().to_owned()))
-            .copied()
-            .unwrap_or(0);
-        f[2] += sums
-            .get(&(id, Kind::Expiry.as_str().to_owned()))
-            .copied()
-            .unwrap_or(0);
+        f[1] += sums.get(&(id, Gone::Used)).copied().unwrap_or(0);
+        f[2] += sums.get(&(id, Gone::Expired)).copied().unwrap_or(0);
         f[3] += remaining;
     }
     Ok(per
