@@ -787,3 +787,67 @@ async fn a_new_price_applies_from_the_next_renewal_and_the_catalogue_counts_subs
         Err(PlanError::Catalogue(_))
     ));
 }
+
+#[tokio::test]
+async fn a_first_billing_country_sets_the_time_zone_still_on_utc() {
+    use app::model::billing::{BillingProfile, BillingType};
+    let test = TestDb::new().await;
+    let db = &test.db;
+    let account = customer(db, "tz@example.com", Currency::Jpy).await;
+    let user_id = account::Entity::find_by_id(account)
+        .one(db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .user_id;
+    let mut profile = BillingProfile {
+        billing_type: BillingType::Personal,
+        name: "Sato Hanako".into(),
+        email: "tz@example.com".into(),
+        address: "1-1 Chiyoda, Tokyo".into(),
+        country: "JP".into(),
+        currency: Currency::Jpy,
+        tax_code: None,
+    };
+    app::domain::billing::save(db, user_id, &profile)
+        .await
+        .unwrap();
+    let conn = db.conn().clone();
+    let zone = move || {
+        let conn = conn.clone();
+        async move {
+            user::Entity::find_by_id(user_id)
+                .one(&conn)
+                .await
+                .unwrap()
+                .unwrap()
+                .time_zone
+        }
+    };
+    assert_eq!(zone().await, "Asia/Tokyo");
+    // Later saves leave the user's own choice alone.
+    let prefs = Preferences {
+        language: Language::En,
+        time_zone: "Europe/London".into(),
+        date_format: DateFormat::Ymd,
+    };
+    settings::save_preferences(db, user_id, user_id, &prefs, t(2026, 12, 1))
+        .await
+        .unwrap();
+    profile.address = "2-2 Chiyoda, Tokyo".into();
+    app::domain::billing::save(db, user_id, &profile)
+        .await
+        .unwrap();
+    assert_eq!(zone().await, "Europe/London");
+    let log = settings::changes(db.conn(), user_id, LocalTime::UTC, 20)
+        .await
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|c| c.field == "Time zone" && c.from == "UTC" && c.to == "Asia/Tokyo")
+    );
+    assert!(
+        log.iter()
+            .any(|c| c.field == "Address" && c.to == "2-2 Chiyoda, Tokyo")
+    );
+}

@@ -2,10 +2,11 @@
 //! later saves update the details but never the currency (refused, nothing changed).
 
 use super::db::{Db, now};
-use super::entities::{account as account_row, billing_profile};
+use super::entities::{account as account_row, billing_profile, user};
 use super::{account, ledger, settings};
 use crate::model::billing::{BillingProfile, BillingType};
 use crate::model::money::Currency;
+use crate::model::settings::time_zone_for_country;
 use crate::model::top_up::currencies_for;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, EntityTrait, SqlErr};
 
@@ -89,6 +90,25 @@ async fn save_once(
         None => {
             row.insert(&*txn).await?;
         }
+    }
+    // A first billing country sets the time zone of a user still on the default (UTC)
+    // to that country's, when it has one zone; logged like any change.
+    if before.is_none()
+        && let Some(zone) = time_zone_for_country(&profile.country)
+        && let Some(user) = user::Entity::find_by_id(user_id).one(&*txn).await?
+        && user.time_zone == "UTC"
+    {
+        let mut row: user::ActiveModel = user.into();
+        row.time_zone = Set(zone.to_owned());
+        row.update(&*txn).await?;
+        settings::record(
+            &*txn,
+            user_id,
+            user_id,
+            [("Time zone", "UTC", zone)].into_iter(),
+            at,
+        )
+        .await?;
     }
     // Each changed field is logged with the save, in its transaction.
     let changed = settings::billing_changes(before.as_ref(), profile);
