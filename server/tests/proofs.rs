@@ -8,6 +8,9 @@
 //! - **Two processes**: two servers on one PostgreSQL database, 64 clients split across
 //!   them charging one account and delivering VNPay IPN calls for pending top-ups: no
 //!   overdraft, each top-up credited once, the books balance.
+//! - **Renewals**: 120 Pro subscriptions due at one instant; two `server plan renew`
+//!   processes at once, one SIGKILLed at a random moment, then the job again: each
+//!   period charged exactly once, books balanced. Three rounds per database.
 //!
 //! Databases come from the app's test harness (`app/tests/support`): PostgreSQL is the
 //! server of `BILLING_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
@@ -450,4 +453,129 @@ async fn two_server_processes_on_one_postgres_database_credit_once_and_never_ove
     eprintln!(
         "two processes: {charged} ₫ charged in 201s, 20 top-ups credited once each, audit clean"
     );
+}
+
+/// `n` VND customers on Pro (200.000 ₫ a month) whose period ends at `end`, each with
+/// 1.000.000 ₫ of top-up credits left after the upgrade; returns their account ids.
+async fn pro_subscribers(
+    store: &Store,
+    n: usize,
+    end: chrono::DateTime<chrono::Utc>,
+) -> Vec<String> {
+    use app::domain::ledger::{self, TopUp};
+    use app::domain::plan::{self, UpgradeRequest};
+    use app::domain::settings::LocalTime;
+    use app::model::ledger::Status;
+    use app::model::money::{Currency, Money};
+    use app::model::plan::PlanForm;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let db = &store.test_db.db;
+    let form = PlanForm {
+        code: "pro".into(),
+        name: "Pro".into(),
+        price_vnd: "200000".into(),
+        rank: "1".into(),
+        active: true,
+        ..Default::default()
+    };
+    plan::define(db, &form.validate().unwrap(), end)
+        .await
+        .unwrap();
+    let start = end - chrono::Months::new(1);
+    let vnd = |n| Money::from_minor(n, Currency::Vnd);
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let id = support::customer(db, &format!("renew{i}@example.com"), Currency::Vnd).await;
+        app::domain::entities::account::ActiveModel {
+            id: sea_orm::ActiveValue::Unchanged(id.clone()),
+            created_at: Set(start),
+            ..Default::default()
+        }
+        .update(db.conn())
+        .await
+        .unwrap();
+        let txn = db.write().await.unwrap();
+        let top_up = TopUp {
+            account_id: id.clone(),
+            amount: vnd(1_200_000),
+            gateway: "VNPay".into(),
+            reference: format!("R{i}"),
+            description: "Top-up".into(),
+        };
+        ledger::record_top_up_in(&txn, &top_up, Status::Success, start)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        let request = UpgradeRequest {
+            account_id: &id,
+            to_code: "pro",
+            token: None,
+            expected: None,
+            actor: "proof",
+            dates: LocalTime::UTC,
+        };
+        plan::upgrade(db, &request, start).await.unwrap();
+        ids.push(id);
+    }
+    ids
+}
+
+/// Two `server plan renew` processes at once on one database, one of them killed
+/// (SIGKILL) at a random moment, then the job run again: every account is charged for
+/// the period exactly once, and its books balance.
+async fn renewal_round(postgres: bool) {
+    use app::domain::entities::transaction;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let store = Store::new(postgres).await;
+    let end = chrono::DateTime::parse_from_rfc3339("2027-01-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let ids = pro_subscribers(&store, 120, end).await;
+    let at = "2027-01-01T00:00:00Z";
+    // Waited on below (killed or run to the end).
+    #[allow(clippy::zombie_processes)]
+    let spawn = || {
+        store
+            .command(&["plan", "renew", "--at", at])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (mut killed, mut survivor) = (spawn(), spawn());
+    tokio::time::sleep(Duration::from_millis(rand::rng().random_range(20..400))).await;
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    assert!(survivor.wait().unwrap().success());
+    // The next run (a restart, the next minute) finds nothing left to charge.
+    assert_eq!(
+        store.cli(&["plan", "renew", "--at", at]),
+        "renewed 0, unpaid 0, moved to the free plan 0"
+    );
+    let db = &store.test_db.db;
+    for id in &ids {
+        let plan_rows = transaction::Entity::find()
+            .filter(transaction::Column::AccountId.eq(id.as_str()))
+            .filter(transaction::Column::Kind.eq("plan"))
+            .count(db.conn())
+            .await
+            .unwrap();
+        assert_eq!(plan_rows, 2, "the upgrade and one renewal for {id}");
+        let books = app::domain::ledger::audit(db.conn(), id).await.unwrap();
+        assert!(books.is_empty(), "{books:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn renewals_from_two_processes_with_one_killed_charge_each_period_once_on_sqlite() {
+    for _ in 0..3 {
+        renewal_round(false).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn renewals_from_two_processes_with_one_killed_charge_each_period_once_on_postgres() {
+    for _ in 0..3 {
+        renewal_round(true).await;
+    }
 }
