@@ -236,17 +236,7 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
         {step_heading(n, of, "Billing settings")}
         <p class="muted">"Who we bill, and in which currency. You set this once, before your first top-up."</p>
         <form class="modal-form" novalidate on:submit=submit>
-            {move || {
-                form_message
-                    .get()
-                    .map(|m| {
-                        view! {
-                            <p class="form-error" role="alert" id="billing-form-error" tabindex="-1">
-                                {m}
-                            </p>
-                        }
-                    })
-            }}
+            <super::billing_form::FormProblem message=form_message id="billing-form-error" />
             <BillingFields form=entered.form errors held=entered.held />
             <div class="modal-actions">
                 <button type="submit" class="button-primary" disabled=move || save.pending().get()>

@@ -147,6 +147,20 @@ pub fn form_message(errors: RwSignal<Vec<FieldError>>) -> Signal<Option<String>>
     })
 }
 
+/// The form's message (see [`form_message`]) above its fields, focusable by `id`.
+#[component]
+pub fn FormProblem(message: Signal<Option<String>>, id: &'static str) -> impl IntoView {
+    move || {
+        message.get().map(|m| {
+            view! {
+                <p class="form-error" role="alert" id=id tabindex="-1">
+                    {m}
+                </p>
+            }
+        })
+    }
+}
+
 /// A field's message, if it has one.
 pub fn message_for(
     errors: RwSignal<Vec<FieldError>>,

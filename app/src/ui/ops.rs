@@ -256,31 +256,13 @@ fn CreateCampaign(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl 
     };
     let kind = move || form.with(|f| f.kind.clone());
     let expiry = move || form.with(|f| f.expiry.clone());
-    let form_message = move || {
-        errors.with(|list| {
-            (!list.is_empty()).then(|| {
-                list.iter().find(|e| e.field == "form").map_or_else(
-                    || "Please correct the fields marked below.".to_owned(),
-                    |e| e.message.clone(),
-                )
-            })
-        })
-    };
+    let form_message = super::billing_form::form_message(errors);
     view! {
         <section aria-labelledby="create-heading" class="panel">
             <h2 id="create-heading">"Create a campaign"</h2>
             {move || created.get().map(|done| view! { <Created done /> })}
             <form class="campaign-form" novalidate on:submit=submit>
-                {move || {
-                    form_message()
-                        .map(|m| {
-                            view! {
-                                <p class="form-error" role="alert" id="campaign-form-error" tabindex="-1">
-                                    {m}
-                                </p>
-                            }
-                        })
-                }}
+                <super::billing_form::FormProblem message=form_message id="campaign-form-error" />
                 <Field form errors field="name" label="Name" get=|f| &mut f.name />
                 <Field
                     form

@@ -131,17 +131,7 @@ fn DefinePlanForm(on_saved: impl Fn() + Copy + Send + Sync + 'static) -> impl In
             </p>
             <p role="status" class="form-success">{move || saved.get()}</p>
             <form class="campaign-form" novalidate on:submit=submit>
-                {move || {
-                    form_message
-                        .get()
-                        .map(|m| {
-                            view! {
-                                <p class="form-error" role="alert" id="plan-form-error" tabindex="-1">
-                                    {m}
-                                </p>
-                            }
-                        })
-                }}
+                <super::billing_form::FormProblem message=form_message id="plan-form-error" />
                 <div class="field-grid">
                     <Field form errors prefix="plan" field="code" label="Code (e.g. pro)" get=|f: &mut PlanForm| &mut f.code />
                     <Field form errors prefix="plan" field="name" label="Name" get=|f: &mut PlanForm| &mut f.name />

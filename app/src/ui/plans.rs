@@ -186,6 +186,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
     let code = offer.code.clone();
     let name = offer.name.clone();
     let heading = format!("plan-{}", offer.code);
+    let labelled_by = heading.clone();
     let busy = move || actions.preview.pending().get() || actions.schedule.pending().get();
     let button = match offer.action {
         PlanAction::Current => view! { <p class="plan-badge">"Current plan"</p> }.into_any(),
@@ -229,7 +230,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
         <li
             class="plan-card"
             class:plan-current=offer.action == PlanAction::Current
-            aria-labelledby=format!("plan-{}", offer.code)
+            aria-labelledby=labelled_by
             aria-current=(offer.action == PlanAction::Current).then_some("true")
         >
             <h3 id=heading>{offer.name.clone()}</h3>

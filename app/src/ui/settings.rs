@@ -123,17 +123,7 @@ fn BillingSection(
         <section aria-labelledby="billing-info-heading" class="settings-section">
             <h3 id="billing-info-heading">"Billing information and tax"</h3>
             <form class="settings-form" novalidate on:submit=submit>
-                {move || {
-                    form_message
-                        .get()
-                        .map(|m| {
-                            view! {
-                                <p class="form-error" role="alert" id="billing-form-error" tabindex="-1">
-                                    {m}
-                                </p>
-                            }
-                        })
-                }}
+                <super::billing_form::FormProblem message=form_message id="billing-form-error" />
                 <BillingFields form errors held />
                 <div class="form-actions">
                     <button type="submit" class="button-primary" disabled=move || save.pending().get()>
