@@ -18,6 +18,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use app::domain::audit::Actor;
 use app::domain::db::{Db, now};
 use app::domain::entities::{account, balance, subscription, transaction, user};
 use app::domain::ledger;
@@ -49,6 +50,7 @@ async fn subscribers(db: &Db, n: usize, end: chrono::DateTime<Utc>) -> Vec<Strin
             is_default: false,
             active: true,
         },
+        &Actor::System,
         now(),
     )
     .await

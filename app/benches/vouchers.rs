@@ -19,6 +19,7 @@
 mod support;
 mod throughput;
 
+use app::domain::audit::Actor;
 use app::domain::db::{Db, now};
 use app::domain::ledger;
 use app::domain::voucher;
@@ -50,9 +51,14 @@ async fn bench(name: &str, db: Db) {
         .unwrap_or(100_000);
     println!("\n{name}");
     let started = Instant::now();
-    let made = voucher::create_campaign(&db, &campaign(CampaignCodes::Batch(batch)), now())
-        .await
-        .unwrap();
+    let made = voucher::create_campaign(
+        &db,
+        &campaign(CampaignCodes::Batch(batch)),
+        &Actor::System,
+        now(),
+    )
+    .await
+    .unwrap();
     let took = started.elapsed();
     assert_eq!(made.codes.len(), batch as usize);
     println!(
@@ -64,6 +70,7 @@ async fn bench(name: &str, db: Db) {
     voucher::create_campaign(
         &db,
         &campaign(CampaignCodes::Shared("BENCH-SHARED".into())),
+        &Actor::System,
         now(),
     )
     .await

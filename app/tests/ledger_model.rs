@@ -15,6 +15,7 @@
 
 mod support;
 
+use app::domain::audit::Actor;
 use app::domain::db::{Db, now};
 use app::domain::entities::{
     account, payment as payment_row, subscription, transaction, voucher_grant,
@@ -570,6 +571,7 @@ async fn plans(db: &Db) {
                 is_default: false,
                 active: true,
             },
+            &Actor::System,
             now(),
         )
         .await
@@ -592,12 +594,13 @@ async fn campaigns(db: &Db) {
                 max_redemptions: None,
                 per_account_limit: cap,
             },
+            &Actor::System,
             now(),
         )
         .await
         .unwrap();
         if !enabled {
-            voucher::disable(db, made.id).await.unwrap();
+            voucher::disable(db, made.id, &Actor::System, now()).await.unwrap();
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod support;
 
+use app::domain::audit::Actor;
 use app::domain::db::Db;
 use app::domain::entities::{account, plan_change, subscription, transaction, user};
 use app::domain::ledger::{self, TopUp, VoucherCredit};
@@ -58,6 +59,7 @@ async fn catalogue(db: &Db) {
                 is_default: false,
                 active: true,
             },
+            &Actor::System,
             t(2026, 11, 1),
         )
         .await
@@ -761,9 +763,14 @@ async fn a_new_price_applies_from_the_next_renewal_and_the_catalogue_counts_subs
         active: true,
         ..Default::default()
     };
-    plan::define(db, &form.validate().unwrap(), t(2026, 12, 15))
-        .await
-        .unwrap();
+    plan::define(
+        db,
+        &form.validate().unwrap(),
+        &Actor::System,
+        t(2026, 12, 15),
+    )
+    .await
+    .unwrap();
     plan::renew_due(db, t(2027, 1, 1), Duration::days(3))
         .await
         .unwrap();
@@ -783,7 +790,7 @@ async fn a_new_price_applies_from_the_next_renewal_and_the_catalogue_counts_subs
         ..form.validate().unwrap()
     };
     assert!(matches!(
-        plan::define(db, &priceless, t(2027, 1, 2)).await,
+        plan::define(db, &priceless, &Actor::System, t(2027, 1, 2)).await,
         Err(PlanError::Catalogue(_))
     ));
 }

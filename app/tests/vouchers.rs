@@ -7,6 +7,7 @@
 
 mod support;
 
+use app::domain::audit::Actor;
 use app::domain::db::{Db, now};
 use app::domain::entities::{transaction, voucher_campaign, voucher_code, voucher_grant};
 use app::domain::ledger::{self, ChargeOutcome, ChargeRequest};
@@ -80,6 +81,7 @@ async fn a_shared_code_grants_its_currency_amount_through_the_ledger() {
     let made = voucher::create_campaign(
         db,
         &campaign(CampaignCodes::Shared("WELCOME-VND".into())),
+        &Actor::System,
         now(),
     )
     .await
@@ -155,9 +157,14 @@ async fn every_refusal_says_why_and_changes_nothing() {
     ];
     let mut ids = Vec::new();
     for c in &cases {
-        ids.push(voucher::create_campaign(db, c, at).await.unwrap().id);
+        ids.push(
+            voucher::create_campaign(db, c, &Actor::System, at)
+                .await
+                .unwrap()
+                .id,
+        );
     }
-    voucher::disable(db, ids[5]).await.unwrap();
+    voucher::disable(db, ids[5], &Actor::System, at).await.unwrap();
     let other = customer(db, "b@example.com", Currency::Vnd).await;
     redeem(db, &other, "capped", at).await.unwrap();
     redeem(db, &account, "once", at).await.unwrap();
@@ -214,7 +221,7 @@ async fn every_refusal_says_why_and_changes_nothing() {
     ));
     // A shared code cannot be taken twice.
     assert!(matches!(
-        voucher::create_campaign(db, &make("ON-CE", |_| {}), at).await,
+        voucher::create_campaign(db, &make("ON-CE", |_| {}), &Actor::System, at).await,
         Err(voucher::CampaignError::CodeTaken(_))
     ));
 }
@@ -223,9 +230,14 @@ async fn every_refusal_says_why_and_changes_nothing() {
 async fn a_batch_stores_only_hashes_and_each_code_is_used_once() {
     let t = TestDb::new().await;
     let db = &t.db;
-    let made = voucher::create_campaign(db, &campaign(CampaignCodes::Batch(50)), now())
-        .await
-        .unwrap();
+    let made = voucher::create_campaign(
+        db,
+        &campaign(CampaignCodes::Batch(50)),
+        &Actor::System,
+        now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(made.codes.len(), 50);
     let stored = voucher_code::Entity::find()
         .filter(voucher_code::Column::CampaignId.eq(made.id))
@@ -282,7 +294,9 @@ async fn a_capped_code_gives_exactly_its_cap_under_200_concurrent_redemptions() 
     let cap = 37;
     let mut c = campaign(CampaignCodes::Shared("RUSH".into()));
     c.max_redemptions = Some(cap);
-    let made = voucher::create_campaign(&t.db, &c, now()).await.unwrap();
+    let made = voucher::create_campaign(&t.db, &c, &Actor::System, now())
+        .await
+        .unwrap();
     let mut accounts = Vec::new();
     for i in 0..200 {
         accounts.push(customer(&t.db, &format!("c{i}@example.com"), Currency::Vnd).await);
@@ -330,7 +344,9 @@ async fn one_account_double_clicking_gets_one_grant() {
     let mut c = campaign(CampaignCodes::Shared("TWICE".into()));
     // Even where the campaign allows several per account, one click grants once.
     c.per_account_limit = 5;
-    voucher::create_campaign(&t.db, &c, now()).await.unwrap();
+    voucher::create_campaign(&t.db, &c, &Actor::System, now())
+        .await
+        .unwrap();
     let account = customer(&t.db, "a@example.com", Currency::Vnd).await;
     let code = Arc::new(read_code("twice").unwrap());
     let other = t.another_process().await;
@@ -373,6 +389,7 @@ async fn one_account_double_clicking_gets_one_grant() {
     voucher::create_campaign(
         &t.db,
         &campaign(CampaignCodes::Shared("SINGLE".into())),
+        &Actor::System,
         now(),
     )
     .await
@@ -412,9 +429,14 @@ async fn failed_attempts_are_throttled_across_processes_and_successes_are_not_co
     let t = TestDb::new().await;
     let other = t.another_process().await;
     let at = now();
-    voucher::create_campaign(&t.db, &campaign(CampaignCodes::Shared("GOOD".into())), at)
-        .await
-        .unwrap();
+    voucher::create_campaign(
+        &t.db,
+        &campaign(CampaignCodes::Shared("GOOD".into())),
+        &Actor::System,
+        at,
+    )
+    .await
+    .unwrap();
     let account = customer(&t.db, "a@example.com", Currency::Vnd).await;
     let bad = read_code("WRONGCODE").unwrap();
     let good = read_code("GOOD").unwrap();
@@ -472,7 +494,9 @@ async fn the_voucher_list_agrees_with_the_ledger() {
     spent.credit_expiry = CreditExpiry::DaysAfter(90);
     spent.amounts = vec![vnd(50_000)];
     for c in [&soon, &later, &lapsing, &spent] {
-        voucher::create_campaign(db, c, t0).await.unwrap();
+        voucher::create_campaign(db, c, &Actor::System, t0)
+            .await
+            .unwrap();
     }
     for code in ["lapsing", "spent", "soon", "later"] {
         redeem(db, &account, code, t0).await.unwrap();
@@ -566,7 +590,9 @@ async fn expired_credits_show_as_expired_with_what_was_lost() {
     let account = customer(db, "a@example.com", Currency::Vnd).await;
     let mut c = campaign(CampaignCodes::Shared("SHORT".into()));
     c.credit_expiry = CreditExpiry::DaysAfter(5);
-    voucher::create_campaign(db, &c, t0).await.unwrap();
+    voucher::create_campaign(db, &c, &Actor::System, t0)
+        .await
+        .unwrap();
     redeem(db, &account, "short", t0).await.unwrap();
     ledger::expire_due(db, t0 + Duration::days(6))
         .await

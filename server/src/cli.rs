@@ -1,10 +1,13 @@
 //! Subcommands: serve (the default), migrate, create-user, create-api-key, account-id,
-//! demo, audit, voucher (create, list, disable), plan (define, list, renew).
+//! demo, audit, voucher (create, list, disable), plan (define, list, renew), grant,
+//! revoke, audit-log verify.
 
 use crate::config::Config;
+use app::domain::audit::{self, Actor};
 use app::domain::db::{Db, now};
-use app::domain::{account, api_key, auth, demo, ledger};
+use app::domain::{account, api_key, auth, demo, ledger, operator};
 use app::model::money::Currency;
+use app::model::operator::Capability;
 use app::model::session::Role;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -74,6 +77,76 @@ enum Command {
     /// Billing plans: define, list, renew.
     #[command(subcommand)]
     Plan(PlanCommand),
+    /// Give an operator capabilities (each is logged in the audit log).
+    Grant(CapabilityArgs),
+    /// Take capabilities from an operator.
+    Revoke(CapabilityArgs),
+    /// The audit log: check that no entry was edited or removed.
+    #[command(subcommand)]
+    AuditLog(AuditLogCommand),
+}
+
+/// `server grant` and `server revoke`'s arguments.
+#[derive(clap::Args, Debug)]
+struct CapabilityArgs {
+    /// The operator's email.
+    #[arg(long)]
+    email: String,
+    /// view_accounts, adjust_credits, approve_adjustments, manage_vouchers,
+    /// manage_plans, manage_api_keys, or `all` (repeat for several).
+    #[arg(long = "capability", required = true)]
+    capabilities: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditLogCommand {
+    /// Recompute the hash chain; fails (exit 1) on any edited, removed or reordered
+    /// entry, naming it.
+    Verify,
+}
+
+/// The capabilities named on the command line.
+fn capabilities(names: &[String]) -> Result<Vec<Capability>, Error> {
+    let mut out = Vec::new();
+    for name in names {
+        if name == "all" {
+            out.extend_from_slice(Capability::ALL);
+            continue;
+        }
+        let known: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
+        out.push(Capability::parse(name).ok_or_else(|| {
+            format!(
+                "unknown capability {name:?}; use one of {} or all",
+                known.join(", ")
+            )
+        })?);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Grants or revokes, then prints what the operator holds.
+async fn change_capabilities(db: &Db, args: CapabilityArgs, give: bool) -> Result<(), Error> {
+    let wanted = capabilities(&args.capabilities)?;
+    let txn = db.write().await?;
+    let held = if give {
+        operator::grant(&txn, &args.email, &wanted, &Actor::CommandLine, now()).await?
+    } else {
+        operator::revoke(&txn, &args.email, &wanted, &Actor::CommandLine, now()).await?
+    };
+    txn.commit().await?;
+    let names: Vec<&str> = held.iter().map(|c| c.as_str()).collect();
+    println!(
+        "{} holds: {}",
+        args.email,
+        if names.is_empty() {
+            "nothing".to_owned()
+        } else {
+            names.join(", ")
+        }
+    );
+    Ok(())
 }
 
 #[derive(Subcommand, Debug)]
@@ -314,7 +387,8 @@ async fn voucher(db: &Db, command: VoucherCommand) -> Result<(), Error> {
                 ),
                 None => None,
             };
-            let created = voucher::create_campaign(db, &campaign, now()).await?;
+            let created =
+                voucher::create_campaign(db, &campaign, &Actor::CommandLine, now()).await?;
             if let (Some(mut file), Some(path)) = (file, out) {
                 use std::io::Write;
                 file.write_all(created.csv().as_bytes())?;
@@ -361,7 +435,7 @@ async fn voucher(db: &Db, command: VoucherCommand) -> Result<(), Error> {
             Ok(())
         }
         VoucherCommand::Disable { id } => {
-            voucher::disable(db, id).await?;
+            voucher::disable(db, id, &Actor::CommandLine, now()).await?;
             println!("disabled campaign {id}");
             Ok(())
         }
@@ -409,7 +483,7 @@ async fn plan(db: &Db, command: PlanCommand) -> Result<(), Error> {
                     .collect::<Vec<_>>()
                     .join("\n")
             })?;
-            let saved = plan::define(db, &spec, now()).await?;
+            let saved = plan::define(db, &spec, &Actor::CommandLine, now()).await?;
             println!("defined plan {} ({})", saved.code, saved.name);
             Ok(())
         }
@@ -547,6 +621,32 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Error> {
         Command::Plan(command) => {
             let db = open(&config).await?;
             plan(&db, command).await
+        }
+        Command::Grant(args) => {
+            let db = open(&config).await?;
+            change_capabilities(&db, args, true).await
+        }
+        Command::Revoke(args) => {
+            let db = open(&config).await?;
+            change_capabilities(&db, args, false).await
+        }
+        Command::AuditLog(AuditLogCommand::Verify) => {
+            let db = open(&config).await?;
+            let verified = audit::verify(db.conn()).await?;
+            if verified.problems.is_empty() {
+                println!(
+                    "ok: {} entries, chain whole; head {}",
+                    verified.entries, verified.head_hash
+                );
+                Ok(())
+            } else {
+                Err(format!(
+                    "the audit log has been tampered with ({} entries read):\n{}",
+                    verified.entries,
+                    verified.problems.join("\n")
+                )
+                .into())
+            }
         }
         Command::Audit { email } => {
             let db = open(&config).await?;

@@ -27,6 +27,10 @@ pub struct Config {
     /// How many days an unpaid plan renewal keeps its plan before the free plan
     /// (`PLAN_GRACE_DAYS`, default 3).
     pub plan_grace_days: i64,
+    /// From which amount, per currency, an operator's adjustment waits for a second
+    /// operator (`ADJUSTMENT_APPROVAL_AT=VND:5000000,JPY:30000,USD:200,EUR:200`, the
+    /// defaults; currencies left out keep theirs).
+    pub approval_thresholds: app::domain::adjustment::Thresholds,
     /// Behind a reverse proxy we trust (`TRUSTED_PROXY=on`): the client's address is
     /// the last one in `X-Forwarded-For`.
     pub trusted_proxy: bool,
@@ -250,8 +254,19 @@ impl Config {
             .and_then(|v| v.parse().ok())
             .filter(|d| *d >= 0)
             .unwrap_or(app::domain::plan::DEFAULT_GRACE_DAYS);
+        let approval_thresholds = match app::domain::adjustment::Thresholds::parse(
+            &var("ADJUSTMENT_APPROVAL_AT").unwrap_or_default(),
+        ) {
+            Ok(t) => t,
+            Err(e) => {
+                // A money rule set wrong must stop the server, not fall back quietly.
+                eprintln!("ADJUSTMENT_APPROVAL_AT: {e}");
+                std::process::exit(2);
+            }
+        };
         Config {
             plan_grace_days,
+            approval_thresholds,
             trusted_proxy: matches!(
                 var("TRUSTED_PROXY").as_deref(),
                 Some("on" | "1" | "true" | "yes")

@@ -1,6 +1,7 @@
 //! `GET /billing/history/export`: the Credit History as an .xlsx file, through a plain
 //! authenticated GET so the browser's own download handles it. The account comes from
-//! the session; the filter from the query string, as on the page.
+//! the session (an operator with "View accounts" may name one: `account=<id>`); the
+//! filter from the query string, as on the page.
 //!
 //! The page's button adds `download=<token>`; the answer sets a short-lived
 //! `export_done=<token>` cookie, which tells the page the file is on its way (the only
@@ -8,14 +9,19 @@
 
 use app::domain::db::Db;
 use app::domain::export::{self, ExportOptions};
-use app::domain::{account, auth};
+use app::domain::{account, auth, operator};
+use app::model::error::AppError;
 use app::model::history::HistoryFilter;
+use app::model::money::Currency;
+use app::model::operator::Capability;
+use app::model::session::Role;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use sea_orm::EntityTrait;
 use tokio_util::io::ReaderStream;
 use tower_sessions::Session;
 
@@ -33,6 +39,40 @@ fn failed(e: impl std::fmt::Display) -> Response {
         "The export failed on our side. Please try again.",
     )
         .into_response()
+}
+
+/// One parameter of the query string, decoded.
+fn param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The account an operator asked to export, if they may see it.
+async fn operator_export(
+    db: &Db,
+    user: &app::domain::entities::user::Model,
+    account_id: &str,
+) -> Result<(app::domain::entities::account::Model, Currency), Response> {
+    let capabilities = operator::of_user(db.conn(), user.id)
+        .await
+        .map_err(failed)?;
+    if user.role != Role::Operator.as_str() || !capabilities.contains(&Capability::ViewAccounts) {
+        return Err((
+            StatusCode::FORBIDDEN,
+            AppError::MissingCapability(Capability::ViewAccounts).to_string(),
+        )
+            .into_response());
+    }
+    let found = app::domain::entities::account::Entity::find_by_id(account_id.to_owned())
+        .one(db.conn())
+        .await
+        .map_err(failed)?
+        .ok_or_else(|| {
+            (StatusCode::NOT_FOUND, "There is no account with this id.").into_response()
+        })?;
+    let currency = account::currency(&found).map_err(failed)?;
+    Ok((found, currency))
 }
 
 /// A download token is echoed into a cookie, so only harmless characters pass.
@@ -55,16 +95,24 @@ async fn download(State(db): State<Db>, session: Session, RawQuery(query): RawQu
         Ok(None) => return Redirect::to("/sign-in").into_response(),
         Err(e) => return failed(e),
     };
-    let (account, currency) = match account::with_currency(db.conn(), user.id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return (
-                StatusCode::NOT_FOUND,
-                "You have no billing profile yet, so there is nothing to export.",
-            )
-                .into_response();
-        }
-        Err(e) => return failed(e),
+    // An operator exports a customer's history by naming the account (`account=<id>`),
+    // with the "View accounts" capability; a customer exports only their own.
+    let (account, currency) = match param(&query, "account") {
+        Some(account_id) => match operator_export(&db, &user, &account_id).await {
+            Ok(found) => found,
+            Err(response) => return response,
+        },
+        None => match account::with_currency(db.conn(), user.id).await {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                return (
+                    StatusCode::NOT_FOUND,
+                    "You have no billing profile yet, so there is nothing to export.",
+                )
+                    .into_response();
+            }
+            Err(e) => return failed(e),
+        },
     };
     let filter = HistoryFilter::from_query_string(&query);
     if let Err(e) = filter.validate() {

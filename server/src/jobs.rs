@@ -1,5 +1,6 @@
 //! Periodic work: renew billing plans whose period ended (and retry unpaid ones that
-//! are due), expire voucher credits that passed their date, close payments past
+//! are due), expire voucher credits that passed their date, expire adjustment requests
+//! nobody decided within their window, close payments past
 //! their time (asking each gateway first: paid is credited, never expired), delete
 //! ended sessions, idempotency records past their retention and old failed attempts.
 //! Safe with several server processes: each step is idempotent and locks what it moves.
@@ -7,7 +8,7 @@
 use app::domain::db::{Db, now};
 use app::domain::gateways::{self, Gateways};
 use app::domain::session_store::DbSessionStore;
-use app::domain::{ledger, plan, throttle, usage};
+use app::domain::{adjustment, ledger, plan, throttle, usage};
 use std::time::Duration;
 
 /// The configured lengths the jobs work with.
@@ -43,6 +44,11 @@ pub async fn run(db: Db, gateways: Gateways, sessions: DbSessionStore, periods: 
             Ok(0) => {}
             Ok(n) => tracing::info!(grants = n, "expired voucher credits"),
             Err(e) => tracing::error!(error = %e, "voucher expiry failed"),
+        }
+        match adjustment::expire_due(&db, now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(requests = n, "expired adjustment requests"),
+            Err(e) => tracing::error!(error = %e, "adjustment expiry failed"),
         }
         match gateways::close_due(&db, &gateways, now()).await {
             Ok((0, 0)) => {}

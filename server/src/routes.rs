@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::sandbox::{self, Sandbox};
 use crate::{csrf, export, jobs, payments, rpc_status, usage_api};
+use app::domain::adjustment::Thresholds;
 use app::domain::db::Db;
 use app::domain::gateways::Gateways;
 use app::domain::session_store::DbSessionStore;
@@ -30,6 +31,7 @@ pub fn router(
     https: bool,
     trusted_proxy: bool,
     gateways: Gateways,
+    thresholds: Thresholds,
     sandbox: Option<Sandbox>,
 ) -> Router {
     let sessions = SessionManagerLayer::new(DbSessionStore::new(db.clone()))
@@ -49,6 +51,7 @@ pub fn router(
                 move || {
                     provide_context(db.clone());
                     provide_context(gateways.clone());
+                    provide_context(thresholds.clone());
                 }
             },
             {
@@ -183,6 +186,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
         config.https(),
         config.trusted_proxy,
         gateways,
+        config.approval_thresholds.clone(),
         sandbox,
     );
     let listener = tokio::net::TcpListener::bind(addr).await?;

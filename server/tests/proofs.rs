@@ -17,6 +17,7 @@
 //! the tests fail if it does not answer.
 #![allow(clippy::unwrap_used)]
 
+use app::domain::audit::Actor;
 use rand::Rng;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -478,7 +479,7 @@ async fn pro_subscribers(
         active: true,
         ..Default::default()
     };
-    plan::define(db, &form.validate().unwrap(), end)
+    plan::define(db, &form.validate().unwrap(), &Actor::System, end)
         .await
         .unwrap();
     let start = end - chrono::Months::new(1);

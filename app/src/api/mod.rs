@@ -9,17 +9,25 @@
 //! Grouped by feature: `session` (viewer, sign-in, sign-out), `history` (Credit
 //! History), `top_up` (Add credit, billing settings, payments), `voucher` (Apply Code,
 //! Voucher List, operators' campaigns), `plan` (Billing Plans), `settings` (the
-//! Settings tab's preferences and change log). The rules themselves
-//! live in `crate::domain`.
+//! Settings tab's preferences and change log); for the operator console, `lookup`
+//! (search, account view and histories), `adjustment` (requests and decisions) and
+//! `audit` (the log). Operator functions begin with `Call::require_capability`. The
+//! rules themselves live in `crate::domain`.
 
+mod adjustment;
+mod audit;
 mod history;
+mod lookup;
 mod plan;
 mod session;
 mod settings;
 mod top_up;
 mod voucher;
 
+pub use adjustment::*;
+pub use audit::*;
 pub use history::*;
+pub use lookup::*;
 pub use plan::*;
 pub use session::*;
 pub use settings::*;
@@ -29,16 +37,19 @@ pub use voucher::*;
 /// Helpers only the server functions use.
 #[cfg(feature = "ssr")]
 pub mod server {
+    use crate::domain::adjustment::Thresholds;
     use crate::domain::db::Db;
     use crate::domain::entities::{account as account_row, user};
     use crate::domain::gateways::Gateways;
     use crate::domain::history::HistoryError;
-    use crate::domain::{account, auth};
+    use crate::domain::{account, auth, operator};
     use crate::model::error::AppError;
     use crate::model::money::Currency;
+    use crate::model::operator::Capability;
     use crate::model::session::Role;
     use axum::extract::ConnectInfo;
     use leptos::prelude::{Owner, use_context};
+    use sea_orm::EntityTrait;
     use std::net::SocketAddr;
     use tower_sessions::Session;
 
@@ -60,6 +71,20 @@ pub mod server {
         pub client_ip: String,
         owner: Owner,
         gateways: Option<Gateways>,
+        thresholds: Thresholds,
+    }
+
+    /// A signed-in operator and every capability they hold.
+    pub struct Staff {
+        pub user: user::Model,
+        pub capabilities: Vec<Capability>,
+    }
+
+    impl Staff {
+        /// Whether they hold `capability`.
+        pub fn may(&self, capability: Capability) -> bool {
+            self.capabilities.contains(&capability)
+        }
     }
 
     impl Call {
@@ -69,6 +94,7 @@ pub mod server {
             let owner = Owner::current().ok_or_else(|| internal("no reactive owner"))?;
             let db = use_context::<Db>().ok_or_else(|| internal("no database in context"))?;
             let gateways = use_context::<Gateways>();
+            let thresholds = use_context::<Thresholds>().unwrap_or_default();
             let session = leptos_axum::extract::<Session>().await.map_err(internal)?;
             // The server's `client_ip` layer says who the client is (behind a trusted
             // proxy, the address the proxy saw); the socket's peer otherwise.
@@ -85,6 +111,7 @@ pub mod server {
                 client_ip,
                 owner,
                 gateways,
+                thresholds,
             })
         }
 
@@ -116,13 +143,25 @@ pub mod server {
             }
         }
 
-        /// The signed-in operator; a customer gets `Forbidden`.
-        pub async fn require_operator(&self) -> Result<user::Model, AppError> {
+        /// The signed-in operator holding `capability`. A customer gets `Forbidden`, an
+        /// operator without it `MissingCapability`: nothing is implied by another.
+        pub async fn require_capability(&self, capability: Capability) -> Result<Staff, AppError> {
             let user = self.require_user().await?;
-            match role(&user.role)? {
-                Role::Operator => Ok(user),
-                Role::Customer => Err(AppError::Forbidden),
+            if role(&user.role)? != Role::Operator {
+                return Err(AppError::Forbidden);
             }
+            let capabilities = operator::of_user(self.db.conn(), user.id)
+                .await
+                .map_err(internal)?;
+            if !capabilities.contains(&capability) {
+                return Err(AppError::MissingCapability(capability));
+            }
+            Ok(Staff { user, capabilities })
+        }
+
+        /// The approval thresholds the server was configured with.
+        pub fn thresholds(&self) -> Thresholds {
+            self.thresholds.clone()
         }
 
         /// The user's account and currency, if they have one yet.
@@ -150,6 +189,48 @@ pub mod server {
         pub fn redirect(&self, path: &str) {
             self.owner.with(|| leptos_axum::redirect(path));
         }
+    }
+
+    /// An account by its id, for an operator's page (`NotFound` when there is none).
+    pub async fn account_by_id(
+        call: &Call,
+        account_id: &str,
+    ) -> Result<(account_row::Model, Currency), AppError> {
+        let found = account_row::Entity::find_by_id(account_id.trim().to_owned())
+            .one(call.db.conn())
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| AppError::NotFound("There is no account with this id.".into()))?;
+        let currency = account::currency(&found).map_err(internal)?;
+        Ok((found, currency))
+    }
+
+    /// A page of an account's Payment History for `reader` (whose dates it uses);
+    /// `query` is the page's URL query (`after=` / `before=` cursor, page size).
+    pub async fn payment_page(
+        call: &Call,
+        reader: &user::Model,
+        account_id: &str,
+        currency: Currency,
+        query: &str,
+    ) -> Result<crate::model::top_up::PaymentPage, AppError> {
+        use crate::model::history::HistoryFilter;
+        // The same cursor and page-size parameters as Credit History, checked the same
+        // way (a page of 10,000 payments is not a page).
+        let filter = HistoryFilter::from_query_string(query);
+        filter
+            .validate()
+            .map_err(|e| history_error(HistoryError::Filter(e)))?;
+        crate::domain::payment::page(
+            call.db.conn(),
+            account_id,
+            currency,
+            crate::domain::settings::LocalTime::of(reader),
+            filter.cursor.as_ref(),
+            u64::from(filter.page_size),
+        )
+        .await
+        .map_err(history_error)
     }
 
     /// A refused history query, in words for the person who made it.

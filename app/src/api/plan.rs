@@ -8,6 +8,8 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::server;
+#[cfg(feature = "ssr")]
+use crate::model::operator::Capability;
 
 /// The plans offered to the signed-in customer's account and where it stands.
 #[server(prefix = "/rpc", endpoint = "plans")]
@@ -158,7 +160,7 @@ pub async fn undo_plan_change() -> Result<PlanChanged, AppError> {
 pub async fn plan_catalogue() -> Result<Vec<PlanSummary>, AppError> {
     use crate::domain::plan;
     let call = server::Call::begin().await?;
-    call.require_operator().await?;
+    call.require_capability(Capability::ManagePlans).await?;
     plan::summaries(call.db.conn())
         .await
         .map_err(server::internal)
@@ -171,9 +173,10 @@ pub async fn define_plan(form: PlanForm) -> Result<(), AppError> {
     use crate::domain::plan;
     use crate::model::billing::FieldError;
     let call = server::Call::begin().await?;
-    call.require_operator().await?;
+    let staff = call.require_capability(Capability::ManagePlans).await?;
     let spec = form.validate().map_err(AppError::Fields)?;
-    match plan::define(&call.db, &spec, crate::domain::db::now()).await {
+    let actor = crate::domain::audit::Actor::user(&staff.user);
+    match plan::define(&call.db, &spec, &actor, crate::domain::db::now()).await {
         Ok(_) => Ok(()),
         Err(e) if e.is_user_error() => Err(AppError::Fields(vec![FieldError {
             field: "form".into(),

@@ -28,7 +28,11 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
         ),
         None => (None, None),
     };
+    let capabilities = crate::domain::operator::of_user(call.db.conn(), user.id)
+        .await
+        .map_err(server::internal)?;
     Ok(Some(Viewer {
+        capabilities,
         plan_grace_until: grace.map(|g| LocalTime::of(&user).date_minute(g)),
         email: user.email,
         role: server::role(&user.role)?,
@@ -86,7 +90,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
         .map_err(server::internal)?;
     // Operators have no billing pages: they start in the console.
     let home = match server::role(&user.role)? {
-        crate::model::session::Role::Operator => "/ops/vouchers",
+        crate::model::session::Role::Operator => "/ops",
         crate::model::session::Role::Customer => "/billing",
     };
     call.redirect(home);

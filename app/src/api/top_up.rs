@@ -158,24 +158,7 @@ pub async fn get_payment_outcome(reference: String) -> Result<Option<PaymentOutc
 /// (`after=` / `before=` cursor).
 #[server(prefix = "/rpc", endpoint = "payment_history")]
 pub async fn payment_history(query: String) -> Result<PaymentPage, AppError> {
-    use crate::domain::payment;
-    use crate::model::history::HistoryFilter;
     let call = server::Call::begin().await?;
     let (user, account, currency) = call.require_account().await?;
-    // The same cursor and page-size parameters as Credit History, checked the same way
-    // (a page of 10,000 payments is not a page).
-    let filter = HistoryFilter::from_query_string(&query);
-    filter
-        .validate()
-        .map_err(|e| server::history_error(crate::domain::history::HistoryError::Filter(e)))?;
-    payment::page(
-        call.db.conn(),
-        &account.id,
-        currency,
-        crate::domain::settings::LocalTime::of(&user),
-        filter.cursor.as_ref(),
-        u64::from(filter.page_size),
-    )
-    .await
-    .map_err(server::history_error)
+    server::payment_page(&call, &user, &account.id, currency, &query).await
 }

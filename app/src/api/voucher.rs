@@ -8,6 +8,8 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use super::server;
+#[cfg(feature = "ssr")]
+use crate::model::operator::Capability;
 
 /// Apply Code: redeems a voucher code for the signed-in customer's account. `token` is
 /// the click's idempotency token (a double click grants once).
@@ -77,7 +79,7 @@ pub async fn get_voucher_list() -> Result<VoucherList, AppError> {
 pub async fn voucher_campaigns() -> Result<Vec<CampaignSummary>, AppError> {
     use crate::domain::voucher;
     let call = server::Call::begin().await?;
-    call.require_operator().await?;
+    call.require_capability(Capability::ManageVouchers).await?;
     voucher::campaigns(call.db.conn())
         .await
         .map_err(server::internal)
@@ -90,9 +92,10 @@ pub async fn create_voucher_campaign(form: CampaignForm) -> Result<CreatedCampai
     use crate::model::billing::FieldError;
     use crate::model::voucher::WEB_BATCH_MAX;
     let call = server::Call::begin().await?;
-    call.require_operator().await?;
+    let staff = call.require_capability(Capability::ManageVouchers).await?;
     let campaign = form.validate(WEB_BATCH_MAX).map_err(AppError::Fields)?;
-    match voucher::create_campaign(&call.db, &campaign, crate::domain::db::now()).await {
+    let actor = crate::domain::audit::Actor::user(&staff.user);
+    match voucher::create_campaign(&call.db, &campaign, &actor, crate::domain::db::now()).await {
         Ok(created) => Ok(created),
         Err(e @ CampaignError::CodeTaken(_)) => Err(AppError::Fields(vec![FieldError {
             field: "code".into(),
@@ -116,8 +119,9 @@ fn capitalised(text: &str) -> String {
 pub async fn disable_voucher_campaign(id: i64) -> Result<(), AppError> {
     use crate::domain::voucher::{self, CampaignError};
     let call = server::Call::begin().await?;
-    call.require_operator().await?;
-    match voucher::disable(&call.db, id).await {
+    let staff = call.require_capability(Capability::ManageVouchers).await?;
+    let actor = crate::domain::audit::Actor::user(&staff.user);
+    match voucher::disable(&call.db, id, &actor, crate::domain::db::now()).await {
         Ok(()) => Ok(()),
         Err(CampaignError::NotFound(_)) => Err(AppError::Invalid {
             field: "id".into(),

@@ -91,3 +91,30 @@ pub async fn with_currency<C: ConnectionTrait>(
         None => Ok(None),
     }
 }
+
+/// The owner's email and the currency of each account (for lists that name accounts).
+pub async fn owners<C: ConnectionTrait>(
+    conn: &C,
+    account_ids: &[&str],
+) -> Result<std::collections::HashMap<String, (String, Currency)>, DbErr> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in account_ids.chunks(500) {
+        let accounts = account::Entity::find()
+            .filter(account::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?;
+        let emails: std::collections::HashMap<i64, String> = user::Entity::find()
+            .filter(user::Column::Id.is_in(accounts.iter().map(|a| a.user_id)))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.email))
+            .collect();
+        for acct in accounts {
+            let currency = currency(&acct)?;
+            let email = emails.get(&acct.user_id).cloned().unwrap_or_default();
+            out.insert(acct.id, (email, currency));
+        }
+    }
+    Ok(out)
+}

@@ -1,4 +1,5 @@
-//! Demo data, loaded only when an operator asks (`server demo`): three users, an API
+//! Demo data, loaded only when an operator asks (`server demo`): two customers and three
+//! operators (all capabilities; view and approve; view only), an API
 //! key, voucher campaigns, and a Vietnamese customer with a realistic history.
 //!
 //! Plans: Free (every database has it), Pro and Business, priced in VND, JPY, USD and
@@ -8,13 +9,15 @@
 //! the demo customer has not used; `WELCOME1M` and `SPRING200K` they redeemed and
 //! partly spent; `LAUNCH100K`, whose credits expired unused.
 
+use super::audit::Actor;
 use super::db::{Db, now};
 use super::ledger::{self, ChargeRequest};
 use super::payment::{self, NewPayment, Outcome};
-use super::{account, api_key, auth, voucher};
+use super::{account, api_key, auth, operator, voucher};
 use crate::model::billing::{BillingProfile, BillingType};
 use crate::model::ledger::Service;
 use crate::model::money::{Currency, Money};
+use crate::model::operator::Capability;
 use crate::model::session::Role;
 use crate::model::top_up::Gateway;
 use crate::model::voucher::{CampaignCodes, CreditExpiry, NewCampaign, read_code};
@@ -47,8 +50,12 @@ pub const PASSWORD: &str = "demo-password";
 pub const CUSTOMER: &str = "demo@example.com";
 /// A customer without a billing profile yet.
 pub const NEW_CUSTOMER: &str = "new@example.com";
-/// The operator.
+/// The operator with every capability.
 pub const OPERATOR: &str = "admin@example.com";
+/// An operator who looks up accounts and approves adjustments (the second pair of eyes).
+pub const APPROVER: &str = "finance@example.com";
+/// An operator who may only look.
+pub const VIEWER: &str = "support@example.com";
 /// The metering services' API key.
 pub const API_KEY: &str = "demo-metering-key";
 /// A shared voucher code the demo customer has not used yet.
@@ -91,7 +98,17 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
     let demo = auth::create_user(&*txn, CUSTOMER, PASSWORD, Role::Customer, t0).await?;
     auth::set_time_zone(&*txn, demo.id, "Asia/Ho_Chi_Minh").await?;
     auth::create_user(&*txn, NEW_CUSTOMER, PASSWORD, Role::Customer, t0).await?;
-    auth::create_user(&*txn, OPERATOR, PASSWORD, Role::Operator, t0).await?;
+    for (email, capabilities) in [
+        (OPERATOR, Capability::ALL),
+        (
+            APPROVER,
+            &[Capability::ViewAccounts, Capability::ApproveAdjustments][..],
+        ),
+        (VIEWER, &[Capability::ViewAccounts][..]),
+    ] {
+        auth::create_user(&*txn, email, PASSWORD, Role::Operator, t0).await?;
+        operator::grant(&txn, email, capabilities, &Actor::CommandLine, t0).await?;
+    }
     api_key::create_with_key(
         &*txn,
         "demo metering service",
@@ -302,7 +319,7 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
     )
     .await?;
     for plan in plans() {
-        super::plan::define(db, &plan, t0).await?;
+        super::plan::define(db, &plan, &super::audit::Actor::System, t0).await?;
     }
     Ok(Loaded::Now)
 }

@@ -15,6 +15,7 @@
 //! SQLite the transaction already holds the database's write lock (BEGIN IMMEDIATE).
 //! Everything read after the lock is current, so the checks cannot race.
 
+use super::audit;
 use super::db::{Db, now};
 use super::entities::{account, balance, transaction, voucher_grant};
 use crate::model::ledger::{Balances, Bucket, Kind, Service, Status};
@@ -533,6 +534,118 @@ pub async fn grant_voucher_locked(
     Ok((grant, row))
 }
 
+/// The code an operator's credit to the voucher bucket is granted under.
+pub const ADJUSTMENT_GRANT_CODE: &str = "BILLING-SUPPORT";
+
+/// An operator's correction of one bucket of the (locked) account: `amount` signed,
+/// ledger kind `adjustment`, Service "Billing Support", the customer's `description`,
+/// and `key` (`adjustment:<id>`) on every row. A voucher credit is a grant that never
+/// expires; a voucher debit takes from grants soonest-expiring first, one row per
+/// grant. A debit larger than the bucket writes nothing and returns `Short`.
+pub async fn adjust_locked(
+    txn: &DatabaseTransaction,
+    account: &LockedAccount,
+    bucket: Bucket,
+    amount: Money,
+    description: &str,
+    key: &str,
+    at: DateTime<Utc>,
+) -> Result<Spent, LedgerError> {
+    if amount.currency() != account.currency {
+        return Err(LedgerError::CurrencyMismatch {
+            given: amount.currency(),
+            account: account.currency,
+        });
+    }
+    let minor = amount
+        .to_minor()
+        .filter(|m| *m != 0)
+        .ok_or(LedgerError::Refused("an adjustment must move some credit"))?;
+    let row = |bucket: Bucket, amount_minor: i64| transaction::ActiveModel {
+        account_id: Set(account.id.clone()),
+        bucket: Set(bucket.as_str().to_owned()),
+        kind: Set(Kind::Adjustment.as_str().to_owned()),
+        service: Set(Some(Service::BillingSupport.as_str().to_owned())),
+        source: Set(Service::BillingSupport.label().to_owned()),
+        description: Set(description.to_owned()),
+        status: Set(Status::Success.as_str().to_owned()),
+        amount_minor: Set(amount_minor),
+        created_at: Set(at),
+        idempotency_key: Set(Some(key.to_owned())),
+        ..Default::default()
+    };
+    let mut rows = Vec::new();
+    match bucket {
+        Bucket::TopUp => {
+            if minor < 0 {
+                let held = balances(txn, &account.id, account.currency).await?;
+                if held.top_up.to_minor().unwrap_or(0) < -minor {
+                    return Ok(Spent::Short { balances: held });
+                }
+            }
+            move_balance(txn, &account.id, Bucket::TopUp, minor, at).await?;
+            rows.push(row(Bucket::TopUp, minor).insert(txn).await?);
+        }
+        Bucket::Voucher if minor > 0 => {
+            move_balance(txn, &account.id, Bucket::Voucher, minor, at).await?;
+            let grant = voucher_grant::ActiveModel {
+                account_id: Set(account.id.clone()),
+                code: Set(ADJUSTMENT_GRANT_CODE.to_owned()),
+                amount_minor: Set(minor),
+                remaining_minor: Set(minor),
+                expires_at: Set(None),
+                created_at: Set(at),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+            let mut credit = row(Bucket::Voucher, minor);
+            credit.voucher_code = Set(Some(grant.code));
+            credit.voucher_grant_id = Set(Some(grant.id));
+            rows.push(credit.insert(txn).await?);
+        }
+        Bucket::Voucher => {
+            let (due, mut live): (Vec<_>, Vec<_>) = live_grants(txn, &account.id)
+                .await?
+                .into_iter()
+                .partition(|g| g.expires_at.is_some_and(|e| e <= at));
+            expire_grants_in(txn, account, due, at).await?;
+            live.sort_by_key(|g| (g.expires_at.is_none(), g.expires_at, g.id));
+            let held: i64 = live.iter().map(|g| g.remaining_minor).sum();
+            if held < -minor {
+                return Ok(Spent::Short {
+                    balances: balances(txn, &account.id, account.currency).await?,
+                });
+            }
+            let mut left = -minor;
+            for grant in live {
+                if left == 0 {
+                    break;
+                }
+                let take = std::cmp::min(left, grant.remaining_minor);
+                voucher_grant::Entity::update_many()
+                    .col_expr(
+                        voucher_grant::Column::RemainingMinor,
+                        Expr::col(voucher_grant::Column::RemainingMinor).sub(take),
+                    )
+                    .filter(voucher_grant::Column::Id.eq(grant.id))
+                    .exec(txn)
+                    .await?;
+                let mut debit = row(Bucket::Voucher, -take);
+                debit.voucher_code = Set(Some(grant.code.clone()));
+                debit.voucher_grant_id = Set(Some(grant.id));
+                rows.push(debit.insert(txn).await?);
+                left -= take;
+            }
+            move_balance(txn, &account.id, Bucket::Voucher, minor, at).await?;
+        }
+    }
+    Ok(Spent::Done {
+        rows,
+        balances: balances(txn, &account.id, account.currency).await?,
+    })
+}
+
 /// Removes what is left of every grant of the (locked) account that expired by `at`,
 /// one Expiry row per grant.
 pub async fn expire_due_in(
@@ -581,6 +694,26 @@ async fn expire_grants_in(
             ..Default::default()
         };
         rows.push(row.insert(txn).await?);
+    }
+    if !rows.is_empty() {
+        let expired: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| serde_json::json!({ "code": r.voucher_code, "amount_minor": -r.amount_minor }))
+            .collect();
+        audit::append(
+            txn,
+            &audit::Entry {
+                actor: &audit::Actor::System,
+                action: "voucher.credits_expired",
+                account_id: Some(&account.id),
+                subject: format!("account:{}", account.id),
+                before: serde_json::json!({}),
+                after: serde_json::json!({ "expired": expired }),
+                reason: "the voucher credits passed their expiry date",
+            },
+            at,
+        )
+        .await?;
     }
     Ok(rows)
 }

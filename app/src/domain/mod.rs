@@ -3,7 +3,9 @@
 //! against SQLite and PostgreSQL.
 
 pub mod account;
+pub mod adjustment;
 pub mod api_key;
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod db;
@@ -13,6 +15,8 @@ pub mod export;
 pub mod gateways;
 pub mod history;
 pub mod ledger;
+pub mod lookup;
+pub mod operator;
 pub mod payment;
 pub mod plan;
 pub mod session_store;

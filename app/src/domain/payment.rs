@@ -12,6 +12,7 @@
 //! and `failed (closed by us) → succeeded`, by the same compare-and-set. Only a failure
 //! the gateway itself reported is final.
 
+use super::audit::{self, Actor, Entry};
 use super::db::{Db, now};
 use super::entities::{gateway_event, payment};
 use super::ledger::{self, LedgerError, TopUp};
@@ -25,6 +26,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, DbErr,
     EntityTrait, QueryFilter, SqlErr,
 };
+use serde_json::json;
 
 /// A payment's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -365,6 +367,32 @@ pub async fn settle_in(
         .ledger_transaction_id
         .ok_or(LedgerError::Refused("the payment has no ledger row"))?;
     ledger::settle_top_up_in(txn, &account, row, success, at).await?;
+    audit::append(
+        txn,
+        &Entry {
+            actor: &Actor::System,
+            action: if success {
+                "top_up.credited"
+            } else {
+                "top_up.failed"
+            },
+            account_id: Some(&account.id),
+            subject: format!("payment:{reference}"),
+            before: json!({ "state": was.as_str() }),
+            after: json!({
+                "state": to.as_str(),
+                "amount": expected.to_plain_string(),
+                "currency": account.currency.code(),
+                "gateway": found.gateway,
+            }),
+            reason: match outcome {
+                Outcome::Failed { reason } | Outcome::GaveUp { reason } => reason,
+                Outcome::Paid { .. } => "the gateway confirmed the payment",
+            },
+        },
+        at,
+    )
+    .await?;
     let balances = ledger::balances(txn, &account.id, account.currency).await?;
     Ok(if success {
         Settled::Credited(balances)
@@ -515,6 +543,20 @@ pub async fn expire(
         if let Some(row) = found.ledger_transaction_id {
             ledger::settle_top_up_in(&txn, &account, row, false, at).await?;
         }
+        audit::append(
+            &txn,
+            &Entry {
+                actor: &Actor::System,
+                action: "top_up.expired",
+                account_id: Some(&account.id),
+                subject: format!("payment:{}", found.reference),
+                before: json!({ "state": found.state }),
+                after: json!({ "state": State::Expired.as_str() }),
+                reason: "expired before the gateway confirmed it",
+            },
+            at,
+        )
+        .await?;
         txn.commit().await?;
     }
     Ok(moved.rows_affected == 1)

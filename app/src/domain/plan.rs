@@ -18,6 +18,7 @@
 //! subscription after: upgrades, scheduled changes and renewals of one account never
 //! interleave, in one process or several.
 
+use super::audit::{self, Actor, Entry};
 use super::db::Db;
 use super::entities::{plan, plan_change, plan_price, subscription, user};
 use super::ledger::{self, LedgerError, LockedAccount, Spend, Spent};
@@ -36,6 +37,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
     DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use serde_json::json;
 use std::collections::HashMap;
 
 /// How long an unpaid renewal keeps its plan before the free plan, unless configured.
@@ -153,6 +155,7 @@ fn limit_value(text: &str) -> serde_json::Value {
 pub async fn define(
     db: &Db,
     definition: &PlanSpec,
+    actor: &Actor,
     at: DateTime<Utc>,
 ) -> Result<plan::Model, PlanError> {
     if let Some(problem) = definition.problems().into_iter().next() {
@@ -193,6 +196,16 @@ pub async fn define(
         created_at: Set(at),
         ..Default::default()
     };
+    let before = match &existing {
+        Some(old) => json!({
+            "name": old.name,
+            "active": old.active,
+            "default": old.is_default,
+            "limits": old.limits,
+            "prices": prices_text(&*txn, old.id).await?,
+        }),
+        None => json!({}),
+    };
     let saved = match existing {
         Some(old) => {
             row.id = Set(old.id);
@@ -214,8 +227,41 @@ pub async fn define(
         .insert(&*txn)
         .await?;
     }
+    let after = json!({
+        "name": saved.name,
+        "active": saved.active,
+        "default": saved.is_default,
+        "limits": saved.limits,
+        "prices": prices_text(&*txn, saved.id).await?,
+    });
+    audit::append(
+        &txn,
+        &Entry {
+            actor,
+            action: "plan.defined",
+            account_id: None,
+            subject: format!("plan:{}", saved.code),
+            before,
+            after,
+            reason: "",
+        },
+        at,
+    )
+    .await?;
     txn.commit().await?;
     Ok(saved)
+}
+
+/// A plan's prices as the audit log writes them: `["VND 499000", …]` in minor units.
+async fn prices_text(txn: &DatabaseTransaction, plan_id: i64) -> Result<Vec<String>, DbErr> {
+    Ok(plan_price::Entity::find()
+        .filter(plan_price::Column::PlanId.eq(plan_id))
+        .order_by_asc(plan_price::Column::Currency)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|p| format!("{} {}", p.currency, p.amount_minor))
+        .collect())
 }
 
 /// The catalogue as the operators' console lists it, with each plan's subscribers.
@@ -410,13 +456,40 @@ async fn log_change(
         amount_minor: Set(change.amount_minor),
         period_start: Set(change.period.0),
         period_end: Set(change.period.1),
-        reason: Set(change.reason),
+        reason: Set(change.reason.clone()),
         actor: Set(change.actor.to_owned()),
-        idempotency_key: Set(change.key),
+        idempotency_key: Set(change.key.clone()),
         created_at: Set(at),
         ..Default::default()
     }
     .insert(txn)
+    .await?;
+    let actor = match change.actor.strip_prefix("user:").map(str::parse::<i64>) {
+        Some(Ok(id)) => user::Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .map_or(Actor::System, |u| Actor::user(&u)),
+        _ => Actor::System,
+    };
+    audit::append(
+        txn,
+        &Entry {
+            actor: &actor,
+            action: &format!("plan.{}", change.kind),
+            account_id: Some(account_id),
+            subject: format!("subscription:{account_id}"),
+            before: json!({ "plan_id": change.from }),
+            after: json!({
+                "plan_id": change.to,
+                "charged_minor": change.amount_minor,
+                "period_start": change.period.0.to_rfc3339(),
+                "period_end": change.period.1.to_rfc3339(),
+                "key": change.key,
+            }),
+            reason: &change.reason,
+        },
+        at,
+    )
     .await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! date format), how they make dates read ([`LocalTime`]), and the log of every change
 //! to settings (who, when, what, from what).
 
+use super::audit::{self, Actor, Entry};
 use super::db::Db;
 use super::entities::{settings_change, user};
 use crate::model::billing::{BillingForm, BillingProfile};
@@ -9,8 +10,8 @@ use crate::model::settings::{DateFormat, Preferences, SettingsChangeRow};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// How one user reads dates: their time zone and date format.
@@ -139,16 +140,17 @@ pub fn billing_changes<'a>(
         .collect()
 }
 
-/// Records each field whose value changed (unchanged ones are skipped). Returns how
-/// many were recorded.
-pub async fn record<'a, C: ConnectionTrait>(
-    conn: &C,
+/// Records each field whose value changed (unchanged ones are skipped), and one audit
+/// log entry for them all. Returns how many were recorded.
+pub async fn record<'a>(
+    txn: &DatabaseTransaction,
     user_id: i64,
     changed_by: i64,
     changes: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
     at: DateTime<Utc>,
 ) -> Result<usize, DbErr> {
-    let mut recorded = 0;
+    let mut before = serde_json::Map::new();
+    let mut after = serde_json::Map::new();
     for (field, from, to) in changes {
         if from == to {
             continue;
@@ -162,11 +164,34 @@ pub async fn record<'a, C: ConnectionTrait>(
             created_at: Set(at),
             ..Default::default()
         }
-        .insert(conn)
+        .insert(txn)
         .await?;
-        recorded += 1;
+        before.insert(field.to_owned(), from.into());
+        after.insert(field.to_owned(), to.into());
     }
-    Ok(recorded)
+    if after.is_empty() {
+        return Ok(0);
+    }
+    let actor = user::Entity::find_by_id(changed_by)
+        .one(txn)
+        .await?
+        .map_or(Actor::System, |u| Actor::user(&u));
+    let account = super::account::of_user(txn, user_id).await?;
+    audit::append(
+        txn,
+        &Entry {
+            actor: &actor,
+            action: "settings.changed",
+            account_id: account.as_ref().map(|a| a.id.as_str()),
+            subject: format!("user:{user_id}"),
+            before: before.into(),
+            after: after.clone().into(),
+            reason: "",
+        },
+        at,
+    )
+    .await?;
+    Ok(after.len())
 }
 
 /// The latest changes to a user's settings, newest first, with who made them.

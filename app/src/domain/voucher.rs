@@ -16,6 +16,7 @@
 //!   ([`throttle`](super::throttle)); a successful one is taken back off the count;
 //! - one Apply Code click (its token) grants at most once: a repeat returns that grant.
 
+use super::audit::{self, Actor, Entry};
 use super::db::Db;
 use super::entities::{
     account, transaction, voucher_campaign, voucher_campaign_amount, voucher_code, voucher_grant,
@@ -35,6 +36,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -127,10 +129,37 @@ const BATCH: &str = "batch";
 pub async fn create_campaign(
     db: &Db,
     new: &NewCampaign,
+    actor: &Actor,
     at: DateTime<Utc>,
 ) -> Result<CreatedCampaign, CampaignError> {
     let txn = db.write().await?;
     let created = create_campaign_in(&txn, new, at).await?;
+    let amounts: Vec<String> = new.amounts.iter().map(ToString::to_string).collect();
+    audit::append(
+        &txn,
+        &Entry {
+            actor,
+            action: "voucher.campaign_created",
+            account_id: None,
+            subject: format!("campaign:{} {}", created.id, created.name),
+            before: json!({}),
+            after: json!({
+                "name": new.name,
+                "codes": match &new.codes {
+                    CampaignCodes::Shared(code) => code.clone(),
+                    CampaignCodes::Batch(n) => format!("{n} single-use codes"),
+                },
+                "amounts": amounts,
+                "valid_from": new.valid_from.map(|d| d.to_rfc3339()),
+                "valid_until": new.valid_until.map(|d| d.to_rfc3339()),
+                "max_redemptions": new.max_redemptions,
+                "per_account_limit": new.per_account_limit,
+            }),
+            reason: "",
+        },
+        at,
+    )
+    .await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -227,15 +256,40 @@ pub async fn create_campaign_in(
 }
 
 /// Disables a campaign: its codes stop working at once; credits already granted stay.
-pub async fn disable(db: &Db, campaign_id: i64) -> Result<(), CampaignError> {
-    let done = voucher_campaign::Entity::update_many()
+pub async fn disable(
+    db: &Db,
+    campaign_id: i64,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> Result<(), CampaignError> {
+    let txn = db.write().await?;
+    let campaign = voucher_campaign::Entity::find_by_id(campaign_id)
+        .one(&*txn)
+        .await?
+        .ok_or(CampaignError::NotFound(campaign_id))?;
+    if !campaign.enabled {
+        return Ok(());
+    }
+    voucher_campaign::Entity::update_many()
         .col_expr(voucher_campaign::Column::Enabled, Expr::value(false))
         .filter(voucher_campaign::Column::Id.eq(campaign_id))
-        .exec(db.conn())
+        .exec(&*txn)
         .await?;
-    if done.rows_affected == 0 {
-        return Err(CampaignError::NotFound(campaign_id));
-    }
+    audit::append(
+        &txn,
+        &Entry {
+            actor,
+            action: "voucher.campaign_disabled",
+            account_id: None,
+            subject: format!("campaign:{} {}", campaign.id, campaign.name),
+            before: json!({ "enabled": true }),
+            after: json!({ "enabled": false }),
+            reason: "",
+        },
+        at,
+    )
+    .await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -425,8 +479,8 @@ fn local(at: DateTime<Utc>, dates: LocalTime) -> String {
     dates.date_minute(at)
 }
 
-/// Where a grant's credits went: spent (usage charges and plan charges alike) or lost
-/// to expiry.
+/// Where a grant's credits went: spent (usage charges and plan charges alike, and an
+/// operator's debit) or lost to expiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Gone {
     Used,
@@ -453,8 +507,11 @@ async fn spent_and_expired<C: ConnectionTrait>(
             .filter(transaction::Column::Kind.is_in([
                 Kind::Charge.as_str(),
                 Kind::Plan.as_str(),
+                Kind::Adjustment.as_str(),
                 Kind::Expiry.as_str(),
             ]))
+            // Only what left the grant: an operator's voucher credit is a grant's first row.
+            .filter(transaction::Column::AmountMinor.lt(0))
             .group_by(transaction::Column::VoucherGrantId)
             .group_by(transaction::Column::Kind)
             .into_tuple()

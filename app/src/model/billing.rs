@@ -30,6 +30,14 @@ impl BillingType {
             _ => None,
         }
     }
+
+    /// What the forms call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            BillingType::Personal => "Personal",
+            BillingType::Company => "Company",
+        }
+    }
 }
 
 /// The billing settings form as typed.

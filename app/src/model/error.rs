@@ -29,6 +29,18 @@ pub enum AppError {
     /// The signed-in user may not do this.
     #[error("You do not have access to this.")]
     Forbidden,
+    /// An operator lacks the capability this needs.
+    #[error("You need the \u{201c}{}\u{201d} capability for this; ask an administrator to grant it.", .0.label())]
+    MissingCapability(crate::model::operator::Capability),
+    /// This user may not do this particular thing (their own request, say).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// What was asked for does not exist (or is not the caller's to see).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state (already decided, say).
+    #[error("{0}")]
+    Conflict(String),
     /// Too many failed attempts; try again after the given minutes.
     #[error("Too many attempts, try again in {minutes} {}.", if *minutes == 1 { "minute" } else { "minutes" })]
     TooManyAttempts { minutes: u32 },
@@ -49,7 +61,9 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::SignInRequired | AppError::BadCredentials => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::MissingCapability(_) | AppError::NotAllowed(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Conflict(_) => 409,
             AppError::NoBillingProfile => 409,
             AppError::Invalid { .. } | AppError::Fields(_) => 422,
             AppError::TooManyAttempts { .. } => 429,

@@ -58,7 +58,7 @@ pub enum FilterError {
 }
 
 /// The services a bucket's rows can come from, in the order filters list them.
-pub fn services_of(bucket: Bucket) -> [Service; 5] {
+pub fn services_of(bucket: Bucket) -> [Service; 6] {
     let origin = match bucket {
         Bucket::TopUp => Service::PaymentGateway,
         Bucket::Voucher => Service::System,
@@ -66,6 +66,7 @@ pub fn services_of(bucket: Bucket) -> [Service; 5] {
     [
         origin,
         Service::BillingPlans,
+        Service::BillingSupport,
         Service::ModelFineTuning,
         Service::GpuContainer,
         Service::AiInference,

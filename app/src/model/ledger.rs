@@ -4,26 +4,6 @@
 use super::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 
-/// Generates the string form used in the database and on the wire, and its parser.
-macro_rules! wire_names {
-    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $ty {
-            /// Every value, in display order.
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
-
-            /// The stable name stored in the database and used by the API.
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $name),+ }
-            }
-
-            /// Parses the stable name.
-            pub fn parse(name: &str) -> Option<$ty> {
-                match name { $($name => Some($ty::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
 /// Where credits sit: bought (top-up) or granted by voucher codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Bucket {
@@ -52,6 +32,8 @@ pub enum Kind {
     Reversal,
     /// A billing plan's charge: an upgrade's prorated difference or a renewal.
     Plan,
+    /// An operator's correction, credit or debit, with a reason.
+    Adjustment,
 }
 wire_names!(Kind {
     TopUp => "top_up",
@@ -60,17 +42,20 @@ wire_names!(Kind {
     Expiry => "expiry",
     Reversal => "reversal",
     Plan => "plan",
+    Adjustment => "adjustment",
 });
 
 /// The Service column of a ledger row: who moved the credits. Top-ups come through the
 /// Payment Gateway, voucher grants and expiries from the System, and charges from one
 /// of the marketplace's services (the only ones the usage API accepts); plan charges
-/// from Billing Plans.
+/// from Billing Plans; operators' adjustments from Billing Support.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Service {
     PaymentGateway,
     System,
     BillingPlans,
+    /// An operator's adjustment.
+    BillingSupport,
     ModelFineTuning,
     GpuContainer,
     AiInference,
@@ -79,6 +64,7 @@ wire_names!(Service {
     PaymentGateway => "payment_gateway",
     System => "system",
     BillingPlans => "billing_plans",
+    BillingSupport => "billing_support",
     ModelFineTuning => "model_fine_tuning",
     GpuContainer => "gpu_container",
     AiInference => "ai_inference",
@@ -103,6 +89,7 @@ impl Service {
             Service::PaymentGateway => "Payment Gateway",
             Service::System => "System",
             Service::BillingPlans => "Billing Plans",
+            Service::BillingSupport => "Billing Support",
             Service::ModelFineTuning => "Model Fine-tuning",
             Service::GpuContainer => "GPU Container",
             Service::AiInference => "AI Inference",

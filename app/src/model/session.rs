@@ -38,4 +38,6 @@ pub struct Viewer {
     pub balances: Option<Balances>,
     /// Set while a plan renewal is unpaid: until when the plan is kept (user's dates).
     pub plan_grace_until: Option<String>,
+    /// An operator's capabilities (none for a customer): which console pages they see.
+    pub capabilities: Vec<super::operator::Capability>,
 }
