@@ -600,7 +600,9 @@ async fn campaigns(db: &Db) {
         .await
         .unwrap();
         if !enabled {
-            voucher::disable(db, made.id, &Actor::System, now()).await.unwrap();
+            voucher::disable(db, made.id, &Actor::System, now())
+                .await
+                .unwrap();
         }
     }
 }

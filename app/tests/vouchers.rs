@@ -164,7 +164,9 @@ async fn every_refusal_says_why_and_changes_nothing() {
                 .id,
         );
     }
-    voucher::disable(db, ids[5], &Actor::System, at).await.unwrap();
+    voucher::disable(db, ids[5], &Actor::System, at)
+        .await
+        .unwrap();
     let other = customer(db, "b@example.com", Currency::Vnd).await;
     redeem(db, &other, "capped", at).await.unwrap();
     redeem(db, &account, "once", at).await.unwrap();
