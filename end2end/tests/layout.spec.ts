@@ -94,7 +94,8 @@ test("the Voucher List and the operator's Vouchers page fit this screen: no side
   }
   await page.getByRole("button", { name: "Sign out" }).click();
   await signIn(page, "admin@example.com");
-  await expect(page).toHaveURL(/\/ops\/vouchers$/);
+  await expect(page).toHaveURL(/\/ops$/);
+  await page.goto("/ops/vouchers");
   await hydrated(page);
   await expect(page.getByRole("table", { name: "Campaigns" })).toBeVisible();
   await fits("the operator's Vouchers page");

@@ -127,7 +127,7 @@ test.describe("Billing Plans", () => {
 test.describe("Plans in the operator console", () => {
   test("an operator defines a plan, checked beside each field, and customers are offered it in its currency", async ({ page }) => {
     await signIn(page, "admin@example.com");
-    await expect(page).toHaveURL(/\/ops\/vouchers$/);
+    await expect(page).toHaveURL(/\/ops$/);
     await hydrated(page);
     await page.getByRole("navigation", { name: "Console sections" }).getByRole("link", { name: "Plans" }).click();
     await expect(page).toHaveURL(/\/ops\/plans$/);
@@ -196,7 +196,7 @@ test.describe("Plans in the operator console", () => {
     }
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn(page, "admin@example.com");
-    await expect(page).toHaveURL(/\/ops\/vouchers$/);
+    await expect(page).toHaveURL(/\/ops$/);
     const plans = await page.request.post("/rpc/plans", { form: {}, failOnStatusCode: false });
     expect(plans.status()).toBe(403);
   });

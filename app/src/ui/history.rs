@@ -1,7 +1,9 @@
 //! The Credit History tab: filters (kept in the URL), the table, paging, Export Excel.
 
 use super::browser::new_token;
-use crate::api::{credit_history, credit_history_count};
+use crate::api::{
+    account_credit_history, account_credit_history_count, credit_history, credit_history_count,
+};
 use crate::model::history::{HistoryFilter, HistoryPage, PAGE_SIZES, PageCursor, services_of};
 use crate::model::ledger::{Bucket, Status};
 use chrono::NaiveDate;
@@ -12,22 +14,64 @@ use leptos_router::hooks::{use_location, use_navigate};
 
 const PATH: &str = "/billing/history";
 
-fn href(filter: &HistoryFilter) -> String {
-    format!("{PATH}{}", filter.to_query_string())
+/// Whose history a tab shows: the signed-in customer's (no context), or the account an
+/// operator opened in the console (its page provides this).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountScope(pub String);
+
+/// The account the console opened, if any.
+pub fn scope() -> Option<String> {
+    use_context::<AccountScope>().map(|s| s.0)
+}
+
+/// Where this history lives: the customer's tab, or the console's page of the account.
+fn base(scope: &Option<String>) -> String {
+    match scope {
+        Some(id) => format!("/ops/accounts/{id}/history"),
+        None => PATH.to_owned(),
+    }
+}
+
+fn href(base: &str, filter: &HistoryFilter) -> String {
+    format!("{base}{}", filter.to_query_string())
 }
 
 #[component]
 pub fn CreditHistory() -> impl IntoView {
     let search = use_location().search;
     let filter = Memo::new(move |_| HistoryFilter::from_query_string(&search.get()));
-    let page = Resource::new(move || search.get(), credit_history);
-    let count = Resource::new(
-        move || filter.get().first_page().to_query_string(),
-        credit_history_count,
-    );
+    let account = scope();
+    let base = StoredValue::new(base(&account));
+    let page = Resource::new(move || search.get(), {
+        let account = account.clone();
+        move |query| {
+            let account = account.clone();
+            async move {
+                match account {
+                    Some(id) => account_credit_history(id, query).await,
+                    None => credit_history(query).await,
+                }
+            }
+        }
+    });
+    let count = Resource::new(move || filter.get().first_page().to_query_string(), {
+        let account = account.clone();
+        move |query| {
+            let account = account.clone();
+            async move {
+                match account {
+                    Some(id) => account_credit_history_count(id, query).await,
+                    None => credit_history_count(query).await,
+                }
+            }
+        }
+    });
     let navigate = use_navigate();
     let apply = Callback::new(move |next: HistoryFilter| {
-        navigate(&href(&next.first_page()), NavigateOptions::default());
+        navigate(
+            &href(&base.get_value(), &next.first_page()),
+            NavigateOptions::default(),
+        );
     });
 
     view! {
@@ -35,7 +79,7 @@ pub fn CreditHistory() -> impl IntoView {
         <section aria-labelledby="history-heading" class="history">
             <div class="history-head">
                 <h2 id="history-heading">"Credit History"</h2>
-                <ExportButton filter />
+                <ExportButton filter account=account.clone() />
             </div>
             <Filters filter apply />
             <p class="muted history-count" aria-live="polite">
@@ -53,7 +97,7 @@ pub fn CreditHistory() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Ok(p) => view! { <Table page=p filter=filter.get_untracked() /> }.into_any(),
+                        Ok(p) => view! { <Table page=p filter=filter.get_untracked() base=base.get_value() /> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -218,7 +262,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
 }
 
 #[component]
-fn Table(page: HistoryPage, filter: HistoryFilter) -> impl IntoView {
+fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoView {
     let with_code = filter.bucket == Bucket::Voucher;
     if page.rows.is_empty() {
         return view! {
@@ -233,16 +277,22 @@ fn Table(page: HistoryPage, filter: HistoryFilter) -> impl IntoView {
         .into_any();
     }
     let newer = page.previous.map(|c| {
-        href(&HistoryFilter {
-            cursor: Some(PageCursor::Before(c)),
-            ..filter.clone()
-        })
+        href(
+            &base,
+            &HistoryFilter {
+                cursor: Some(PageCursor::Before(c)),
+                ..filter.clone()
+            },
+        )
     });
     let older = page.next.map(|c| {
-        href(&HistoryFilter {
-            cursor: Some(PageCursor::After(c)),
-            ..filter.clone()
-        })
+        href(
+            &base,
+            &HistoryFilter {
+                cursor: Some(PageCursor::After(c)),
+                ..filter.clone()
+            },
+        )
     });
     view! {
         <div class="table-scroll">
@@ -331,7 +381,7 @@ pub fn Pager(newer: Option<String>, older: Option<String>) -> impl IntoView {
 /// Export Excel: a plain link to the file (the browser downloads it), which shows that
 /// the file is being prepared and ignores clicks until it has started.
 #[component]
-fn ExportButton(filter: Memo<HistoryFilter>) -> impl IntoView {
+fn ExportButton(filter: Memo<HistoryFilter>, account: Option<String>) -> impl IntoView {
     let preparing = RwSignal::new(false);
     let token = RwSignal::new(String::new());
     let link = move || {
@@ -341,6 +391,12 @@ fn ExportButton(filter: Memo<HistoryFilter>) -> impl IntoView {
             pairs.push(if pairs.is_empty() { '?' } else { '&' });
             pairs.push_str("download=");
             pairs.push_str(&t);
+        }
+        // An operator's export names the account (the route checks their capability).
+        if let Some(id) = &account {
+            pairs.push(if pairs.is_empty() { '?' } else { '&' });
+            pairs.push_str("account=");
+            pairs.push_str(id);
         }
         format!("{PATH}/export{pairs}")
     };

@@ -1,7 +1,10 @@
 //! Components and pages. No business rule lives here: pages call server functions and
 //! show what they return.
 
+mod accounts;
 mod add_credit;
+mod approvals;
+mod audit_log;
 mod billing;
 mod billing_form;
 mod browser;
@@ -98,9 +101,17 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/top-up/:reference") view=payments::TopUpOutcome />
                     </ParentRoute>
                     <ParentRoute path=path!("/ops") view=ops::OpsPage>
+                        <Route path=path!("") view=accounts::Lookup />
+                        <ParentRoute path=path!("/accounts/:id") view=accounts::AccountPage>
+                            <Route path=path!("") view=accounts::AccountOverview />
+                            <Route path=path!("/history") view=history::CreditHistory />
+                            <Route path=path!("/payments") view=payments::PaymentHistory />
+                            <Route path=path!("/audit") view=audit_log::AccountAudit />
+                        </ParentRoute>
+                        <Route path=path!("/approvals") view=approvals::Approvals />
+                        <Route path=path!("/audit") view=audit_log::AuditLog />
                         <Route path=path!("/vouchers") view=ops::Campaigns />
                         <Route path=path!("/plans") view=plan_catalogue::PlanCatalogue />
-                        <Route path=path!("") view=|| view! { <Redirect path=ops::HOME /> } />
                     </ParentRoute>
                     <Route path=path!("") view=|| view! { <Redirect path="/billing" /> } />
                 </ParentRoute>

@@ -1,20 +1,24 @@
-//! The operator console: its Vouchers page (campaigns with their figures, create one,
-//! disable one, download a new batch's codes once) and the Plans page
-//! (`plan_catalogue.rs`). Customers are refused, as the server functions refuse them.
+//! The operator console's frame: its tabs (one per capability the operator holds), the
+//! gate each page stands behind, and the Vouchers page (campaigns with their figures,
+//! create one, disable one, download a new batch's codes once). The other pages:
+//! Accounts (`accounts.rs`), Approvals (`approvals.rs`), Audit log (`audit_log.rs`),
+//! Plans (`plan_catalogue.rs`). Customers are refused, as the server functions refuse
+//! them; an operator without a page's capability sees why.
 
 use super::browser;
 use super::header::ViewerResource;
 use crate::api::{CreateVoucherCampaign, DisableVoucherCampaign, voucher_campaigns};
 use crate::model::billing::FieldError;
 use crate::model::error::AppError;
+use crate::model::operator::Capability;
 use crate::model::session::Role;
 use crate::model::voucher::{CampaignForm, CampaignSummary, CreatedCampaign, WEB_BATCH_MAX};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Outlet;
 
-/// Where an operator starts.
-pub const HOME: &str = "/ops/vouchers";
+/// Where an operator starts: the account lookup.
+pub const HOME: &str = "/ops";
 
 /// The console around its pages: operators only.
 #[component]
@@ -49,27 +53,86 @@ pub fn OpsPage() -> impl IntoView {
     .into_any()
 }
 
+/// The capabilities of the signed-in operator, as the layout read them.
+pub fn held() -> Vec<Capability> {
+    let viewer = expect_context::<ViewerResource>();
+    match viewer.get_untracked() {
+        Some(Ok(Some(me))) if me.role == Role::Operator => me.capabilities,
+        _ => Vec::new(),
+    }
+}
+
+/// The console's sections, each shown only to operators holding its capability.
+const SECTIONS: [(&str, &str, Capability); 5] = [
+    (HOME, "Accounts", Capability::ViewAccounts),
+    (
+        "/ops/approvals",
+        "Approvals",
+        Capability::ApproveAdjustments,
+    ),
+    ("/ops/audit", "Audit log", Capability::ViewAccounts),
+    ("/ops/vouchers", "Vouchers", Capability::ManageVouchers),
+    ("/ops/plans", "Plans", Capability::ManagePlans),
+];
+
 #[component]
 fn ConsoleTabs() -> impl IntoView {
     let path = leptos_router::hooks::use_location().pathname;
-    let tab = move |href: &'static str, label: &'static str| {
-        view! {
-            <a href=href aria-current=move || (path.get() == href).then_some("page")>
-                {label}
-            </a>
-        }
+    let held = held();
+    let current = move |href: &'static str| {
+        let now = path.get();
+        // Accounts stays current on an account's pages.
+        let on = if href == HOME {
+            now == HOME || now.starts_with("/ops/accounts/")
+        } else {
+            now == href
+        };
+        on.then_some("page")
     };
     view! {
         <nav class="tabs" aria-label="Console sections">
-            {tab(HOME, "Vouchers")}
-            {tab("/ops/plans", "Plans")}
+            {SECTIONS
+                .iter()
+                .filter(|(_, _, needs)| held.contains(needs))
+                .map(|(href, label, _)| {
+                    let href = *href;
+                    view! { <a href=href aria-current=move || current(href)>{*label}</a> }
+                })
+                .collect_view()}
         </nav>
     }
+}
+
+/// Shows `children` only to an operator holding `capability`; anyone else reads why
+/// (and the server answers 403), as the page's server functions would refuse them.
+#[component]
+pub fn Requires(capability: Capability, children: ChildrenFn) -> impl IntoView {
+    if held().contains(&capability) {
+        return children().into_any();
+    }
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <Title text="Operator console" />
+        <p role="alert" class="form-error">{AppError::MissingCapability(capability).to_string()}</p>
+    }
+    .into_any()
 }
 
 /// Campaigns: the list with figures, and the create form.
 #[component]
 pub fn Campaigns() -> impl IntoView {
+    view! {
+        <Requires capability=Capability::ManageVouchers>
+            <CampaignsPage />
+        </Requires>
+    }
+}
+
+#[component]
+fn CampaignsPage() -> impl IntoView {
     let refresh = RwSignal::new(0_u32);
     let list = Resource::new(move || refresh.get(), |_| voucher_campaigns());
     let disable = ServerAction::<DisableVoucherCampaign>::new();
@@ -494,14 +557,14 @@ pub fn Field<T: Send + Sync + 'static>(
     }
 }
 
-/// A radio button setting one field of the form.
+/// A radio button setting one field of a form (`T`).
 #[component]
-fn Choice(
-    form: RwSignal<CampaignForm>,
+pub fn Choice<T: Send + Sync + 'static>(
+    form: RwSignal<T>,
     field: &'static str,
     value: &'static str,
     label: &'static str,
-    get: fn(&mut CampaignForm) -> &mut String,
+    get: fn(&mut T) -> &mut String,
 ) -> impl IntoView {
     let checked = move || {
         form.track();

@@ -2,7 +2,7 @@
 
 use super::header::ViewerResource;
 use super::history::Pager;
-use crate::api::{get_payment_outcome, payment_history};
+use crate::api::{account_payment_history, get_payment_outcome, payment_history};
 use crate::model::history::{HistoryFilter, PageCursor};
 use crate::model::top_up::{PaymentOutcome, PaymentPage, PaymentStatus};
 use leptos::prelude::*;
@@ -131,7 +131,20 @@ const PATH: &str = "/billing/payments";
 #[component]
 pub fn PaymentHistory() -> impl IntoView {
     let search = use_location().search;
-    let page = Resource::new(move || search.get(), payment_history);
+    let account = super::history::scope();
+    let scope = StoredValue::new(account.clone());
+    let page = Resource::new(move || search.get(), {
+        let account = account.clone();
+        move |query| {
+            let account = account.clone();
+            async move {
+                match account {
+                    Some(id) => account_payment_history(id, query).await,
+                    None => payment_history(query).await,
+                }
+            }
+        }
+    });
     view! {
         <Title text="Payment History" />
         <section aria-labelledby="payments-heading" class="history">
@@ -139,7 +152,7 @@ pub fn PaymentHistory() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Ok(p) => view! { <PaymentTable page=p size=HistoryFilter::from_query_string(&search.get_untracked()).page_size /> }.into_any(),
+                        Ok(p) => view! { <PaymentTable page=p size=HistoryFilter::from_query_string(&search.get_untracked()).page_size account=scope.get_value() /> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}
@@ -149,18 +162,31 @@ pub fn PaymentHistory() -> impl IntoView {
 }
 
 #[component]
-fn PaymentTable(page: PaymentPage, size: u32) -> impl IntoView {
+fn PaymentTable(page: PaymentPage, size: u32, account: Option<String>) -> impl IntoView {
     if page.rows.is_empty() {
-        return view! { <p class="empty">"No payments yet. Use Add credit to top up."</p> }
-            .into_any();
+        return view! {
+            <p class="empty">
+                {if account.is_some() {
+                    "No payments yet."
+                } else {
+                    "No payments yet. Use Add credit to top up."
+                }}
+            </p>
+        }
+        .into_any();
     }
+    // The console's page of an account pages through its own address.
+    let base = match &account {
+        Some(id) => format!("/ops/accounts/{id}/payments"),
+        None => PATH.to_owned(),
+    };
     let link = |cursor: PageCursor| {
         let filter = HistoryFilter {
             page_size: size,
             cursor: Some(cursor),
             ..HistoryFilter::default()
         };
-        format!("{PATH}{}", filter.to_query_string())
+        format!("{base}{}", filter.to_query_string())
     };
     let newer = page.previous.map(|c| link(PageCursor::Before(c)));
     let older = page.next.map(|c| link(PageCursor::After(c)));
@@ -194,7 +220,13 @@ fn PaymentTable(page: PaymentPage, size: u32) -> impl IntoView {
                                     <td role="cell" class="num" data-label="Amount">{row.amount.to_string()}</td>
                                     <td role="cell" data-label="Payment method">{row.method.label()}</td>
                                     <td role="cell" data-label="Status"><span class=status_class>{row.status.label()}</span></td>
-                                    <td role="cell" class="nowrap" data-label="Reference"><a href=format!("/billing/top-up/{}", row.reference)>{row.reference.clone()}</a></td>
+                                    <td role="cell" class="nowrap" data-label="Reference">
+                                        {if account.is_some() {
+                                            row.reference.clone().into_any()
+                                        } else {
+                                            view! { <a href=format!("/billing/top-up/{}", row.reference)>{row.reference.clone()}</a> }.into_any()
+                                        }}
+                                    </td>
                                     <td role="cell" class="nowrap" data-label="Gateway reference">{row.gateway_reference.unwrap_or_else(|| "—".into())}</td>
                                 </tr>
                             }

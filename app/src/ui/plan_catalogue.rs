@@ -13,6 +13,15 @@ use leptos_meta::Title;
 
 #[component]
 pub fn PlanCatalogue() -> impl IntoView {
+    view! {
+        <super::ops::Requires capability=crate::model::operator::Capability::ManagePlans>
+            <Catalogue />
+        </super::ops::Requires>
+    }
+}
+
+#[component]
+fn Catalogue() -> impl IntoView {
     let refresh = RwSignal::new(0_u32);
     let list = Resource::new(move || refresh.get(), |_| plan_catalogue());
     view! {

@@ -1,0 +1,58 @@
+//! The console's Approvals section: every adjustment waiting for a second operator,
+//! oldest first, with Approve and Reject (never on one's own request).
+
+use super::accounts::{AdjustmentTable, DecisionError};
+use super::ops::Requires;
+use crate::api::{DecideAdjustment, pending_adjustments};
+use crate::model::operator::Capability;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn Approvals() -> impl IntoView {
+    view! {
+        <Requires capability=Capability::ApproveAdjustments>
+            <Queue />
+        </Requires>
+    }
+}
+
+#[component]
+fn Queue() -> impl IntoView {
+    let list = Resource::new(|| (), |_| pending_adjustments());
+    let decide = ServerAction::<DecideAdjustment>::new();
+    Effect::new(move |_| {
+        if decide.value().get().is_some() {
+            list.refetch();
+        }
+    });
+    view! {
+        <Title text="Approvals" />
+        <section aria-labelledby="approvals-heading">
+            <h2 id="approvals-heading">"Waiting for approval"</h2>
+            <p class="muted">
+                "Adjustments at or above the threshold wait here for 7 days. You cannot decide on your own requests."
+            </p>
+            {move || {
+                decide
+                    .value()
+                    .get()
+                    .and_then(Result::ok)
+                    .map(|()| view! { <p class="form-success" role="status">"Decision recorded."</p> })
+            }}
+            <DecisionError decide />
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="empty">"Nothing is waiting for approval."</p>
+                        }
+                            .into_any(),
+                        Ok(list) => view! { <AdjustmentTable list decide with_account=true /> }.into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
