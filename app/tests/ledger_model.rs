@@ -4,7 +4,9 @@
 //! moving on, voucher codes redeemed (within and beyond a campaign's per-account cap,
 //! a disabled one, a repeated click), plan upgrades paid from the balance (prorated,
 //! short balances refused), cancellations and renewals at the period's end with grace
-//! and the fall back to the free plan, applied both to the domain (on SQLite or PostgreSQL) and to a small
+//! and the fall back to the free plan, operators' adjustments of either bucket (small
+//! ones at once, large ones held until a second operator approves; a debit never below
+//! zero), applied both to the domain (on SQLite or PostgreSQL) and to a small
 //! in-memory reference model. After every step the balances, every grant's remainder,
 //! every payment's state, the number of ledger rows and the audit must agree.
 //!
@@ -15,18 +17,25 @@
 
 mod support;
 
+use app::domain::adjustment::{self, AdjustmentError, Operator, Thresholds};
 use app::domain::audit::Actor;
+use app::domain::auth;
 use app::domain::db::{Db, now};
 use app::domain::entities::{
-    account, payment as payment_row, subscription, transaction, voucher_grant,
+    account, adjustment as adjustment_row, payment as payment_row, subscription, transaction, user,
+    voucher_grant,
 };
 use app::domain::ledger::{self, ChargeRequest, VoucherCredit};
 use app::domain::payment::{self, NewPayment, Outcome};
 use app::domain::plan::{self, PlanError};
+use app::domain::settings::LocalTime;
 use app::domain::voucher::{self, RedeemError};
+use app::model::ledger::Bucket;
 use app::model::ledger::Service;
 use app::model::money::{Currency, Money};
+use app::model::operator::{AdjustmentSpec, Decision, ReasonCode};
 use app::model::plan::period_start;
+use app::model::session::Role;
 use app::model::top_up::Gateway;
 use app::model::voucher::{CampaignCodes, CreditExpiry, NewCampaign, read_code};
 use chrono::{DateTime, Duration, Utc};
@@ -63,7 +72,15 @@ enum Op {
     Cancel,
     /// The clock moves to the period's end (or the grace's end) and the renewal runs.
     PeriodEnd,
+    /// An operator adjusts the top-up (false) or voucher (true) bucket by a signed
+    /// amount; at or above [`THRESHOLD`] it waits for approval.
+    Adjust(bool, i64),
+    /// A second operator approves the oldest waiting adjustment.
+    Approve,
 }
+
+/// The default approval threshold for VND.
+const THRESHOLD: i64 = 5_000_000;
 
 /// The paid plans every sequence may buy, by code and monthly price (₫); index 0 is the
 /// free plan.
@@ -98,6 +115,10 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(Op::Upgrade),
         1 => Just(Op::Cancel),
         2 => Just(Op::PeriodEnd),
+        3 => (any::<bool>(), -6_000_000..6_000_000i64)
+            .prop_filter("moves credit", |(_, a)| *a != 0)
+            .prop_map(|(v, a)| Op::Adjust(v, a)),
+        1 => Just(Op::Approve),
     ]
 }
 
@@ -118,6 +139,8 @@ struct Model {
     payments: Vec<(i64, PayState)>,
     rows: u64,
     plan: Plan,
+    /// Adjustments waiting for approval: (voucher bucket?, signed amount, asked at).
+    pending: Vec<(bool, i64, DateTime<Utc>)>,
 }
 
 /// The account's plan as the model follows it.
@@ -280,6 +303,53 @@ impl Model {
         false
     }
 
+    /// An adjustment applied: a credit adds (a voucher credit is a grant that never
+    /// expires); a debit takes from the bucket, voucher grants soonest-expiring first
+    /// after expiring what is due, or changes nothing when the bucket is short.
+    fn adjust(&mut self, voucher: bool, amount: i64, at: DateTime<Utc>) -> bool {
+        match (voucher, amount > 0) {
+            (false, true) => self.top_up += amount,
+            (false, false) if self.top_up >= -amount => self.top_up += amount,
+            (true, true) => self.grants.push((amount, None)),
+            (true, false) if self.spendable(at) - self.top_up >= -amount => {
+                let top_up = self.top_up;
+                // Voucher credits only: spend with the top-up hidden (one row per
+                // grant touched, and the expiries).
+                self.top_up = 0;
+                self.spend(-amount, at);
+                self.top_up = top_up;
+                return true;
+            }
+            _ => return false,
+        }
+        self.rows += 1;
+        true
+    }
+
+    /// A request: large ones wait (a debit larger than the bucket is refused even then),
+    /// small ones apply.
+    fn request(&mut self, voucher: bool, amount: i64, at: DateTime<Utc>) {
+        if amount.abs() < THRESHOLD {
+            self.adjust(voucher, amount, at);
+            return;
+        }
+        let held = if voucher { self.voucher() } else { self.top_up };
+        if amount > 0 || held >= -amount {
+            self.pending.push((voucher, amount, at));
+        }
+    }
+
+    /// The oldest request: expired after seven days (nothing applied), applied if it
+    /// fits, otherwise left waiting.
+    fn approve(&mut self, at: DateTime<Utc>) {
+        let Some(&(voucher, amount, asked)) = self.pending.first() else {
+            return;
+        };
+        if at >= asked + Duration::days(7) || self.adjust(voucher, amount, at) {
+            self.pending.remove(0);
+        }
+    }
+
     fn settle(&mut self, i: usize, how: How) {
         let (amount, state) = self.payments[i];
         let open = state == PayState::Pending;
@@ -332,6 +402,7 @@ async fn apply(
     account: &str,
     refs: &mut Vec<String>,
     clicks: &[(String, String)],
+    staff: &Staff,
     op: &Op,
     at: DateTime<Utc>,
 ) -> Result<(), String> {
@@ -446,6 +517,55 @@ async fn apply(
             plan::renew_account(db, account, at, Duration::days(GRACE_DAYS))
                 .await
                 .map_err(|x| e(&x))?;
+        }
+        Op::Adjust(voucher, amount) => {
+            let spec = AdjustmentSpec {
+                bucket: if *voucher {
+                    Bucket::Voucher
+                } else {
+                    Bucket::TopUp
+                },
+                amount: vnd(*amount),
+                reason: ReasonCode::Correction,
+                comment: "model adjustment".into(),
+                description: "Correction".into(),
+            };
+            let key = uuid::Uuid::new_v4().to_string();
+            let by = Operator { user: &staff.0 };
+            let thresholds = Thresholds::default();
+            match adjustment::submit(
+                db,
+                account,
+                &spec,
+                &key,
+                by,
+                &thresholds,
+                LocalTime::UTC,
+                at,
+            )
+            .await
+            {
+                Ok(_) | Err(AdjustmentError::WouldGoNegative { .. }) => {}
+                Err(x) => return Err(e(&x)),
+            }
+        }
+        Op::Approve => {
+            let oldest = adjustment_row::Entity::find()
+                .filter(adjustment_row::Column::AccountId.eq(account))
+                .filter(adjustment_row::Column::Status.eq("pending"))
+                .order_by_asc(adjustment_row::Column::Id)
+                .one(db.conn())
+                .await
+                .map_err(|x| e(&x))?;
+            if let Some(request) = oldest {
+                let by = Operator { user: &staff.1 };
+                match adjustment::decide(db, request.id, Decision::Approve, "", by, at).await {
+                    Ok(_)
+                    | Err(AdjustmentError::WouldGoNegative { .. } | AdjustmentError::Expired(_)) => {
+                    }
+                    Err(x) => return Err(e(&x)),
+                }
+            }
         }
         Op::Redeem(_) | Op::RedeemAgain => {
             let Some((code, token)) = clicks.last() else {
@@ -607,7 +727,34 @@ async fn campaigns(db: &Db) {
     }
 }
 
-async fn run(db: &Db, ops: &[Op]) -> Result<(), String> {
+/// The operators who adjust (.0) and approve (.1).
+type Staff = (user::Model, user::Model);
+
+async fn staff(db: &Db) -> Staff {
+    let txn = db.write().await.unwrap();
+    let agent = auth::create_user(
+        &*txn,
+        "model-agent@example.com",
+        "model-password",
+        Role::Operator,
+        now(),
+    )
+    .await
+    .unwrap();
+    let finance = auth::create_user(
+        &*txn,
+        "model-finance@example.com",
+        "model-password",
+        Role::Operator,
+        now(),
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    (agent, finance)
+}
+
+async fn run(db: &Db, staff: &Staff, ops: &[Op]) -> Result<(), String> {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let n = SEQUENCE.fetch_add(1, Ordering::SeqCst);
     let account = customer(db, &format!("model{n}@example.com"), Currency::Vnd).await;
@@ -634,7 +781,7 @@ async fn run(db: &Db, ops: &[Op]) -> Result<(), String> {
             let code = CAMPAIGNS[i % CAMPAIGNS.len()].0;
             clicks.push((code.to_lowercase(), format!("click-{step}")));
         }
-        apply(db, &account, &mut refs, &clicks, op, at)
+        apply(db, &account, &mut refs, &clicks, staff, op, at)
             .await
             .map_err(|e| format!("step {step} {op:?}: {e}"))?;
         match op {
@@ -662,6 +809,8 @@ async fn run(db: &Db, ops: &[Op]) -> Result<(), String> {
             Op::Upgrade(i) => model.upgrade(1 + i % 2, anchor, at),
             Op::Cancel => model.cancel(anchor, at),
             Op::PeriodEnd => model.renew(anchor, at),
+            Op::Adjust(voucher, amount) => model.request(*voucher, *amount, at),
+            Op::Approve => model.approve(at),
             Op::ExpiryRun => model.expire(at),
             Op::Redeem(i) => {
                 let (_, amount, expiry_days, cap, enabled) = CAMPAIGNS[i % CAMPAIGNS.len()];
@@ -692,6 +841,7 @@ fn the_ledger_agrees_with_its_model_after_every_step() {
     let t = rt.block_on(TestDb::new());
     rt.block_on(campaigns(&t.db));
     rt.block_on(plans(&t.db));
+    let staff = rt.block_on(staff(&t.db));
     let cases = std::env::var("LEDGER_MODEL_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -702,7 +852,8 @@ fn the_ledger_agrees_with_its_model_after_every_step() {
         ..Config::default()
     });
     let result = runner.run(&proptest::collection::vec(op(), 1..16), |ops| {
-        rt.block_on(run(&t.db, &ops)).map_err(TestCaseError::fail)
+        rt.block_on(run(&t.db, &staff, &ops))
+            .map_err(TestCaseError::fail)
     });
     if let Err(e) = result {
         panic!("{e}");
