@@ -296,6 +296,7 @@ async fn crash_round(postgres: bool, round: u32) {
         store.cli(&["audit", "--email", DEMO]),
         "ok: balances equal the ledger"
     );
+    assert_chain_whole(&store);
     eprintln!(
         "crash round {round} ({}): killed after {moment} ms; {acknowledged} acknowledged, {unacknowledged} in flight",
         if postgres { "PostgreSQL" } else { "SQLite" }
@@ -451,6 +452,7 @@ async fn two_server_processes_on_one_postgres_database_credit_once_and_never_ove
         store.cli(&["audit", "--email", DEMO]),
         "ok: balances equal the ledger"
     );
+    assert_chain_whole(&store);
     eprintln!(
         "two processes: {charged} ₫ charged in 201s, 20 top-ups credited once each, audit clean"
     );
@@ -565,6 +567,14 @@ async fn renewal_round(postgres: bool) {
         let books = app::domain::ledger::audit(db.conn(), id).await.unwrap();
         assert!(books.is_empty(), "{books:?}");
     }
+    // A process killed mid-renewal left no half-written audit entry.
+    assert_chain_whole(&store);
+}
+
+/// `server audit-log verify` finds the hash chain whole.
+fn assert_chain_whole(store: &Store) {
+    let verified = store.cli(&["audit-log", "verify"]);
+    assert!(verified.starts_with("ok: "), "{verified}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
