@@ -345,127 +345,121 @@ pub fn AdjustmentTable(
             <tbody role="rowgroup">
                 {list
                     .into_iter()
-                    .map(|a| {
-                        let id = a.id;
-                        let what = format!("adjustment {id}");
-                        let note = RwSignal::new(String::new());
-                        let act = move |decision: Decision| {
-                            decide.dispatch(DecideAdjustment {
-                                id,
-                                decision,
-                                note: note.get_untracked(),
-                            });
-                        };
-                        let status_class = match a.status {
-                            AdjustmentStatus::Applied => "status status-success",
-                            AdjustmentStatus::Pending => "status status-processed",
-                            _ => "status status-failed",
-                        };
-                        let decided = a
-                            .decided_by
-                            .clone()
-                            .map(|by| {
-                                format!(
-                                    "by {by}, {}{}",
-                                    a.decided_at.clone().unwrap_or_default(),
-                                    if a.decision_note.is_empty() {
-                                        String::new()
-                                    } else {
-                                        format!(": “{}”", a.decision_note)
-                                    },
-                                )
-                            });
-                        view! {
-                            <tr role="row">
-                                <td role="cell" data-label="Requested">
-                                    {format!("#{id} · {}", a.requested_at)}
-                                    <span class="muted small block">{format!("by {}", a.requested_by)}</span>
-                                </td>
-                                {with_account
-                                    .then(|| {
-                                        view! {
-                                            <td role="cell" data-label="Account">
-                                                <a href=format!("/ops/accounts/{}", a.account_id)>{a.account_email.clone()}</a>
-                                            </td>
-                                        }
-                                    })}
-                                <td role="cell" data-label="Amount" class="num">
-                                    {a.amount.format_signed()}
-                                    <span class="muted small block">{a.bucket.label()}</span>
-                                </td>
-                                <td role="cell" data-label="Reason">
-                                    <strong>{a.reason.label()}</strong>
-                                    <span class="small block">{a.comment.clone()}</span>
-                                </td>
-                                <td role="cell" data-label="Customer reads">{a.description.clone()}</td>
-                                <td role="cell" data-label="Status">
-                                    <span class=status_class>{a.status.label()}</span>
-                                    {a.expires_at.clone().map(|e| view! { <span class="muted small block">{format!("expires {e}")}</span> })}
-                                    {decided.map(|d| view! { <span class="muted small block">{d}</span> })}
-                                    {(a.can_decide || a.can_withdraw)
-                                        .then(|| {
-                                            view! {
-                                                <div class="decision">
-                                                    <label class="visually-hidden" for=format!("note-{id}")>
-                                                        {format!("Note on {what}")}
-                                                    </label>
-                                                    <input
-                                                        id=format!("note-{id}")
-                                                        type="text"
-                                                        placeholder="Note (optional)"
-                                                        on:input=move |ev| note.set(event_target_value(&ev))
-                                                    />
-                                                    {a
-                                                        .can_decide
-                                                        .then(|| {
-                                                            view! {
-                                                                <button
-                                                                    type="button"
-                                                                    class="button-primary"
-                                                                    aria-label=format!("Approve {what}")
-                                                                    disabled=move || decide.pending().get()
-                                                                    on:click=move |_| act(Decision::Approve)
-                                                                >
-                                                                    "Approve"
-                                                                </button>
-                                                                <button
-                                                                    type="button"
-                                                                    class="button-quiet"
-                                                                    aria-label=format!("Reject {what}")
-                                                                    disabled=move || decide.pending().get()
-                                                                    on:click=move |_| act(Decision::Reject)
-                                                                >
-                                                                    "Reject"
-                                                                </button>
-                                                            }
-                                                        })}
-                                                    {a
-                                                        .can_withdraw
-                                                        .then(|| {
-                                                            view! {
-                                                                <button
-                                                                    type="button"
-                                                                    class="button-quiet"
-                                                                    aria-label=format!("Withdraw {what}")
-                                                                    disabled=move || decide.pending().get()
-                                                                    on:click=move |_| act(Decision::Withdraw)
-                                                                >
-                                                                    "Withdraw"
-                                                                </button>
-                                                            }
-                                                        })}
-                                                </div>
-                                            }
-                                        })}
-                                </td>
-                            </tr>
-                        }
-                    })
+                    .map(|a| view! { <AdjustmentRow a decide with_account /> })
                     .collect_view()}
             </tbody>
         </table>
     }
     .into_any()
+}
+
+#[component]
+fn AdjustmentRow(
+    a: AdjustmentView,
+    decide: ServerAction<DecideAdjustment>,
+    with_account: bool,
+) -> impl IntoView {
+    let id = a.id;
+    let status_class = match a.status {
+        AdjustmentStatus::Applied => "status status-success",
+        AdjustmentStatus::Pending => "status status-processed",
+        _ => "status status-failed",
+    };
+    let decided = a.decided_by.clone().map(|by| {
+        let note = if a.decision_note.is_empty() {
+            String::new()
+        } else {
+            format!(": “{}”", a.decision_note)
+        };
+        format!(
+            "by {by}, {}{note}",
+            a.decided_at.clone().unwrap_or_default()
+        )
+    });
+    let account = with_account.then(|| {
+        view! {
+            <td role="cell" data-label="Account">
+                <a href=format!("/ops/accounts/{}", a.account_id)>{a.account_email.clone()}</a>
+            </td>
+        }
+        .into_any()
+    });
+    let decisions = (a.can_decide || a.can_withdraw).then(|| {
+        view! { <Decisions id can_decide=a.can_decide can_withdraw=a.can_withdraw decide /> }
+            .into_any()
+    });
+    view! {
+        <tr role="row">
+            <td role="cell" data-label="Requested">
+                {format!("#{id} · {}", a.requested_at)}
+                <span class="muted small block">{format!("by {}", a.requested_by)}</span>
+            </td>
+            {account}
+            <td role="cell" data-label="Amount" class="num">
+                {a.amount.format_signed()}
+                <span class="muted small block">{a.bucket.label()}</span>
+            </td>
+            <td role="cell" data-label="Reason">
+                <strong>{a.reason.label()}</strong>
+                <span class="small block">{a.comment.clone()}</span>
+            </td>
+            <td role="cell" data-label="Customer reads">{a.description.clone()}</td>
+            <td role="cell" data-label="Status">
+                <span class=status_class>{a.status.label()}</span>
+                {a.expires_at.clone().map(|e| view! { <span class="muted small block">{format!("expires {e}")}</span> })}
+                {decided.map(|d| view! { <span class="muted small block">{d}</span> })}
+                {decisions}
+            </td>
+        </tr>
+    }
+}
+
+/// A note and the buttons the viewer may press on one request.
+#[component]
+fn Decisions(
+    id: i64,
+    can_decide: bool,
+    can_withdraw: bool,
+    decide: ServerAction<DecideAdjustment>,
+) -> impl IntoView {
+    let what = format!("adjustment {id}");
+    let note = RwSignal::new(String::new());
+    let act = move |decision: Decision| {
+        decide.dispatch(DecideAdjustment {
+            id,
+            decision,
+            note: note.get_untracked(),
+        });
+    };
+    let button = move |decision: Decision, label: &'static str, class: &'static str| {
+        view! {
+            <button
+                type="button"
+                class=class
+                aria-label=format!("{label} adjustment {id}")
+                disabled=move || decide.pending().get()
+                on:click=move |_| act(decision)
+            >
+                {label}
+            </button>
+        }
+    };
+    view! {
+        <div class="decision">
+            <label class="visually-hidden" for=format!("note-{id}")>
+                {format!("Note on {what}")}
+            </label>
+            <input
+                id=format!("note-{id}")
+                type="text"
+                placeholder="Note (optional)"
+                on:input=move |ev| note.set(event_target_value(&ev))
+            />
+            {can_decide.then(|| button(Decision::Approve, "Approve", "button-primary"))}
+            {can_decide.then(|| button(Decision::Reject, "Reject", "button-quiet"))}
+            {can_withdraw.then(|| button(Decision::Withdraw, "Withdraw", "button-quiet"))}
+        </div>
+    }
 }
 
 /// Credit or debit one bucket, with a reason; at or above the threshold it waits for a
