@@ -204,6 +204,8 @@ test.describe("Vouchers", () => {
     await page.getByRole("button", { name: "Sign out" }).click();
 
     await signIn(page, "admin@example.com");
+    await expect(page).toHaveURL(/\/ops$/);
+    await page.goto("/ops/vouchers");
     await hydrated(page);
     const after = page.getByRole("table", { name: "Campaigns" }).getByRole("row", { name: /Partner batch/ });
     await expect(after).toContainText("1 / no cap");

@@ -10,6 +10,7 @@ mod m20261125_000004_hardening;
 mod m20261125_000005_vouchers;
 mod m20261126_000006_plans;
 mod m20261127_000007_operator_console;
+mod m20261127_000008_reversals;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_vouchers::Migration),
             Box::new(m20261126_000006_plans::Migration),
             Box::new(m20261127_000007_operator_console::Migration),
+            Box::new(m20261127_000008_reversals::Migration),
         ]
     }
 }

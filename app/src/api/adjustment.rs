@@ -101,15 +101,7 @@ pub async fn pending_adjustments() -> Result<Vec<AdjustmentView>, AppError> {
 #[cfg(feature = "ssr")]
 fn adjustment_error(e: crate::domain::adjustment::AdjustmentError) -> AppError {
     use crate::domain::adjustment::AdjustmentError as E;
-    let sentence = |e: &E| {
-        let text = e.to_string();
-        let mut chars = text.chars();
-        let first: String = chars
-            .next()
-            .map(|c| c.to_uppercase().collect())
-            .unwrap_or_default();
-        format!("{first}{}.", chars.as_str())
-    };
+    let sentence = |e: &E| server::sentence(&e.to_string());
     match e {
         E::NoSuchAccount | E::NotFound => AppError::NotFound(sentence(&e)),
         E::OwnRequest | E::NotYours => AppError::NotAllowed(sentence(&e)),

@@ -10,8 +10,8 @@
 //! History), `top_up` (Add credit, billing settings, payments), `voucher` (Apply Code,
 //! Voucher List, operators' campaigns), `plan` (Billing Plans), `settings` (the
 //! Settings tab's preferences and change log); for the operator console, `lookup`
-//! (search, account view and histories), `adjustment` (requests and decisions) and
-//! `audit` (the log). Operator functions begin with `Call::require_capability`. The
+//! (search, account view and histories), `adjustment` (requests and decisions),
+//! `reversal` (charged-back top-ups) and `audit` (the log). Operator functions begin with `Call::require_capability`. The
 //! rules themselves live in `crate::domain`.
 
 mod adjustment;
@@ -19,6 +19,7 @@ mod audit;
 mod history;
 mod lookup;
 mod plan;
+mod reversal;
 mod session;
 mod settings;
 mod top_up;
@@ -29,6 +30,7 @@ pub use audit::*;
 pub use history::*;
 pub use lookup::*;
 pub use plan::*;
+pub use reversal::*;
 pub use session::*;
 pub use settings::*;
 pub use top_up::*;
@@ -231,6 +233,16 @@ pub mod server {
         )
         .await
         .map_err(history_error)
+    }
+
+    /// A domain error's text as a sentence for the page: capitalised, with a full stop.
+    pub fn sentence(text: &str) -> String {
+        let mut chars = text.chars();
+        let first: String = chars
+            .next()
+            .map(|c| c.to_uppercase().collect())
+            .unwrap_or_default();
+        format!("{first}{}.", chars.as_str())
     }
 
     /// A refused history query, in words for the person who made it.

@@ -8,7 +8,9 @@
 //!   soonest-expiring grant first, then top-up credits; one row per grant touched and
 //!   one for the top-up part;
 //! - a charge larger than the balance records one `Failed` row and deducts nothing;
-//! - expired voucher credits leave through a recorded `Expiry` row, never silently.
+//! - expired voucher credits leave through a recorded `Expiry` row, never silently;
+//! - a top-up credited while the account owes for a charge-back pays that first
+//!   (`reversal::settle_owed_locked`).
 //!
 //! Concurrency: every write starts with [`lock_account`], an UPDATE of the account row.
 //! On PostgreSQL that row lock queues writers of one account (in any process); on
@@ -387,8 +389,9 @@ pub async fn record_top_up_in(
     if status == Status::Success {
         move_balance(txn, &account.id, Bucket::TopUp, amount, at).await?;
     }
+    let credited = status == Status::Success;
     let row = transaction::ActiveModel {
-        account_id: Set(account.id),
+        account_id: Set(account.id.clone()),
         bucket: Set(Bucket::TopUp.as_str().to_owned()),
         kind: Set(Kind::TopUp.as_str().to_owned()),
         service: Set(Some(Service::PaymentGateway.as_str().to_owned())),
@@ -400,7 +403,12 @@ pub async fn record_top_up_in(
         payment_reference: Set(Some(top_up.reference.clone())),
         ..Default::default()
     };
-    Ok(row.insert(txn).await?)
+    let row = row.insert(txn).await?;
+    if credited {
+        // What the account owes for a charge-back is paid first from new credit.
+        super::reversal::settle_owed_locked(txn, &account, at).await?;
+    }
+    Ok(row)
 }
 
 /// Settles a Processed top-up row of the (locked) account: Success adds its amount to
@@ -442,6 +450,8 @@ pub async fn settle_top_up_in(
     }
     if success {
         move_balance(txn, &account.id, Bucket::TopUp, row.amount_minor, at).await?;
+        // What the account owes for a charge-back is paid first from new credit.
+        super::reversal::settle_owed_locked(txn, account, at).await?;
     }
     Ok(())
 }
@@ -532,6 +542,41 @@ pub async fn grant_voucher_locked(
     };
     let row = row.insert(txn).await?;
     Ok((grant, row))
+}
+
+/// A charge-back's movement of the (locked) account's top-up credits: taken back
+/// (negative) or restored after a won dispute (positive). Kind `reversal`, Service
+/// "Payment Gateway", the top-up's gateway as the Source, its payment reference, and the
+/// top-up row it reverses.
+pub async fn reversal_locked(
+    txn: &DatabaseTransaction,
+    account: &LockedAccount,
+    amount_minor: i64,
+    top_up: &transaction::Model,
+    description: &str,
+    at: DateTime<Utc>,
+) -> Result<transaction::Model, LedgerError> {
+    if amount_minor == 0 || top_up.account_id != account.id {
+        return Err(LedgerError::Refused(
+            "a reversal moves credit of its own account",
+        ));
+    }
+    move_balance(txn, &account.id, Bucket::TopUp, amount_minor, at).await?;
+    let row = transaction::ActiveModel {
+        account_id: Set(account.id.clone()),
+        bucket: Set(Bucket::TopUp.as_str().to_owned()),
+        kind: Set(Kind::Reversal.as_str().to_owned()),
+        service: Set(Some(Service::PaymentGateway.as_str().to_owned())),
+        source: Set(top_up.source.clone()),
+        description: Set(description.to_owned()),
+        status: Set(Status::Success.as_str().to_owned()),
+        amount_minor: Set(amount_minor),
+        created_at: Set(at),
+        payment_reference: Set(top_up.payment_reference.clone()),
+        reverses_id: Set(Some(top_up.id)),
+        ..Default::default()
+    };
+    Ok(row.insert(txn).await?)
 }
 
 /// The code an operator's credit to the voucher bucket is granted under.

@@ -10,7 +10,7 @@ use super::entities::{
     account, balance, billing_profile, payment, user, voucher_code, voucher_grant,
 };
 use super::settings::LocalTime;
-use super::{adjustment, auth, billing, plan, voucher};
+use super::{adjustment, auth, billing, plan, reversal, voucher};
 use crate::model::ledger::Balances;
 use crate::model::money::{Currency, Money};
 use crate::model::operator::{
@@ -220,6 +220,9 @@ pub async fn account_view(
         .collect();
     let rows = adjustment::for_account(conn, &acct.id).await?;
     let adjustments = adjustment::views(conn, rows, Some(viewer.id), may_approve, dates).await?;
+    let rows = reversal::for_account(conn, &acct.id).await?;
+    let reversals = reversal::views(conn, rows, viewer, may_approve).await?;
+    let owed = Money::from_minor(reversal::owed(conn, &acct.id).await?, currency);
     Ok(Some(AccountView {
         email: owner.as_ref().map(|u| u.email.clone()).unwrap_or_default(),
         time_zone: owner.map(|u| u.time_zone).unwrap_or_default(),
@@ -232,5 +235,7 @@ pub async fn account_view(
         grants,
         adjustments,
         approval_threshold: threshold(currency),
+        reversals,
+        owed,
     }))
 }

@@ -19,6 +19,7 @@ pub mod lookup;
 pub mod operator;
 pub mod payment;
 pub mod plan;
+pub mod reversal;
 pub mod session_store;
 pub mod settings;
 pub mod throttle;

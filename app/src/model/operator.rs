@@ -351,6 +351,9 @@ pub struct AccountView {
     pub adjustments: Vec<AdjustmentView>,
     /// Adjustments of at least this much wait for a second operator.
     pub approval_threshold: Money,
+    pub reversals: Vec<ReversalView>,
+    /// What the account still owes for charge-backs.
+    pub owed: Money,
 }
 
 /// One audit log entry as the console shows it.
@@ -450,4 +453,54 @@ mod tests {
         assert_eq!(default_threshold(Currency::Jpy).to_string(), "¥30,000");
         assert_eq!(default_threshold(Currency::Usd).to_string(), "$200.00");
     }
+}
+
+/// Where a top-up's reversal stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ReversalStatus {
+    /// Waiting for an operator's approval.
+    Pending,
+    /// Its credits were taken back (and the rest recorded as owed).
+    Applied,
+    Rejected,
+    /// The dispute was won: everything it took was given back.
+    Reinstated,
+}
+wire_names!(ReversalStatus {
+    Pending => "pending",
+    Applied => "applied",
+    Rejected => "rejected",
+    Reinstated => "reinstated",
+});
+
+impl ReversalStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            ReversalStatus::Pending => "Waiting for approval",
+            ReversalStatus::Applied => "Applied",
+            ReversalStatus::Rejected => "Rejected",
+            ReversalStatus::Reinstated => "Reinstated (dispute won)",
+        }
+    }
+}
+
+/// A reversal as the console lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReversalView {
+    pub id: i64,
+    pub account_id: String,
+    pub account_email: String,
+    pub payment_reference: String,
+    pub amount: Money,
+    pub reason: String,
+    /// Who opened it: an operator's email, or the gateway's name.
+    pub opened_by: String,
+    pub requested_at: String,
+    pub status: ReversalStatus,
+    pub taken: Money,
+    pub owed: Money,
+    pub owed_left: Money,
+    pub decided_by: Option<String>,
+    /// Whether the operator looking may approve or reject it.
+    pub can_decide: bool,
 }

@@ -6,7 +6,11 @@
 use super::browser;
 use super::history::AccountScope;
 use super::ops::{Choice, Field, Requires, held};
-use crate::api::{DecideAdjustment, SubmitAdjustment, get_account_view, search_accounts};
+use super::reversals::{OpenReversalForm, ReversalDecisionError, ReversalTable};
+use crate::api::{
+    DecideAdjustment, DecideReversal, OpenReversal, SubmitAdjustment, get_account_view,
+    search_accounts,
+};
 use crate::model::billing::FieldError;
 use crate::model::error::AppError;
 use crate::model::operator::{
@@ -177,12 +181,20 @@ pub fn AccountOverview() -> impl IntoView {
     let id = account_id();
     let view = Resource::new(move || id.clone(), get_account_view);
     let decide = ServerAction::<DecideAdjustment>::new();
+    let decide_reversal = ServerAction::<DecideReversal>::new();
+    let open_reversal = ServerAction::<OpenReversal>::new();
     Effect::new(move |_| {
-        if decide.value().get().is_some() {
+        let decided = decide.value().get().is_some();
+        let reversed = decide_reversal.value().get().is_some();
+        let opened = open_reversal.value().get().is_some();
+        if decided || reversed || opened {
             view.refetch();
         }
     });
     let may_adjust = held().contains(&Capability::AdjustCredits);
+    // Outside the resource: the page reads the account again after a submission, and
+    // the message must outlive that.
+    let done = RwSignal::new(None::<String>);
     view! {
         <Title text="Account" />
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -198,8 +210,25 @@ pub fn AccountOverview() -> impl IntoView {
                             </section>
                             {may_adjust
                                 .then(|| {
-                                    view! { <AdjustForm account=account.clone() on_done=move || view.refetch() /> }
+                                    view! { <AdjustForm account=account.clone() done on_done=move || view.refetch() /> }
                                 })}
+                            <section aria-labelledby="reversals-heading">
+                                <h3 id="reversals-heading">"Reversals of charged-back top-ups"</h3>
+                                {(account.owed.to_minor() != Some(0))
+                                    .then(|| {
+                                        view! {
+                                            <p class="notice notice-warning">
+                                                {format!("The account owes {} for charge-backs: it is settled from its next top-ups.", account.owed)}
+                                            </p>
+                                        }
+                                    })}
+                                <ReversalDecisionError decide=decide_reversal />
+                                <ReversalTable list=account.reversals.clone() decide=decide_reversal with_account=false />
+                                {may_adjust
+                                    .then(|| {
+                                        view! { <OpenReversalForm account_id=account.account_id.clone() open=open_reversal /> }
+                                    })}
+                            </section>
                         }
                             .into_any()
                     }
@@ -467,6 +496,7 @@ fn Decisions(
 #[component]
 fn AdjustForm(
     account: AccountView,
+    done: RwSignal<Option<String>>,
     on_done: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let fresh = {
@@ -484,7 +514,6 @@ fn AdjustForm(
     // The browser's token for this form (the server render has none).
     Effect::new(move |_| form.update(|f| f.token = browser::new_token()));
     let errors = RwSignal::new(Vec::<FieldError>::new());
-    let done = RwSignal::new(None::<String>);
     let submit = ServerAction::<SubmitAdjustment>::new();
     let currency = account.currency;
     let fresh = StoredValue::new(fresh);

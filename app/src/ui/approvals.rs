@@ -3,7 +3,8 @@
 
 use super::accounts::{AdjustmentTable, DecisionError};
 use super::ops::Requires;
-use crate::api::{DecideAdjustment, pending_adjustments};
+use super::reversals::{ReversalDecisionError, ReversalTable};
+use crate::api::{DecideAdjustment, DecideReversal, pending_adjustments, pending_reversals};
 use crate::model::operator::Capability;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -20,16 +21,23 @@ pub fn Approvals() -> impl IntoView {
 #[component]
 fn Queue() -> impl IntoView {
     let list = Resource::new(|| (), |_| pending_adjustments());
+    let reversals = Resource::new(|| (), |_| pending_reversals());
     let decide = ServerAction::<DecideAdjustment>::new();
+    let decide_reversal = ServerAction::<DecideReversal>::new();
     Effect::new(move |_| {
         if decide.value().get().is_some() {
             list.refetch();
         }
     });
+    Effect::new(move |_| {
+        if decide_reversal.value().get().is_some() {
+            reversals.refetch();
+        }
+    });
     view! {
         <Title text="Approvals" />
         <section aria-labelledby="approvals-heading">
-            <h2 id="approvals-heading">"Waiting for approval"</h2>
+            <h2 id="approvals-heading">"Adjustments waiting for approval"</h2>
             <p class="muted">
                 "Adjustments at or above the threshold wait here for 7 days. You cannot decide on your own requests."
             </p>
@@ -49,6 +57,22 @@ fn Queue() -> impl IntoView {
                         }
                             .into_any(),
                         Ok(list) => view! { <AdjustmentTable list decide with_account=true /> }.into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+        <section aria-labelledby="reversal-approvals-heading">
+            <h2 id="reversal-approvals-heading">"Reversals waiting for approval"</h2>
+            <ReversalDecisionError decide=decide_reversal />
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match reversals.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="empty">"No reversal is waiting for approval."</p>
+                        }
+                            .into_any(),
+                        Ok(list) => view! { <ReversalTable list decide=decide_reversal with_account=true /> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}

@@ -14,6 +14,7 @@ mod ops;
 mod payments;
 mod plan_catalogue;
 mod plans;
+mod reversals;
 mod settings;
 mod sign_in;
 mod vouchers;
