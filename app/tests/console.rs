@@ -14,7 +14,6 @@ use app::domain::audit::{self, Actor};
 use app::domain::db::{Db, now};
 use app::domain::entities::{adjustment as adjustment_row, audit_entry, transaction, user};
 use app::domain::ledger::{self, TopUp, VoucherCredit};
-use app::domain::settings::LocalTime;
 use app::domain::{auth, lookup, operator};
 use app::model::ledger::{Bucket, Kind, Status};
 use app::model::money::{Currency, Money};
@@ -90,7 +89,6 @@ async fn submit(
         key,
         Operator { user: by },
         &Thresholds::default(),
-        LocalTime::UTC,
         at,
     )
     .await

@@ -28,7 +28,6 @@ use app::domain::entities::{
 use app::domain::ledger::{self, ChargeRequest, VoucherCredit};
 use app::domain::payment::{self, NewPayment, Outcome};
 use app::domain::plan::{self, PlanError};
-use app::domain::settings::LocalTime;
 use app::domain::voucher::{self, RedeemError};
 use app::model::ledger::Bucket;
 use app::model::ledger::Service;
@@ -533,18 +532,7 @@ async fn apply(
             let key = uuid::Uuid::new_v4().to_string();
             let by = Operator { user: &staff.0 };
             let thresholds = Thresholds::default();
-            match adjustment::submit(
-                db,
-                account,
-                &spec,
-                &key,
-                by,
-                &thresholds,
-                LocalTime::UTC,
-                at,
-            )
-            .await
-            {
+            match adjustment::submit(db, account, &spec, &key, by, &thresholds, at).await {
                 Ok(_) | Err(AdjustmentError::WouldGoNegative { .. }) => {}
                 Err(x) => return Err(e(&x)),
             }

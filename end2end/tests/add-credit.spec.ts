@@ -1,57 +1,18 @@
-import { test, expect, signIn, hydrated, cli, vnd, NEW, PASSWORD } from "./fixtures";
+import {
+  test, expect, signIn, hydrated, cli, vnd, NEW, PASSWORD, dialog, openAddCredit, fillSettings, payThrough, atGateway,
+} from "./fixtures";
 import type { Page } from "@playwright/test";
 
 /** The header's total balance, as its link names it. */
 const balanceLink = (page: Page) => page.getByRole("link", { name: /^Total balance/ });
 const headerBalance = async (page: Page) =>
   ((await balanceLink(page).getAttribute("aria-label")) ?? "").replace("Total balance ", "");
-const dialog = (page: Page) => page.getByRole("dialog");
 
 /** Signs in and waits for the billing page to be live. */
 async function signedIn(page: Page, email: string) {
   await signIn(page, email);
   await expect(page).toHaveURL(/\/billing$/);
   await hydrated(page);
-}
-
-async function openAddCredit(page: Page) {
-  await hydrated(page);
-  await page.getByRole("button", { name: "Add credit" }).click();
-  await expect(dialog(page)).toBeVisible();
-}
-
-async function fillSettings(page: Page, o: { name: string; country: string; currency?: string }) {
-  const d = dialog(page);
-  await expect(d.getByRole("heading", { name: "Billing settings" })).toBeVisible();
-  // "…cannot be changed later." for a new account; "Fixed: …" for one that holds a currency.
-  await expect(d.getByText(/the currency cannot be changed/i)).toBeVisible();
-  await d.getByLabel("Full name").fill(o.name);
-  await d.getByLabel("Address").fill("1 Example Street, Example City");
-  await d.getByLabel("Country").selectOption({ label: o.country });
-  if (o.currency) await d.getByLabel("Currency").selectOption(o.currency);
-  await d.getByRole("button", { name: "Continue" }).click();
-}
-
-/** Amount (a preset button or a typed amount) → method → confirm → Pay. */
-async function payThrough(page: Page, o: { preset?: string; custom?: string; method: string; pay: string }) {
-  const d = dialog(page);
-  await expect(d.getByRole("heading", { name: "Amount" })).toBeVisible();
-  if (o.preset) await d.getByText(o.preset, { exact: true }).click();
-  if (o.custom) await d.getByLabel(/Custom amount/).fill(o.custom);
-  await d.getByRole("button", { name: "Continue" }).click();
-  await expect(d.getByRole("heading", { name: "Payment method" })).toBeVisible();
-  await expect(d.getByRole("radio", { name: new RegExp(o.method) })).toBeChecked();
-  await d.getByRole("button", { name: "Continue" }).click();
-  await expect(d.getByRole("heading", { name: "Confirm" })).toBeVisible();
-  await d.getByLabel("I understand that credits purchased are non-refundable.").check();
-  await d.getByRole("button", { name: o.pay }).click();
-}
-
-/** On the sandbox's hosted page: check what is paid, then press a button. */
-async function atGateway(page: Page, provider: string, amount: string, button: "Pay" | "Cancel" | "Fail") {
-  await expect(page.getByRole("heading", { name: `${provider} sandbox` })).toBeVisible();
-  await expect(page.getByText(amount, { exact: true })).toBeVisible();
-  await page.getByRole("button", { name: button, exact: true }).click();
 }
 
 /** Rows of the Payment History table. */

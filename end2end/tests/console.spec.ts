@@ -1,4 +1,6 @@
-import { test, expect, signIn, hydrated, cli, vnd, PASSWORD, DEMO } from "./fixtures";
+import {
+  test, expect, signIn, hydrated, cli, vnd, PASSWORD, DEMO, API_KEY, openAddCredit, fillSettings, payThrough, atGateway,
+} from "./fixtures";
 import type { Page } from "@playwright/test";
 
 // The demo's operators: every capability; view and approve; view only.
@@ -229,5 +231,69 @@ test.describe("Operator console", () => {
     await expect(history.getByRole("row").nth(1)).toContainText("Credit for the GPU outage on 20 Nov");
     await expect(history.getByRole("row").nth(1)).toContainText("Billing Support");
     await expect(history.getByRole("row").nth(1)).toContainText(`+${vnd("6000000")}`);
+  });
+
+  test("a charged-back top-up, partly spent, is reversed after a second operator approves; the customer owes the rest", async ({ page }) => {
+    const customer = `chargeback-${Date.now()}@example.com`;
+    cli("create-user", "--email", customer, "--password", PASSWORD, "--country", "VN", "--currency", "VND");
+    const accountId = cli("account-id", "--email", customer);
+    // The customer tops up 1.000.000 ₫ through VNPay and spends 400.000 ₫ of it.
+    await signIn(page, customer);
+    await expect(page).toHaveURL(/\/billing$/);
+    await openAddCredit(page);
+    await fillSettings(page, { name: "Lê Văn Chargeback", country: "Viet Nam" });
+    await payThrough(page, { preset: vnd("1000000"), method: "VNPay", pay: `Pay ${vnd("1000000")}` });
+    await atGateway(page, "VNPay", vnd("1000000"), "Pay");
+    await expect(page.getByRole("heading", { name: "Payment successful" })).toBeVisible();
+    const reference = page.url().split("/").pop()!;
+    const spent = await page.request.post("/api/v1/charges", {
+      headers: { Authorization: `Bearer ${API_KEY}`, "Idempotency-Key": `chargeback-${reference}` },
+      data: {
+        account_id: accountId, service: "gpu_container", resource: "gpu-a100", description: "GPU hours", amount: "400000",
+      },
+    });
+    expect(spent.status()).toBe(201);
+    await signOut(page);
+
+    // Support opens the reversal from the bank's notice; they cannot approve it.
+    await signIn(page, ADMIN);
+    await expect(page).toHaveURL(/\/ops$/);
+    await page.goto(`/ops/accounts/${accountId}`);
+    await hydrated(page);
+    await page.getByLabel("Payment reference").fill(reference);
+    await page.getByLabel("Why (the dispute, the bank's notice)").fill("Bank charge-back notice CB-2291, card reported stolen");
+    await page.getByRole("button", { name: "Request reversal" }).click();
+    await expect(page.getByRole("status").filter({ hasText: "Reversal requested" })).toBeVisible();
+    const reversals = page.getByRole("table", { name: "Reversals" });
+    await expect(reversals).toContainText("Waiting for approval");
+    await expect(reversals.getByRole("button", { name: /^Approve reversal/ })).toHaveCount(0);
+    await signOut(page);
+
+    // Finance approves it from the queue.
+    await signIn(page, FINANCE);
+    await hydrated(page);
+    await sections(page).getByRole("link", { name: "Approvals" }).click();
+    const queue = page.getByRole("table", { name: "Reversals" });
+    const row = queue.getByRole("row", { name: new RegExp(reference) });
+    await expect(row).toContainText(customer);
+    await row.getByRole("button", { name: /^Approve reversal/ }).click();
+    await expect(queue.getByRole("row", { name: new RegExp(reference) })).toHaveCount(0);
+    await page.goto(`/ops/accounts/${accountId}`);
+    await hydrated(page);
+    await expect(page.getByRole("table", { name: "Reversals" })).toContainText(vnd("600000"));
+    await expect(page.getByText(`The account owes ${vnd("400000")} for charge-backs`)).toBeVisible();
+    await signOut(page);
+
+    // The customer: the 600.000 ₫ left taken back, 400.000 ₫ owed and said so.
+    await signIn(page, customer);
+    await expect(page).toHaveURL(/\/billing$/);
+    await hydrated(page);
+    await expect(page.getByRole("link", { name: /^Total balance/ })).toContainText("0 ₫");
+    await expect(page.getByText(`You owe ${vnd("400000")} for a charged-back payment`)).toBeVisible();
+    await page.goto("/billing/history");
+    await hydrated(page);
+    const history = page.getByRole("table", { name: "Credit history" });
+    await expect(history.getByRole("row").nth(1)).toContainText(`Charge-back of top-up ${reference}`);
+    await expect(history.getByRole("row").nth(1)).toContainText(`-${vnd("600000")}`);
   });
 });

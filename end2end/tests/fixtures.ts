@@ -45,6 +45,49 @@ export async function signIn(page: Page, email: string, password = PASSWORD) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
+/** The Add credit dialog. */
+export const dialog = (page: Page) => page.getByRole("dialog");
+
+export async function openAddCredit(page: Page) {
+  await hydrated(page);
+  await page.getByRole("button", { name: "Add credit" }).click();
+  await expect(dialog(page)).toBeVisible();
+}
+
+export async function fillSettings(page: Page, o: { name: string; country: string; currency?: string }) {
+  const d = dialog(page);
+  await expect(d.getByRole("heading", { name: "Billing settings" })).toBeVisible();
+  // "…cannot be changed later." for a new account; "Fixed: …" for one that holds a currency.
+  await expect(d.getByText(/the currency cannot be changed/i)).toBeVisible();
+  await d.getByLabel("Full name").fill(o.name);
+  await d.getByLabel("Address").fill("1 Example Street, Example City");
+  await d.getByLabel("Country").selectOption({ label: o.country });
+  if (o.currency) await d.getByLabel("Currency").selectOption(o.currency);
+  await d.getByRole("button", { name: "Continue" }).click();
+}
+
+/** Amount (a preset button or a typed amount) → method → confirm → Pay. */
+export async function payThrough(page: Page, o: { preset?: string; custom?: string; method: string; pay: string }) {
+  const d = dialog(page);
+  await expect(d.getByRole("heading", { name: "Amount" })).toBeVisible();
+  if (o.preset) await d.getByText(o.preset, { exact: true }).click();
+  if (o.custom) await d.getByLabel(/Custom amount/).fill(o.custom);
+  await d.getByRole("button", { name: "Continue" }).click();
+  await expect(d.getByRole("heading", { name: "Payment method" })).toBeVisible();
+  await expect(d.getByRole("radio", { name: new RegExp(o.method) })).toBeChecked();
+  await d.getByRole("button", { name: "Continue" }).click();
+  await expect(d.getByRole("heading", { name: "Confirm" })).toBeVisible();
+  await d.getByLabel("I understand that credits purchased are non-refundable.").check();
+  await d.getByRole("button", { name: o.pay }).click();
+}
+
+/** On the sandbox's hosted page: check what is paid, then press a button. */
+export async function atGateway(page: Page, provider: string, amount: string, button: "Pay" | "Cancel" | "Fail") {
+  await expect(page.getByRole("heading", { name: `${provider} sandbox` })).toBeVisible();
+  await expect(page.getByText(amount, { exact: true })).toBeVisible();
+  await page.getByRole("button", { name: button, exact: true }).click();
+}
+
 /** Every test fails if the browser console reports an error or a hydration warning. */
 export const test = base.extend<{ consoleProblems: string[] }>({
   consoleProblems: [

@@ -15,7 +15,6 @@ use crate::model::operator::Capability;
 #[server(prefix = "/rpc", endpoint = "submit_adjustment")]
 pub async fn submit_adjustment(form: AdjustmentForm) -> Result<AdjustmentOutcome, AppError> {
     use crate::domain::adjustment::{self, Operator};
-    use crate::domain::settings::LocalTime;
     let call = server::Call::begin().await?;
     let staff = call.require_capability(Capability::AdjustCredits).await?;
     let (account, currency) = server::account_by_id(&call, &form.account_id).await?;
@@ -32,7 +31,6 @@ pub async fn submit_adjustment(form: AdjustmentForm) -> Result<AdjustmentOutcome
         token,
         Operator { user: &staff.user },
         &call.thresholds(),
-        LocalTime::of(&staff.user),
         crate::domain::db::now(),
     )
     .await

@@ -10,12 +10,12 @@ use super::server;
 /// The signed-in user and their balances, or `None` when nobody is signed in.
 #[server(prefix = "/rpc", endpoint = "viewer")]
 pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
-    use crate::domain::{ledger, plan, settings::LocalTime};
+    use crate::domain::{ledger, plan, reversal, settings::LocalTime};
     let call = server::Call::begin().await?;
     let Some(user) = call.user().await? else {
         return Ok(None);
     };
-    let (balances, grace) = match call.account_of(&user).await? {
+    let (balances, grace, owed) = match call.account_of(&user).await? {
         Some((acct, currency)) => (
             Some(
                 ledger::balances(call.db.conn(), &acct.id, currency)
@@ -25,13 +25,21 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
             plan::grace_until(call.db.conn(), &acct.id)
                 .await
                 .map_err(server::internal)?,
+            Some(
+                reversal::owed(call.db.conn(), &acct.id)
+                    .await
+                    .map_err(server::internal)?,
+            )
+            .filter(|minor| *minor > 0)
+            .map(|minor| crate::model::money::Money::from_minor(minor, currency)),
         ),
-        None => (None, None),
+        None => (None, None, None),
     };
     let capabilities = crate::domain::operator::of_user(call.db.conn(), user.id)
         .await
         .map_err(server::internal)?;
     Ok(Some(Viewer {
+        owed,
         capabilities,
         plan_grace_until: grace.map(|g| LocalTime::of(&user).date_minute(g)),
         email: user.email,

@@ -128,7 +128,8 @@ impl Operator<'_> {
 }
 
 /// Submits an adjustment: applied at once below the threshold, otherwise a pending
-/// request. A repeat of the same `key` for the account returns the first one.
+/// request. A repeat of the same `key` for the account returns the first one. Dates in
+/// the answer are in the operator's time zone.
 pub async fn submit(
     db: &Db,
     account_id: &str,
@@ -136,9 +137,9 @@ pub async fn submit(
     key: &str,
     by: Operator<'_>,
     thresholds: &Thresholds,
-    dates: LocalTime,
     at: DateTime<Utc>,
 ) -> Result<AdjustmentOutcome, AdjustmentError> {
+    let dates = LocalTime::of(by.user);
     let txn = db.write().await?;
     let account = lock(&txn, account_id).await?;
     if let Some(first) = adjustment::Entity::find()

@@ -102,7 +102,7 @@ async fn save_once(
         row.time_zone = Set(zone.to_owned());
         row.update(&*txn).await?;
         settings::record(
-            &*txn,
+            &txn,
             user_id,
             user_id,
             [("Time zone", "UTC", zone)].into_iter(),
@@ -113,7 +113,7 @@ async fn save_once(
     // Each changed field is logged with the save, in its transaction.
     let changed = settings::billing_changes(before.as_ref(), profile);
     settings::record(
-        &*txn,
+        &txn,
         user_id,
         user_id,
         changed

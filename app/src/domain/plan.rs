@@ -202,7 +202,7 @@ pub async fn define(
             "active": old.active,
             "default": old.is_default,
             "limits": old.limits,
-            "prices": prices_text(&*txn, old.id).await?,
+            "prices": prices_text(&txn, old.id).await?,
         }),
         None => json!({}),
     };
@@ -232,7 +232,7 @@ pub async fn define(
         "active": saved.active,
         "default": saved.is_default,
         "limits": saved.limits,
-        "prices": prices_text(&*txn, saved.id).await?,
+        "prices": prices_text(&txn, saved.id).await?,
     });
     audit::append(
         &txn,

@@ -103,7 +103,7 @@ pub async fn save_preferences(
     row.date_format = Set(preferences.date_format.as_str().to_owned());
     row.update(&*txn).await?;
     let changed = record(
-        &*txn,
+        &txn,
         user_id,
         changed_by,
         changes

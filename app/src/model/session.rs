@@ -38,6 +38,8 @@ pub struct Viewer {
     pub balances: Option<Balances>,
     /// Set while a plan renewal is unpaid: until when the plan is kept (user's dates).
     pub plan_grace_until: Option<String>,
+    /// What the account owes for charged-back top-ups (settled from the next top-up).
+    pub owed: Option<super::money::Money>,
     /// An operator's capabilities (none for a customer): which console pages they see.
     pub capabilities: Vec<super::operator::Capability>,
 }

@@ -3,6 +3,7 @@
 use super::header::{FreshBalances, ViewerResource};
 use crate::model::error::AppError;
 use crate::model::ledger::Balances;
+use crate::model::money::Money;
 use crate::model::session::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -74,10 +75,12 @@ pub fn Overview() -> impl IntoView {
     view! {
         <Suspense>
             {move || Suspend::new(async move {
-                let read = viewer.await.ok().flatten().and_then(|me| me.balances);
+                let me = viewer.await.ok().flatten();
+                let read = me.as_ref().and_then(|me| me.balances);
+                let owed = me.and_then(|me| me.owed);
                 // Keyed on whether there is an account: new balances after a voucher
                 // update the figures in place.
-                move || view! { <Balances balances=fresh.or(read) /> }
+                move || view! { <Balances balances=fresh.or(read) owed /> }
             })}
         </Suspense>
         <super::vouchers::ApplyVoucher />
@@ -85,7 +88,7 @@ pub fn Overview() -> impl IntoView {
 }
 
 #[component]
-fn Balances(balances: Option<Balances>) -> impl IntoView {
+fn Balances(balances: Option<Balances>, owed: Option<Money>) -> impl IntoView {
     let Some(balances) = balances else {
         return view! {
             <section aria-labelledby="overview-heading" class="overview">
@@ -114,6 +117,16 @@ fn Balances(balances: Option<Balances>) -> impl IntoView {
                     <dd>{balances.voucher.to_string()}</dd>
                 </div>
             </dl>
+            {owed
+                .map(|owed| {
+                    view! {
+                        <p class="notice notice-warning" role="status">
+                            {format!(
+                                "You owe {owed} for a charged-back payment: credits you had already used from it. Your next top-up pays this first.",
+                            )}
+                        </p>
+                    }
+                })}
             <p class="muted">
                 "Usage spends voucher credits first (soonest-expiring first), then top-up credits. Balances are in "
                 {balances.currency().code()} "."
