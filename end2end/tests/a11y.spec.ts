@@ -1,5 +1,5 @@
 import AxeBuilder from "@axe-core/playwright";
-import { test, expect, signIn, hydrated, DEMO } from "./fixtures";
+import { test, expect, signIn, hydrated, cli, DEMO } from "./fixtures";
 import type { Page } from "@playwright/test";
 
 /** Fails on any serious or critical axe violation, naming the rule and the elements. */
@@ -49,4 +49,26 @@ test("the operator's Vouchers page passes axe, with its form errors shown", asyn
   await page.getByRole("button", { name: "Save plan" }).click();
   await expect(page.getByRole("alert")).toBeVisible();
   await accessible(page, "/ops/plans with errors");
+});
+
+test("the operator console's lookup, account, approvals and audit pages pass axe", async ({ page }) => {
+  const accountId = cli("account-id", "--email", DEMO);
+  await signIn(page, "admin@example.com");
+  await expect(page).toHaveURL(/\/ops$/);
+  await hydrated(page);
+  await page.getByLabel(/Email, account id, payment reference/).fill(DEMO);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.getByRole("table", { name: "Accounts found" })).toBeVisible();
+  await accessible(page, "/ops with results");
+  await page.goto(`/ops/accounts/${accountId}`);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Submit adjustment" }).click();
+  await expect(page.getByRole("alert").first()).toBeVisible();
+  await accessible(page, "the account page with the adjustment form's errors");
+  for (const path of [`/ops/accounts/${accountId}/history`, `/ops/accounts/${accountId}/audit`, "/ops/approvals", "/ops/audit"]) {
+    await page.goto(path);
+    await hydrated(page);
+    await expect(page.getByRole("heading", { level: 2 }).first()).toBeVisible();
+    await accessible(page, path);
+  }
 });

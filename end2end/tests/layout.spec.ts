@@ -1,4 +1,4 @@
-import { test, expect, signIn, hydrated, DEMO } from "./fixtures";
+import { test, expect, signIn, hydrated, cli, DEMO } from "./fixtures";
 
 test("billing reads well at this screen size: header and balances fit without sideways scrolling", async ({ page }) => {
   await signIn(page, DEMO);
@@ -99,4 +99,30 @@ test("the Voucher List and the operator's Vouchers page fit this screen: no side
   await hydrated(page);
   await expect(page.getByRole("table", { name: "Campaigns" })).toBeVisible();
   await fits("the operator's Vouchers page");
+});
+
+test("the operator console fits this screen: lookup results, the account's tables and the audit log without sideways scroll", async ({ page }) => {
+  const accountId = cli("account-id", "--email", DEMO);
+  const fits = async (what: string) => {
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${what} scrolls sideways`).toBeLessThanOrEqual(0);
+  };
+  await signIn(page, "admin@example.com");
+  await expect(page).toHaveURL(/\/ops$/);
+  await hydrated(page);
+  await page.getByLabel(/Email, account id, payment reference/).fill(DEMO);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.getByRole("table", { name: "Accounts found" })).toBeVisible();
+  await fits("the lookup");
+  for (const [path, table] of [
+    [`/ops/accounts/${accountId}`, "Voucher grants"],
+    [`/ops/accounts/${accountId}/history`, "Credit history"],
+    [`/ops/accounts/${accountId}/payments`, "Payment history"],
+    ["/ops/audit", "Audit log entries"],
+  ]) {
+    await page.goto(path);
+    await hydrated(page);
+    await expect(page.getByRole("table", { name: table })).toBeVisible();
+    await fits(path);
+  }
 });
