@@ -501,6 +501,21 @@ pub async fn first_sighting(
     }
 }
 
+/// Whether the gateway's event was recorded already.
+pub async fn seen<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    gateway: Gateway,
+    event_id: &str,
+) -> Result<bool, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Ok(gateway_event::Entity::find()
+        .filter(gateway_event::Column::Gateway.eq(gateway.as_str()))
+        .filter(gateway_event::Column::EventId.eq(event_id))
+        .count(conn)
+        .await?
+        > 0)
+}
+
 /// Open payments whose time ran out, oldest first: the expiry job asks each one's
 /// gateway before giving up on it (`gateways::close_due`).
 pub async fn due<C: sea_orm::ConnectionTrait>(

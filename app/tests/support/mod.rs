@@ -151,7 +151,7 @@ pub async fn customer(db: &Db, email: &str, currency: Currency) -> String {
 pub mod scripted {
     use app::domain::entities::payment as payment_row;
     use app::domain::gateways::{
-        Answer, Checkout, GatewayError, Gateways, Heard, Notice, Notification, PaymentGateway,
+        Answer, Checkout, Event, GatewayError, Gateways, Heard, Notification, PaymentGateway,
         Started,
     };
     use app::domain::payment::Outcome;
@@ -204,7 +204,7 @@ pub mod scripted {
         ) -> Result<Option<Outcome>, GatewayError> {
             Ok(None)
         }
-        async fn notified(&self, _: &Notification) -> Result<Option<Notice>, GatewayError> {
+        async fn notified(&self, _: &Notification) -> Result<Option<Event>, GatewayError> {
             Ok(None)
         }
         async fn query(

@@ -11,8 +11,11 @@
 //! of one of our payments: `replay` (once more, as it was), `twice` (two at once),
 //! `bad-signature` (the signature altered), `late` (Stripe: signed 10 minutes ago, so
 //! stale; the others have no signing time and get it as it was), `out-of-order` (the
-//! opposite outcome, correctly signed, after the first). It answers with what our
-//! server answered to each delivery. `POST /sandbox/control/next/hold-next` holds the
+//! opposite outcome, correctly signed, after the first), and a charge-back of a paid
+//! Stripe or PayPal payment: `dispute`, `dispute-won`, `dispute-lost` (Stripe
+//! `charge.dispute.created` / `closed`; PayPal `CUSTOMER.DISPUTE.CREATED` /
+//! `RESOLVED`) and `reverse` (PayPal `PAYMENT.CAPTURE.REVERSED`). It answers with what
+//! our server answered to each delivery. `POST /sandbox/control/next/hold-next` holds the
 //! next payment's callback back until it is replayed (a slow provider: the customer
 //! is back first and sees Pending).
 //!
@@ -60,6 +63,10 @@ struct Inner {
 #[derive(Default)]
 struct Books {
     stripe_sessions: HashMap<String, Value>,
+    /// Session id → the metadata its PaymentIntent gets when paid.
+    stripe_intent_metadata: HashMap<String, Value>,
+    /// PaymentIntent id → the PaymentIntent.
+    stripe_intents: HashMap<String, Value>,
     /// Idempotency key → session id.
     stripe_idempotency: HashMap<String, String>,
     paypal_orders: HashMap<String, paypal::Order>,
@@ -202,6 +209,21 @@ async fn control(
                 )
                 .await,
         ],
+        "dispute" | "dispute-won" | "dispute-lost" | "reverse" => {
+            let made = match &last {
+                Callback::Stripe(e) => stripe::dispute(e, &action).map(Callback::Stripe),
+                Callback::PayPal(e) => paypal::dispute(e, &action).map(Callback::PayPal),
+                Callback::VnPay(_) => None,
+            };
+            let Some(made) = made else {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({ "error": "disputes are for a paid Stripe or PayPal payment; reverse is PayPal's" })),
+                )
+                    .into_response();
+            };
+            vec![sandbox.deliver(&made, Delivery::default()).await]
+        }
         "out-of-order" => {
             let opposite = match &last {
                 Callback::VnPay(p) => Callback::VnPay(vnpay::opposite(p)),
@@ -213,7 +235,7 @@ async fn control(
         _ => {
             return (
                 StatusCode::BAD_REQUEST,
-                Json(json!({ "error": "action is one of replay, twice, bad-signature, late, out-of-order" })),
+                Json(json!({ "error": "action is one of replay, twice, bad-signature, late, out-of-order, dispute, dispute-won, dispute-lost, reverse" })),
             )
                 .into_response();
         }

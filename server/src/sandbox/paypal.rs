@@ -1,6 +1,7 @@
 //! PayPal's side: `POST /v1/oauth2/token` (client credentials), Orders v2 (create with
 //! `PayPal-Request-Id`, the approval page, capture), the `PAYMENT.CAPTURE.COMPLETED`
-//! webhook with PayPal's transmission headers, and
+//! webhook (and, on the test controls, `PAYMENT.CAPTURE.REVERSED` and
+//! `CUSTOMER.DISPUTE.CREATED` / `RESOLVED`) with PayPal's transmission headers, and
 //! `POST /v1/notifications/verify-webhook-signature`.
 
 use super::{
@@ -398,6 +399,58 @@ pub(super) fn opposite(event: &Value) -> Value {
         capture["status"] = json!("COMPLETED");
         capture_event("PAYMENT.CAPTURE.COMPLETED", &capture)
     }
+}
+
+/// A dispute about the captured payment of `event` (a `PAYMENT.CAPTURE.COMPLETED`), as
+/// PayPal reports one: `reverse` (`PAYMENT.CAPTURE.REVERSED`, the capture reversed by
+/// the payer's bank), `dispute` (`CUSTOMER.DISPUTE.CREATED`), `dispute-won` and
+/// `dispute-lost` (`CUSTOMER.DISPUTE.RESOLVED` in the seller's or the buyer's favour).
+pub(super) fn dispute(event: &Value, action: &str) -> Option<Value> {
+    let capture = &event["resource"];
+    if event["event_type"] != "PAYMENT.CAPTURE.COMPLETED" {
+        return None;
+    }
+    let capture_id = capture["id"].as_str()?;
+    let dispute = |status: &str, outcome: Option<&str>| {
+        let mut d = json!({
+            "dispute_id": format!("PP-D-{capture_id}"),
+            "reason": "UNAUTHORISED",
+            "status": status,
+            "dispute_amount": capture["amount"],
+            "disputed_transactions": [{
+                "seller_transaction_id": capture_id,
+                "custom": capture["custom_id"],
+                "invoice_number": capture["invoice_id"],
+            }],
+        });
+        if let Some(code) = outcome {
+            d["dispute_outcome"] = json!({ "outcome_code": code });
+        }
+        d
+    };
+    let (kind, resource, resource_type) = match action {
+        "reverse" => {
+            let mut reversed = capture.clone();
+            reversed["status"] = json!("REVERSED");
+            reversed["status_details"] = json!({ "reason": "CHARGEBACK" });
+            ("PAYMENT.CAPTURE.REVERSED", reversed, "capture")
+        }
+        "dispute" => ("CUSTOMER.DISPUTE.CREATED", dispute("OPEN", None), "dispute"),
+        "dispute-won" => (
+            "CUSTOMER.DISPUTE.RESOLVED",
+            dispute("RESOLVED", Some("RESOLVED_SELLER_FAVOUR")),
+            "dispute",
+        ),
+        "dispute-lost" => (
+            "CUSTOMER.DISPUTE.RESOLVED",
+            dispute("RESOLVED", Some("RESOLVED_BUYER_FAVOUR")),
+            "dispute",
+        ),
+        _ => return None,
+    };
+    let mut made = capture_event(kind, &resource);
+    made["resource_type"] = json!(resource_type);
+    Some(made)
 }
 
 /// The sandbox's signature: HMAC-SHA256 under its own key over

@@ -1,7 +1,8 @@
 //! Stripe's side: `POST /v1/checkout/sessions` (secret key as Basic user, form fields,
 //! `Idempotency-Key`), `POST /v1/checkout/sessions/{id}/expire`, the hosted checkout
-//! page, and the signed webhook (`Stripe-Signature: t=…,v1=…`, HMAC-SHA256 of
-//! `t.body`).
+//! page, `GET /v1/payment_intents/{id}`, and the signed webhook (`Stripe-Signature:
+//! t=…,v1=…`, HMAC-SHA256 of `t.body`), including `charge.dispute.*` on the test
+//! controls.
 
 use super::{
     ALNUM, Callback, Choice, Delivery, Sandbox, basic_auth, hosted_page, random_id, refusal,
@@ -30,6 +31,10 @@ pub(super) fn routes() -> Router<Sandbox> {
             post(expire_session),
         )
         .route("/sandbox/stripe/pay/{id}", get(page).post(choose))
+        .route(
+            "/sandbox/stripe/v1/payment_intents/{id}",
+            get(retrieve_payment_intent),
+        )
 }
 
 fn api_error(status: StatusCode, message: &str) -> Response {
@@ -125,6 +130,11 @@ async fn create_session(
         "url": format!("{}/sandbox/stripe/pay/{id}", sandbox.inner.our_url),
     });
     let mut books = sandbox.books();
+    // What Stripe copies onto the session's PaymentIntent when it is paid.
+    books.stripe_intent_metadata.insert(
+        id.clone(),
+        json!({ "reference": field("payment_intent_data[metadata][reference]") }),
+    );
     books.stripe_sessions.insert(id.clone(), session.clone());
     if let Some(key) = idempotency {
         books.stripe_idempotency.insert(key, id);
@@ -272,8 +282,22 @@ async fn choose(
                 };
                 s["status"] = json!("complete");
                 s["payment_status"] = json!("paid");
-                s["payment_intent"] = json!(format!("pi_{}", random_id(ALNUM, 24)));
-                s.clone()
+                let intent = format!("pi_{}", random_id(ALNUM, 24));
+                s["payment_intent"] = json!(intent);
+                let paid = s.clone();
+                let metadata = books.stripe_intent_metadata.get(&id).cloned();
+                books.stripe_intents.insert(
+                    intent.clone(),
+                    json!({
+                        "id": intent,
+                        "object": "payment_intent",
+                        "status": "succeeded",
+                        "amount": paid["amount_total"],
+                        "currency": paid["currency"],
+                        "metadata": metadata.unwrap_or_else(|| json!({})),
+                    }),
+                );
+                paid
             };
             let reference = paid["client_reference_id"]
                 .as_str()
@@ -301,6 +325,57 @@ async fn choose(
             Redirect::to(&cancel_url).into_response()
         }
     }
+}
+
+/// `GET /v1/payment_intents/{id}`: a paid session's PaymentIntent, with the metadata
+/// its session asked for (`payment_intent_data[metadata]`).
+async fn retrieve_payment_intent(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&sandbox, &headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "Invalid API Key provided.");
+    }
+    match sandbox.books().stripe_intents.get(&id) {
+        Some(intent) => Json(intent.clone()).into_response(),
+        None => api_error(StatusCode::NOT_FOUND, "No such payment_intent."),
+    }
+}
+
+/// A dispute on the payment of `completed` (a `checkout.session.completed`), as Stripe
+/// reports one: `dispute` (`charge.dispute.created`), `dispute-won` and `dispute-lost`
+/// (`charge.dispute.closed` with status `won` or `lost`).
+pub(super) fn dispute(completed: &Value, action: &str) -> Option<Value> {
+    let session = &completed["data"]["object"];
+    if completed["type"] != "checkout.session.completed" {
+        return None;
+    }
+    let intent = session["payment_intent"].as_str()?;
+    let (kind, status) = match action {
+        "dispute" => ("charge.dispute.created", "needs_response"),
+        "dispute-won" => ("charge.dispute.closed", "won"),
+        "dispute-lost" => ("charge.dispute.closed", "lost"),
+        _ => return None,
+    };
+    let suffix = intent.trim_start_matches("pi_");
+    let dispute = json!({
+        "id": format!("dp_{suffix}"),
+        "object": "dispute",
+        "amount": session["amount_total"],
+        "currency": session["currency"],
+        "charge": format!("ch_{suffix}"),
+        "payment_intent": intent,
+        "reason": "fraudulent",
+        "status": status,
+    });
+    Some(json!({
+        "id": format!("evt_{}", random_id(ALNUM, 24)),
+        "object": "event",
+        "type": kind,
+        "created": chrono::Utc::now().timestamp(),
+        "data": { "object": dispute },
+    }))
 }
 
 /// The same session with the other outcome.

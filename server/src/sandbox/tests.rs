@@ -1,7 +1,9 @@
 //! Our gateway clients against the sandboxes over real HTTP: a customer pays at the
 //! gateway while its callback is held back (an outage), and the expiry job, asking the
 //! gateway before giving up (VNPay `querydr`, Stripe's session, PayPal's order), credits
-//! the payment; PayPal's webhook is verified on the bytes PayPal sent.
+//! the payment; PayPal's webhook is verified on the bytes PayPal sent; a Stripe dispute
+//! and a PayPal reversal open reversals of partly spent top-ups, and a won dispute gives
+//! the credits back.
 #![allow(clippy::unwrap_used)]
 
 use super::Sandbox;
@@ -240,4 +242,123 @@ async fn paypal_webhooks_are_verified_on_the_bytes_paypal_sent() {
         .unwrap();
     assert_eq!(junk.status(), 400);
     assert_eq!(s.total(&account, Currency::Usd).await, amount);
+}
+
+#[tokio::test]
+async fn a_stripe_dispute_and_a_paypal_reversal_reverse_partly_spent_top_ups() {
+    use app::domain::entities::user;
+    use app::domain::reversal;
+    let s = serve().await;
+    let finance: user::Model = auth::create_user(
+        s.db.conn(),
+        "finance@example.com",
+        "a password",
+        Role::Operator,
+        now(),
+    )
+    .await
+    .unwrap();
+    for (email, amount, spend, action) in [
+        (
+            "jp@example.com",
+            Money::from_minor(3_000, Currency::Jpy),
+            1_000,
+            "dispute",
+        ),
+        (
+            "us@example.com",
+            Money::from_minor(2_500, Currency::Usd),
+            1_000,
+            "reverse",
+        ),
+    ] {
+        let currency = amount.currency();
+        let account = s.customer(email, currency).await;
+        let (made, page) = s.start(&account, amount).await;
+        let back = s.press(&page, "pay").await;
+        if gateway_for(currency) == Gateway::PayPal {
+            // PayPal: the customer's return captures; the capture's webhook follows.
+            let location = back.headers()["location"].to_str().unwrap().to_owned();
+            let query: Vec<(String, String)> =
+                form_urlencoded::parse(location.split_once('?').map_or("", |(_, q)| q).as_bytes())
+                    .into_owned()
+                    .collect();
+            gateways::returned(&s.db, &s.gateways, Gateway::PayPal, &account, &query)
+                .await
+                .unwrap();
+        }
+        assert_eq!(s.total(&account, currency).await, amount, "{currency}");
+        ledger::charge(
+            &s.db,
+            &ledger::ChargeRequest {
+                account_id: account.clone(),
+                service: app::model::ledger::Service::AiInference,
+                resource: "llm".into(),
+                description: "inference".into(),
+                amount: Money::from_minor(spend, currency),
+                idempotency_key: None,
+            },
+        )
+        .await
+        .unwrap();
+        // The gateway tells us of the charge-back (retried until its first callback is
+        // on record: PayPal's capture webhook goes out in the background).
+        let control = |what: &str| format!("{}/sandbox/control/{}/{what}", s.base, made.reference);
+        let mut answer = serde_json::Value::Null;
+        for _ in 0..50 {
+            let r = s.http.post(control(action)).send().await.unwrap();
+            if r.status().is_success() {
+                answer = r.json().await.unwrap();
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            answer["deliveries"][0]["status"], 200,
+            "{currency}: {answer}"
+        );
+        // Told twice (a new event about the same payment): still one reversal.
+        s.http.post(control(action)).send().await.unwrap();
+        let opened = reversal::for_account(s.db.conn(), &account).await.unwrap();
+        assert_eq!(opened.len(), 1, "{currency}");
+        assert_eq!(
+            (opened[0].status.as_str(), opened[0].source.as_str()),
+            ("pending", "gateway")
+        );
+        assert_eq!(
+            s.total(&account, currency).await,
+            Money::from_minor(amount.to_minor().unwrap() - spend, currency)
+        );
+
+        let applied = reversal::approve(&s.db, opened[0].id, &finance, now())
+            .await
+            .unwrap();
+        let left = amount.to_minor().unwrap() - spend;
+        assert_eq!(
+            (applied.taken_minor, applied.owed_minor),
+            (left, spend),
+            "{currency}"
+        );
+        assert_eq!(s.total(&account, currency).await, Money::zero(currency));
+        assert_eq!(reversal::owed(s.db.conn(), &account).await.unwrap(), spend);
+
+        // Won: everything comes back and nothing is owed (a lost one changes nothing).
+        for closing in ["dispute-lost", "dispute-won"] {
+            let r = s.http.post(control(closing)).send().await.unwrap();
+            assert!(r.status().is_success(), "{currency} {closing}");
+        }
+        assert_eq!(
+            s.total(&account, currency).await,
+            Money::from_minor(left, currency)
+        );
+        assert_eq!(reversal::owed(s.db.conn(), &account).await.unwrap(), 0);
+        let row = reversal::for_account(s.db.conn(), &account).await.unwrap();
+        assert_eq!(row[0].status, "reinstated", "{currency}");
+        assert!(
+            ledger::audit(s.db.conn(), &account)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

@@ -17,6 +17,7 @@ pub mod vnpay;
 use super::db::Db;
 use super::entities::payment as payment_row;
 use super::payment::{self, NewPayment, Outcome, PaymentError, Settled};
+use super::reversal::{self, Dispute, ReversalError};
 use crate::model::money::{Currency, Money};
 use crate::model::top_up::Gateway;
 use chrono::{DateTime, Duration, Utc};
@@ -96,10 +97,22 @@ pub struct Notice {
     pub outcome: Outcome,
 }
 
+/// What a verified callback says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// What became of one payment.
+    Settle(Notice),
+    /// A charge-back of a paid payment: a dispute opened, won or lost, or the payment
+    /// reversed (see `reversal`).
+    Dispute { event_id: String, dispute: Dispute },
+}
+
 /// What came of a callback, for the answer the gateway expects.
 #[derive(Debug)]
 pub enum Heard {
     Settled(Settled),
+    /// A dispute event recorded and acted on.
+    Disputed,
     /// Verified, but not an event we act on (or seen before).
     Ignored,
     Refused(GatewayError),
@@ -157,7 +170,7 @@ pub trait PaymentGateway: Send + Sync {
     ) -> Result<Option<Outcome>, GatewayError>;
 
     /// Verifies and reads a callback; `Ok(None)` for events we do not act on.
-    async fn notified(&self, call: &Notification) -> Result<Option<Notice>, GatewayError>;
+    async fn notified(&self, call: &Notification) -> Result<Option<Event>, GatewayError>;
 
     /// Whether the customer's return with `query` makes us call the gateway to take the
     /// money (PayPal's capture): the payment is then `capturing` while the call is in
@@ -400,14 +413,55 @@ pub async fn hear(db: &Db, provider: &dyn PaymentGateway, call: &Notification) -
             Heard::Refused(e)
         }
         Ok(None) => Heard::Ignored,
-        Ok(Some(notice)) => match settle_notice(db, gateway, &notice).await {
+        Ok(Some(Event::Settle(notice))) => match settle_notice(db, gateway, &notice).await {
             Ok(heard) => heard,
             Err(e) => {
                 tracing::error!(gateway = gateway.as_str(), error = %e, "gateway callback could not be settled");
                 Heard::Failed
             }
         },
+        Ok(Some(Event::Dispute { event_id, dispute })) => {
+            match disputed(db, gateway, &event_id, &dispute).await {
+                Ok(heard) => heard,
+                Err(e) => {
+                    tracing::error!(gateway = gateway.as_str(), error = %e, "dispute event could not be handled");
+                    Heard::Failed
+                }
+            }
+        }
     }
+}
+
+/// A dispute event: acted on once (a redelivery is acknowledged), then recorded. The
+/// actions are idempotent themselves (one reversal per payment, a reinstatement once),
+/// so two copies arriving together do no harm.
+async fn disputed(
+    db: &Db,
+    gateway: Gateway,
+    event_id: &str,
+    dispute: &Dispute,
+) -> Result<Heard, ReversalError> {
+    if payment::seen(db.conn(), gateway, event_id).await? {
+        return Ok(Heard::Ignored);
+    }
+    match reversal::dispute(db, dispute, super::db::now()).await {
+        Ok(()) => {}
+        Err(ReversalError::NoSuchPayment(reference)) => {
+            tracing::warn!(gateway = gateway.as_str(), %reference, event_id, "dispute about a payment we do not know");
+            return Ok(Heard::Ignored);
+        }
+        Err(e) => return Err(e),
+    }
+    tracing::warn!(gateway = gateway.as_str(), reference = %dispute.reference, event = dispute.event.as_str(), "charge-back event");
+    payment::first_sighting(
+        db,
+        gateway,
+        event_id,
+        Some(&dispute.reference),
+        &format!("dispute {}", dispute.event.as_str()),
+    )
+    .await?;
+    Ok(Heard::Disputed)
 }
 
 async fn settle_notice(db: &Db, gateway: Gateway, notice: &Notice) -> Result<Heard, PaymentError> {

@@ -7,11 +7,12 @@
 //! Amounts travel as decimal strings in the currency's unit (`"25.00"`), never floats.
 
 use super::{
-    Answer, Checkout, GatewayError, Heard, Notice, Notification, PaymentGateway, Started,
+    Answer, Checkout, Event, GatewayError, Heard, Notice, Notification, PaymentGateway, Started,
     json_answer,
 };
 use crate::domain::entities::payment as payment_row;
 use crate::domain::payment::Outcome;
+use crate::domain::reversal::{Dispute, DisputeEvent};
 use crate::model::money::{Currency, Money};
 use crate::model::top_up::Gateway;
 use secrecy::{ExposeSecret, SecretString};
@@ -320,7 +321,7 @@ impl PaymentGateway for PayPal {
         self.capture(order, &payment.reference).await
     }
 
-    async fn notified(&self, call: &Notification) -> Result<Option<Notice>, GatewayError> {
+    async fn notified(&self, call: &Notification) -> Result<Option<Event>, GatewayError> {
         let transmission = Transmission::read(call)?;
         // PayPal verifies the event exactly as it sent it: the raw bytes go into the
         // verify call, never a re-serialised value (which would reorder keys).
@@ -344,6 +345,9 @@ impl PaymentGateway for PayPal {
             return Err(GatewayError::BadSignature);
         }
         let resource = &event["resource"];
+        if let Some(found) = dispute_event(&event) {
+            return Ok(Some(found));
+        }
         let outcome = match event["event_type"].as_str() {
             Some("PAYMENT.CAPTURE.COMPLETED") => {
                 let Some((id, amount, _)) = read_capture(resource) else {
@@ -366,11 +370,11 @@ impl PaymentGateway for PayPal {
                 "event without id or custom_id".into(),
             ));
         };
-        Ok(Some(Notice {
+        Ok(Some(Event::Settle(Notice {
             event_id: Some(event_id.to_owned()),
             reference: reference.to_owned(),
             outcome,
-        }))
+        })))
     }
 
     fn captures_on_return(&self, query: &[(String, String)]) -> bool {
@@ -411,7 +415,54 @@ impl PaymentGateway for PayPal {
         match heard {
             Heard::Refused(_) => Answer::json(400, "{}"),
             Heard::Failed => Answer::json(500, "{}"),
-            Heard::Settled(_) | Heard::Ignored => Answer::json(200, "{}"),
+            Heard::Settled(_) | Heard::Ignored | Heard::Disputed => Answer::json(200, "{}"),
         }
     }
+}
+
+/// A charge-back event, read: `PAYMENT.CAPTURE.REVERSED` (our reference in the capture's
+/// `custom_id`), `CUSTOMER.DISPUTE.CREATED` and `CUSTOMER.DISPUTE.RESOLVED` (in the
+/// disputed transaction's `custom`, or its `invoice_number`). Other events: `None`.
+pub fn dispute_event(event: &Value) -> Option<Event> {
+    let resource = &event["resource"];
+    let event_id = event["id"].as_str()?.to_owned();
+    let (reference, dispute_id, happened, detail) = match event["event_type"].as_str()? {
+        "PAYMENT.CAPTURE.REVERSED" => (
+            resource["custom_id"]
+                .as_str()
+                .or(resource["invoice_id"].as_str())?,
+            resource["id"].as_str()?,
+            DisputeEvent::Reversed,
+            resource["status_details"]["reason"]
+                .as_str()
+                .unwrap_or("reversed"),
+        ),
+        kind @ ("CUSTOMER.DISPUTE.CREATED" | "CUSTOMER.DISPUTE.RESOLVED") => {
+            let disputed = &resource["disputed_transactions"][0];
+            let happened = match (kind, resource["dispute_outcome"]["outcome_code"].as_str()) {
+                ("CUSTOMER.DISPUTE.CREATED", _) => DisputeEvent::Opened,
+                (_, Some("RESOLVED_SELLER_FAVOUR")) => DisputeEvent::Won,
+                _ => DisputeEvent::Lost,
+            };
+            (
+                disputed["custom"]
+                    .as_str()
+                    .or(disputed["invoice_number"].as_str())?,
+                resource["dispute_id"].as_str()?,
+                happened,
+                resource["reason"].as_str().unwrap_or_default(),
+            )
+        }
+        _ => return None,
+    };
+    Some(Event::Dispute {
+        event_id,
+        dispute: Dispute {
+            gateway: Gateway::PayPal,
+            reference: reference.to_owned(),
+            dispute_id: dispute_id.to_owned(),
+            event: happened,
+            detail: detail.to_owned(),
+        },
+    })
 }

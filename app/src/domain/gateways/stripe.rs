@@ -12,9 +12,12 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
-use super::{Answer, Checkout, GatewayError, Heard, Notice, Notification, PaymentGateway, Started};
+use super::{
+    Answer, Checkout, Event, GatewayError, Heard, Notice, Notification, PaymentGateway, Started,
+};
 use crate::domain::entities::payment as payment_row;
 use crate::domain::payment::Outcome;
+use crate::domain::reversal::{Dispute, DisputeEvent};
 use crate::model::top_up::Gateway;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -108,6 +111,12 @@ pub fn checkout_session_form(
                 format!("Credit top-up {reference}"),
             ),
             ("metadata[reference]", reference.to_owned()),
+            // Copied onto the PaymentIntent: a dispute names only that, and this finds
+            // our payment again.
+            (
+                "payment_intent_data[metadata][reference]",
+                reference.to_owned(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -190,6 +199,27 @@ pub fn session_event(body: &[u8]) -> Option<SessionEvent> {
     })
 }
 
+/// A `charge.dispute.*` event, read: (event id, dispute id, PaymentIntent id, what
+/// happened, the reason). Closed disputes count as won or lost; other updates are not
+/// acted on.
+pub fn dispute_event(body: &[u8]) -> Option<(String, String, String, DisputeEvent, String)> {
+    let event: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let dispute = &event["data"]["object"];
+    let happened = match (event["type"].as_str()?, dispute["status"].as_str()) {
+        ("charge.dispute.created" | "charge.dispute.funds_withdrawn", _) => DisputeEvent::Opened,
+        ("charge.dispute.closed", Some("won")) => DisputeEvent::Won,
+        ("charge.dispute.closed", Some("lost")) => DisputeEvent::Lost,
+        _ => return None,
+    };
+    Some((
+        event["id"].as_str()?.to_owned(),
+        dispute["id"].as_str()?.to_owned(),
+        dispute["payment_intent"].as_str()?.to_owned(),
+        happened,
+        dispute["reason"].as_str().unwrap_or_default().to_owned(),
+    ))
+}
+
 /// What a retrieved Checkout Session says: paid, closed unpaid, or still to wait on
 /// (open, or complete with a delayed payment method's money not yet arrived).
 pub fn session_outcome(session: &serde_json::Value) -> Option<Outcome> {
@@ -232,6 +262,41 @@ pub struct Stripe {
 pub const MIN_SESSION_MINUTES: i64 = 30;
 
 impl Stripe {
+    /// A dispute names the PaymentIntent only; its metadata (set through the session's
+    /// `payment_intent_data`) names our payment.
+    async fn dispute(
+        &self,
+        (event_id, dispute_id, intent, event, reason): (
+            String,
+            String,
+            String,
+            DisputeEvent,
+            String,
+        ),
+    ) -> Result<Event, GatewayError> {
+        let response = self
+            .http
+            .get(self.url(&format!("/v1/payment_intents/{intent}")))
+            .basic_auth(self.config.secret_key.expose_secret(), None::<&str>)
+            .send()
+            .await?;
+        let found = super::json_answer(response).await?;
+        let reference = found["metadata"]["reference"]
+            .as_str()
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| GatewayError::Malformed("the PaymentIntent names no payment".into()))?;
+        Ok(Event::Dispute {
+            event_id,
+            dispute: Dispute {
+                gateway: Gateway::Stripe,
+                reference: reference.to_owned(),
+                dispute_id,
+                event,
+                detail: reason,
+            },
+        })
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.config.api_base.trim_end_matches('/'))
     }
@@ -321,7 +386,7 @@ impl PaymentGateway for Stripe {
         })
     }
 
-    async fn notified(&self, call: &Notification) -> Result<Option<Notice>, GatewayError> {
+    async fn notified(&self, call: &Notification) -> Result<Option<Event>, GatewayError> {
         let header = call.header("stripe-signature").unwrap_or_default();
         verify_webhook(
             &self.config.webhook_secret,
@@ -334,6 +399,9 @@ impl PaymentGateway for Stripe {
             WebhookError::BadSignature => GatewayError::BadSignature,
             WebhookError::MalformedHeader => GatewayError::Malformed(e.to_string()),
         })?;
+        if let Some(found) = dispute_event(&call.body) {
+            return self.dispute(found).await.map(Some);
+        }
         let Some(event) = session_event(&call.body) else {
             return Ok(None);
         };
@@ -347,11 +415,11 @@ impl PaymentGateway for Stripe {
             },
             SessionEventKind::Awaiting => return Ok(None),
         };
-        Ok(Some(Notice {
+        Ok(Some(Event::Settle(Notice {
             event_id: Some(event.event_id),
             reference: event.reference,
             outcome,
-        }))
+        })))
     }
 
     async fn query(&self, payment: &payment_row::Model) -> Result<Option<Outcome>, GatewayError> {
@@ -385,7 +453,9 @@ impl PaymentGateway for Stripe {
         match heard {
             Heard::Refused(_) => Answer::json(400, r#"{"received":false}"#),
             Heard::Failed => Answer::json(500, r#"{"received":false}"#),
-            Heard::Settled(_) | Heard::Ignored => Answer::json(200, r#"{"received":true}"#),
+            Heard::Settled(_) | Heard::Ignored | Heard::Disputed => {
+                Answer::json(200, r#"{"received":true}"#)
+            }
         }
     }
 }

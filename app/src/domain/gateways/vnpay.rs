@@ -10,7 +10,9 @@
 //! gives up on a payment it asks VNPay's `querydr` API (JSON over HTTPS, signed with
 //! HMAC-SHA512 over the `|`-joined fields in VNPay's fixed order, the answer likewise).
 
-use super::{Answer, Checkout, GatewayError, Heard, Notice, Notification, PaymentGateway, Started};
+use super::{
+    Answer, Checkout, Event, GatewayError, Heard, Notice, Notification, PaymentGateway, Started,
+};
 use crate::domain::entities::payment as payment_row;
 use crate::domain::payment::{Outcome, Settled};
 use crate::model::money::{Currency, Money};
@@ -246,9 +248,9 @@ pub async fn handle_ipn(
 /// The IPN answer code for what came of a callback.
 fn ipn_answer(heard: &Heard) -> IpnAnswer {
     match heard {
-        Heard::Settled(Settled::Credited(_) | Settled::Failed) | Heard::Ignored => {
-            IpnAnswer::Confirmed
-        }
+        Heard::Settled(Settled::Credited(_) | Settled::Failed)
+        | Heard::Ignored
+        | Heard::Disputed => IpnAnswer::Confirmed,
         Heard::Settled(Settled::Already(_)) => IpnAnswer::AlreadyConfirmed,
         Heard::Settled(Settled::NotFound) => IpnAnswer::OrderNotFound,
         Heard::Settled(Settled::AmountMismatch { .. }) => IpnAnswer::InvalidAmount,
@@ -326,7 +328,7 @@ impl PaymentGateway for VnPay {
         Ok(None)
     }
 
-    async fn notified(&self, call: &Notification) -> Result<Option<Notice>, GatewayError> {
+    async fn notified(&self, call: &Notification) -> Result<Option<Event>, GatewayError> {
         let callback = verify(&self.config.hash_secret, &call.query).map_err(|e| match e {
             VnPayError::BadSignature => GatewayError::BadSignature,
             other => GatewayError::Malformed(other.to_string()),
@@ -348,11 +350,11 @@ impl PaymentGateway for VnPay {
                 reason: response_text(&callback.response_code),
             }
         };
-        Ok(Some(Notice {
+        Ok(Some(Event::Settle(Notice {
             event_id: None,
             reference: callback.reference,
             outcome,
-        }))
+        })))
     }
 
     async fn query(&self, payment: &payment_row::Model) -> Result<Option<Outcome>, GatewayError> {
