@@ -447,3 +447,82 @@ async fn pay_clicks_are_rate_limited_per_account() {
         .await
         .unwrap();
 }
+
+#[test]
+fn charge_back_events_name_our_payment_and_what_happened() {
+    use app::domain::gateways::Event;
+    use app::domain::gateways::{paypal, stripe};
+    use app::domain::reversal::DisputeEvent;
+    // Stripe: the dispute names the PaymentIntent; open and closed events.
+    let created = json!({
+        "id": "evt_1", "type": "charge.dispute.created",
+        "data": { "object": { "id": "dp_1", "payment_intent": "pi_1", "reason": "fraudulent", "status": "needs_response" } },
+    });
+    let read = stripe::dispute_event(created.to_string().as_bytes()).unwrap();
+    assert_eq!(
+        read,
+        (
+            "evt_1".into(),
+            "dp_1".into(),
+            "pi_1".into(),
+            DisputeEvent::Opened,
+            "fraudulent".into()
+        )
+    );
+    for (status, happened) in [
+        ("won", Some(DisputeEvent::Won)),
+        ("lost", Some(DisputeEvent::Lost)),
+        ("under_review", None),
+    ] {
+        let closed = json!({
+            "id": "evt_2", "type": if status == "under_review" { "charge.dispute.updated" } else { "charge.dispute.closed" },
+            "data": { "object": { "id": "dp_1", "payment_intent": "pi_1", "status": status } },
+        });
+        assert_eq!(
+            stripe::dispute_event(closed.to_string().as_bytes()).map(|r| r.3),
+            happened
+        );
+    }
+    // A checkout session's event is not a dispute.
+    let session =
+        json!({ "id": "evt_3", "type": "checkout.session.completed", "data": { "object": {} } });
+    assert_eq!(stripe::dispute_event(session.to_string().as_bytes()), None);
+
+    // PayPal: a reversed capture names our reference in custom_id; a dispute in its
+    // disputed transaction.
+    let reversed = json!({
+        "id": "WH-1", "event_type": "PAYMENT.CAPTURE.REVERSED",
+        "resource": { "id": "CAP1", "custom_id": "TU-9", "status": "REVERSED", "status_details": { "reason": "CHARGEBACK" } },
+    });
+    let opened = json!({
+        "id": "WH-2", "event_type": "CUSTOMER.DISPUTE.CREATED",
+        "resource": { "dispute_id": "PP-D-1", "reason": "UNAUTHORISED", "disputed_transactions": [{ "invoice_number": "TU-9" }] },
+    });
+    let resolved = json!({
+        "id": "WH-3", "event_type": "CUSTOMER.DISPUTE.RESOLVED",
+        "resource": { "dispute_id": "PP-D-1", "disputed_transactions": [{ "custom": "TU-9" }],
+                      "dispute_outcome": { "outcome_code": "RESOLVED_SELLER_FAVOUR" } },
+    });
+    let happened: Vec<(String, DisputeEvent, String)> = [reversed, opened, resolved]
+        .iter()
+        .map(|e| match paypal::dispute_event(e) {
+            Some(Event::Dispute { event_id, dispute }) => {
+                assert_eq!(dispute.reference, "TU-9");
+                assert_eq!(dispute.gateway, Gateway::PayPal);
+                (event_id, dispute.event, dispute.dispute_id)
+            }
+            other => panic!("not a dispute: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        happened,
+        [
+            ("WH-1".into(), DisputeEvent::Reversed, "CAP1".into()),
+            ("WH-2".into(), DisputeEvent::Opened, "PP-D-1".into()),
+            ("WH-3".into(), DisputeEvent::Won, "PP-D-1".into()),
+        ]
+    );
+    let capture =
+        json!({ "id": "WH-4", "event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": {} });
+    assert_eq!(paypal::dispute_event(&capture), None);
+}
