@@ -41,6 +41,8 @@ function operatorCalls(accountId: string): [string, Record<string, string>][] {
     ["voucher_campaigns", {}],
     ["disable_voucher_campaign", { id: "999999" }],
     ["plan_catalogue", {}],
+    ["api_keys", {}],
+    ["revoke_api_key", { id: "999999" }],
   ];
 }
 
@@ -51,6 +53,7 @@ const NEEDS: Record<string, string> = {
   audit_log: "view_accounts", audit_actions: "view_accounts", submit_adjustment: "adjust_credits",
   decide_adjustment: "approve_adjustments", pending_adjustments: "approve_adjustments",
   voucher_campaigns: "manage_vouchers", disable_voucher_campaign: "manage_vouchers", plan_catalogue: "manage_plans",
+  api_keys: "manage_api_keys", revoke_api_key: "manage_api_keys",
 };
 
 test.describe("Operator console", () => {
@@ -64,7 +67,7 @@ test.describe("Operator console", () => {
     cli("create-user", "--email", email, "--password", PASSWORD, "--role", "operator");
     await signIn(page, email);
     await expect(page).toHaveURL(/\/ops$/);
-    for (const held of [null, "view_accounts", "adjust_credits", "approve_adjustments", "manage_vouchers", "manage_plans"]) {
+    for (const held of [null, "view_accounts", "adjust_credits", "approve_adjustments", "manage_vouchers", "manage_api_keys", "manage_plans"]) {
       if (held) {
         cli("revoke", "--email", email, "--capability", "all");
         cli("grant", "--email", email, "--capability", held);
@@ -84,6 +87,7 @@ test.describe("Operator console", () => {
     for (const [path, needs] of [
       ["/ops", "view_accounts"], ["/ops/approvals", "approve_adjustments"], ["/ops/audit", "view_accounts"],
       ["/ops/vouchers", "manage_vouchers"], ["/ops/plans", "manage_plans"], [`/ops/accounts/${accountId}`, "view_accounts"],
+      ["/ops/api-keys", "manage_api_keys"],
     ]) {
       const response = await page.goto(path);
       expect(response!.status(), path).toBe(needs === "manage_plans" ? 200 : 403);
@@ -295,5 +299,54 @@ test.describe("Operator console", () => {
     const history = page.getByRole("table", { name: "Credit history" });
     await expect(history.getByRole("row").nth(1)).toContainText(`Charge-back of top-up ${reference}`);
     await expect(history.getByRole("row").nth(1)).toContainText(`-${vnd("600000")}`);
+  });
+
+  test("an operator creates an API key, sees it once, a service charges with it, and revoking it locks the service out", async ({ page }) => {
+    const customer = `keyed-${Date.now()}@example.com`;
+    cli("create-user", "--email", customer, "--password", PASSWORD, "--country", "VN", "--currency", "VND");
+    const accountId = cli("account-id", "--email", customer);
+    await signIn(page, ADMIN);
+    await expect(page).toHaveURL(/\/ops$/);
+    await sections(page).getByRole("link", { name: "API keys" }).click();
+    await expect(page).toHaveURL(/\/ops\/api-keys$/);
+    await hydrated(page);
+    // Checked beside each field, nothing made.
+    await page.getByLabel("Model Fine-tuning").uncheck();
+    await page.getByLabel("GPU Container").uncheck();
+    await page.getByLabel("AI Inference").uncheck();
+    await page.getByLabel("VND").fill("12.5");
+    await page.getByRole("button", { name: "Create key" }).click();
+    await expect(page.getByRole("alert")).toHaveText("Please correct the fields marked below.");
+    await expect(page.locator("#key-name-error")).toHaveText("Name the service that uses the key (1 to 100 characters).");
+    await expect(page.locator("#key-services-error")).toHaveText("Choose at least one service the key may charge.");
+    await expect(page.locator("#key-max_vnd-error")).toHaveText("VND amounts have at most 0 decimal places.");
+
+    const name = `inference-${Date.now()}`;
+    await page.getByLabel("Name (the service that uses it)").fill(name);
+    await page.getByLabel("AI Inference").check();
+    await page.getByLabel("VND").fill("50000");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const shown = page.getByLabel("The new API key");
+    await expect(shown).toHaveText(/^bk_[0-9a-f]{64}$/);
+    const key = (await shown.innerText()).trim();
+    const row = page.getByRole("table", { name: "API keys" }).getByRole("row", { name: new RegExp(name) });
+    await expect(row).toContainText("AI Inference");
+    await expect(row).toContainText(vnd("50000"));
+    await expect(row).not.toContainText(key);
+
+    // The service charges within its scope; another service is 403.
+    const charge = (amount: string, service = "ai_inference") =>
+      page.request.post("/api/v1/charges", {
+        headers: { Authorization: `Bearer ${key}`, "Idempotency-Key": `${name}-${service}-${amount}-${Math.random()}` },
+        data: { account_id: accountId, service, resource: "llm", description: "tokens", amount },
+        failOnStatusCode: false,
+      });
+    expect((await charge("1000")).status()).toBe(402); // a fresh account: no credit, but the key is accepted
+    expect((await charge("1000", "gpu_container")).status()).toBe(403);
+    expect((await charge("60000")).status()).toBe(422); // over the key's largest charge
+
+    await row.getByRole("button", { name: `Revoke ${name}` }).click();
+    await expect(row).toContainText("Revoked");
+    expect((await charge("1000")).status()).toBe(401);
   });
 });

@@ -590,7 +590,7 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Error> {
         } => {
             let scope = api_key_scope(&services, &max_charges)?;
             let db = open(&config).await?;
-            let (row, key) = api_key::create(db.conn(), &name, &scope, now()).await?;
+            let (row, key) = api_key::issue(&db, &name, &scope, &Actor::CommandLine, now()).await?;
             eprintln!(
                 "API key {} ({}) created. It is shown once; store it now:",
                 row.id, row.name

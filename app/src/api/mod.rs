@@ -11,10 +11,12 @@
 //! Voucher List, operators' campaigns), `plan` (Billing Plans), `settings` (the
 //! Settings tab's preferences and change log); for the operator console, `lookup`
 //! (search, account view and histories), `adjustment` (requests and decisions),
-//! `reversal` (charged-back top-ups) and `audit` (the log). Operator functions begin with `Call::require_capability`. The
+//! `reversal` (charged-back top-ups), `api_key` (the metering services' keys) and
+//! `audit` (the log). Operator functions begin with `Call::require_capability`. The
 //! rules themselves live in `crate::domain`.
 
 mod adjustment;
+mod api_key;
 mod audit;
 mod history;
 mod lookup;
@@ -26,6 +28,7 @@ mod top_up;
 mod voucher;
 
 pub use adjustment::*;
+pub use api_key::*;
 pub use audit::*;
 pub use history::*;
 pub use lookup::*;

@@ -172,6 +172,83 @@ pub async fn create_with_key<C: ConnectionTrait>(
     .await
 }
 
+/// Creates a key for the console or the command line, with its audit entry, in one
+/// transaction. The key is returned this once.
+pub async fn issue(
+    db: &super::db::Db,
+    name: &str,
+    scope: &Scope,
+    actor: &super::audit::Actor,
+    at: DateTime<Utc>,
+) -> Result<(api_key::Model, String), DbErr> {
+    let txn = db.write().await?;
+    let (row, key) = create(&*txn, name, scope, at).await?;
+    super::audit::append(
+        &txn,
+        &super::audit::Entry {
+            actor,
+            action: "api_key.created",
+            account_id: None,
+            subject: format!("api_key:{} {}", row.id, row.name),
+            before: serde_json::json!({}),
+            after: serde_json::json!({ "services": row.services, "max_charges": row.max_charges }),
+            reason: "",
+        },
+        at,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((row, key))
+}
+
+/// Revokes a key: the usage API refuses it from now on. Returns false when there is
+/// no such key; revoking twice changes nothing.
+pub async fn revoke(
+    db: &super::db::Db,
+    id: i64,
+    actor: &super::audit::Actor,
+    at: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let txn = db.write().await?;
+    let Some(row) = api_key::Entity::find_by_id(id).one(&*txn).await? else {
+        return Ok(false);
+    };
+    if row.revoked_at.is_some() {
+        return Ok(true);
+    }
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::value(at))
+        .filter(api_key::Column::Id.eq(id))
+        .exec(&*txn)
+        .await?;
+    super::audit::append(
+        &txn,
+        &super::audit::Entry {
+            actor,
+            action: "api_key.revoked",
+            account_id: None,
+            subject: format!("api_key:{} {}", row.id, row.name),
+            before: serde_json::json!({ "revoked": false }),
+            after: serde_json::json!({ "revoked": true }),
+            reason: "",
+        },
+        at,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Every key, newest first.
+pub async fn list<C: ConnectionTrait>(conn: &C) -> Result<Vec<api_key::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    api_key::Entity::find()
+        .order_by_desc(api_key::Column::Id)
+        .all(conn)
+        .await
+}
+
 /// The live key matching a presented one, if any.
 pub async fn authenticate<C: ConnectionTrait>(
     conn: &C,

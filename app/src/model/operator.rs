@@ -504,3 +504,103 @@ pub struct ReversalView {
     /// Whether the operator looking may approve or reject it.
     pub can_decide: bool,
 }
+
+/// The console's form for a new API key: a name, the services it may charge, and the
+/// largest single charge per currency (empty: no limit in that currency; all empty:
+/// no limits).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyForm {
+    pub name: String,
+    pub model_fine_tuning: bool,
+    pub gpu_container: bool,
+    pub ai_inference: bool,
+    pub max_vnd: String,
+    pub max_jpy: String,
+    pub max_usd: String,
+    pub max_eur: String,
+}
+
+/// A valid new key's scope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKeySpec {
+    pub name: String,
+    pub services: Vec<super::ledger::Service>,
+    pub max_charges: Vec<Money>,
+}
+
+impl ApiKeyForm {
+    /// Every problem, each beside its field (the one place a key's form rules live).
+    pub fn validate(&self) -> Result<ApiKeySpec, Vec<FieldError>> {
+        use super::ledger::Service;
+        let mut problems = Vec::new();
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            problems.push(FieldError {
+                field: "name".into(),
+                message: "Name the service that uses the key (1 to 100 characters).".into(),
+            });
+        }
+        let services: Vec<Service> = [
+            (self.model_fine_tuning, Service::ModelFineTuning),
+            (self.gpu_container, Service::GpuContainer),
+            (self.ai_inference, Service::AiInference),
+        ]
+        .into_iter()
+        .filter_map(|(on, s)| on.then_some(s))
+        .collect();
+        if services.is_empty() {
+            problems.push(FieldError {
+                field: "services".into(),
+                message: "Choose at least one service the key may charge.".into(),
+            });
+        }
+        let mut max_charges = Vec::new();
+        for (field, text, currency) in [
+            ("max_vnd", &self.max_vnd, Currency::Vnd),
+            ("max_jpy", &self.max_jpy, Currency::Jpy),
+            ("max_usd", &self.max_usd, Currency::Usd),
+            ("max_eur", &self.max_eur, Currency::Eur),
+        ] {
+            if text.trim().is_empty() {
+                continue;
+            }
+            match Money::parse_positive(text, currency) {
+                Ok(m) => max_charges.push(m),
+                Err(e) => problems.push(FieldError {
+                    field: field.into(),
+                    message: capitalise(&e.to_string()) + ".",
+                }),
+            }
+        }
+        if problems.is_empty() {
+            Ok(ApiKeySpec {
+                name: name.to_owned(),
+                services,
+                max_charges,
+            })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// An API key as the console lists it (never the key itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyLine {
+    pub id: i64,
+    pub name: String,
+    /// The services it may charge, by name.
+    pub services: String,
+    /// Its largest single charge per currency, or "No limit".
+    pub limits: String,
+    pub created: String,
+    pub revoked: Option<String>,
+}
+
+/// A key just made: shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedApiKey {
+    pub id: i64,
+    pub name: String,
+    pub key: String,
+}

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod add_credit;
+mod api_keys;
 mod approvals;
 mod audit_log;
 mod billing;
@@ -113,6 +114,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/audit") view=audit_log::AuditLog />
                         <Route path=path!("/vouchers") view=ops::Campaigns />
                         <Route path=path!("/plans") view=plan_catalogue::PlanCatalogue />
+                        <Route path=path!("/api-keys") view=api_keys::ApiKeys />
                     </ParentRoute>
                     <Route path=path!("") view=|| view! { <Redirect path="/billing" /> } />
                 </ParentRoute>

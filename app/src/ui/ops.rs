@@ -2,7 +2,7 @@
 //! gate each page stands behind, and the Vouchers page (campaigns with their figures,
 //! create one, disable one, download a new batch's codes once). The other pages:
 //! Accounts (`accounts.rs`), Approvals (`approvals.rs`), Audit log (`audit_log.rs`),
-//! Plans (`plan_catalogue.rs`). Customers are refused, as the server functions refuse
+//! Plans (`plan_catalogue.rs`), API keys (`api_keys.rs`). Customers are refused, as the server functions refuse
 //! them; an operator without a page's capability sees why.
 
 use super::browser;
@@ -63,7 +63,7 @@ pub fn held() -> Vec<Capability> {
 }
 
 /// The console's sections, each shown only to operators holding its capability.
-const SECTIONS: [(&str, &str, Capability); 5] = [
+const SECTIONS: [(&str, &str, Capability); 6] = [
     (HOME, "Accounts", Capability::ViewAccounts),
     (
         "/ops/approvals",
@@ -73,6 +73,7 @@ const SECTIONS: [(&str, &str, Capability); 5] = [
     ("/ops/audit", "Audit log", Capability::ViewAccounts),
     ("/ops/vouchers", "Vouchers", Capability::ManageVouchers),
     ("/ops/plans", "Plans", Capability::ManagePlans),
+    ("/ops/api-keys", "API keys", Capability::ManageApiKeys),
 ];
 
 #[component]
