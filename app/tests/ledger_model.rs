@@ -6,8 +6,9 @@
 //! short balances refused), cancellations and renewals at the period's end with grace
 //! and the fall back to the free plan, operators' adjustments of either bucket (small
 //! ones at once, large ones held until a second operator approves; a debit never below
-//! zero), applied both to the domain (on SQLite or PostgreSQL) and to a small
-//! in-memory reference model. After every step the balances, every grant's remainder,
+//! zero), charge-backs of credited top-ups (what is left taken back first in, first out,
+//! the rest owed and paid from the next top-ups), applied both to the domain (on SQLite
+//! or PostgreSQL) and to a small in-memory reference model. After every step the balances, every grant's remainder,
 //! every payment's state, the number of ledger rows and the audit must agree.
 //!
 //! 1,000 sequences by default; `LEDGER_MODEL_CASES=20000` runs more. proptest shrinks a
@@ -28,6 +29,7 @@ use app::domain::entities::{
 use app::domain::ledger::{self, ChargeRequest, VoucherCredit};
 use app::domain::payment::{self, NewPayment, Outcome};
 use app::domain::plan::{self, PlanError};
+use app::domain::reversal::{self, ReversalError};
 use app::domain::voucher::{self, RedeemError};
 use app::model::ledger::Bucket;
 use app::model::ledger::Service;
@@ -55,6 +57,8 @@ enum How {
 #[derive(Clone, Debug)]
 enum Op {
     Pay(i64),
+    /// A payment made and paid at once (so that charge-backs have top-ups to reverse).
+    TopUp(i64),
     Settle(usize, How),
     ExpirePayment(usize),
     Grant(i64, Option<i64>),
@@ -76,6 +80,9 @@ enum Op {
     Adjust(bool, i64),
     /// A second operator approves the oldest waiting adjustment.
     Approve,
+    /// A charge-back of one of the credited payments (by index among them, wrapping),
+    /// opened and approved at once.
+    Reverse(usize),
 }
 
 /// The default approval threshold for VND.
@@ -103,6 +110,7 @@ fn op() -> impl Strategy<Value = Op> {
     ];
     prop_oneof![
         3 => (1..3_000_000i64).prop_map(Op::Pay),
+        2 => (1..3_000_000i64).prop_map(Op::TopUp),
         3 => (any::<usize>(), how).prop_map(|(i, h)| Op::Settle(i, h)),
         1 => any::<usize>().prop_map(Op::ExpirePayment),
         3 => (1..1_000_000i64, proptest::option::of(1..600i64)).prop_map(|(a, e)| Op::Grant(a, e)),
@@ -118,6 +126,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_filter("moves credit", |(_, a)| *a != 0)
             .prop_map(|(v, a)| Op::Adjust(v, a)),
         1 => Just(Op::Approve),
+        2 => any::<usize>().prop_map(Op::Reverse),
     ]
 }
 
@@ -140,6 +149,14 @@ struct Model {
     plan: Plan,
     /// Adjustments waiting for approval: (voucher bucket?, signed amount, asked at).
     pending: Vec<(bool, i64, DateTime<Utc>)>,
+    /// Each payment's ledger row's place in the account's rows (its id order).
+    pay_seq: Vec<u64>,
+    /// Operators' top-up credits: (place, amount).
+    top_up_credits: Vec<(u64, i64)>,
+    /// Payments reversed, by index.
+    reversed: Vec<usize>,
+    /// What each reversal still owes, oldest first.
+    owed: Vec<i64>,
 }
 
 /// The account's plan as the model follows it.
@@ -307,7 +324,10 @@ impl Model {
     /// after expiring what is due, or changes nothing when the bucket is short.
     fn adjust(&mut self, voucher: bool, amount: i64, at: DateTime<Utc>) -> bool {
         match (voucher, amount > 0) {
-            (false, true) => self.top_up += amount,
+            (false, true) => {
+                self.top_up += amount;
+                self.top_up_credits.push((self.rows + 1, amount));
+            }
             (false, false) if self.top_up >= -amount => self.top_up += amount,
             (true, true) => self.grants.push((amount, None)),
             (true, false) if self.spendable(at) - self.top_up >= -amount => {
@@ -349,12 +369,57 @@ impl Model {
         }
     }
 
+    /// A credited top-up pays what charge-backs still owe, oldest first, one row each.
+    fn settle_owed(&mut self) {
+        for owed in self.owed.iter_mut().filter(|o| **o > 0) {
+            let pay = (*owed).min(self.top_up);
+            if pay == 0 {
+                break;
+            }
+            self.top_up -= pay;
+            *owed -= pay;
+            self.rows += 1;
+        }
+    }
+
+    /// A charge-back of credited payment `i`: what is left of it (first in, first out:
+    /// the top-up balance less every top-up credit after it) is taken back, the rest
+    /// is owed. Once per payment.
+    fn reverse(&mut self, i: usize) {
+        let (amount, state) = self.payments[i];
+        if state != PayState::Succeeded || self.reversed.contains(&i) {
+            return;
+        }
+        let seq = self.pay_seq[i];
+        let later: i64 = self
+            .payments
+            .iter()
+            .zip(&self.pay_seq)
+            .filter(|((_, s), q)| *s == PayState::Succeeded && **q > seq)
+            .map(|((a, _), _)| *a)
+            .chain(
+                self.top_up_credits
+                    .iter()
+                    .filter(|(q, _)| *q > seq)
+                    .map(|(_, a)| *a),
+            )
+            .sum();
+        let take = (self.top_up - later).clamp(0, amount);
+        if take > 0 {
+            self.top_up -= take;
+            self.rows += 1;
+        }
+        self.owed.push(amount - take);
+        self.reversed.push(i);
+    }
+
     fn settle(&mut self, i: usize, how: How) {
         let (amount, state) = self.payments[i];
         let open = state == PayState::Pending;
         let new = match how {
             How::Paid if open || matches!(state, PayState::Expired | PayState::FailedByUs) => {
                 self.top_up += amount;
+                self.settle_owed();
                 PayState::Succeeded
             }
             How::Failed if open => PayState::FailedByGateway,
@@ -421,6 +486,30 @@ async fn apply(
                 .map_err(|x| e(&x))?;
             txn.commit().await.map_err(|x| e(&x))?;
             refs.push(made.reference);
+        }
+        Op::TopUp(amount) => {
+            Box::pin(apply(
+                db,
+                account,
+                refs,
+                clicks,
+                staff,
+                &Op::Pay(*amount),
+                at,
+            ))
+            .await?;
+            let reference = refs.last().cloned().ok_or("no payment made")?;
+            payment::settle(
+                db,
+                Gateway::VnPay,
+                &reference,
+                &Outcome::Paid {
+                    amount: vnd(*amount),
+                    gateway_ref: Some("G".into()),
+                },
+            )
+            .await
+            .map_err(|x| e(&x))?;
         }
         Op::Settle(i, how) => {
             let Some((reference, stored)) = nth_payment(db, account, refs, *i).await? else {
@@ -537,6 +626,39 @@ async fn apply(
                 Err(x) => return Err(e(&x)),
             }
         }
+        Op::Reverse(i) => {
+            // One of the credited payments (so that most sequences reverse something).
+            let credited: Vec<String> = payment_row::Entity::find()
+                .filter(payment_row::Column::AccountId.eq(account))
+                .filter(payment_row::Column::State.eq("succeeded"))
+                .order_by_asc(payment_row::Column::Id)
+                .all(db.conn())
+                .await
+                .map_err(|x| e(&x))?
+                .into_iter()
+                .map(|p| p.reference)
+                .collect();
+            let Some(reference) = credited.get(i % credited.len().max(1)).cloned() else {
+                return Ok(());
+            };
+            match reversal::open(
+                db,
+                &reference,
+                "model charge-back",
+                &Actor::System,
+                None,
+                at,
+            )
+            .await
+            {
+                Ok(opened) => match reversal::approve(db, opened.id, &staff.1, at).await {
+                    Ok(_) | Err(ReversalError::AlreadyDecided(_)) => {}
+                    Err(x) => return Err(e(&x)),
+                },
+                Err(ReversalError::NotCredited(_)) => {}
+                Err(x) => return Err(e(&x)),
+            }
+        }
         Op::Approve => {
             let oldest = adjustment_row::Entity::find()
                 .filter(adjustment_row::Column::AccountId.eq(account))
@@ -618,6 +740,12 @@ async fn compare(db: &Db, account: &str, refs: &[String], model: &Model) -> Resu
         .map_err(|e| e.to_string())?;
     if rows != model.rows {
         return Err(format!("{rows} ledger rows, model {}", model.rows));
+    }
+    let owed = reversal::owed(db.conn(), account)
+        .await
+        .map_err(|e| e.to_string())?;
+    if owed != model.owed.iter().sum::<i64>() {
+        return Err(format!("owed {owed}, model {:?}", model.owed));
     }
     let problems = ledger::audit(db.conn(), account)
         .await
@@ -776,6 +904,21 @@ async fn run(db: &Db, staff: &Staff, ops: &[Op]) -> Result<(), String> {
             Op::Pay(amount) => {
                 model.payments.push((*amount, PayState::Pending));
                 model.rows += 1;
+                model.pay_seq.push(model.rows);
+            }
+            Op::TopUp(amount) => {
+                model.payments.push((*amount, PayState::Pending));
+                model.rows += 1;
+                model.pay_seq.push(model.rows);
+                model.settle(model.payments.len() - 1, How::Paid);
+            }
+            Op::Reverse(i) => {
+                let credited: Vec<usize> = (0..model.payments.len())
+                    .filter(|j| model.payments[*j].1 == PayState::Succeeded)
+                    .collect();
+                if let Some(j) = credited.get(i % credited.len().max(1)) {
+                    model.reverse(*j);
+                }
             }
             Op::Settle(i, how) if !model.payments.is_empty() => {
                 let i = i % model.payments.len();
