@@ -31,7 +31,7 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder,
 };
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// The amount per currency from which an adjustment needs a second operator.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -465,20 +465,12 @@ pub async fn views<C: ConnectionTrait>(
     may_approve: bool,
     dates: LocalTime,
 ) -> Result<Vec<AdjustmentView>, DbErr> {
-    let mut people: Vec<i64> = rows
+    let people: Vec<i64> = rows
         .iter()
         .flat_map(|r| [Some(r.requested_by), r.decided_by])
         .flatten()
         .collect();
-    people.sort_unstable();
-    people.dedup();
-    let emails: HashMap<i64, String> = user::Entity::find()
-        .filter(user::Column::Id.is_in(people))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.email))
-        .collect();
+    let emails = super::auth::emails(conn, people).await?;
     let mut accounts: Vec<&str> = rows.iter().map(|r| r.account_id.as_str()).collect();
     accounts.sort_unstable();
     accounts.dedup();

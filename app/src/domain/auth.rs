@@ -263,6 +263,23 @@ pub async fn find_by_id<C: ConnectionTrait>(
     user::Entity::find_by_id(id).one(conn).await
 }
 
+/// The emails of these users, by id (for lists that name who did what).
+pub async fn emails<C: ConnectionTrait>(
+    conn: &C,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<std::collections::HashMap<i64, String>, DbErr> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

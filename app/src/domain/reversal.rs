@@ -554,13 +554,7 @@ pub async fn views<C: ConnectionTrait>(
         .flat_map(|r| [r.requested_by, r.decided_by])
         .flatten()
         .collect();
-    let emails: HashMap<i64, String> = user::Entity::find()
-        .filter(user::Column::Id.is_in(people))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.email))
-        .collect();
+    let emails = super::auth::emails(conn, people).await?;
     let payments: HashMap<i64, payment::Model> = payment::Entity::find()
         .filter(payment::Column::Id.is_in(rows.iter().map(|r| r.payment_id)))
         .all(conn)
