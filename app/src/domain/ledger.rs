@@ -253,47 +253,17 @@ pub async fn spend_locked(
         .to_minor()
         .filter(|m| *m > 0)
         .ok_or(LedgerError::Refused("a charge must be a positive amount"))?;
-    let (due, mut spendable): (Vec<_>, Vec<_>) = live_grants(txn, &account.id)
-        .await?
-        .into_iter()
-        .partition(|g| g.expires_at.is_some_and(|e| e <= at));
-    expire_grants_in(txn, account, due, at).await?;
-    // Spending order: soonest expiry first, grants that never expire last, then oldest.
-    // (Sorted here because SQLite and PostgreSQL disagree on where NULLs sort.)
-    spendable.sort_by_key(|g| (g.expires_at.is_none(), g.expires_at, g.id));
-
+    let spendable = spendable_grants(txn, account, at).await?;
     let before = balances(txn, &account.id, account.currency).await?;
     let available = before.total().to_minor().unwrap_or(0);
     if amount > available {
         return Ok(Spent::Short { balances: before });
     }
-
-    let mut left = amount;
-    let mut rows = Vec::new();
-    for grant in spendable {
-        if left == 0 {
-            break;
-        }
-        let take = std::cmp::min(left, grant.remaining_minor);
-        let spent = voucher_grant::Entity::update_many()
-            .col_expr(
-                voucher_grant::Column::RemainingMinor,
-                Expr::col(voucher_grant::Column::RemainingMinor).sub(take),
-            )
-            .filter(voucher_grant::Column::Id.eq(grant.id))
-            .filter(voucher_grant::Column::RemainingMinor.gte(take))
-            .exec(txn)
-            .await?;
-        if spent.rows_affected != 1 {
-            return Err(LedgerError::Refused("voucher grant changed under the lock"));
-        }
-        let mut voucher_row = spend.row(account, Bucket::Voucher, Status::Success, -take, at);
-        voucher_row.voucher_code = Set(Some(grant.code.clone()));
-        voucher_row.voucher_grant_id = Set(Some(grant.id));
-        rows.push(voucher_row.insert(txn).await?);
-        left -= take;
-    }
-    let from_voucher = amount - left;
+    let (mut rows, from_voucher) = take_from_grants(txn, spendable, amount, |take| {
+        spend.row(account, Bucket::Voucher, Status::Success, -take, at)
+    })
+    .await?;
+    let left = amount - from_voucher;
     if from_voucher > 0 {
         move_balance(txn, &account.id, Bucket::Voucher, -from_voucher, at).await?;
     }
@@ -326,6 +296,61 @@ async fn live_grants(
         .filter(voucher_grant::Column::RemainingMinor.gt(0))
         .all(txn)
         .await
+}
+
+/// The account's grants that can still be spent at `at`, in spending order (soonest
+/// expiry first, grants that never expire last, then oldest), after expiring those that
+/// are due. The one place the order of voucher credits lives.
+async fn spendable_grants(
+    txn: &DatabaseTransaction,
+    account: &LockedAccount,
+    at: DateTime<Utc>,
+) -> Result<Vec<voucher_grant::Model>, LedgerError> {
+    let (due, mut spendable): (Vec<_>, Vec<_>) = live_grants(txn, &account.id)
+        .await?
+        .into_iter()
+        .partition(|g| g.expires_at.is_some_and(|e| e <= at));
+    expire_grants_in(txn, account, due, at).await?;
+    // Sorted here because SQLite and PostgreSQL disagree on where NULLs sort.
+    spendable.sort_by_key(|g| (g.expires_at.is_none(), g.expires_at, g.id));
+    Ok(spendable)
+}
+
+/// Takes up to `amount` from `grants` in their order: each grant touched loses what is
+/// taken and gets one row (`row(taken)`, with the grant's code and id added). Returns the
+/// rows and how much was taken. The voucher balance is the caller's to move.
+async fn take_from_grants(
+    txn: &DatabaseTransaction,
+    grants: Vec<voucher_grant::Model>,
+    amount: i64,
+    row: impl Fn(i64) -> transaction::ActiveModel,
+) -> Result<(Vec<transaction::Model>, i64), LedgerError> {
+    let mut left = amount;
+    let mut rows = Vec::new();
+    for grant in grants {
+        if left == 0 {
+            break;
+        }
+        let take = std::cmp::min(left, grant.remaining_minor);
+        let spent = voucher_grant::Entity::update_many()
+            .col_expr(
+                voucher_grant::Column::RemainingMinor,
+                Expr::col(voucher_grant::Column::RemainingMinor).sub(take),
+            )
+            .filter(voucher_grant::Column::Id.eq(grant.id))
+            .filter(voucher_grant::Column::RemainingMinor.gte(take))
+            .exec(txn)
+            .await?;
+        if spent.rows_affected != 1 {
+            return Err(LedgerError::Refused("voucher grant changed under the lock"));
+        }
+        let mut taken = row(take);
+        taken.voucher_code = Set(Some(grant.code.clone()));
+        taken.voucher_grant_id = Set(Some(grant.id));
+        rows.push(taken.insert(txn).await?);
+        left -= take;
+    }
+    Ok((rows, amount - left))
 }
 
 /// Adds `delta` (signed) to one bucket, refusing to go below zero or above the maximum.
@@ -650,38 +675,16 @@ pub async fn adjust_locked(
             rows.push(credit.insert(txn).await?);
         }
         Bucket::Voucher => {
-            let (due, mut live): (Vec<_>, Vec<_>) = live_grants(txn, &account.id)
-                .await?
-                .into_iter()
-                .partition(|g| g.expires_at.is_some_and(|e| e <= at));
-            expire_grants_in(txn, account, due, at).await?;
-            live.sort_by_key(|g| (g.expires_at.is_none(), g.expires_at, g.id));
+            let live = spendable_grants(txn, account, at).await?;
             let held: i64 = live.iter().map(|g| g.remaining_minor).sum();
             if held < -minor {
                 return Ok(Spent::Short {
                     balances: balances(txn, &account.id, account.currency).await?,
                 });
             }
-            let mut left = -minor;
-            for grant in live {
-                if left == 0 {
-                    break;
-                }
-                let take = std::cmp::min(left, grant.remaining_minor);
-                voucher_grant::Entity::update_many()
-                    .col_expr(
-                        voucher_grant::Column::RemainingMinor,
-                        Expr::col(voucher_grant::Column::RemainingMinor).sub(take),
-                    )
-                    .filter(voucher_grant::Column::Id.eq(grant.id))
-                    .exec(txn)
-                    .await?;
-                let mut debit = row(Bucket::Voucher, -take);
-                debit.voucher_code = Set(Some(grant.code.clone()));
-                debit.voucher_grant_id = Set(Some(grant.id));
-                rows.push(debit.insert(txn).await?);
-                left -= take;
-            }
+            let (debits, _) =
+                take_from_grants(txn, live, -minor, |take| row(Bucket::Voucher, -take)).await?;
+            rows.extend(debits);
             move_balance(txn, &account.id, Bucket::Voucher, minor, at).await?;
         }
     }
