@@ -11,3 +11,16 @@ pub mod api;
 pub mod domain;
 pub mod model;
 pub mod ui;
+
+include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
+#[cfg(test)]
+mod i18n_probe {
+    #[test]
+    fn probe() {
+        use crate::i18n::*;
+        use leptos_i18n::td_string;
+        assert_eq!(td_string!(Locale::en, minutes, count = 1), "1 minute");
+        assert_eq!(td_string!(Locale::en, minutes, count = 2), "2 minutes");
+        assert_eq!(td_string!(Locale::ja, minutes, count = 2), "2分");
+    }
+}

@@ -6,6 +6,7 @@ mod config;
 mod csrf;
 mod export;
 mod jobs;
+mod language;
 mod payments;
 mod routes;
 mod rpc_status;

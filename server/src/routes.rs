@@ -69,6 +69,10 @@ pub fn router(
             client_ip,
         ))
         .layer(axum::middleware::from_fn(csrf::same_origin_only))
+        .layer(axum::middleware::from_fn_with_state(
+            db.clone(),
+            language::choose,
+        ))
         // Forms and server-function calls are a few KB: larger bodies get 413.
         .layer(RequestBodyLimitLayer::new(MAX_PAGE_BODY))
         .layer(sessions);

@@ -55,7 +55,7 @@ pub async fn decide_adjustment(
     if note.chars().count() > 300 {
         return Err(AppError::Invalid {
             field: "note".into(),
-            message: "Keep the note to 300 characters.".into(),
+            problem: crate::model::problem::Problem::Other("Keep the note to 300 characters.".into()),
         });
     }
     adjustment::decide(
@@ -106,7 +106,7 @@ fn adjustment_error(e: crate::domain::adjustment::AdjustmentError) -> AppError {
         E::AlreadyDecided(_) | E::Expired(_) => AppError::Conflict(sentence(&e)),
         E::WouldGoNegative { .. } | E::CurrencyMismatch { .. } => AppError::Invalid {
             field: "amount".into(),
-            message: sentence(&e),
+            problem: crate::model::problem::Problem::Other(sentence(&e)),
         },
         E::Ledger(_) | E::Db(_) => server::internal(e),
     }

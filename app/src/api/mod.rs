@@ -52,6 +52,8 @@ pub mod server {
     use crate::model::money::Currency;
     use crate::model::operator::Capability;
     use crate::model::session::Role;
+    use crate::model::problem::Problem;
+    use crate::model::settings::Language;
     use axum::extract::ConnectInfo;
     use leptos::prelude::{Owner, use_context};
     use sea_orm::EntityTrait;
@@ -74,6 +76,8 @@ pub mod server {
         pub session: Session,
         /// The caller's address (VNPay wants it); loopback when unknown.
         pub client_ip: String,
+        /// The language the request is answered in (the server's `language` layer).
+        pub language: Language,
         owner: Owner,
         gateways: Option<Gateways>,
         thresholds: Thresholds,
@@ -110,10 +114,14 @@ pub mod server {
                     .map(|ConnectInfo(addr)| addr.ip().to_string())
                     .unwrap_or_else(|_| "127.0.0.1".into()),
             };
+            let language = leptos_axum::extract::<axum::Extension<Language>>()
+                .await
+                .map_or(Language::En, |axum::Extension(language)| language);
             Ok(Call {
                 db,
                 session,
                 client_ip,
+                language,
                 owner,
                 gateways,
                 thresholds,
@@ -190,6 +198,19 @@ pub mod server {
             }
         }
 
+        /// Adds a `Set-Cookie` header to the answer.
+        pub fn set_cookie(&self, cookie: &str) {
+            use axum::http::{HeaderValue, header};
+            self.owner.with(|| {
+                if let (Some(response), Ok(value)) = (
+                    use_context::<leptos_axum::ResponseOptions>(),
+                    HeaderValue::from_str(cookie),
+                ) {
+                    response.append_header(header::SET_COOKIE, value);
+                }
+            });
+        }
+
         /// Sends the browser to `path` once the function returns.
         pub fn redirect(&self, path: &str) {
             self.owner.with(|| leptos_axum::redirect(path));
@@ -253,11 +274,11 @@ pub mod server {
         match e {
             HistoryError::Filter(f) => AppError::Invalid {
                 field: "filter".into(),
-                message: f.to_string(),
+                problem: Problem::Filter(f),
             },
             HistoryError::BadCursor => AppError::Invalid {
                 field: "page".into(),
-                message: e.to_string(),
+                problem: Problem::StalePage,
             },
             HistoryError::Db(e) => internal(e),
         }
@@ -268,9 +289,10 @@ pub mod server {
     pub fn click_token(token: &str) -> Result<Option<&str>, AppError> {
         let token = token.trim();
         if token.len() > 64 {
-            return Err(AppError::BadRequest(
-                "The request is malformed; reload the page and try again.".into(),
-            ));
+            return Err(AppError::Invalid {
+                field: "token".into(),
+                problem: Problem::Malformed,
+            });
         }
         Ok((!token.is_empty()).then_some(token))
     }

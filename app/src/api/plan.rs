@@ -63,9 +63,10 @@ pub async fn upgrade_plan(
     let call = server::Call::begin().await?;
     let (user, account, currency) = call.require_account().await?;
     if expected_minor < 0 {
-        return Err(AppError::BadRequest(
-            "The amount shown is missing; reload the page.".into(),
-        ));
+        return Err(AppError::Invalid {
+            field: "shown".into(),
+            problem: crate::model::problem::Problem::AmountShownMissing,
+        });
     }
     let token = server::click_token(&token)?;
     let actor = format!("user:{}", user.id);
@@ -178,10 +179,7 @@ pub async fn define_plan(form: PlanForm) -> Result<(), AppError> {
     let actor = crate::domain::audit::Actor::user(&staff.user);
     match plan::define(&call.db, &spec, &actor, crate::domain::db::now()).await {
         Ok(_) => Ok(()),
-        Err(e) if e.is_user_error() => Err(AppError::Fields(vec![FieldError {
-            field: "form".into(),
-            message: e.to_string(),
-        }])),
+        Err(e) if e.is_user_error() => Err(AppError::Fields(vec![FieldError::text("form", e.to_string())])),
         Err(e) => Err(server::internal(e)),
     }
 }
@@ -189,12 +187,25 @@ pub async fn define_plan(form: PlanForm) -> Result<(), AppError> {
 /// A refused plan change, in words for the customer; our own failures stay ours.
 #[cfg(feature = "ssr")]
 fn plan_error(e: crate::domain::plan::PlanError) -> AppError {
-    if e.is_user_error() {
-        AppError::Invalid {
-            field: "plan".into(),
-            message: e.to_string(),
-        }
-    } else {
-        server::internal(e)
+    use crate::domain::plan::PlanError;
+    use crate::model::problem::Problem;
+    let problem = match e {
+        PlanError::UnknownPlan(code) => Problem::UnknownPlan(code),
+        PlanError::NotOffered(name, currency) => Problem::PlanNotOffered(name, currency),
+        PlanError::AlreadyOn(name) => Problem::AlreadyOnPlan(name),
+        PlanError::NotAnUpgrade(name) => Problem::NotAnUpgrade(name),
+        PlanError::NotADowngrade(name) => Problem::NotADowngrade(name),
+        PlanError::RenewalUnpaid(name) => Problem::RenewalUnpaid(name),
+        PlanError::Renewing => Problem::PlanRenewing,
+        PlanError::NothingToCancel => Problem::NothingToCancel,
+        PlanError::NothingScheduled => Problem::NothingScheduled,
+        PlanError::Short(shortfall) => Problem::BalanceShort(shortfall.missing),
+        PlanError::PriceChanged(now) => Problem::PriceChanged(now),
+        PlanError::Catalogue(message) => Problem::Other(message),
+        e @ (PlanError::Ledger(_) | PlanError::Db(_)) => return server::internal(e),
+    };
+    AppError::Invalid {
+        field: "plan".into(),
+        problem,
     }
 }

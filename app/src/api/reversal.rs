@@ -27,7 +27,7 @@ pub async fn open_reversal(
     if reason.chars().count() < 10 || reason.chars().count() > 500 {
         return Err(AppError::Invalid {
             field: "reason".into(),
-            message: "Write why in 10 to 500 characters (the dispute, the bank's notice).".into(),
+            problem: crate::model::problem::Problem::Other("Write why in 10 to 500 characters (the dispute, the bank's notice).".into()),
         });
     }
     let reference = reference.trim();
@@ -39,7 +39,7 @@ pub async fn open_reversal(
     {
         return Err(AppError::Invalid {
             field: "reference".into(),
-            message: "This account has no payment with this reference.".into(),
+            problem: crate::model::problem::Problem::Other("This account has no payment with this reference.".into()),
         });
     }
     reversal::open(
@@ -101,7 +101,7 @@ fn reversal_error(e: crate::domain::reversal::ReversalError) -> AppError {
         E::NoSuchPayment(_) | E::NotFound => AppError::NotFound(sentence),
         E::NotCredited(_) => AppError::Invalid {
             field: "reference".into(),
-            message: sentence,
+            problem: crate::model::problem::Problem::Other(sentence),
         },
         E::OwnRequest => AppError::NotAllowed(sentence),
         E::AlreadyDecided(_) => AppError::Conflict(sentence),

@@ -1,6 +1,8 @@
 //! Who is asking: the viewer, sign-in (throttled) and sign-out.
 
 use crate::model::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::model::problem::Problem;
 use crate::model::session::Viewer;
 use leptos::prelude::*;
 
@@ -58,19 +60,19 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     if email.trim().is_empty() {
         return Err(AppError::Invalid {
             field: "email".into(),
-            message: "Enter your email.".into(),
+            problem: Problem::EnterEmail,
         });
     }
     if password.is_empty() {
         return Err(AppError::Invalid {
             field: "password".into(),
-            message: "Enter your password.".into(),
+            problem: Problem::EnterPassword,
         });
     }
     if email.len() > 254 || email.chars().any(char::is_control) {
         return Err(AppError::Invalid {
             field: "email".into(),
-            message: "Enter a valid email address.".into(),
+            problem: Problem::InvalidEmail,
         });
     }
     let signed_in = auth::sign_in(

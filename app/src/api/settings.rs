@@ -66,3 +66,29 @@ pub async fn save_preferences(form: PreferencesForm) -> Result<(), AppError> {
     .map_err(server::internal)?;
     Ok(())
 }
+
+/// The language switcher (header, sign-in page): remembers the choice in a cookie for a
+/// year and, when someone is signed in, saves it as their preference (logged as a
+/// settings change). The page reloads to show it.
+#[server(prefix = "/rpc", endpoint = "choose_language")]
+pub async fn choose_language(language: String) -> Result<(), AppError> {
+    use crate::domain::settings;
+    use crate::model::settings::{LANGUAGE_COOKIE, Language};
+    let call = server::Call::begin().await?;
+    let Some(language) = Language::parse(&language) else {
+        return Err(AppError::Invalid {
+            field: "language".into(),
+            problem: crate::model::problem::Problem::ChooseLanguage,
+        });
+    };
+    if let Some(user) = call.user().await? {
+        settings::save_language(&call.db, &user, language, crate::domain::db::now())
+            .await
+            .map_err(server::internal)?;
+    }
+    call.set_cookie(&format!(
+        "{LANGUAGE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        language.as_str()
+    ));
+    Ok(())
+}

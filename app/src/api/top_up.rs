@@ -3,6 +3,8 @@
 
 use crate::model::billing::BillingForm;
 use crate::model::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::model::problem::Problem;
 use crate::model::top_up::{PaymentOutcome, PaymentPage, TopUpSetup};
 use leptos::prelude::*;
 
@@ -49,15 +51,15 @@ pub async fn save_billing_settings(form: BillingForm) -> Result<(), AppError> {
     let profile = form.validate().map_err(AppError::Fields)?;
     match billing::save(&call.db, user.id, &profile).await {
         Ok(_) => Ok(()),
-        Err(e @ (BillingError::CurrencyLocked(_) | BillingError::CountryForCurrency(_))) => {
-            let field = match e {
-                BillingError::CurrencyLocked(_) => "currency",
-                _ => "country",
-            };
-            Err(AppError::Fields(vec![FieldError {
-                field: field.into(),
-                message: e.to_string(),
-            }]))
+        Err(BillingError::CurrencyLocked(held)) => Err(AppError::Fields(vec![FieldError::new(
+            "currency",
+            Problem::CurrencyLocked(held),
+        )])),
+        Err(BillingError::CountryForCurrency(held)) => {
+            Err(AppError::Fields(vec![FieldError::new(
+                "country",
+                Problem::CountryForCurrency(held),
+            )]))
         }
         Err(e) => Err(server::internal(e)),
     }
@@ -81,21 +83,22 @@ pub async fn start_top_up(
     if consent != TERMS_VERSION {
         return Err(AppError::Invalid {
             field: "consent".into(),
-            message: "Please confirm that purchased credits are non-refundable.".into(),
+            problem: Problem::ConfirmNonRefundable,
         });
     }
     let token = client_token.trim();
     // The column holds 64 characters; the browser sends 32.
     if token.is_empty() || token.len() > 64 {
         // Not something the customer typed: the request itself is malformed.
-        return Err(AppError::BadRequest(
-            "The payment request is incomplete; reload the page and try again.".into(),
-        ));
+        return Err(AppError::Invalid {
+            field: "client_token".into(),
+            problem: Problem::IncompletePayment,
+        });
     }
     let amount = check_amount(&amount, currency, (gateways.maximum)(currency)).map_err(|e| {
         AppError::Invalid {
             field: "amount".into(),
-            message: e.to_string(),
+            problem: Problem::Amount(e),
         }
     })?;
     let new = NewPayment {
@@ -109,19 +112,14 @@ pub async fn start_top_up(
         Ok((_, started)) => Ok(started.redirect_url),
         Err(StartError::Gateway(_)) => Err(AppError::Invalid {
             field: "gateway".into(),
-            message: format!(
-                "{} could not be reached, so nothing was charged. Please try again in a moment.",
-                new.gateway.label()
-            ),
+            problem: Problem::GatewayUnreachable(new.gateway),
         }),
         Err(StartError::Throttled(wait)) => Err(AppError::TooManyAttempts {
             minutes: wait.minutes(),
         }),
         Err(StartError::Ended(_)) => Err(AppError::Invalid {
             field: "gateway".into(),
-            message:
-                "This payment attempt has ended. Go Back and press Pay again to start a new one."
-                    .into(),
+            problem: Problem::AttemptEnded,
         }),
         Err(e) => Err(server::internal(e)),
     }

@@ -20,20 +20,18 @@ pub async fn redeem_voucher(
 ) -> Result<Redeemed, AppError> {
     use crate::domain::settings::LocalTime;
     use crate::domain::voucher::{self, RedeemError};
-    use crate::model::voucher::read_code;
+    use crate::model::problem::Problem;
+    use crate::model::voucher::{CodeError, read_code};
     let call = server::Call::begin().await?;
     let user = call.require_customer().await?;
-    let invalid = |message: String| AppError::Invalid {
+    let invalid = |problem: Problem| AppError::Invalid {
         field: "code".into(),
-        message,
+        problem,
     };
     // A typo is found without the database, and is not counted against anyone.
-    let typed = read_code(&code).map_err(|e| invalid(e.to_string()))?;
+    let typed = read_code(&code).map_err(|e| invalid(Problem::Code(e)))?;
     let Some((account, _)) = call.account_of(&user).await? else {
-        return Err(AppError::Invalid {
-            field: "code".into(),
-            message: "You need a billing profile before you can redeem a voucher. Choose Add credit to set your billing details and currency, then apply the code.".into(),
-        });
+        return Err(invalid(Problem::VoucherNeedsProfile));
     };
     let token = server::click_token(&token)?;
     let redeemed = voucher::redeem(
@@ -52,7 +50,13 @@ pub async fn redeem_voucher(
             minutes: wait.minutes(),
         }),
         Err(e @ (RedeemError::Ledger(_) | RedeemError::Db(_))) => Err(server::internal(e)),
-        Err(e) => Err(invalid(e.to_string())),
+        Err(RedeemError::Unknown) => Err(invalid(Problem::Code(CodeError::NotACode))),
+        Err(RedeemError::Disabled) => Err(invalid(Problem::VoucherDisabled)),
+        Err(RedeemError::NotYetValid(from)) => Err(invalid(Problem::VoucherNotYetValid(from))),
+        Err(RedeemError::Ended) => Err(invalid(Problem::VoucherEnded)),
+        Err(RedeemError::FullyRedeemed) => Err(invalid(Problem::VoucherFullyRedeemed)),
+        Err(RedeemError::AlreadyRedeemed) => Err(invalid(Problem::VoucherAlreadyRedeemed)),
+        Err(RedeemError::NotInCurrency(c)) => Err(invalid(Problem::VoucherNotInCurrency(c))),
     }
 }
 
@@ -97,10 +101,7 @@ pub async fn create_voucher_campaign(form: CampaignForm) -> Result<CreatedCampai
     let actor = crate::domain::audit::Actor::user(&staff.user);
     match voucher::create_campaign(&call.db, &campaign, &actor, crate::domain::db::now()).await {
         Ok(created) => Ok(created),
-        Err(e @ CampaignError::CodeTaken(_)) => Err(AppError::Fields(vec![FieldError {
-            field: "code".into(),
-            message: format!("{}; choose another.", capitalised(&e.to_string())),
-        }])),
+        Err(e @ CampaignError::CodeTaken(_)) => Err(AppError::Fields(vec![FieldError::text("code", format!("{}; choose another.", capitalised(&e.to_string())))])),
         Err(e) => Err(server::internal(e)),
     }
 }
@@ -123,10 +124,7 @@ pub async fn disable_voucher_campaign(id: i64) -> Result<(), AppError> {
     let actor = crate::domain::audit::Actor::user(&staff.user);
     match voucher::disable(&call.db, id, &actor, crate::domain::db::now()).await {
         Ok(()) => Ok(()),
-        Err(CampaignError::NotFound(_)) => Err(AppError::Invalid {
-            field: "id".into(),
-            message: "There is no such campaign.".into(),
-        }),
+        Err(CampaignError::NotFound(_)) => Err(AppError::NotFound("There is no such campaign.".into())),
         Err(e) => Err(server::internal(e)),
     }
 }

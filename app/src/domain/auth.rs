@@ -98,7 +98,8 @@ pub async fn create_user<C: ConnectionTrait>(
         role: Set(role.as_str().to_owned()),
         time_zone: Set("UTC".to_owned()),
         language: Set("en".to_owned()),
-        date_format: Set("ymd".to_owned()),
+        // Dates as the language writes them until the user picks a format.
+        date_format: Set("auto".to_owned()),
         created_at: Set(at),
         ..Default::default()
     };

@@ -159,7 +159,7 @@ pub async fn define(
     at: DateTime<Utc>,
 ) -> Result<plan::Model, PlanError> {
     if let Some(problem) = definition.problems().into_iter().next() {
-        return Err(PlanError::Catalogue(problem.message));
+        return Err(PlanError::Catalogue(problem.problem.to_string()));
     }
     let limits: serde_json::Map<String, serde_json::Value> = definition
         .limits

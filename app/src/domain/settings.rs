@@ -6,7 +6,7 @@ use super::audit::{self, Actor, Entry};
 use super::db::Db;
 use super::entities::{settings_change, user};
 use crate::model::billing::{BillingForm, BillingProfile};
-use crate::model::settings::{DateFormat, Preferences, SettingsChangeRow};
+use crate::model::settings::{DateFormat, Language, Preferences, SettingsChangeRow};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
@@ -22,11 +22,15 @@ pub struct LocalTime {
 }
 
 impl LocalTime {
-    /// The user's saved preferences (UTC and year-month-day when unknown).
+    /// The user's saved preferences (UTC when unknown); the date format `Auto` as
+    /// their language writes dates, the language their pages are in.
     pub fn of(user: &user::Model) -> LocalTime {
+        let language = Language::parse(&user.language).unwrap_or(Language::En);
         LocalTime {
             tz: user.time_zone.parse().unwrap_or(Tz::UTC),
-            format: DateFormat::parse(&user.date_format).unwrap_or(DateFormat::Ymd),
+            format: DateFormat::parse(&user.date_format)
+                .unwrap_or(DateFormat::Auto)
+                .in_language(language),
         }
     }
 
@@ -69,6 +73,21 @@ impl From<Tz> for LocalTime {
 /// Every IANA time zone name, as the Settings choice lists them.
 pub fn time_zones() -> Vec<&'static str> {
     chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect()
+}
+
+/// Saves the language a user chose with the switcher, keeping their other preferences.
+pub async fn save_language(
+    db: &Db,
+    user: &user::Model,
+    language: Language,
+    at: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let preferences = Preferences {
+        language,
+        time_zone: user.time_zone.clone(),
+        date_format: DateFormat::parse(&user.date_format).unwrap_or(DateFormat::Auto),
+    };
+    save_preferences(db, user.id, user.id, &preferences, at).await
 }
 
 /// Saves a user's display preferences and records what changed. Returns how many

@@ -1,6 +1,7 @@
 //! Billing settings: who is billed, where, and in which currency. Checked the same way
 //! in the browser (as the person types) and on the server (before anything is saved).
 
+use super::problem::Problem;
 use super::money::Currency;
 use super::top_up::currencies_for;
 use isocountry::CountryCode;
@@ -66,17 +67,31 @@ pub struct BillingProfile {
     pub tax_code: Option<String>,
 }
 
-/// A message for one field of the form.
+/// What is wrong with one field of the form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: String,
-    pub message: String,
+    pub problem: Problem,
+}
+
+impl FieldError {
+    pub fn new(field: &str, problem: Problem) -> FieldError {
+        FieldError {
+            field: field.to_owned(),
+            problem,
+        }
+    }
+
+    /// An operator-console form's message (English).
+    pub fn text(field: &str, message: impl Into<String>) -> FieldError {
+        FieldError::new(field, Problem::Other(message.into()))
+    }
 }
 
 /// What is wrong with a tax code's format for the billing country, where we know the
 /// format: Vietnam's mã số thuế (10 digits, or 10-3 for a branch) and Japan's invoice
 /// registration number (T and 13 digits). Elsewhere any code passes here.
-pub fn tax_code_format(country: &str, tax_code: &str) -> Option<&'static str> {
+pub fn tax_code_format(country: &str, tax_code: &str) -> Option<Problem> {
     let digits = |t: &str, n: usize| t.len() == n && t.bytes().all(|b| b.is_ascii_digit());
     if tax_code.is_empty() {
         return None;
@@ -87,17 +102,13 @@ pub fn tax_code_format(country: &str, tax_code: &str) -> Option<&'static str> {
                 None => digits(tax_code, 10),
                 Some((main, branch)) => digits(main, 10) && digits(branch, 3),
             };
-            (!ok).then_some(
-                "A Vietnamese tax code has 10 digits, or 10 digits, a dash and 3 more (e.g. 0101234567 or 0101234567-001).",
-            )
+            (!ok).then_some(Problem::TaxCodeVietnam)
         }
         "JP" => {
             let ok = tax_code
                 .strip_prefix(['T', 't'])
                 .is_some_and(|rest| digits(rest, 13));
-            (!ok).then_some(
-                "A Japanese registration number is T followed by 13 digits (e.g. T1234567890123).",
-            )
+            (!ok).then_some(Problem::TaxCodeJapan)
         }
         _ => None,
     }
@@ -133,58 +144,42 @@ impl BillingForm {
     /// Checks every field; all problems are reported at once, each beside its field.
     pub fn validate(&self) -> Result<BillingProfile, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut fail = |field: &str, message: &str| {
-            errors.push(FieldError {
-                field: field.to_owned(),
-                message: message.to_owned(),
-            });
-        };
+        let mut fail = |field: &str, problem: Problem| errors.push(FieldError::new(field, problem));
         let billing_type = BillingType::parse(&self.billing_type);
         if billing_type.is_none() {
-            fail("billing_type", "Choose Personal or Company.");
+            fail("billing_type", Problem::BillingType);
         }
         let name = self.name.trim();
         if name.chars().count() < 2 || name.chars().count() > 200 {
-            fail("name", "Enter the name to bill (2 to 200 characters).");
+            fail("name", Problem::BillingName);
         }
         let email = self.email.trim().to_lowercase();
         if !is_email(&email) {
-            fail(
-                "email",
-                "Enter a valid email address, such as name@example.com.",
-            );
+            fail("email", Problem::BillingEmail);
         }
         let address = self.address.trim();
         if address.chars().count() < 5 || address.chars().count() > 500 {
-            fail(
-                "address",
-                "Enter the billing address (5 to 500 characters).",
-            );
+            fail("address", Problem::BillingAddress);
         }
         let country = self.country.trim().to_uppercase();
         let currency = Currency::from_code(self.currency.trim());
         if country_name(&country).is_none() {
-            fail("country", "Choose a country.");
+            fail("country", Problem::Country);
         } else {
             match currency {
                 Some(c) if currencies_for(&country).contains(&c) => {}
-                _ => {
-                    let allowed: Vec<&str> =
-                        currencies_for(&country).iter().map(|c| c.code()).collect();
-                    fail(
-                        "currency",
-                        &format!(
-                            "Billing in {} is in {}.",
-                            country_name(&country).unwrap_or(""),
-                            allowed.join(" or ")
-                        ),
-                    );
-                }
+                _ => fail(
+                    "currency",
+                    Problem::CurrencyForCountry {
+                        country: country.clone(),
+                        allowed: currencies_for(&country),
+                    },
+                ),
             }
         }
         let tax_code = self.tax_code.trim();
         if billing_type == Some(BillingType::Company) && tax_code.is_empty() {
-            fail("tax_code", "A company needs its tax code.");
+            fail("tax_code", Problem::CompanyTaxCode);
         }
         // One message per field: the characters first, then the country's format.
         if tax_code.chars().count() > 64
@@ -192,12 +187,9 @@ impl BillingForm {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ' ' | '/'))
         {
-            fail(
-                "tax_code",
-                "A tax code has at most 64 letters, digits, spaces, '-', '.' or '/'.",
-            );
-        } else if let Some(message) = tax_code_format(&country, tax_code) {
-            fail("tax_code", message);
+            fail("tax_code", Problem::TaxCodeCharacters);
+        } else if let Some(problem) = tax_code_format(&country, tax_code) {
+            fail("tax_code", problem);
         }
         match (billing_type, currency, errors.is_empty()) {
             (Some(billing_type), Some(currency), true) => Ok(BillingProfile {

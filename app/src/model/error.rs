@@ -15,9 +15,12 @@ pub enum AppError {
     /// Deliberately the same for an unknown email and a wrong password.
     #[error("The email or password is incorrect.")]
     BadCredentials,
-    /// A form field is wrong; the message names what to fix.
-    #[error("{message}")]
-    Invalid { field: String, message: String },
+    /// A form field is wrong; the problem names what to fix.
+    #[error("{problem}")]
+    Invalid {
+        field: String,
+        problem: crate::model::problem::Problem,
+    },
     /// Several form fields are wrong; each message goes beside its field.
     #[error("Please correct the fields marked below.")]
     Fields(Vec<crate::model::billing::FieldError>),
@@ -97,7 +100,7 @@ mod tests {
     fn user_mistakes_are_4xx_and_only_our_faults_are_500() {
         let invalid = AppError::Invalid {
             field: "amount".into(),
-            message: "too small".into(),
+            problem: crate::model::problem::Problem::Malformed,
         };
         assert_eq!(AppError::BadCredentials.status(), 401);
         assert_eq!(AppError::SignInRequired.status(), 401);

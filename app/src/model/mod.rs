@@ -28,6 +28,7 @@ pub mod ledger;
 pub mod money;
 pub mod operator;
 pub mod plan;
+pub mod problem;
 pub mod session;
 pub mod settings;
 pub mod top_up;

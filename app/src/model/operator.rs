@@ -140,10 +140,7 @@ impl AdjustmentForm {
     pub fn validate(&self, currency: Currency) -> Result<AdjustmentSpec, Vec<FieldError>> {
         let mut problems = Vec::new();
         let mut problem = |field: &str, message: String| {
-            problems.push(FieldError {
-                field: field.into(),
-                message,
-            })
+            problems.push(FieldError::text(field, message))
         };
         let bucket = Bucket::parse(&self.bucket);
         if bucket.is_none() {
@@ -535,10 +532,7 @@ impl ApiKeyForm {
         let mut problems = Vec::new();
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            problems.push(FieldError {
-                field: "name".into(),
-                message: "Name the service that uses the key (1 to 100 characters).".into(),
-            });
+            problems.push(FieldError::text("name", "Name the service that uses the key (1 to 100 characters)."));
         }
         let services: Vec<Service> = [
             (self.model_fine_tuning, Service::ModelFineTuning),
@@ -549,10 +543,7 @@ impl ApiKeyForm {
         .filter_map(|(on, s)| on.then_some(s))
         .collect();
         if services.is_empty() {
-            problems.push(FieldError {
-                field: "services".into(),
-                message: "Choose at least one service the key may charge.".into(),
-            });
+            problems.push(FieldError::text("services", "Choose at least one service the key may charge."));
         }
         let mut max_charges = Vec::new();
         for (field, text, currency) in [
@@ -566,10 +557,7 @@ impl ApiKeyForm {
             }
             match Money::parse_positive(text, currency) {
                 Ok(m) => max_charges.push(m),
-                Err(e) => problems.push(FieldError {
-                    field: field.into(),
-                    message: capitalise(&e.to_string()) + ".",
-                }),
+                Err(e) => problems.push(FieldError::text(field, capitalise(&e.to_string()) + ".")),
             }
         }
         if problems.is_empty() {

@@ -48,10 +48,7 @@ impl PlanForm {
     pub fn validate(&self) -> Result<PlanSpec, Vec<super::billing::FieldError>> {
         let mut errors = Vec::new();
         let mut fail = |field: &str, message: String| {
-            errors.push(super::billing::FieldError {
-                field: field.to_owned(),
-                message,
-            });
+            errors.push(super::billing::FieldError::text(field, message));
         };
         let mut prices = Vec::new();
         for (field, text, currency) in [
@@ -134,10 +131,7 @@ impl PlanSpec {
     pub fn problems(&self) -> Vec<super::billing::FieldError> {
         let mut out = Vec::new();
         let mut fail = |field: &str, message: &str| {
-            out.push(super::billing::FieldError {
-                field: field.to_owned(),
-                message: message.to_owned(),
-            });
+            out.push(super::billing::FieldError::text(field, message.to_owned()));
         };
         if self.code.is_empty()
             || self.code.len() > 32

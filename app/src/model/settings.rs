@@ -4,8 +4,12 @@
 
 use super::billing::{BillingForm, FieldError};
 use super::money::Currency;
+use super::problem::Problem;
 use chrono::{DateTime, TimeZone};
 use serde::{Deserialize, Serialize};
+
+/// The cookie the language switcher sets (for visitors who are not signed in).
+pub const LANGUAGE_COOKIE: &str = "lang";
 
 /// The languages the customer's pages are written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,13 +43,90 @@ impl Language {
             Language::Ja => "日本語",
         }
     }
+
+    /// The translations' locale for this language.
+    pub fn locale(self) -> crate::i18n::Locale {
+        use crate::i18n::Locale;
+        match self {
+            Language::En => Locale::en,
+            Language::Vi => Locale::vi,
+            Language::Ja => Locale::ja,
+        }
+    }
+
+    /// The language a page is written in: the signed-in user's saved preference; else
+    /// the switcher's cookie; else the first language of the browser's
+    /// `Accept-Language` we write (by quality, then order; `vi-VN` is `vi`); else
+    /// English.
+    pub fn choose(
+        saved: Option<Language>,
+        cookie: Option<&str>,
+        accept_language: Option<&str>,
+    ) -> Language {
+        saved
+            .or_else(|| cookie.and_then(Language::parse))
+            .or_else(|| accept_language.and_then(Language::from_accept_language))
+            .unwrap_or(Language::En)
+    }
+
+    fn from_accept_language(header: &str) -> Option<Language> {
+        use crate::i18n::{I18nLocaleTrait, Locale};
+        let mut ranges: Vec<(u16, &str)> = header
+            .split(',')
+            .filter_map(|range| {
+                let mut parts = range.split(';').map(str::trim);
+                let tag = parts.next().filter(|t| !t.is_empty() && *t != "*")?;
+                // q=0 means "not this one"; quality is kept in thousandths (no floats).
+                let quality = parts
+                    .find_map(|p| p.strip_prefix("q="))
+                    .map_or(Some(1000), quality_thousandths)?;
+                (quality > 0).then_some((quality, tag))
+            })
+            .collect();
+        // Stable: equal qualities keep the browser's order.
+        ranges.sort_by(|a, b| b.0.cmp(&a.0));
+        ranges.into_iter().find_map(|(_, tag)| {
+            // The library's matcher knows that `ja-JP` is Japanese; it answers with the
+            // default for a tag it cannot place, so only a real match counts.
+            let found = Locale::find_locale(&[tag]);
+            let primary = tag.split(['-', '_']).next().unwrap_or(tag);
+            (found.as_str().eq_ignore_ascii_case(primary)).then(|| Language::parse(found.as_str()))?
+        })
+    }
+}
+
+/// `1`, `0.8`, `0.25` as thousandths; `None` for anything else.
+fn quality_thousandths(q: &str) -> Option<u16> {
+    let (whole, fraction) = q.split_once('.').unwrap_or((q, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let whole: u16 = whole.parse().ok().filter(|w| *w <= 1)?;
+    let fraction: u16 = format!("{fraction:0<3}").parse().ok()?;
+    let quality = whole * 1000 + fraction;
+    (quality <= 1000).then_some(quality)
+}
+
+impl From<crate::i18n::Locale> for Language {
+    fn from(locale: crate::i18n::Locale) -> Language {
+        use crate::i18n::Locale;
+        match locale {
+            Locale::en => Language::En,
+            Locale::vi => Language::Vi,
+            Locale::ja => Language::Ja,
+        }
+    }
 }
 
 /// How dates read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DateFormat {
+    /// As the page's language writes dates (the default): see [`DateFormat::in_language`].
+    Auto,
     /// 2026-11-25
     Ymd,
+    /// 2026/11/25 (as Japanese writes dates)
+    Slashed,
     /// 25/11/2026
     Dmy,
     /// 11/25/2026
@@ -53,11 +134,19 @@ pub enum DateFormat {
 }
 
 impl DateFormat {
-    pub const ALL: [DateFormat; 3] = [DateFormat::Ymd, DateFormat::Dmy, DateFormat::Mdy];
+    pub const ALL: [DateFormat; 5] = [
+        DateFormat::Auto,
+        DateFormat::Ymd,
+        DateFormat::Slashed,
+        DateFormat::Dmy,
+        DateFormat::Mdy,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
+            DateFormat::Auto => "auto",
             DateFormat::Ymd => "ymd",
+            DateFormat::Slashed => "ymd-slashed",
             DateFormat::Dmy => "dmy",
             DateFormat::Mdy => "mdy",
         }
@@ -67,10 +156,23 @@ impl DateFormat {
         DateFormat::ALL.into_iter().find(|f| f.as_str() == name)
     }
 
+    /// What `Auto` means in `language`: the way its readers write dates (25/11/2026 in
+    /// Vietnamese, 2026/11/25 in Japanese, 2026-11-25 in our international English).
+    /// A chosen format stays as chosen.
+    pub fn in_language(self, language: Language) -> DateFormat {
+        match (self, language) {
+            (DateFormat::Auto, Language::En) => DateFormat::Ymd,
+            (DateFormat::Auto, Language::Vi) => DateFormat::Dmy,
+            (DateFormat::Auto, Language::Ja) => DateFormat::Slashed,
+            (chosen, _) => chosen,
+        }
+    }
+
     /// The chrono pattern of a date.
     pub fn date_pattern(self) -> &'static str {
         match self {
-            DateFormat::Ymd => "%Y-%m-%d",
+            DateFormat::Auto | DateFormat::Ymd => "%Y-%m-%d",
+            DateFormat::Slashed => "%Y/%m/%d",
             DateFormat::Dmy => "%d/%m/%Y",
             DateFormat::Mdy => "%m/%d/%Y",
         }
@@ -79,7 +181,8 @@ impl DateFormat {
     /// The chrono pattern of a date and time to the second (history rows).
     pub fn date_time_pattern(self) -> &'static str {
         match self {
-            DateFormat::Ymd => "%Y-%m-%d %H:%M:%S",
+            DateFormat::Auto | DateFormat::Ymd => "%Y-%m-%d %H:%M:%S",
+            DateFormat::Slashed => "%Y/%m/%d %H:%M:%S",
             DateFormat::Dmy => "%d/%m/%Y %H:%M:%S",
             DateFormat::Mdy => "%m/%d/%Y %H:%M:%S",
         }
@@ -88,7 +191,8 @@ impl DateFormat {
     /// The chrono pattern of a date and time to the minute.
     pub fn date_minute_pattern(self) -> &'static str {
         match self {
-            DateFormat::Ymd => "%Y-%m-%d %H:%M",
+            DateFormat::Auto | DateFormat::Ymd => "%Y-%m-%d %H:%M",
+            DateFormat::Slashed => "%Y/%m/%d %H:%M",
             DateFormat::Dmy => "%d/%m/%Y %H:%M",
             DateFormat::Mdy => "%m/%d/%Y %H:%M",
         }
@@ -97,18 +201,10 @@ impl DateFormat {
     /// Excel's number format for the same (the export's Date column).
     pub fn excel_pattern(self) -> &'static str {
         match self {
-            DateFormat::Ymd => "yyyy-mm-dd hh:mm:ss",
+            DateFormat::Auto | DateFormat::Ymd => "yyyy-mm-dd hh:mm:ss",
+            DateFormat::Slashed => "yyyy/mm/dd hh:mm:ss",
             DateFormat::Dmy => "dd/mm/yyyy hh:mm:ss",
             DateFormat::Mdy => "mm/dd/yyyy hh:mm:ss",
-        }
-    }
-
-    /// An example, as the Settings choice shows it.
-    pub fn label(self) -> &'static str {
-        match self {
-            DateFormat::Ymd => "2026-11-25 (year-month-day)",
-            DateFormat::Dmy => "25/11/2026 (day/month/year)",
-            DateFormat::Mdy => "11/25/2026 (month/day/year)",
         }
     }
 
@@ -145,24 +241,15 @@ impl PreferencesForm {
         let mut errors = Vec::new();
         let language = Language::parse(self.language.trim());
         if language.is_none() {
-            errors.push(FieldError {
-                field: "language".into(),
-                message: "Choose English, Tiếng Việt or 日本語.".into(),
-            });
+            errors.push(FieldError::new("language", Problem::ChooseLanguage));
         }
         let time_zone = self.time_zone.trim();
         if !zones.contains(&time_zone) {
-            errors.push(FieldError {
-                field: "time_zone".into(),
-                message: "Choose a time zone from the list, such as Asia/Ho_Chi_Minh.".into(),
-            });
+            errors.push(FieldError::new("time_zone", Problem::ChooseTimeZone));
         }
         let date_format = DateFormat::parse(self.date_format.trim());
         if date_format.is_none() {
-            errors.push(FieldError {
-                field: "date_format".into(),
-                message: "Choose a date format.".into(),
-            });
+            errors.push(FieldError::new("date_format", Problem::ChooseDateFormat));
         }
         match (language, date_format, errors.is_empty()) {
             (Some(language), Some(date_format), true) => Ok(Preferences {
@@ -264,9 +351,32 @@ mod tests {
             .single()
             .unwrap_or_default();
         let shown: Vec<String> = DateFormat::ALL.iter().map(|f| f.date(&at)).collect();
-        assert_eq!(shown, ["2026-11-25", "25/11/2026", "11/25/2026"]);
-        for format in DateFormat::ALL {
-            assert!(format.label().starts_with(&format.date(&at)));
-        }
+        assert_eq!(
+            shown,
+            ["2026-11-25", "2026-11-25", "2026/11/25", "25/11/2026", "11/25/2026"]
+        );
+        let minute = |language| {
+            at.format(DateFormat::Auto.in_language(language).date_minute_pattern())
+                .to_string()
+        };
+        assert_eq!(minute(Language::Vi), "25/11/2026 14:05");
+        assert_eq!(minute(Language::Ja), "2026/11/25 14:05");
+        assert_eq!(minute(Language::En), "2026-11-25 14:05");
+        // A chosen format is kept whatever the language.
+        assert_eq!(DateFormat::Mdy.in_language(Language::Ja), DateFormat::Mdy);
+    }
+
+    #[test]
+    fn the_language_is_the_saved_one_then_the_cookie_then_the_browser_then_english() {
+        use Language::*;
+        assert_eq!(Language::choose(Some(Ja), Some("vi"), Some("en")), Ja);
+        assert_eq!(Language::choose(None, Some("vi"), Some("ja")), Vi);
+        assert_eq!(Language::choose(None, Some("klingon"), Some("ja-JP,en;q=0.5")), Ja);
+        assert_eq!(Language::choose(None, None, Some("fr-FR,fr;q=0.9,vi;q=0.8,en;q=0.7")), Vi);
+        assert_eq!(Language::choose(None, None, Some("en;q=0.5, ja;q=0.9")), Ja);
+        assert_eq!(Language::choose(None, None, Some("vi;q=0, en")), En);
+        assert_eq!(Language::choose(None, None, Some("de, fr")), En);
+        assert_eq!(Language::choose(None, None, Some("zz;q=bad, ja")), Ja);
+        assert_eq!(Language::choose(None, None, None), En);
     }
 }

@@ -3,6 +3,7 @@
 //! server checks, with the same messages.
 
 use super::money::{Currency, Money};
+use super::money::AmountError;
 use serde::{Deserialize, Serialize};
 
 /// The non-refundable terms the customer agrees to with Pay. Its version is stored with
@@ -187,11 +188,11 @@ pub fn presets(currency: Currency) -> [Money; 4] {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum TopUpAmountError {
     #[error("Enter an amount: {0}")]
-    Unreadable(String),
+    Unreadable(AmountError),
     #[error("The minimum top-up is {0}.")]
-    BelowMinimum(String),
+    BelowMinimum(Money),
     #[error("The maximum top-up is {0}.")]
-    AboveMaximum(String),
+    AboveMaximum(Money),
 }
 
 /// Checks a top-up amount the person typed or picked, against the minimum for the
@@ -202,15 +203,13 @@ pub fn check_amount(
     maximum: Money,
 ) -> Result<Money, TopUpAmountError> {
     let amount = Money::parse_positive(text, currency)
-        .map_err(|e| TopUpAmountError::Unreadable(e.to_string()))?;
+        .map_err(TopUpAmountError::Unreadable)?;
     let minor = amount.to_minor().unwrap_or(i64::MAX);
     if minor < minimum(currency).to_minor().unwrap_or(0) {
-        return Err(TopUpAmountError::BelowMinimum(
-            minimum(currency).to_string(),
-        ));
+        return Err(TopUpAmountError::BelowMinimum(minimum(currency)));
     }
     if minor > maximum.to_minor().unwrap_or(i64::MAX) {
-        return Err(TopUpAmountError::AboveMaximum(maximum.to_string()));
+        return Err(TopUpAmountError::AboveMaximum(maximum));
     }
     Ok(amount)
 }

@@ -57,7 +57,7 @@ impl TypedCode {
 }
 
 /// Why typed text is not a code we could hold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum CodeError {
     #[error("Enter a voucher code.")]
     Empty,
@@ -252,10 +252,7 @@ impl CampaignForm {
     pub fn validate(&self, batch_max: u32) -> Result<NewCampaign, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut fail = |field: &str, message: String| {
-            errors.push(FieldError {
-                field: field.to_owned(),
-                message,
-            });
+            errors.push(FieldError::text(field, message));
         };
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 100 {

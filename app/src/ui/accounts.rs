@@ -539,13 +539,10 @@ fn AdjustForm(
             browser::focus_id("adjust-done");
         }
         Some(Err(AppError::Fields(list))) => errors.set(list),
-        Some(Err(AppError::Invalid { field, message })) => {
-            errors.set(vec![FieldError { field, message }]);
+        Some(Err(AppError::Invalid { field, problem })) => {
+            errors.set(vec![FieldError { field, problem }]);
         }
-        Some(Err(e)) => errors.set(vec![FieldError {
-            field: "form".into(),
-            message: e.to_string(),
-        }]),
+        Some(Err(e)) => errors.set(vec![FieldError::text("form", e.to_string())]),
         None => {}
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {

@@ -210,10 +210,7 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
                 entered.go(Step::Amount);
             }
             Err(crate::model::error::AppError::Fields(list)) => errors.set(list),
-            Err(e) => errors.set(vec![FieldError {
-                field: "form".into(),
-                message: e.to_string(),
-            }]),
+            Err(e) => errors.set(vec![FieldError::text("form", e.to_string())]),
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {

@@ -125,10 +125,7 @@ fn NewKey(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView
             browser::focus_id("key-created");
         }
         Some(Err(AppError::Fields(list))) => errors.set(list),
-        Some(Err(e)) => errors.set(vec![FieldError {
-            field: "form".into(),
-            message: e.to_string(),
-        }]),
+        Some(Err(e)) => errors.set(vec![FieldError::text("form", e.to_string())]),
         None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -171,7 +168,7 @@ fn NewKey(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView
         errors.with(|list| {
             list.iter()
                 .find(|e| e.field == "services")
-                .map(|e| e.message.clone())
+                .map(|e| e.problem.to_string())
         })
     };
     let form_message = super::billing_form::form_message(errors);

@@ -5,6 +5,7 @@ use crate::model::error::AppError;
 use crate::model::ledger::Balances;
 use crate::model::money::Money;
 use crate::model::session::Role;
+use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Outlet;
@@ -26,14 +27,15 @@ pub fn BillingPage() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::FORBIDDEN);
     }
+    let i18n = use_i18n();
     view! {
-        <Title text="Billing Management" />
+        <Title text=t_string!(i18n, billing.title) />
         <main class="narrow">
-            <h1>"Billing Management"</h1>
-            <p role="alert">{AppError::Forbidden.to_string()}</p>
+            <h1>{t!(i18n, billing.title)}</h1>
+            <p role="alert">{super::messages::error(i18n, &AppError::Forbidden)}</p>
             <p>
-                "Billing pages show a customer's own credits; operator accounts have none. "
-                <a href=super::ops::HOME>"Open the operator console"</a>
+                {t!(i18n, billing.operator_body)} " "
+                <a href=super::ops::HOME>{t!(i18n, billing.operator_link)}</a>
             </p>
         </main>
     }
@@ -42,6 +44,7 @@ pub fn BillingPage() -> impl IntoView {
 
 #[component]
 fn BillingTabs() -> impl IntoView {
+    let i18n = use_i18n();
     let path = use_location().pathname;
     let tab = move |href: &'static str, label: &'static str| {
         view! {
@@ -51,16 +54,16 @@ fn BillingTabs() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Billing Management" />
+        <Title text=t_string!(i18n, billing.title) />
         <main class="page">
-            <h1>"Billing Management"</h1>
-            <nav class="tabs" aria-label="Billing sections">
-                {tab("/billing", "Overview")}
-                {tab("/billing/history", "Credit History")}
-                {tab("/billing/payments", "Payment History")}
-                {tab("/billing/vouchers", "Voucher List")}
-                {tab("/billing/plans", "Billing Plans")}
-                {tab("/billing/settings", "Settings")}
+            <h1>{t!(i18n, billing.title)}</h1>
+            <nav class="tabs" aria-label=t_string!(i18n, billing.sections)>
+                {tab("/billing", t_string!(i18n, billing.tab_overview))}
+                {tab("/billing/history", t_string!(i18n, billing.tab_history))}
+                {tab("/billing/payments", t_string!(i18n, billing.tab_payments))}
+                {tab("/billing/vouchers", t_string!(i18n, billing.tab_vouchers))}
+                {tab("/billing/plans", t_string!(i18n, billing.tab_plans))}
+                {tab("/billing/settings", t_string!(i18n, billing.tab_settings))}
             </nav>
             <Outlet />
         </main>
@@ -89,31 +92,30 @@ pub fn Overview() -> impl IntoView {
 
 #[component]
 fn Balances(balances: Option<Balances>, owed: Option<Money>) -> impl IntoView {
+    let i18n = use_i18n();
     let Some(balances) = balances else {
         return view! {
             <section aria-labelledby="overview-heading" class="overview">
-                <h2 id="overview-heading">"Overview"</h2>
-                <p>
-                    "You have no billing profile yet. Your first top-up sets your billing details and currency."
-                </p>
+                <h2 id="overview-heading">{t!(i18n, overview.heading)}</h2>
+                <p>{t!(i18n, overview.no_profile)}</p>
             </section>
         }
         .into_any();
     };
     view! {
         <section aria-labelledby="overview-heading" class="overview">
-            <h2 id="overview-heading">"Overview"</h2>
+            <h2 id="overview-heading">{t!(i18n, overview.heading)}</h2>
             <dl class="balance-cards">
                 <div class="card card-total">
-                    <dt>"Total balance"</dt>
+                    <dt>{t!(i18n, overview.total)}</dt>
                     <dd>{balances.total().to_string()}</dd>
                 </div>
                 <div class="card">
-                    <dt>"Top-up credits"</dt>
+                    <dt>{t!(i18n, overview.top_up)}</dt>
                     <dd>{balances.top_up.to_string()}</dd>
                 </div>
                 <div class="card">
-                    <dt>"Voucher credits"</dt>
+                    <dt>{t!(i18n, overview.voucher)}</dt>
                     <dd>{balances.voucher.to_string()}</dd>
                 </div>
             </dl>
@@ -121,15 +123,12 @@ fn Balances(balances: Option<Balances>, owed: Option<Money>) -> impl IntoView {
                 .map(|owed| {
                     view! {
                         <p class="notice notice-warning" role="status">
-                            {format!(
-                                "You owe {owed} for a charged-back payment: credits you had already used from it. Your next top-up pays this first.",
-                            )}
+                            {t_string!(i18n, overview.owed, owed).to_string()}
                         </p>
                     }
                 })}
             <p class="muted">
-                "Usage spends voucher credits first (soonest-expiring first), then top-up credits. Balances are in "
-                {balances.currency().code()} "."
+                {t_string!(i18n, overview.spending, currency = balances.currency().code()).to_string()}
             </p>
         </section>
     }

@@ -5,6 +5,7 @@
 use crate::model::billing::{BillingForm, FieldError, countries};
 use crate::model::money::Currency;
 use crate::model::top_up::{currencies_for, fixed_currency};
+use crate::i18n::*;
 use leptos::prelude::*;
 
 /// The fields, bound to `form`; `held` is the account's currency once it has one (fixed).
@@ -14,6 +15,7 @@ pub fn BillingFields(
     errors: RwSignal<Vec<FieldError>>,
     held: Option<Currency>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let company = move || form.with(|f| f.billing_type == "company");
     let country = move || form.with(|f| f.country.clone());
     // A country with one currency fixes it; elsewhere the person picks.
@@ -39,8 +41,11 @@ pub fn BillingFields(
     let type_message = message_for(errors, "billing_type");
     view! {
             <fieldset class="choice-row">
-                <legend>"Billing type"</legend>
-                {[("personal", "Personal"), ("company", "Company")]
+                <legend>{t!(i18n, billing_form.kind)}</legend>
+                {[
+                    ("personal", t_string!(i18n, billing_form.personal)),
+                    ("company", t_string!(i18n, billing_form.company)),
+                ]
                     .into_iter()
                     .map(|(value, label)| {
                         view! {
@@ -63,12 +68,31 @@ pub fn BillingFields(
                 form
                 errors
                 field="name"
-                label=Signal::derive(move || if company() { "Company name".to_owned() } else { "Full name".to_owned() })
+                label=Signal::derive(move || {
+                    if company() {
+                        t_string!(i18n, billing_form.company_name).to_owned()
+                    } else {
+                        t_string!(i18n, billing_form.full_name).to_owned()
+                    }
+                })
                 autocomplete="name"
             />
-            <TextField form errors field="email" label="Billing email" kind="email" autocomplete="email" />
-            <TextField form errors field="address" label="Address" autocomplete="street-address" />
-            <label for="billing-country">"Country"</label>
+            <TextField
+                form
+                errors
+                field="email"
+                label=t_string!(i18n, billing_form.email).to_owned()
+                kind="email"
+                autocomplete="email"
+            />
+            <TextField
+                form
+                errors
+                field="address"
+                label=t_string!(i18n, billing_form.address).to_owned()
+                autocomplete="street-address"
+            />
+            <label for="billing-country">{t!(i18n, billing_form.country)}</label>
             <select
                 id="billing-country"
                 prop:value=country
@@ -76,14 +100,14 @@ pub fn BillingFields(
                 aria-describedby=move || country_message.get().is_some().then_some("billing-country-error")
                 on:change=move |ev| set_country(event_target_value(&ev))
             >
-                <option value="">"Choose a country"</option>
+                <option value="">{t!(i18n, billing_form.choose_country)}</option>
                 {countries()
                     .into_iter()
                     .map(|(code, name)| view! { <option value=code>{name}</option> })
                     .collect_view()}
             </select>
             <FieldMessage id="billing-country-error".into() message=country_message />
-            <label for="billing-currency">"Currency"</label>
+            <label for="billing-currency">{t!(i18n, billing_form.currency)}</label>
             <select
                 id="billing-currency"
                 prop:value=move || form.with(|f| f.currency.clone())
@@ -103,7 +127,7 @@ pub fn BillingFields(
                     if let Some(held) = held {
                         view! { <option value=held.code()>{held.code()}</option> }.into_any()
                     } else if c.is_empty() {
-                        view! { <option value="">"Choose a country first"</option> }.into_any()
+                        view! { <option value="">{t!(i18n, billing_form.country_first)}</option> }.into_any()
                     } else {
                         currencies_for(&c)
                             .into_iter()
@@ -115,12 +139,10 @@ pub fn BillingFields(
             </select>
             <p class="muted small" id="billing-currency-note">
                 {match held {
-                    Some(held) => format!(
-                        "Fixed: your credits, prices and history are all in {}, so the currency cannot be changed.",
-                        held.code(),
-                    ),
-                    None => "VND in Vietnam, JPY in Japan, USD or EUR elsewhere. The currency cannot be changed later."
-                        .to_owned(),
+                    Some(held) => {
+                        t_string!(i18n, billing_form.currency_fixed, currency = held.code()).to_string()
+                    }
+                    None => t_string!(i18n, billing_form.currency_note).to_owned(),
                 }}
             </p>
             <FieldMessage id="billing-currency-error".into() message=currency_message />
@@ -128,7 +150,13 @@ pub fn BillingFields(
                 form
                 errors
                 field="tax_code"
-                label=Signal::derive(move || if company() { "Tax code".to_owned() } else { "Tax code (optional)".to_owned() })
+                label=Signal::derive(move || {
+                    if company() {
+                        t_string!(i18n, billing_form.tax_code).to_owned()
+                    } else {
+                        t_string!(i18n, billing_form.tax_code_optional).to_owned()
+                    }
+                })
             />
     }
 }
@@ -136,12 +164,13 @@ pub fn BillingFields(
 /// The message above a form with problems: a form-wide one if the server sent it,
 /// otherwise the reminder that each field says what to fix.
 pub fn form_message(errors: RwSignal<Vec<FieldError>>) -> Signal<Option<String>> {
+    let i18n = use_i18n();
     Signal::derive(move || {
         let list = errors.get();
         (!list.is_empty()).then(|| {
             list.iter().find(|e| e.field == "form").map_or_else(
-                || "Please correct the fields marked below.".to_owned(),
-                |e| e.message.clone(),
+                || t_string!(i18n, errors.fields).to_owned(),
+                |e| super::messages::problem(i18n, &e.problem),
             )
         })
     })
@@ -166,12 +195,13 @@ pub fn message_for(
     errors: RwSignal<Vec<FieldError>>,
     field: &'static str,
 ) -> Signal<Option<String>> {
+    let i18n = use_i18n();
     Signal::derive(move || {
         errors
             .get()
             .into_iter()
             .find(|e| e.field == field)
-            .map(|e| e.message)
+            .map(|e| super::messages::problem(i18n, &e.problem))
     })
 }
 

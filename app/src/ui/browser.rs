@@ -80,3 +80,14 @@ pub fn keep_focus_inside(container: &web_sys::Element, ev: &web_sys::KeyboardEve
         let _ = first.focus();
     }
 }
+
+/// Loads the page again (after the language changed).
+#[cfg(feature = "hydrate")]
+pub fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub fn reload() {}

@@ -8,6 +8,7 @@ use crate::model::error::AppError;
 use crate::model::ledger::Balances;
 use crate::model::money::Money;
 use crate::model::session::{Role, Viewer};
+use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect};
 
@@ -57,8 +58,9 @@ pub fn SignedIn() -> impl IntoView {
         viewer.track();
         fresh.0.set(None);
     });
+    let i18n = use_i18n();
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match viewer.await {
                     Ok(Some(me)) => view! {
@@ -71,7 +73,7 @@ pub fn SignedIn() -> impl IntoView {
                     }
                     Err(e) => view! {
                         <main class="narrow">
-                            <p role="alert">{e.to_string()}</p>
+                            <p role="alert">{super::messages::error(i18n, &e)}</p>
                         </main>
                     }
                         .into_any(),
@@ -83,6 +85,7 @@ pub fn SignedIn() -> impl IntoView {
 
 #[component]
 fn Header(me: Viewer) -> impl IntoView {
+    let i18n = use_i18n();
     let sign_out = ServerAction::<SignOut>::new();
     let customer = me.role == Role::Customer;
     let fresh = expect_context::<FreshBalances>();
@@ -91,14 +94,14 @@ fn Header(me: Viewer) -> impl IntoView {
     view! {
         <header class="topbar">
             <a class="brand" href=if customer { "/billing" } else { super::ops::HOME }>
-                {super::PRODUCT_NAME}
+                {t!(i18n, product)}
             </a>
             <div class="topbar-account">
                 {customer.then(|| view! { <super::add_credit::AddCredit /> })}
                 {match total() {
                     _ if !customer => view! {
                         <a class="balance-chip" href=super::ops::HOME>
-                            <span class="balance-chip-label">"Operator console"</span>
+                            <span class="balance-chip-label">{t!(i18n, header.operator_console)}</span>
                         </a>
                     }
                         .into_any(),
@@ -106,10 +109,13 @@ fn Header(me: Viewer) -> impl IntoView {
                         <a
                             class="balance-chip"
                             href="/billing"
-                            aria-label=move || format!("Total balance {}", total().unwrap_or_default())
-                            title="Open Billing Management"
+                            aria-label=move || {
+                                t_string!(i18n, header.total_balance_of, amount = total().unwrap_or_default())
+                                    .to_string()
+                            }
+                            title=t_string!(i18n, header.open_billing)
                         >
-                            <span class="balance-chip-label">"Total balance"</span>
+                            <span class="balance-chip-label">{t!(i18n, header.total_balance)}</span>
                             " "
                             <strong data-testid="header-balance">{total}</strong>
                         </a>
@@ -117,7 +123,7 @@ fn Header(me: Viewer) -> impl IntoView {
                         .into_any(),
                     None => view! {
                         <a class="balance-chip" href="/billing">
-                            <span class="balance-chip-label">"No billing profile yet"</span>
+                            <span class="balance-chip-label">{t!(i18n, header.no_profile)}</span>
                         </a>
                     }
                         .into_any(),
@@ -129,16 +135,17 @@ fn Header(me: Viewer) -> impl IntoView {
                     .map(|until| {
                         view! {
                             <a class="grace-chip" href="/billing/plans">
-                                {format!("Plan renewal unpaid: add credit by {until}")}
+                                {t_string!(i18n, header.grace, until).to_string()}
                             </a>
                         }
                     })}
-                <span class="user-email" title="Signed in as">
+                <super::language::LanguageSwitcher />
+                <span class="user-email" title=t_string!(i18n, header.signed_in_as)>
                     {me.email}
                 </span>
                 <ActionForm action=sign_out>
                     <button type="submit" class="button-quiet">
-                        "Sign out"
+                        {t!(i18n, header.sign_out)}
                     </button>
                 </ActionForm>
             </div>

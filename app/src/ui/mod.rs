@@ -11,6 +11,8 @@ mod billing_form;
 mod browser;
 mod header;
 mod history;
+mod language;
+mod messages;
 mod ops;
 mod payments;
 mod plan_catalogue;
@@ -20,13 +22,11 @@ mod settings;
 mod sign_in;
 mod vouchers;
 
+use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
-
-/// The product's name, as the header and titles show it.
-pub const PRODUCT_NAME: &str = "AI Cloud Credits";
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -34,7 +34,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     content_security_policy();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        // `lang` comes from the translations' context (`<Html>`): the page's language.
+        <html>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -85,8 +86,20 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
+        <I18nContextProvider ssr_lang_header_getter=language::decided()>
+            <Pages />
+        </I18nContextProvider>
+    }
+}
+
+/// The routes, inside the translations' context.
+#[component]
+fn Pages() -> impl IntoView {
+    let i18n = use_i18n();
+    let product = t_string!(i18n, product);
+    view! {
         <Stylesheet id="leptos" href="/pkg/billing.css" />
-        <Title formatter=|page: String| format!("{page} · {PRODUCT_NAME}") />
+        <Title formatter=move |page: String| format!("{page} · {product}") />
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/sign-in") view=sign_in::SignInPage />
@@ -129,12 +142,13 @@ fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
+    let i18n = use_i18n();
     view! {
-        <Title text="Page not found" />
+        <Title text=t_string!(i18n, not_found.title) />
         <main class="narrow">
-            <h1>"Page not found"</h1>
+            <h1>{t!(i18n, not_found.title)}</h1>
             <p>
-                "There is nothing at this address. " <a href="/billing">"Go to Billing Management"</a>
+                {t!(i18n, not_found.body)} " " <a href="/billing">{t!(i18n, not_found.link)}</a>
             </p>
         </main>
     }

@@ -294,10 +294,7 @@ fn CreateCampaign(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl 
             browser::focus_id("campaign-created");
         }
         Some(Err(AppError::Fields(list))) => errors.set(list),
-        Some(Err(e)) => errors.set(vec![FieldError {
-            field: "form".into(),
-            message: e.to_string(),
-        }]),
+        Some(Err(e)) => errors.set(vec![FieldError::text("form", e.to_string())]),
         None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -506,7 +503,7 @@ pub fn Field<T: Send + Sync + 'static>(
         errors.with(|list| {
             list.iter()
                 .find(|e| e.field == field)
-                .map(|e| e.message.clone())
+                .map(|e| e.problem.to_string())
         })
     };
     // Read through `get` without copying the whole form: tracked, then borrowed.

@@ -110,10 +110,7 @@ fn DefinePlanForm(on_saved: impl Fn() + Copy + Send + Sync + 'static) -> impl In
             on_saved();
         }
         Some(Err(AppError::Fields(list))) => errors.set(list),
-        Some(Err(e)) => errors.set(vec![FieldError {
-            field: "form".into(),
-            message: e.to_string(),
-        }]),
+        Some(Err(e)) => errors.set(vec![FieldError::text("form", e.to_string())]),
         None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {

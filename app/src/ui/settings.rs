@@ -8,11 +8,13 @@ use crate::api::{SaveBillingSettings, SavePreferences, get_settings};
 use crate::model::billing::{BillingForm, FieldError};
 use crate::model::error::AppError;
 use crate::model::settings::{DateFormat, Language, PreferencesForm, SettingsPage};
+use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn SettingsTab() -> impl IntoView {
+    let i18n = use_i18n();
     let settings = Resource::new(|| (), |_| get_settings());
     // Outside the sections, which are drawn again from the saved settings: the
     // confirmation stays on screen.
@@ -21,18 +23,24 @@ pub fn SettingsTab() -> impl IntoView {
         notice: RwSignal::new(None),
     };
     view! {
-        <Title text="Settings" />
+        <Title text=t_string!(i18n, settings.title) />
         <section aria-labelledby="settings-heading">
-            <h2 id="settings-heading">"Settings"</h2>
+            <h2 id="settings-heading">{t!(i18n, settings.title)}</h2>
             <p role="status" class="form-success" id="settings-saved">
                 {move || saved.notice.get()}
             </p>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match settings.await {
                         Ok(page) => view! { <Settings page saved /> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }
-                            .into_any(),
+                        Err(e) => {
+                            view! {
+                                <p class="form-error" role="alert">
+                                    {super::messages::error(i18n, &e)}
+                                </p>
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -56,22 +64,21 @@ impl Saved {
 
 #[component]
 fn Settings(page: SettingsPage, saved: Saved) -> impl IntoView {
+    let i18n = use_i18n();
     let last_changed = page.changes.first().map(|c| c.when.clone());
     view! {
         <p class="muted" data-testid="settings-last-changed">
             {match last_changed {
-                Some(when) => format!("Last changed {when}."),
-                None => "Not changed since the account was opened.".to_owned(),
+                Some(when) => t_string!(i18n, settings.last_changed, when).to_string(),
+                None => t_string!(i18n, settings.never_changed).to_owned(),
             }}
         </p>
         {match page.billing.clone() {
             Some(form) => view! { <BillingSection form held=page.currency saved /> }.into_any(),
             None => view! {
                 <section aria-labelledby="billing-info-heading" class="settings-section">
-                    <h3 id="billing-info-heading">"Billing information"</h3>
-                    <p class="empty">
-                        "You have no billing profile yet. Choose Add credit: your first top-up sets your billing details and currency."
-                    </p>
+                    <h3 id="billing-info-heading">{t!(i18n, settings.billing_heading)}</h3>
+                    <p class="empty">{t!(i18n, settings.no_profile)}</p>
                 </section>
             }
                 .into_any(),
@@ -87,6 +94,7 @@ fn BillingSection(
     held: Option<crate::model::money::Currency>,
     saved: Saved,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let form = RwSignal::new(form);
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let save = ServerAction::<SaveBillingSettings>::new();
@@ -95,12 +103,9 @@ fn BillingSection(
             return;
         };
         match answer {
-            Ok(()) => saved.done("Billing information saved."),
+            Ok(()) => saved.done(t_string!(i18n, settings.billing_saved)),
             Err(AppError::Fields(list)) => errors.set(list),
-            Err(e) => errors.set(vec![FieldError {
-                field: "form".into(),
-                message: e.to_string(),
-            }]),
+            Err(e) => errors.set(vec![FieldError::text("form", super::messages::error(i18n, &e))]),
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -121,13 +126,13 @@ fn BillingSection(
     let form_message = super::billing_form::form_message(errors);
     view! {
         <section aria-labelledby="billing-info-heading" class="settings-section">
-            <h3 id="billing-info-heading">"Billing information and tax"</h3>
+            <h3 id="billing-info-heading">{t!(i18n, settings.billing_and_tax)}</h3>
             <form class="settings-form" novalidate on:submit=submit>
                 <super::billing_form::FormProblem message=form_message id="billing-form-error" />
                 <BillingFields form errors held />
                 <div class="form-actions">
                     <button type="submit" class="button-primary" disabled=move || save.pending().get()>
-                        "Save billing information"
+                        {t!(i18n, settings.save_billing)}
                     </button>
                 </div>
             </form>
@@ -137,6 +142,7 @@ fn BillingSection(
 
 #[component]
 fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
+    let i18n = use_i18n();
     let form = RwSignal::new(page.preferences.clone());
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let save = ServerAction::<SavePreferences>::new();
@@ -146,12 +152,18 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
             return;
         };
         match answer {
-            Ok(()) => saved.done("Preferences saved. Dates now follow them."),
+            Ok(()) => {
+                // A new language shows on the whole page, header included: load it again.
+                let chosen = form.with_untracked(|f| Language::parse(&f.language));
+                if chosen.is_some_and(|l| l != Language::from(i18n.get_locale_untracked())) {
+                    browser::reload();
+                }
+                saved.done(t_string!(i18n, settings.preferences_saved));
+            }
             Err(AppError::Fields(list)) => errors.set(list),
-            Err(e) => errors.set(vec![FieldError {
-                field: "time_zone".into(),
-                message: e.to_string(),
-            }]),
+            Err(e) => {
+                errors.set(vec![FieldError::text("time_zone", super::messages::error(i18n, &e))])
+            }
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -180,9 +192,9 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
     let zone_message = message_for(errors, "time_zone");
     view! {
         <section aria-labelledby="preferences-heading" class="settings-section">
-            <h3 id="preferences-heading">"Display preferences"</h3>
+            <h3 id="preferences-heading">{t!(i18n, settings.preferences_heading)}</h3>
             <form class="settings-form" novalidate on:submit=submit>
-                <label for="pref-language">"Language"</label>
+                <label for="pref-language">{t!(i18n, settings.language)}</label>
                 <select
                     id="pref-language"
                     prop:value=move || form.with(|f| f.language.clone())
@@ -194,7 +206,7 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                         .collect_view()}
                 </select>
                 <FieldMessage id="pref-language-error".into() message=message_for(errors, "language") />
-                <label for="pref-time-zone">"Time zone"</label>
+                <label for="pref-time-zone">{t!(i18n, settings.time_zone)}</label>
                 <select
                     id="pref-time-zone"
                     prop:value=move || form.with(|f| f.time_zone.clone())
@@ -209,7 +221,7 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                         .collect_view()}
                 </select>
                 <p class="muted small" id="pref-time-zone-note">
-                    "Dates in your history, payments and exports are shown in this time zone."
+                    {t!(i18n, settings.time_zone_note)}
                     {suggested
                         .map(|zone| {
                             let pick = zone.clone();
@@ -220,13 +232,13 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                                     class="link-button"
                                     on:click=move |_| form.update(|f| f.time_zone = pick.clone())
                                 >
-                                    {format!("Use {zone} (your billing country's)")}
+                                    {t_string!(i18n, settings.use_zone, zone).to_string()}
                                 </button>
                             }
                         })}
                 </p>
                 <FieldMessage id="pref-time-zone-error".into() message=zone_message />
-                <label for="pref-date-format">"Date format"</label>
+                <label for="pref-date-format">{t!(i18n, settings.date_format)}</label>
                 <select
                     id="pref-date-format"
                     prop:value=move || form.with(|f| f.date_format.clone())
@@ -234,22 +246,30 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                 >
                     {DateFormat::ALL
                         .into_iter()
-                        .map(|d| view! { <option value=d.as_str()>{d.label()}</option> })
+                        .map(|d| {
+                            let label = match d {
+                                DateFormat::Auto => t_string!(i18n, settings.date_auto),
+                                DateFormat::Ymd => t_string!(i18n, settings.date_ymd),
+                                DateFormat::Slashed => t_string!(i18n, settings.date_slashed),
+                                DateFormat::Dmy => t_string!(i18n, settings.date_dmy),
+                                DateFormat::Mdy => t_string!(i18n, settings.date_mdy),
+                            };
+                            view! { <option value=d.as_str()>{label}</option> }
+                        })
                         .collect_view()}
                 </select>
                 <FieldMessage id="pref-date-format-error".into() message=message_for(errors, "date_format") />
                 <p class="muted small">
                     {match page.currency {
-                        Some(c) => format!(
-                            "Currency: {} (fixed when your account was opened: your credits and history are kept in it).",
-                            c.code(),
-                        ),
-                        None => "Currency: chosen with your first top-up, then fixed.".to_owned(),
+                        Some(c) => {
+                            t_string!(i18n, settings.currency_fixed, currency = c.code()).to_string()
+                        }
+                        None => t_string!(i18n, settings.currency_later).to_owned(),
                     }}
                 </p>
                 <div class="form-actions">
                     <button type="submit" class="button-primary" disabled=move || save.pending().get()>
-                        "Save preferences"
+                        {t!(i18n, settings.save_preferences)}
                     </button>
                 </div>
             </form>
@@ -259,21 +279,29 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
 
 #[component]
 fn ChangeLog(page: SettingsPage) -> impl IntoView {
+    let i18n = use_i18n();
+    let [when, who, setting, from, to] = [
+        t_string!(i18n, settings.when),
+        t_string!(i18n, settings.who),
+        t_string!(i18n, settings.setting),
+        t_string!(i18n, settings.from),
+        t_string!(i18n, settings.to),
+    ];
     view! {
         <section aria-labelledby="changes-heading" class="settings-section">
-            <h3 id="changes-heading">"Recent changes"</h3>
+            <h3 id="changes-heading">{t!(i18n, settings.changes_heading)}</h3>
             {if page.changes.is_empty() {
-                view! { <p class="empty">"No changes yet."</p> }.into_any()
+                view! { <p class="empty">{t!(i18n, settings.no_changes)}</p> }.into_any()
             } else {
                 view! {
-                    <table aria-label="Recent changes" role="table" class="cards-on-phone">
+                    <table aria-label=t_string!(i18n, settings.changes_heading) role="table" class="cards-on-phone">
                         <thead role="rowgroup">
                             <tr role="row">
-                                <th scope="col" role="columnheader">"When"</th>
-                                <th scope="col" role="columnheader">"Who"</th>
-                                <th scope="col" role="columnheader">"Setting"</th>
-                                <th scope="col" role="columnheader">"From"</th>
-                                <th scope="col" role="columnheader">"To"</th>
+                                <th scope="col" role="columnheader">{when}</th>
+                                <th scope="col" role="columnheader">{who}</th>
+                                <th scope="col" role="columnheader">{setting}</th>
+                                <th scope="col" role="columnheader">{from}</th>
+                                <th scope="col" role="columnheader">{to}</th>
                             </tr>
                         </thead>
                         <tbody role="rowgroup">
@@ -283,11 +311,11 @@ fn ChangeLog(page: SettingsPage) -> impl IntoView {
                                 .map(|c| {
                                     view! {
                                         <tr role="row">
-                                            <td role="cell" data-label="When" class="nowrap">{c.when}</td>
-                                            <td role="cell" data-label="Who">{c.who}</td>
-                                            <td role="cell" data-label="Setting">{c.field}</td>
-                                            <td role="cell" data-label="From">{c.from}</td>
-                                            <td role="cell" data-label="To">{c.to}</td>
+                                            <td role="cell" data-label=when class="nowrap">{c.when}</td>
+                                            <td role="cell" data-label=who>{c.who}</td>
+                                            <td role="cell" data-label=setting>{c.field}</td>
+                                            <td role="cell" data-label=from>{c.from}</td>
+                                            <td role="cell" data-label=to>{c.to}</td>
                                         </tr>
                                     }
                                 })

@@ -1,28 +1,31 @@
 //! The sign-in page.
 
 use crate::api::SignIn;
+use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
+    let i18n = use_i18n();
     let sign_in = ServerAction::<SignIn>::new();
     let error = move || {
         sign_in
             .value()
             .get()
             .and_then(|r| r.err())
-            .map(|e| e.to_string())
+            .map(|e| super::messages::error(i18n, &e))
     };
     view! {
-        <Title text="Sign in" />
+        <Title text=t_string!(i18n, sign_in.title) />
         <main class="sign-in">
-            <h1>{super::PRODUCT_NAME}</h1>
-            <p class="muted">"Sign in to manage your credits and billing."</p>
+            <super::language::LanguageSwitcher />
+            <h1>{t!(i18n, product)}</h1>
+            <p class="muted">{t!(i18n, sign_in.intro)}</p>
             <ActionForm action=sign_in>
-                <label for="email">"Email"</label>
+                <label for="email">{t!(i18n, sign_in.email)}</label>
                 <input id="email" type="email" name="email" autocomplete="username" required />
-                <label for="password">"Password"</label>
+                <label for="password">{t!(i18n, sign_in.password)}</label>
                 <input
                     id="password"
                     type="password"
@@ -36,7 +39,13 @@ pub fn SignInPage() -> impl IntoView {
                     </p>
                 </Show>
                 <button type="submit" class="button-primary" disabled=move || sign_in.pending().get()>
-                    {move || if sign_in.pending().get() { "Signing in…" } else { "Sign in" }}
+                    {move || {
+                        if sign_in.pending().get() {
+                            t_string!(i18n, sign_in.pending)
+                        } else {
+                            t_string!(i18n, sign_in.submit)
+                        }
+                    }}
                 </button>
             </ActionForm>
         </main>
