@@ -13,6 +13,8 @@ use crate::api::{SaveBillingSettings, StartTopUp, get_top_up_setup};
 use crate::model::billing::{BillingForm, FieldError};
 use crate::model::money::{Currency, Money};
 use crate::model::top_up::{TopUpSetup, check_amount, gateway_for, minimum, presets};
+use crate::i18n::*;
+use crate::model::top_up::Gateway;
 use leptos::html;
 use leptos::prelude::*;
 
@@ -21,6 +23,7 @@ const HEADING: &str = "add-credit-heading";
 /// The header's Add credit button with its dialog.
 #[component]
 pub fn AddCredit() -> impl IntoView {
+    let i18n = use_i18n();
     let open = expect_context::<super::header::AddCreditRequest>().open;
     let dialog = NodeRef::<html::Dialog>::new();
     Effect::new(move |_| {
@@ -43,7 +46,7 @@ pub fn AddCredit() -> impl IntoView {
             id="add-credit-button"
             on:click=move |_| open.set(true)
         >
-            "Add credit"
+            {t!(i18n, add_credit.button)}
         </button>
         <dialog
             node_ref=dialog
@@ -63,7 +66,12 @@ pub fn AddCredit() -> impl IntoView {
                 let _ = ev;
             }
         >
-            <button type="button" class="modal-close" aria-label="Close" on:click=move |_| close.run(())>
+            <button
+                type="button"
+                class="modal-close"
+                aria-label=t_string!(i18n, close)
+                on:click=move |_| close.run(())
+            >
                 "×"
             </button>
             <Show when=move || open.get()>
@@ -76,20 +84,21 @@ pub fn AddCredit() -> impl IntoView {
 /// The dialog's content, fresh each time it opens.
 #[component]
 fn Flow() -> impl IntoView {
+    let i18n = use_i18n();
     let setup = LocalResource::new(get_top_up_setup);
     view! {
-        <Suspense fallback=|| {
+        <Suspense fallback=move || {
             view! {
-                <h2 id=HEADING tabindex="-1">"Add credit"</h2>
-                <p class="loading">"Loading…"</p>
+                <h2 id=HEADING tabindex="-1">{t!(i18n, add_credit.title)}</h2>
+                <p class="loading">{t!(i18n, loading)}</p>
             }
         }>
             {move || Suspend::new(async move {
                 match setup.await {
                     Ok(setup) => view! { <Steps setup /> }.into_any(),
                     Err(e) => view! {
-                        <h2 id=HEADING tabindex="-1">"Add credit"</h2>
-                        <p class="form-error" role="alert">{e.to_string()}</p>
+                        <h2 id=HEADING tabindex="-1">{t!(i18n, add_credit.title)}</h2>
+                        <p class="form-error" role="alert">{super::messages::error(i18n, &e)}</p>
                     }
                         .into_any(),
                 }
@@ -177,8 +186,9 @@ fn Steps(setup: TopUpSetup) -> impl IntoView {
 }
 
 fn step_heading(number: u8, of: u8, title: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
-        <p class="step-count muted">{format!("Step {number} of {of}")}</p>
+        <p class="step-count muted">{t_string!(i18n, add_credit.step, number, of).to_string()}</p>
         <h2 id=HEADING tabindex="-1">{title}</h2>
     }
 }
@@ -197,6 +207,7 @@ fn numbered(entered: &Entered, step: Step) -> (u8, u8) {
 
 #[component]
 fn SettingsStep(entered: Entered) -> impl IntoView {
+    let i18n = use_i18n();
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let save = ServerAction::<SaveBillingSettings>::new();
     Effect::new(move |_| {
@@ -210,7 +221,7 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
                 entered.go(Step::Amount);
             }
             Err(crate::model::error::AppError::Fields(list)) => errors.set(list),
-            Err(e) => errors.set(vec![FieldError::text("form", e.to_string())]),
+            Err(e) => errors.set(vec![FieldError::text("form", super::messages::error(i18n, &e))]),
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -230,14 +241,16 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
     let (n, of) = numbered(&entered, Step::Settings);
     let form_message = super::billing_form::form_message(errors);
     view! {
-        {step_heading(n, of, "Billing settings")}
-        <p class="muted">"Who we bill, and in which currency. You set this once, before your first top-up."</p>
+        {step_heading(n, of, t_string!(i18n, add_credit.settings_title))}
+        <p class="muted">{t!(i18n, add_credit.settings_intro)}</p>
         <form class="modal-form" novalidate on:submit=submit>
             <super::billing_form::FormProblem message=form_message id="billing-form-error" />
             <BillingFields form=entered.form errors held=entered.held />
             <div class="modal-actions">
                 <button type="submit" class="button-primary" disabled=move || save.pending().get()>
-                    {move || if save.pending().get() { "Saving…" } else { "Continue" }}
+                    {move || {
+                        if save.pending().get() { t_string!(i18n, saving) } else { t_string!(i18n, go_on) }
+                    }}
                 </button>
             </div>
         </form>
@@ -250,6 +263,7 @@ fn currency_of(entered: &Entered) -> Currency {
 
 #[component]
 fn AmountStep(entered: Entered) -> impl IntoView {
+    let i18n = use_i18n();
     let currency = currency_of(&entered);
     let maximum = entered.maximums.with_value(|s| s.maximum(currency));
     let error = RwSignal::new(None::<String>);
@@ -261,18 +275,20 @@ fn AmountStep(entered: Entered) -> impl IntoView {
                 entered.go(Step::Method);
             }
             Err(e) => {
-                error.set(Some(e.to_string()));
+                let problem = crate::model::problem::Problem::Amount(e);
+                error.set(Some(super::messages::problem(i18n, &problem)));
                 browser::focus_id("custom-amount");
             }
         }
     };
     let (n, of) = numbered(&entered, Step::Amount);
-    let limits = format!("Minimum {}, maximum {}.", minimum(currency), maximum);
+    let limits = t_string!(i18n, add_credit.limits, minimum = minimum(currency), maximum)
+        .to_string();
     view! {
-        {step_heading(n, of, "Amount")}
+        {step_heading(n, of, t_string!(i18n, add_credit.amount_title))}
         <form class="modal-form" novalidate on:submit=submit>
             <fieldset class="presets">
-                <legend>"Choose an amount"</legend>
+                <legend>{t!(i18n, add_credit.choose_amount)}</legend>
                 {presets(currency)
                     .into_iter()
                     .map(|preset| {
@@ -296,7 +312,9 @@ fn AmountStep(entered: Entered) -> impl IntoView {
                     })
                     .collect_view()}
             </fieldset>
-            <label for="custom-amount">{format!("Custom amount ({})", currency.code())}</label>
+            <label for="custom-amount">
+                {t_string!(i18n, add_credit.custom_amount, currency = currency.code()).to_string()}
+            </label>
             <input
                 id="custom-amount"
                 type="text"
@@ -318,23 +336,33 @@ fn AmountStep(entered: Entered) -> impl IntoView {
                     .then(|| {
                         view! {
                             <button type="button" class="button-quiet" on:click=move |_| entered.go(Step::Settings)>
-                                "Back"
+                                {t!(i18n, back)}
                             </button>
                         }
                     })}
-                <button type="submit" class="button-primary">"Continue"</button>
+                <button type="submit" class="button-primary">{t!(i18n, go_on)}</button>
             </div>
         </form>
     }
 }
 
+/// What a gateway takes, as the payment-method step says it.
+fn accepts(i18n: leptos_i18n::I18nContext<Locale>, gateway: Gateway) -> &'static str {
+    match gateway {
+        Gateway::VnPay => t_string!(i18n, add_credit.accepts_vnpay),
+        Gateway::Stripe => t_string!(i18n, add_credit.accepts_stripe),
+        Gateway::PayPal => t_string!(i18n, add_credit.accepts_paypal),
+    }
+}
+
 #[component]
 fn MethodStep(entered: Entered) -> impl IntoView {
+    let i18n = use_i18n();
     let currency = currency_of(&entered);
     let gateway = gateway_for(currency);
     let (n, of) = numbered(&entered, Step::Method);
     view! {
-        {step_heading(n, of, "Payment method")}
+        {step_heading(n, of, t_string!(i18n, add_credit.method_title))}
         <form
             class="modal-form"
             on:submit=move |ev| {
@@ -343,20 +371,22 @@ fn MethodStep(entered: Entered) -> impl IntoView {
             }
         >
             <fieldset class="methods">
-                <legend>{format!("Payment methods for {}", currency.code())}</legend>
+                <legend>
+                    {t_string!(i18n, add_credit.methods_for, currency = currency.code()).to_string()}
+                </legend>
                 <label class="method">
                     <input type="radio" name="method" value=gateway.as_str() checked />
                     <span>
                         <strong>{gateway.label()}</strong>
-                        <span class="muted small">{gateway.accepts()}</span>
+                        <span class="muted small">{accepts(i18n, gateway)}</span>
                     </span>
                 </label>
             </fieldset>
             <div class="modal-actions">
                 <button type="button" class="button-quiet" on:click=move |_| entered.go(Step::Amount)>
-                    "Back"
+                    {t!(i18n, back)}
                 </button>
-                <button type="submit" class="button-primary">"Continue"</button>
+                <button type="submit" class="button-primary">{t!(i18n, go_on)}</button>
             </div>
         </form>
     }
@@ -364,6 +394,7 @@ fn MethodStep(entered: Entered) -> impl IntoView {
 
 #[component]
 fn ConfirmStep(entered: Entered) -> impl IntoView {
+    let i18n = use_i18n();
     let currency = currency_of(&entered);
     let gateway = gateway_for(currency);
     let maximum = entered.maximums.with_value(|s| s.maximum(currency));
@@ -377,15 +408,16 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
     let token = StoredValue::new(browser::new_token());
     Effect::new(move |_| match pay.value().get() {
         Some(Ok(url)) => browser::go_to(&url),
-        Some(Err(e)) => error.set(Some(e.to_string())),
+        Some(Err(e)) => error.set(Some(super::messages::error(i18n, &e))),
         None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !agreed.get_untracked() {
-            error.set(Some(
-                "Please confirm that purchased credits are non-refundable.".into(),
-            ));
+            error.set(Some(super::messages::problem(
+                i18n,
+                &crate::model::problem::Problem::ConfirmNonRefundable,
+            )));
             browser::focus_id("non-refundable");
             return;
         }
@@ -403,14 +435,14 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
     let busy = move || pay.pending().get() || matches!(pay.value().get(), Some(Ok(_)));
     let (n, of) = numbered(&entered, Step::Confirm);
     view! {
-        {step_heading(n, of, "Confirm")}
+        {step_heading(n, of, t_string!(i18n, add_credit.confirm_title))}
         <form class="modal-form" novalidate on:submit=submit>
             <dl class="summary">
-                <dt>"Amount"</dt>
+                <dt>{t!(i18n, add_credit.amount)}</dt>
                 <dd>{amount.to_string()}</dd>
-                <dt>"Currency"</dt>
+                <dt>{t!(i18n, add_credit.currency)}</dt>
                 <dd>{currency.code()}</dd>
-                <dt>"Payment method"</dt>
+                <dt>{t!(i18n, add_credit.method)}</dt>
                 <dd>{gateway.label()}</dd>
             </dl>
             <label class="check agree">
@@ -425,18 +457,24 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
                         error.set(None);
                     }
                 />
-                {crate::model::top_up::TERMS_TEXT}
+                {t!(i18n, add_credit.terms)}
             </label>
             <p class="field-error" id="pay-error" role="alert">{move || error.get()}</p>
             <p class="muted small">
-                {format!("You will continue to {} to pay. Your credit is added when {} confirms the payment.", gateway.label(), gateway.label())}
+                {t_string!(i18n, add_credit.continue_to, gateway = gateway.label()).to_string()}
             </p>
             <div class="modal-actions">
                 <button type="button" class="button-quiet" on:click=move |_| entered.go(Step::Method)>
-                    "Back"
+                    {t!(i18n, back)}
                 </button>
                 <button type="submit" class="button-primary" aria-busy=move || busy().to_string() disabled=busy>
-                    {move || if busy() { "Opening the payment page…".to_owned() } else { format!("Pay {amount}") }}
+                    {move || {
+                        if busy() {
+                            t_string!(i18n, add_credit.opening).to_owned()
+                        } else {
+                            t_string!(i18n, add_credit.pay, amount).to_string()
+                        }
+                    }}
                 </button>
             </div>
         </form>

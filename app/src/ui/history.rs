@@ -7,6 +7,7 @@ use crate::api::{
 use crate::model::history::{HistoryFilter, HistoryPage, PAGE_SIZES, PageCursor, services_of};
 use crate::model::ledger::{Bucket, Status};
 use chrono::NaiveDate;
+use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
@@ -74,11 +75,12 @@ pub fn CreditHistory() -> impl IntoView {
         );
     });
 
+    let i18n = use_i18n();
     view! {
-        <Title text="Credit History" />
+        <Title text=t_string!(i18n, history.title) />
         <section aria-labelledby="history-heading" class="history">
             <div class="history-head">
-                <h2 id="history-heading">"Credit History"</h2>
+                <h2 id="history-heading">{t!(i18n, history.title)}</h2>
                 <ExportButton filter account=account.clone() />
             </div>
             <Filters filter apply />
@@ -86,19 +88,25 @@ pub fn CreditHistory() -> impl IntoView {
                 <Transition>
                     {move || Suspend::new(async move {
                         match count.await {
-                            Ok(1) => "1 transaction matches".to_owned(),
-                            Ok(n) => format!("{n} transactions match"),
+                            Ok(n) => t_string!(i18n, history.count, count = n).to_string(),
                             Err(_) => String::new(),
                         }
                     })}
                 </Transition>
             </p>
             // Transition keeps the old rows on screen until the new ones arrive.
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(p) => view! { <Table page=p filter=filter.get_untracked() base=base.get_value() /> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => {
+                            view! {
+                                <p class="form-error" role="alert">
+                                    {super::messages::error(i18n, &e)}
+                                </p>
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -108,6 +116,7 @@ pub fn CreditHistory() -> impl IntoView {
 
 #[component]
 fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl IntoView {
+    let i18n = use_i18n();
     let date_error = RwSignal::new(None::<String>);
     let set_date = move |which: &'static str, value: String| {
         let mut next = filter.get_untracked();
@@ -121,7 +130,10 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                 date_error.set(None);
                 apply.run(next);
             }
-            Err(e) => date_error.set(Some(e.to_string())),
+            Err(e) => date_error.set(Some(super::messages::problem(
+                i18n,
+                &crate::model::problem::Problem::Filter(e),
+            ))),
         }
     };
     let day = |d: Option<NaiveDate>| {
@@ -130,9 +142,9 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
     };
 
     view! {
-        <form class="filters" aria-label="Filters" on:submit=|ev| ev.prevent_default()>
+        <form class="filters" aria-label=t_string!(i18n, history.filters) on:submit=|ev| ev.prevent_default()>
             <div class="filter">
-                <label for="balance-type">"Balance type"</label>
+                <label for="balance-type">{t!(i18n, history.balance_type)}</label>
                 <select
                     id="balance-type"
                     prop:value=move || filter.get().bucket.as_str()
@@ -146,12 +158,12 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                 >
                     {Bucket::ALL
                         .iter()
-                        .map(|b| view! { <option value=b.as_str()>{b.label()}</option> })
+                        .map(|b| view! { <option value=b.as_str()>{super::messages::bucket(i18n, *b)}</option> })
                         .collect_view()}
                 </select>
             </div>
             <fieldset class="filter">
-                <legend>"Service"</legend>
+                <legend>{t!(i18n, history.service)}</legend>
                 {move || {
                     services_of(filter.get().bucket)
                         .into_iter()
@@ -171,7 +183,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                                             apply.run(next);
                                         }
                                     />
-                                    {service.label()}
+                                    {super::messages::service(i18n, service)}
                                 </label>
                             }
                         })
@@ -179,7 +191,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                 }}
             </fieldset>
             <fieldset class="filter">
-                <legend>"Status"</legend>
+                <legend>{t!(i18n, history.status)}</legend>
                 {Status::ALL
                     .iter()
                     .map(|&status| {
@@ -198,7 +210,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                                         apply.run(next);
                                     }
                                 />
-                                {status.label()}
+                                {super::messages::status(i18n, status)}
                             </label>
                         }
                     })
@@ -206,7 +218,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
             </fieldset>
             <div class="filter dates">
                 <div>
-                    <label for="start-date">"Start date"</label>
+                    <label for="start-date">{t!(i18n, history.start_date)}</label>
                     <input
                         id="start-date"
                         type="date"
@@ -216,7 +228,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                     />
                 </div>
                 <div>
-                    <label for="end-date">"End date"</label>
+                    <label for="end-date">{t!(i18n, history.end_date)}</label>
                     <input
                         id="end-date"
                         type="date"
@@ -230,7 +242,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                 </p>
             </div>
             <div class="filter">
-                <label for="page-size">"Rows per page"</label>
+                <label for="page-size">{t!(i18n, history.page_size)}</label>
                 <select
                     id="page-size"
                     prop:value=move || filter.get().page_size.to_string()
@@ -255,7 +267,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                     apply.run(HistoryFilter::default());
                 }
             >
-                "Clear filters"
+                {t!(i18n, history.clear)}
             </button>
         </form>
     }
@@ -263,14 +275,15 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
 
 #[component]
 fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoView {
+    let i18n = use_i18n();
     let with_code = filter.bucket == Bucket::Voucher;
     if page.rows.is_empty() {
         return view! {
             <p class="empty">
                 {if filter.is_filtered() {
-                    "No transactions match these filters."
+                    t_string!(i18n, history.none_match)
                 } else {
-                    "No transactions yet."
+                    t_string!(i18n, history.none_yet)
                 }}
             </p>
         }
@@ -298,16 +311,16 @@ fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoVie
         <div class="table-scroll">
             // Explicit roles: on a phone the rows are laid out as cards (CSS), and the
             // roles keep them a table for screen readers.
-            <table aria-label="Credit history" role="table" class="cards-on-phone">
+            <table aria-label=t_string!(i18n, history.table) role="table" class="cards-on-phone">
                 <thead role="rowgroup">
                     <tr role="row">
-                        <th scope="col" role="columnheader">"Date"</th>
-                        <th scope="col" role="columnheader">"Service"</th>
-                        <th scope="col" role="columnheader">"Source"</th>
-                        <th scope="col" role="columnheader">"Description"</th>
-                        {with_code.then(|| view! { <th scope="col" role="columnheader">"Code"</th> })}
-                        <th scope="col" role="columnheader">"Status"</th>
-                        <th scope="col" role="columnheader" class="num">"Amount"</th>
+                        <th scope="col" role="columnheader">{t!(i18n, history.date)}</th>
+                        <th scope="col" role="columnheader">{t!(i18n, history.service)}</th>
+                        <th scope="col" role="columnheader">{t!(i18n, history.source)}</th>
+                        <th scope="col" role="columnheader">{t!(i18n, history.description)}</th>
+                        {with_code.then(|| view! { <th scope="col" role="columnheader">{t!(i18n, history.code)}</th> })}
+                        <th scope="col" role="columnheader">{t!(i18n, history.status)}</th>
+                        <th scope="col" role="columnheader" class="num">{t!(i18n, history.amount)}</th>
                     </tr>
                 </thead>
                 <tbody role="rowgroup">
@@ -327,21 +340,23 @@ fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoVie
                             let amount = row.amount.format_signed();
                             view! {
                                 <tr role="row">
-                                    <td role="cell" class="nowrap" data-label="Date">{row.date}</td>
-                                    <td role="cell" data-label="Service">{row.service.label()}</td>
-                                    <td role="cell" data-label="Source">{row.source}</td>
-                                    <td role="cell" data-label="Description">{row.description}</td>
-                                    {with_code.then(|| view! { <td role="cell" data-label="Code">{row.code.unwrap_or_default()}</td> })}
-                                    <td role="cell" data-label="Status">
+                                    <td role="cell" class="nowrap" data-label=t_string!(i18n, history.date)>{row.date}</td>
+                                    <td role="cell" data-label=t_string!(i18n, history.service)>
+                                        {super::messages::service(i18n, row.service)}
+                                    </td>
+                                    <td role="cell" data-label=t_string!(i18n, history.source)>{row.source}</td>
+                                    <td role="cell" data-label=t_string!(i18n, history.description)>{row.description}</td>
+                                    {with_code.then(|| view! { <td role="cell" data-label=t_string!(i18n, history.code)>{row.code.unwrap_or_default()}</td> })}
+                                    <td role="cell" data-label=t_string!(i18n, history.status)>
                                         <span class=format!("status status-{}", row.status.as_str())>
-                                            {row.status.label()}
+                                            {super::messages::status(i18n, row.status)}
                                         </span>
                                     </td>
-                                    <td role="cell" class=amount_class data-label="Amount">
+                                    <td role="cell" class=amount_class data-label=t_string!(i18n, history.amount)>
                                         {if void {
                                             view! {
                                                 <s>{amount}</s>
-                                                <span class="visually-hidden">" (not charged)"</span>
+                                                <span class="visually-hidden">{t!(i18n, history.not_charged)}</span>
                                             }
                                                 .into_any()
                                         } else {
@@ -355,7 +370,7 @@ fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoVie
                 </tbody>
             </table>
         </div>
-        <p class="muted small">"Times are shown in " {page.time_zone} "."</p>
+        <p class="muted small">{t_string!(i18n, history.times_in, zone = page.time_zone).to_string()}</p>
         <Pager newer older />
     }
     .into_any()
@@ -364,15 +379,16 @@ fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoVie
 /// Previous (newer) and Next (older) page links; a missing one is shown disabled.
 #[component]
 pub fn Pager(newer: Option<String>, older: Option<String>) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
-        <nav class="pager" aria-label="Pages">
+        <nav class="pager" aria-label=t_string!(i18n, pages)>
             {match newer {
-                Some(h) => view! { <a href=h rel="prev">"Previous"</a> }.into_any(),
-                None => view! { <span aria-disabled="true">"Previous"</span> }.into_any(),
+                Some(h) => view! { <a href=h rel="prev">{t!(i18n, previous)}</a> }.into_any(),
+                None => view! { <span aria-disabled="true">{t!(i18n, previous)}</span> }.into_any(),
             }}
             {match older {
-                Some(h) => view! { <a href=h rel="next">"Next"</a> }.into_any(),
-                None => view! { <span aria-disabled="true">"Next"</span> }.into_any(),
+                Some(h) => view! { <a href=h rel="next">{t!(i18n, next)}</a> }.into_any(),
+                None => view! { <span aria-disabled="true">{t!(i18n, next)}</span> }.into_any(),
             }}
         </nav>
     }
@@ -382,6 +398,7 @@ pub fn Pager(newer: Option<String>, older: Option<String>) -> impl IntoView {
 /// the file is being prepared and ignores clicks until it has started.
 #[component]
 fn ExportButton(filter: Memo<HistoryFilter>, account: Option<String>) -> impl IntoView {
+    let i18n = use_i18n();
     let preparing = RwSignal::new(false);
     let token = RwSignal::new(String::new());
     let link = move || {
@@ -420,7 +437,13 @@ fn ExportButton(filter: Memo<HistoryFilter>, account: Option<String>) -> impl In
             aria-busy=move || preparing.get().to_string()
             on:click=on_click
         >
-            {move || if preparing.get() { "Preparing file…" } else { "Export Excel" }}
+            {move || {
+                if preparing.get() {
+                    t_string!(i18n, history.preparing)
+                } else {
+                    t_string!(i18n, history.export)
+                }
+            }}
         </a>
     }
 }

@@ -4,9 +4,10 @@
 
 use crate::i18n::*;
 use crate::model::error::AppError;
+use crate::model::ledger::{Bucket, Service, Status};
 use crate::model::money::AmountError;
 use crate::model::problem::Problem;
-use crate::model::top_up::TopUpAmountError;
+use crate::model::top_up::{PaymentStatus, TopUpAmountError};
 use crate::model::voucher::CodeError;
 
 type I18n = leptos_i18n::I18nContext<Locale>;
@@ -142,4 +143,42 @@ pub fn amount(i18n: I18n, error: &AmountError) -> String {
         AmountError::TooLarge => s!(i18n, problems.too_large),
     };
     text
+}
+
+/// A balance bucket's name.
+pub fn bucket(i18n: I18n, bucket: Bucket) -> &'static str {
+    match bucket {
+        Bucket::TopUp => t_string!(i18n, labels.top_up_credits),
+        Bucket::Voucher => t_string!(i18n, labels.voucher_credits),
+    }
+}
+
+/// A service's name. The marketplace's products keep their English names, as the
+/// marketplace writes them in every language.
+pub fn service(i18n: I18n, service: Service) -> &'static str {
+    match service {
+        Service::PaymentGateway => t_string!(i18n, labels.payment_gateway),
+        Service::System => t_string!(i18n, labels.system),
+        Service::BillingPlans => t_string!(i18n, labels.billing_plans),
+        Service::BillingSupport => t_string!(i18n, labels.billing_support),
+        Service::ModelFineTuning | Service::GpuContainer | Service::AiInference => service.label(),
+    }
+}
+
+/// A history row's status.
+pub fn status(i18n: I18n, status: Status) -> &'static str {
+    match status {
+        Status::Success => t_string!(i18n, labels.success),
+        Status::Failed => t_string!(i18n, labels.failed),
+        Status::Processed => t_string!(i18n, labels.processed),
+    }
+}
+
+/// A payment's status.
+pub fn payment_status(i18n: I18n, status: PaymentStatus) -> &'static str {
+    match status {
+        PaymentStatus::Success => t_string!(i18n, labels.success),
+        PaymentStatus::Pending => t_string!(i18n, labels.pending),
+        PaymentStatus::Failed => t_string!(i18n, labels.failed),
+    }
 }
