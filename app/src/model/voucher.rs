@@ -439,22 +439,6 @@ pub struct Redeemed {
     pub balances: Balances,
 }
 
-impl Redeemed {
-    /// The sentence the Overview shows.
-    pub fn message(&self) -> String {
-        match &self.expires_at {
-            Some(at) => format!(
-                "{} added to your voucher credits. They expire on {at}.",
-                self.amount
-            ),
-            None => format!(
-                "{} added to your voucher credits. They do not expire.",
-                self.amount
-            ),
-        }
-    }
-}
-
 /// A voucher's state in the Voucher List.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VoucherState {

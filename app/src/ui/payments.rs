@@ -5,6 +5,8 @@ use super::history::Pager;
 use crate::api::{account_payment_history, get_payment_outcome, payment_history};
 use crate::model::history::{HistoryFilter, PageCursor};
 use crate::model::top_up::{PaymentOutcome, PaymentPage, PaymentStatus};
+use super::messages;
+use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_params_map};
@@ -17,6 +19,7 @@ const POLL: Duration = Duration::from_secs(2);
 /// (updating by itself until the gateway's callback arrives) or Failed.
 #[component]
 pub fn TopUpOutcome() -> impl IntoView {
+    let i18n = use_i18n();
     let params = use_params_map();
     let reference = move || params.with(|p| p.get("reference").unwrap_or_default());
     let tick = RwSignal::new(0_u32);
@@ -43,20 +46,23 @@ pub fn TopUpOutcome() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Top-up" />
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Title text=t_string!(i18n, payments.top_up) />
+        <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match outcome.await {
                     Ok(Some(o)) => view! { <Outcome o /> }.into_any(),
                     Ok(None) => view! {
                         <section class="outcome">
-                            <h2>"Payment not found"</h2>
-                            <p>"There is no payment with this reference on your account."</p>
-                            <p><a href="/billing/payments">"View Payment History"</a></p>
+                            <h2>{t!(i18n, payments.not_found)}</h2>
+                            <p>{t!(i18n, payments.not_found_body)}</p>
+                            <p><a href="/billing/payments">{t!(i18n, payments.view_history)}</a></p>
                         </section>
                     }
                         .into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => {
+                        view! { <p class="form-error" role="alert">{messages::error(i18n, &e)}</p> }
+                            .into_any()
+                    }
                 }
             })}
         </Transition>
@@ -65,42 +71,40 @@ pub fn TopUpOutcome() -> impl IntoView {
 
 #[component]
 fn Outcome(o: PaymentOutcome) -> impl IntoView {
+    let i18n = use_i18n();
     let method = o.method.label();
+    let amount = &o.amount;
     let (title, class, body) = match o.status {
         PaymentStatus::Success => (
-            "Payment successful",
+            t_string!(i18n, payments.success_title),
             "outcome outcome-success",
-            format!(
-                "{} was added to your credits. Your balance is now {}.",
-                o.amount, o.balance
-            ),
+            t_string!(i18n, payments.success_body, amount, balance = o.balance).to_string(),
         ),
         PaymentStatus::Pending => (
-            "Payment pending",
+            t_string!(i18n, payments.pending_title),
             "outcome outcome-pending",
-            format!(
-                "We are waiting for {method} to confirm your payment of {}. This page updates by itself; you can also leave it, and the credit is added as soon as {method} confirms.",
-                o.amount
-            ),
+            t_string!(i18n, payments.pending_body, method, amount).to_string(),
         ),
         PaymentStatus::Failed => (
+            // The gateway's own words say whether the customer cancelled.
             if o.reason
                 .as_deref()
                 .is_some_and(|r| r.to_lowercase().contains("cancel"))
             {
-                "Payment cancelled"
+                t_string!(i18n, payments.cancelled_title)
             } else {
-                "Payment failed"
+                t_string!(i18n, payments.failed_title)
             },
             "outcome outcome-failed",
-            format!(
-                "Your payment of {} was not completed, so no credit was added. {}",
-                o.amount,
-                o.reason
-                    .clone()
-                    .map(|r| format!("Reason: {r}."))
-                    .unwrap_or_default()
-            ),
+            {
+                let failed = t_string!(i18n, payments.failed_body, amount).to_string();
+                match o.reason.clone() {
+                    Some(reason) => {
+                        format!("{failed} {}", t_string!(i18n, payments.reason, reason))
+                    }
+                    None => failed,
+                }
+            },
         ),
     };
     view! {
@@ -108,18 +112,18 @@ fn Outcome(o: PaymentOutcome) -> impl IntoView {
             <h2 id="outcome-heading">{title}</h2>
             <p role="status">{body}</p>
             <dl class="summary">
-                <dt>"Reference"</dt>
+                <dt>{t!(i18n, payments.reference)}</dt>
                 <dd>{o.reference}</dd>
-                <dt>"Amount"</dt>
+                <dt>{t!(i18n, payments.amount)}</dt>
                 <dd>{o.amount.to_string()}</dd>
-                <dt>"Payment method"</dt>
+                <dt>{t!(i18n, payments.method)}</dt>
                 <dd>{method}</dd>
-                <dt>"Status"</dt>
-                <dd>{o.status.label()}</dd>
+                <dt>{t!(i18n, payments.status)}</dt>
+                <dd>{messages::payment_status(i18n, o.status)}</dd>
             </dl>
             <p class="outcome-links">
-                <a class="button-primary" href="/billing">"Back to Billing Management"</a>
-                <a href="/billing/payments">"View Payment History"</a>
+                <a class="button-primary" href="/billing">{t!(i18n, payments.back)}</a>
+                <a href="/billing/payments">{t!(i18n, payments.view_history)}</a>
             </p>
         </section>
     }
@@ -130,6 +134,7 @@ const PATH: &str = "/billing/payments";
 /// Every top-up, newest first, a page at a time.
 #[component]
 pub fn PaymentHistory() -> impl IntoView {
+    let i18n = use_i18n();
     let search = use_location().search;
     let account = super::history::scope();
     let scope = StoredValue::new(account.clone());
@@ -146,14 +151,17 @@ pub fn PaymentHistory() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Payment History" />
+        <Title text=t_string!(i18n, payments.title) />
         <section aria-labelledby="payments-heading" class="history">
-            <h2 id="payments-heading">"Payment History"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <h2 id="payments-heading">{t!(i18n, payments.title)}</h2>
+            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(p) => view! { <PaymentTable page=p size=HistoryFilter::from_query_string(&search.get_untracked()).page_size account=scope.get_value() /> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => {
+                            view! { <p class="form-error" role="alert">{messages::error(i18n, &e)}</p> }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -163,13 +171,14 @@ pub fn PaymentHistory() -> impl IntoView {
 
 #[component]
 fn PaymentTable(page: PaymentPage, size: u32, account: Option<String>) -> impl IntoView {
+    let i18n = use_i18n();
     if page.rows.is_empty() {
         return view! {
             <p class="empty">
                 {if account.is_some() {
-                    "No payments yet."
+                    t_string!(i18n, payments.none)
                 } else {
-                    "No payments yet. Use Add credit to top up."
+                    t_string!(i18n, payments.none_add)
                 }}
             </p>
         }
@@ -193,15 +202,15 @@ fn PaymentTable(page: PaymentPage, size: u32, account: Option<String>) -> impl I
     view! {
         <div class="table-scroll">
             // Cards on a phone (CSS); the roles keep it a table for screen readers.
-            <table aria-label="Payment history" role="table" class="cards-on-phone">
+            <table aria-label=t_string!(i18n, payments.table) role="table" class="cards-on-phone">
                 <thead role="rowgroup">
                     <tr role="row">
-                        <th scope="col" role="columnheader">"Date"</th>
-                        <th scope="col" role="columnheader" class="num">"Amount"</th>
-                        <th scope="col" role="columnheader">"Payment method"</th>
-                        <th scope="col" role="columnheader">"Status"</th>
-                        <th scope="col" role="columnheader">"Reference"</th>
-                        <th scope="col" role="columnheader">"Gateway reference"</th>
+                        <th scope="col" role="columnheader">{t!(i18n, payments.date)}</th>
+                        <th scope="col" role="columnheader" class="num">{t!(i18n, payments.amount)}</th>
+                        <th scope="col" role="columnheader">{t!(i18n, payments.method)}</th>
+                        <th scope="col" role="columnheader">{t!(i18n, payments.status)}</th>
+                        <th scope="col" role="columnheader">{t!(i18n, payments.reference)}</th>
+                        <th scope="col" role="columnheader">{t!(i18n, payments.gateway_reference)}</th>
                     </tr>
                 </thead>
                 <tbody role="rowgroup">
@@ -216,18 +225,20 @@ fn PaymentTable(page: PaymentPage, size: u32, account: Option<String>) -> impl I
                             };
                             view! {
                                 <tr role="row">
-                                    <td role="cell" class="nowrap" data-label="Date">{row.date}</td>
-                                    <td role="cell" class="num" data-label="Amount">{row.amount.to_string()}</td>
-                                    <td role="cell" data-label="Payment method">{row.method.label()}</td>
-                                    <td role="cell" data-label="Status"><span class=status_class>{row.status.label()}</span></td>
-                                    <td role="cell" class="nowrap" data-label="Reference">
+                                    <td role="cell" class="nowrap" data-label=t_string!(i18n, payments.date)>{row.date}</td>
+                                    <td role="cell" class="num" data-label=t_string!(i18n, payments.amount)>{row.amount.to_string()}</td>
+                                    <td role="cell" data-label=t_string!(i18n, payments.method)>{row.method.label()}</td>
+                                    <td role="cell" data-label=t_string!(i18n, payments.status)>
+                                        <span class=status_class>{messages::payment_status(i18n, row.status)}</span>
+                                    </td>
+                                    <td role="cell" class="nowrap" data-label=t_string!(i18n, payments.reference)>
                                         {if account.is_some() {
                                             row.reference.clone().into_any()
                                         } else {
                                             view! { <a href=format!("/billing/top-up/{}", row.reference)>{row.reference.clone()}</a> }.into_any()
                                         }}
                                     </td>
-                                    <td role="cell" class="nowrap" data-label="Gateway reference">{row.gateway_reference.unwrap_or_else(|| "—".into())}</td>
+                                    <td role="cell" class="nowrap" data-label=t_string!(i18n, payments.gateway_reference)>{row.gateway_reference.unwrap_or_else(|| "—".into())}</td>
                                 </tr>
                             }
                         })

@@ -4,6 +4,7 @@ use super::browser;
 use super::header::FreshBalances;
 use crate::api::{RedeemVoucher, get_voucher_list};
 use crate::model::voucher::{VoucherList, VoucherState};
+use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -11,6 +12,7 @@ use leptos_meta::Title;
 /// balances at once, and the message says how much was added and when it expires.
 #[component]
 pub fn ApplyVoucher() -> impl IntoView {
+    let i18n = use_i18n();
     let fresh = expect_context::<FreshBalances>();
     let apply = ServerAction::<RedeemVoucher>::new();
     let code = RwSignal::new(String::new());
@@ -27,10 +29,15 @@ pub fn ApplyVoucher() -> impl IntoView {
             Ok(done) => {
                 fresh.0.set(Some(done.balances));
                 code.set(String::new());
-                outcome.set(Some(Ok(done.message())));
+                let amount = &done.amount;
+                let message = match &done.expires_at {
+                    Some(at) => t_string!(i18n, vouchers.added_expires, amount, at).to_string(),
+                    None => t_string!(i18n, vouchers.added_forever, amount).to_string(),
+                };
+                outcome.set(Some(Ok(message)));
             }
             Err(e) => {
-                outcome.set(Some(Err(e.to_string())));
+                outcome.set(Some(Err(super::messages::error(i18n, &e))));
                 browser::focus_id("voucher-code");
             }
         }
@@ -49,10 +56,10 @@ pub fn ApplyVoucher() -> impl IntoView {
     let failed = move || matches!(outcome.get(), Some(Err(_)));
     view! {
         <section aria-labelledby="voucher-heading" class="voucher-apply">
-            <h2 id="voucher-heading">"Add Voucher"</h2>
+            <h2 id="voucher-heading">{t!(i18n, vouchers.add_heading)}</h2>
             <form class="inline-form" novalidate on:submit=submit>
                 <div class="field">
-                    <label for="voucher-code">"Voucher code"</label>
+                    <label for="voucher-code">{t!(i18n, vouchers.code)}</label>
                     <input
                         id="voucher-code"
                         name="code"
@@ -73,7 +80,7 @@ pub fn ApplyVoucher() -> impl IntoView {
                     aria-busy=move || apply.pending().get().to_string()
                     disabled=move || apply.pending().get()
                 >
-                    "Apply Code"
+                    {t!(i18n, vouchers.apply)}
                 </button>
             </form>
             <p
@@ -90,24 +97,32 @@ pub fn ApplyVoucher() -> impl IntoView {
 /// The Voucher List tab: every voucher the account redeemed.
 #[component]
 pub fn VoucherListPage() -> impl IntoView {
+    let i18n = use_i18n();
     let list = Resource::new(|| (), |_| get_voucher_list());
     view! {
-        <Title text="Voucher List" />
+        <Title text=t_string!(i18n, vouchers.title) />
         <section aria-labelledby="vouchers-heading">
-            <h2 id="vouchers-heading">"Voucher List"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <h2 id="vouchers-heading">{t!(i18n, vouchers.title)}</h2>
+            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Ok(list) if list.rows.is_empty() => view! {
                             <p class="empty">
-                                "You have not redeemed any vouchers yet. Enter a voucher code under Add Voucher on the "
-                                <a href="/billing">"Overview"</a> " and choose Apply Code."
+                                {t!(i18n, vouchers.none_before)} " "
+                                <a href="/billing">{t!(i18n, vouchers.none_link)}</a> " "
+                                {t!(i18n, vouchers.none_after)}
                             </p>
                         }
                             .into_any(),
                         Ok(list) => view! { <VoucherTable list /> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }
-                            .into_any(),
+                        Err(e) => {
+                            view! {
+                                <p class="form-error" role="alert">
+                                    {super::messages::error(i18n, &e)}
+                                </p>
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -117,21 +132,33 @@ pub fn VoucherListPage() -> impl IntoView {
 
 #[component]
 fn VoucherTable(list: VoucherList) -> impl IntoView {
+    let i18n = use_i18n();
+    let [code, voucher, state, granted, used, expired, remaining, redeemed, expires] = [
+        t_string!(i18n, vouchers.code_column),
+        t_string!(i18n, vouchers.voucher),
+        t_string!(i18n, vouchers.state),
+        t_string!(i18n, vouchers.granted),
+        t_string!(i18n, vouchers.used),
+        t_string!(i18n, vouchers.expired),
+        t_string!(i18n, vouchers.remaining),
+        t_string!(i18n, vouchers.redeemed),
+        t_string!(i18n, vouchers.expires),
+    ];
     view! {
         // Explicit roles: on a phone the rows are laid out as cards (CSS), and the roles
         // keep them a table for screen readers.
-        <table aria-label="Vouchers" role="table" class="cards-on-phone">
+        <table aria-label=t_string!(i18n, vouchers.table) role="table" class="cards-on-phone">
             <thead role="rowgroup">
                 <tr role="row">
-                    <th scope="col" role="columnheader">"Code"</th>
-                    <th scope="col" role="columnheader">"Voucher"</th>
-                    <th scope="col" role="columnheader">"State"</th>
-                    <th scope="col" role="columnheader" class="num">"Granted"</th>
-                    <th scope="col" role="columnheader" class="num">"Used"</th>
-                    <th scope="col" role="columnheader" class="num">"Expired"</th>
-                    <th scope="col" role="columnheader" class="num">"Remaining"</th>
-                    <th scope="col" role="columnheader">"Redeemed"</th>
-                    <th scope="col" role="columnheader">"Expires"</th>
+                    <th scope="col" role="columnheader">{code}</th>
+                    <th scope="col" role="columnheader">{voucher}</th>
+                    <th scope="col" role="columnheader">{state}</th>
+                    <th scope="col" role="columnheader" class="num">{granted}</th>
+                    <th scope="col" role="columnheader" class="num">{used}</th>
+                    <th scope="col" role="columnheader" class="num">{expired}</th>
+                    <th scope="col" role="columnheader" class="num">{remaining}</th>
+                    <th scope="col" role="columnheader">{redeemed}</th>
+                    <th scope="col" role="columnheader">{expires}</th>
                 </tr>
             </thead>
             <tbody role="rowgroup">
@@ -146,22 +173,28 @@ fn VoucherTable(list: VoucherList) -> impl IntoView {
                         };
                         view! {
                             <tr role="row">
-                                <td role="cell" data-label="Code" class="code">{row.code}</td>
-                                <td role="cell" data-label="Voucher">
+                                <td role="cell" data-label=code class="code">{row.code}</td>
+                                <td role="cell" data-label=voucher>
                                     <strong>{row.campaign}</strong>
                                     {(!row.description.is_empty())
                                         .then(|| view! { <span class="muted small block">{row.description}</span> })}
                                 </td>
-                                <td role="cell" data-label="State">
-                                    <span class=state_class>{row.state.label()}</span>
+                                <td role="cell" data-label=state>
+                                    <span class=state_class>
+                                        {match row.state {
+                                            VoucherState::Active => t_string!(i18n, vouchers.active),
+                                            VoucherState::UsedUp => t_string!(i18n, vouchers.used_up),
+                                            VoucherState::Expired => t_string!(i18n, vouchers.state_expired),
+                                        }}
+                                    </span>
                                 </td>
-                                <td role="cell" data-label="Granted" class="num">{row.granted.to_string()}</td>
-                                <td role="cell" data-label="Used" class="num">{row.used.to_string()}</td>
-                                <td role="cell" data-label="Expired" class="num">{row.expired.to_string()}</td>
-                                <td role="cell" data-label="Remaining" class="num">{row.remaining.to_string()}</td>
-                                <td role="cell" data-label="Redeemed" class="nowrap">{row.redeemed_at}</td>
-                                <td role="cell" data-label="Expires" class="nowrap">
-                                    {row.expires_at.unwrap_or_else(|| "Never".to_owned())}
+                                <td role="cell" data-label=granted class="num">{row.granted.to_string()}</td>
+                                <td role="cell" data-label=used class="num">{row.used.to_string()}</td>
+                                <td role="cell" data-label=expired class="num">{row.expired.to_string()}</td>
+                                <td role="cell" data-label=remaining class="num">{row.remaining.to_string()}</td>
+                                <td role="cell" data-label=redeemed class="nowrap">{row.redeemed_at}</td>
+                                <td role="cell" data-label=expires class="nowrap">
+                                    {row.expires_at.unwrap_or_else(|| t_string!(i18n, vouchers.never).to_owned())}
                                 </td>
                             </tr>
                         }
@@ -170,11 +203,11 @@ fn VoucherTable(list: VoucherList) -> impl IntoView {
             </tbody>
             <tfoot role="rowgroup">
                 <tr role="row" class="totals">
-                    <th scope="row" role="rowheader" colspan="3">"Total"</th>
-                    <td role="cell" data-label="Granted" class="num">{list.granted.to_string()}</td>
-                    <td role="cell" data-label="Used" class="num">{list.used.to_string()}</td>
-                    <td role="cell" data-label="Expired" class="num">{list.expired.to_string()}</td>
-                    <td role="cell" data-label="Remaining" class="num">{list.remaining.to_string()}</td>
+                    <th scope="row" role="rowheader" colspan="3">{t!(i18n, vouchers.total)}</th>
+                    <td role="cell" data-label=granted class="num">{list.granted.to_string()}</td>
+                    <td role="cell" data-label=used class="num">{list.used.to_string()}</td>
+                    <td role="cell" data-label=expired class="num">{list.expired.to_string()}</td>
+                    <td role="cell" data-label=remaining class="num">{list.remaining.to_string()}</td>
                     <td role="cell" colspan="2"></td>
                 </tr>
             </tfoot>
