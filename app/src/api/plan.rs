@@ -3,6 +3,8 @@
 //! account); the catalogue for operators.
 
 use crate::model::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::model::plan::Change;
 use crate::model::plan::{PlanChanged, PlanForm, PlanSummary, PlansPage, UpgradePreview};
 use leptos::prelude::*;
 
@@ -84,16 +86,11 @@ pub async fn upgrade_plan(
     )
     .await
     .map_err(plan_error)?;
-    let message = if done.charged.to_minor().unwrap_or(0) > 0 {
-        format!(
-            "You are now on the {} plan. {} was paid from your balance.",
-            done.to_name, done.charged
-        )
-    } else {
-        format!("You are now on the {} plan.", done.to_name)
-    };
     Ok(PlanChanged {
-        message,
+        change: Change::Now {
+            plan: done.to_name,
+            paid: done.charged,
+        },
         balances: Some(done.balances),
     })
 }
@@ -104,7 +101,7 @@ pub async fn upgrade_plan(
 pub async fn schedule_plan_change(plan: String) -> Result<PlanChanged, AppError> {
     use crate::domain::{plan as plans, settings::LocalTime};
     let call = server::Call::begin().await?;
-    let (user, account, _) = call.require_account().await?;
+    let (user, account, currency) = call.require_account().await?;
     let now = crate::domain::db::now();
     let code = plan.trim();
     let done = plans::schedule_change(
@@ -116,22 +113,21 @@ pub async fn schedule_plan_change(plan: String) -> Result<PlanChanged, AppError>
     )
     .await
     .map_err(plan_error)?;
-    let message = if done.applied {
-        format!("You are now on the {} plan.", done.to_name)
+    let change = if done.applied {
+        Change::Now {
+            paid: crate::model::money::Money::zero(currency),
+            plan: done.to_name,
+        }
     } else if done.on <= now {
-        format!(
-            "You will move to the {} plan as soon as the unpaid renewal is paid; nothing is charged until then.",
-            done.to_name
-        )
+        Change::AfterRenewalPaid { plan: done.to_name }
     } else {
-        format!(
-            "You will move to the {} plan on {}. Nothing is charged now; you can undo this until then.",
-            done.to_name,
-            LocalTime::of(&user).date(done.on)
-        )
+        Change::On {
+            plan: done.to_name,
+            on: LocalTime::of(&user).date(done.on),
+        }
     };
     Ok(PlanChanged {
-        message,
+        change,
         balances: None,
     })
 }
@@ -151,7 +147,7 @@ pub async fn undo_plan_change() -> Result<PlanChanged, AppError> {
     .await
     .map_err(plan_error)?;
     Ok(PlanChanged {
-        message: "The scheduled change is undone: your plan renews as before.".into(),
+        change: Change::Undone,
         balances: None,
     })
 }

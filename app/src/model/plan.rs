@@ -289,10 +289,23 @@ pub struct Shortfall {
     pub top_up: Money,
 }
 
+/// What a plan change did, for the page to say in the reader's language.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Change {
+    /// Now on `plan`; `paid` was taken from the balance (zero: nothing).
+    Now { plan: String, paid: Money },
+    /// Moves to `plan` once the unpaid renewal is paid.
+    AfterRenewalPaid { plan: String },
+    /// Moves to `plan` on `on` (the reader's date); undoable until then.
+    On { plan: String, on: String },
+    /// The scheduled change was undone.
+    Undone,
+}
+
 /// A plan change made: what the customer is told, and the balances after it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlanChanged {
-    pub message: String,
+    pub change: Change,
     pub balances: Option<Balances>,
 }
 

@@ -7,14 +7,33 @@ use super::header::{AddCreditRequest, FreshBalances};
 use crate::api::{PreviewPlanUpgrade, SchedulePlanChange, UndoPlanChange, UpgradePlan, get_plans};
 use crate::model::error::AppError;
 use crate::model::plan::{CurrentPlan, PlanAction, PlanOffer, PlansPage, UpgradePreview};
+use super::messages;
+use crate::i18n::*;
+use crate::model::plan::{Change, PlanChanged};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 /// What the last action said: a success to announce, or a refusal.
 type Outcome = RwSignal<Option<Result<String, String>>>;
 
+/// What a plan change did, as the page says it.
+fn said(i18n: leptos_i18n::I18nContext<Locale>, done: &PlanChanged) -> String {
+    match &done.change {
+        Change::Now { plan, paid } if paid.to_minor().unwrap_or(0) > 0 => {
+            t_string!(i18n, plans.now_paid, plan, paid).to_string()
+        }
+        Change::Now { plan, .. } => t_string!(i18n, plans.now, plan).to_string(),
+        Change::AfterRenewalPaid { plan } => {
+            t_string!(i18n, plans.after_renewal, plan).to_string()
+        }
+        Change::On { plan, on } => t_string!(i18n, plans.on, plan, on).to_string(),
+        Change::Undone => t_string!(i18n, plans.undone).to_owned(),
+    }
+}
+
 #[component]
 pub fn PlansTab() -> impl IntoView {
+    let i18n = use_i18n();
     let plans = Resource::new(|| (), |_| get_plans());
     let outcome: Outcome = RwSignal::new(None);
     let preview = ServerAction::<PreviewPlanUpgrade>::new();
@@ -25,7 +44,9 @@ pub fn PlansTab() -> impl IntoView {
         Effect::new(move |_| {
             if let Some(answer) = action.get() {
                 outcome.set(Some(
-                    answer.map(|done| done.message).map_err(|e| e.to_string()),
+                    answer
+                        .map(|done| said(i18n, &done))
+                        .map_err(|e| messages::error(i18n, &e)),
                 ));
                 plans.refetch();
             }
@@ -39,25 +60,25 @@ pub fn PlansTab() -> impl IntoView {
         plans,
     };
     view! {
-        <Title text="Billing Plans" />
+        <Title text=t_string!(i18n, plans.title) />
         <section aria-labelledby="plans-heading">
-            <h2 id="plans-heading">"Billing Plans"</h2>
+            <h2 id="plans-heading">{t!(i18n, plans.title)}</h2>
             <p id="plan-outcome" role="status" class=move || match outcome.get() {
                 Some(Err(_)) => "form-error",
                 _ => "form-success",
             }>{move || outcome.get().map(|o| o.unwrap_or_else(|e| e))}</p>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match plans.await {
                         Ok(page) => view! { <Plans page actions /> }.into_any(),
                         Err(AppError::NoBillingProfile) => view! {
-                            <p class="empty">
-                                "Plans are paid from your balance. Choose Add credit to set your billing details and currency first."
-                            </p>
+                            <p class="empty">{t!(i18n, plans.no_profile)}</p>
                         }
                             .into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }
-                            .into_any(),
+                        Err(e) => {
+                            view! { <p class="form-error" role="alert">{messages::error(i18n, &e)}</p> }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -67,8 +88,10 @@ pub fn PlansTab() -> impl IntoView {
                     .get()
                     .map(|answer| match answer {
                         Ok(p) => view! { <Preview preview=p actions /> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }
-                            .into_any(),
+                        Err(e) => {
+                            view! { <p class="form-error" role="alert">{messages::error(i18n, &e)}</p> }
+                                .into_any()
+                        }
                     })
             }}
         </section>
@@ -86,9 +109,10 @@ struct Actions {
 
 #[component]
 fn Plans(page: PlansPage, actions: Actions) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <Current current=page.current.clone() actions />
-        <ul class="plan-grid" aria-label="Plans">
+        <ul class="plan-grid" aria-label=t_string!(i18n, plans.list)>
             {page
                 .plans
                 .into_iter()
@@ -100,6 +124,7 @@ fn Plans(page: PlansPage, actions: Actions) -> impl IntoView {
 
 #[component]
 fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
+    let i18n = use_i18n();
     let add_credit = expect_context::<AddCreditRequest>();
     let busy = move || actions.schedule.pending().get() || actions.undo.pending().get();
     let grace = current.grace.clone().map(|grace| {
@@ -107,29 +132,31 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
         view! {
             <div class="notice notice-warning" role="alert">
                 <p>
-                    {format!(
-                        "Your {} renewal ({}) is unpaid: your balance is short by {}. Add credit by {} to keep {}; after that your account moves to the free plan.",
-                        current.name, grace.due, grace.shortfall, grace.until, current.name,
-                    )}
+                    {t_string!(
+                        i18n,
+                        plans.grace,
+                        plan = &current.name,
+                        due = &grace.due,
+                        short = grace.shortfall,
+                        until = &grace.until
+                    )
+                        .to_string()}
                 </p>
                 <button type="button" class="button-primary" on:click=move |_| add_credit.open_with(top_up)>
-                    {format!("Add credit {top_up}")}
+                    {t_string!(i18n, plans.add_credit, amount = top_up).to_string()}
                 </button>
             </div>
         }
     });
     let scheduled = current.scheduled.clone().map(|s| {
         let what = if s.cancel {
-            format!(
-                "Your plan is cancelled: you move to the {} plan on {}.",
-                s.to_name, s.on
-            )
+            t_string!(i18n, plans.cancelled, plan = &s.to_name, on = &s.on).to_string()
         } else {
-            format!("You move to the {} plan on {}.", s.to_name, s.on)
+            t_string!(i18n, plans.moves, plan = &s.to_name, on = &s.on).to_string()
         };
         view! {
             <div class="notice">
-                <p>{what} " Nothing is charged for it."</p>
+                <p>{what} " " {t!(i18n, plans.nothing_charged)}</p>
                 <button
                     type="button"
                     class="button-quiet"
@@ -139,7 +166,7 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
                         actions.undo.dispatch(UndoPlanChange {});
                     }
                 >
-                    "Undo scheduled change"
+                    {t!(i18n, plans.undo)}
                 </button>
             </div>
         }
@@ -147,18 +174,26 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
     let can_cancel = !current.is_free && current.scheduled.is_none();
     view! {
         <section class="current-plan" aria-labelledby="current-plan-heading">
-            <h3 id="current-plan-heading">"Your plan: " {current.name.clone()}</h3>
+            <h3 id="current-plan-heading">
+                {t_string!(i18n, plans.your_plan, plan = &current.name).to_string()}
+            </h3>
             <dl class="facts">
                 <div>
-                    <dt>"Price"</dt>
-                    <dd>{format!("{} a month", current.price)}</dd>
+                    <dt>{t!(i18n, plans.price)}</dt>
+                    <dd>{t_string!(i18n, plans.a_month, price = current.price).to_string()}</dd>
                 </div>
                 <div>
-                    <dt>"Current period"</dt>
-                    <dd>{format!("since {}", current.period_start)}</dd>
+                    <dt>{t!(i18n, plans.current_period)}</dt>
+                    <dd>{t_string!(i18n, plans.since, start = &current.period_start).to_string()}</dd>
                 </div>
                 <div>
-                    <dt>{if current.is_free { "Next period" } else { "Renews on" }}</dt>
+                    <dt>
+                        {if current.is_free {
+                            t_string!(i18n, plans.next_period)
+                        } else {
+                            t_string!(i18n, plans.renews_on)
+                        }}
+                    </dt>
                     <dd>{current.renews_on.clone()}</dd>
                 </div>
             </dl>
@@ -174,7 +209,7 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
                         actions.schedule.dispatch(SchedulePlanChange { plan: String::new() });
                     }
                 >
-                    "Cancel plan"
+                    {t!(i18n, plans.cancel)}
                 </button>
             })}
         </section>
@@ -183,16 +218,20 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
 
 #[component]
 fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoView {
+    let i18n = use_i18n();
     let code = offer.code.clone();
     let name = offer.name.clone();
     let heading = format!("plan-{}", offer.code);
     let labelled_by = heading.clone();
     let busy = move || actions.preview.pending().get() || actions.schedule.pending().get();
     let button = match offer.action {
-        PlanAction::Current => view! { <p class="plan-badge">"Current plan"</p> }.into_any(),
+        PlanAction::Current => view! { <p class="plan-badge">{t!(i18n, plans.current)}</p> }.into_any(),
         PlanAction::Scheduled => view! {
             <p class="plan-badge">
-                {current.scheduled.map(|s| format!("From {}", s.on)).unwrap_or_default()}
+                {current
+                    .scheduled
+                    .map(|s| t_string!(i18n, plans.from, on = s.on).to_string())
+                    .unwrap_or_default()}
             </p>
         }
         .into_any(),
@@ -206,7 +245,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
                     actions.preview.dispatch(PreviewPlanUpgrade { plan: code.clone() });
                 }
             >
-                {format!("Upgrade to {name}")}
+                {t_string!(i18n, plans.upgrade_to, plan = &name).to_string()}
             </button>
         }
         .into_any(),
@@ -221,7 +260,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
                     actions.schedule.dispatch(SchedulePlanChange { plan: code.clone() });
                 }
             >
-                {format!("Downgrade to {name}")}
+                {t_string!(i18n, plans.downgrade_to, plan = &name).to_string()}
             </button>
         }
         .into_any(),
@@ -236,7 +275,8 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
             <h3 id=heading>{offer.name.clone()}</h3>
             <p class="plan-price">
                 <strong>{offer.price.to_string()}</strong>
-                " a month"
+                " "
+                {t!(i18n, plans.per_month)}
             </p>
             <p class="muted">{offer.description.clone()}</p>
             <ul class="plan-features">
@@ -250,6 +290,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
 /// What an upgrade will charge and cover; Confirm makes it.
 #[component]
 fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
+    let i18n = use_i18n();
     let fresh = expect_context::<FreshBalances>();
     let add_credit = expect_context::<AddCreditRequest>();
     let upgrade = ServerAction::<UpgradePlan>::new();
@@ -265,43 +306,49 @@ fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
                 if let Some(balances) = done.balances {
                     fresh.0.set(Some(balances));
                 }
-                actions.outcome.set(Some(Ok(done.message)));
+                actions.outcome.set(Some(Ok(said(i18n, &done))));
                 actions.preview.value().set(None);
                 actions.plans.refetch();
                 browser::focus_id("plans-heading");
             }
-            Err(e) => actions.outcome.set(Some(Err(e.to_string()))),
+            Err(e) => actions.outcome.set(Some(Err(messages::error(i18n, &e)))),
         }
     });
     let to_code = preview.to_code.clone();
     let expected_minor = preview.amount.to_minor().unwrap_or(0);
     let short = preview.shortfall.clone();
-    let title = format!("Upgrade to {}", preview.to_name);
+    let title = t_string!(i18n, plans.upgrade_to, plan = &preview.to_name).to_string();
     view! {
         <section class="plan-preview" aria-labelledby="plan-preview-heading">
             <h3 id="plan-preview-heading" tabindex="-1">{title}</h3>
             <dl class="facts">
                 <div>
-                    <dt>"Charged now"</dt>
+                    <dt>{t!(i18n, plans.charged_now)}</dt>
                     <dd data-testid="upgrade-amount">{preview.amount.to_string()}</dd>
                 </div>
                 <div>
-                    <dt>"Covers"</dt>
+                    <dt>{t!(i18n, plans.covers)}</dt>
                     <dd>{preview.covers.clone()}</dd>
                 </div>
                 <div>
-                    <dt>"Then"</dt>
+                    <dt>{t!(i18n, plans.then)}</dt>
                     <dd>
-                        {format!("{} a month from {}", preview.renewal_price, preview.renews_on)}
+                        {t_string!(
+                            i18n,
+                            plans.then_value,
+                            price = preview.renewal_price,
+                            on = &preview.renews_on
+                        )
+                            .to_string()}
                     </dd>
                 </div>
                 <div>
-                    <dt>"Your balance"</dt>
+                    <dt>{t!(i18n, plans.your_balance)}</dt>
                     <dd>{preview.balances.total().to_string()}</dd>
                 </div>
             </dl>
             <p class="muted small">
-                "Paid from your balance, voucher credits first. The charge is the price difference for the rest of your current period, rounded down."
+                {t!(i18n, plans.how_paid)}
             </p>
             {short
                 .clone()
@@ -309,13 +356,10 @@ fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
                     view! {
                         <div class="notice notice-warning" role="alert">
                             <p>
-                                {format!(
-                                    "Your balance is short by {}. Add credit, then confirm the upgrade.",
-                                    s.missing,
-                                )}
+                                {t_string!(i18n, plans.short, amount = s.missing).to_string()}
                             </p>
                             <button type="button" class="button-primary" on:click=move |_| add_credit.open_with(s.top_up)>
-                                {format!("Add credit {}", s.top_up)}
+                                {t_string!(i18n, plans.add_credit, amount = s.top_up).to_string()}
                             </button>
                         </div>
                     }
@@ -337,10 +381,10 @@ fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
                         });
                     }
                 >
-                    "Confirm upgrade"
+                    {t!(i18n, plans.confirm)}
                 </button>
                 <button type="button" class="button-quiet" on:click=move |_| actions.preview.value().set(None)>
-                    "Not now"
+                    {t!(i18n, plans.not_now)}
                 </button>
             </div>
         </section>
