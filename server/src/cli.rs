@@ -372,7 +372,7 @@ async fn voucher(db: &Db, command: VoucherCommand) -> Result<(), Error> {
             let campaign = form.validate(CLI_BATCH_MAX).map_err(|errors| {
                 errors
                     .iter()
-                    .map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message))
+                    .map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.problem))
                     .collect::<Vec<_>>()
                     .join("\n")
             })?;
@@ -479,7 +479,7 @@ async fn plan(db: &Db, command: PlanCommand) -> Result<(), Error> {
             let spec = plan_form(&args)?.validate().map_err(|errors| {
                 errors
                     .iter()
-                    .map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message))
+                    .map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.problem))
                     .collect::<Vec<_>>()
                     .join("\n")
             })?;

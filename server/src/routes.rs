@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::sandbox::{self, Sandbox};
-use crate::{csrf, export, jobs, payments, rpc_status, usage_api};
+use crate::{csrf, export, jobs, language, payments, rpc_status, usage_api};
 use app::domain::adjustment::Thresholds;
 use app::domain::db::Db;
 use app::domain::gateways::Gateways;

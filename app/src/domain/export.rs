@@ -15,6 +15,9 @@ use super::db::Db;
 use super::history::{self, Record};
 use super::settings::LocalTime;
 use crate::model::history::HistoryFilter;
+use crate::i18n::Locale;
+use crate::model::settings::Language;
+use leptos_i18n::td_string;
 use crate::model::ledger::{Bucket, Service, Status};
 use crate::model::money::{Currency, Money};
 use chrono::NaiveDate;
@@ -86,14 +89,81 @@ pub fn looks_like_formula(text: &str) -> bool {
     )
 }
 
-/// The column headings, with Code only for Voucher credits.
-pub fn headings(bucket: Bucket) -> Vec<&'static str> {
-    let mut h = vec!["Date", "Service", "Source", "Description"];
-    if bucket == Bucket::Voucher {
-        h.push("Code");
+/// The columns, with Code only for Voucher credits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    Date,
+    Service,
+    Source,
+    Description,
+    Code,
+    Status,
+    Amount,
+}
+
+impl Column {
+    fn of(bucket: Bucket) -> Vec<Column> {
+        use Column::*;
+        let mut columns = vec![Date, Service, Source, Description];
+        if bucket == Bucket::Voucher {
+            columns.push(Code);
+        }
+        columns.extend([Status, Amount]);
+        columns
     }
-    h.extend(["Status", "Amount"]);
-    h
+
+    fn width(self) -> f64 {
+        match self {
+            Column::Date => 20.0,
+            Column::Service => 18.0,
+            Column::Source => 28.0,
+            Column::Description => 48.0,
+            Column::Code => 16.0,
+            Column::Status => 11.0,
+            Column::Amount => 18.0,
+        }
+    }
+
+    /// The heading, in the language of the page the export was asked from (the same
+    /// words the Credit History table uses).
+    fn heading(self, locale: Locale) -> &'static str {
+        match self {
+            Column::Date => td_string!(locale, history.date),
+            Column::Service => td_string!(locale, history.service),
+            Column::Source => td_string!(locale, history.source),
+            Column::Description => td_string!(locale, history.description),
+            Column::Code => td_string!(locale, history.code),
+            Column::Status => td_string!(locale, history.status),
+            Column::Amount => td_string!(locale, history.amount),
+        }
+    }
+}
+
+/// The column headings in `language`, with Code only for Voucher credits.
+pub fn headings(bucket: Bucket, language: Language) -> Vec<&'static str> {
+    Column::of(bucket)
+        .into_iter()
+        .map(|c| c.heading(language.locale()))
+        .collect()
+}
+
+/// A service's name in `locale`; the marketplace's products keep their English names.
+fn service_name(service: Service, locale: Locale) -> &'static str {
+    match service {
+        Service::PaymentGateway => td_string!(locale, labels.payment_gateway),
+        Service::System => td_string!(locale, labels.system),
+        Service::BillingPlans => td_string!(locale, labels.billing_plans),
+        Service::BillingSupport => td_string!(locale, labels.billing_support),
+        Service::ModelFineTuning | Service::GpuContainer | Service::AiInference => service.label(),
+    }
+}
+
+fn status_name(status: Status, locale: Locale) -> &'static str {
+    match status {
+        Status::Success => td_string!(locale, labels.success),
+        Status::Failed => td_string!(locale, labels.failed),
+        Status::Processed => td_string!(locale, labels.processed),
+    }
 }
 
 struct Sheets {
@@ -141,30 +211,18 @@ impl Sheets {
 
     fn add_sheet(&mut self) -> Result<(), XlsxError> {
         self.finish_sheet()?;
+        let locale = self.dates.language.locale();
         let name = match self.sheets {
-            0 => "Credit history".to_owned(),
-            n => format!("Credit history ({})", n + 1),
+            0 => td_string!(locale, export.sheet).to_owned(),
+            n => td_string!(locale, export.sheet_n, n = n + 1).to_string(),
         };
-        let headings = headings(self.bucket);
-        let widths: Vec<f64> = headings
-            .iter()
-            .map(|h| match *h {
-                "Date" => 20.0,
-                "Service" => 18.0,
-                "Source" => 28.0,
-                "Description" => 48.0,
-                "Code" => 16.0,
-                "Status" => 11.0,
-                _ => 18.0,
-            })
-            .collect();
         let header = self.header.clone();
         let sheet = self.workbook.add_worksheet_with_constant_memory()?;
         sheet.set_name(name)?;
-        for (col, (heading, width)) in headings.iter().zip(widths).enumerate() {
+        for (col, column) in Column::of(self.bucket).into_iter().enumerate() {
             let col = u16::try_from(col).unwrap_or(0);
-            sheet.set_column_width(col, width)?;
-            sheet.write_string_with_format(0, col, *heading, &header)?;
+            sheet.set_column_width(col, column.width())?;
+            sheet.write_string_with_format(0, col, column.heading(locale), &header)?;
         }
         sheet.set_freeze_panes(1, 0)?;
         self.sheets += 1;
@@ -177,7 +235,7 @@ impl Sheets {
         if self.sheets == 0 {
             return Ok(());
         }
-        let last_col = u16::try_from(headings(self.bucket).len() - 1).unwrap_or(0);
+        let last_col = u16::try_from(Column::of(self.bucket).len() - 1).unwrap_or(0);
         let last_row = self.row_in_sheet;
         self.sheet()?.autofilter(0, 0, last_row, last_col)?;
         Ok(())
@@ -209,7 +267,8 @@ impl Sheets {
             .as_deref()
             .and_then(Service::parse)
             .unwrap_or(Service::System);
-        self.text(row, 1, service.label())?;
+        let locale = self.dates.language.locale();
+        self.text(row, 1, service_name(service, locale))?;
         self.text(row, 2, &tx.source)?;
         self.text(row, 3, &tx.description)?;
         let mut col = 4;
@@ -217,7 +276,7 @@ impl Sheets {
             self.text(row, col, tx.voucher_code.as_deref().unwrap_or(""))?;
             col += 1;
         }
-        let status = Status::parse(&tx.status).map_or("", Status::label);
+        let status = Status::parse(&tx.status).map_or("", |s| status_name(s, locale));
         self.text(row, col, status)?;
         let value = Money::from_minor(tx.amount_minor, self.currency).amount();
         self.sheet()?

@@ -14,11 +14,13 @@ use sea_orm::{
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-/// How one user reads dates: their time zone and date format.
+/// How one user reads dates: their time zone and date format, and the language of the
+/// words around them (the export's headings).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LocalTime {
     pub tz: Tz,
     pub format: DateFormat,
+    pub language: Language,
 }
 
 impl LocalTime {
@@ -31,6 +33,7 @@ impl LocalTime {
             format: DateFormat::parse(&user.date_format)
                 .unwrap_or(DateFormat::Auto)
                 .in_language(language),
+            language,
         }
     }
 
@@ -38,6 +41,7 @@ impl LocalTime {
     pub const UTC: LocalTime = LocalTime {
         tz: Tz::UTC,
         format: DateFormat::Ymd,
+        language: Language::En,
     };
 
     /// A date and time to the second (history rows).
@@ -66,6 +70,7 @@ impl From<Tz> for LocalTime {
         LocalTime {
             tz,
             format: DateFormat::Ymd,
+            language: Language::En,
         }
     }
 }

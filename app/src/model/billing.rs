@@ -259,7 +259,8 @@ mod tests {
             }
             .validate()
             .unwrap_err()[0]
-                .message,
+                .problem
+                .to_string(),
             "Billing in Viet Nam is in VND."
         );
         let jp = BillingForm {

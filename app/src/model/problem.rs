@@ -33,7 +33,7 @@ pub enum Problem {
     #[error("Choose a country.")]
     Country,
     /// The currency chosen is not billed in the country; `allowed` are.
-    #[error("Billing in {country} is in {}.", join(.allowed))]
+    #[error("Billing in {} is in {}.", super::billing::country_name(.country).unwrap_or(.country), join(.allowed))]
     CurrencyForCountry {
         country: String,
         allowed: Vec<Currency>,
