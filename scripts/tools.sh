@@ -44,6 +44,16 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
 
+# A font with Japanese glyphs, so the Japanese pages render (and measure) as people
+# see them; Debian's Chromium has none of its own.
+if ! fc-list :lang=ja 2>/dev/null | grep -q .; then
+  say "installing a Japanese font (Debian's fonts-noto-cjk)"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq fonts-noto-cjk >/dev/null
+fi
+
 if [ ! -d "$root/end2end/node_modules/@playwright/test" ] || [ ! -d "$root/end2end/node_modules/@axe-core/playwright" ]; then
   say "installing the Playwright packages (end2end/)"
   (cd "$root/end2end" && npm ci --no-audit --no-fund >/dev/null)

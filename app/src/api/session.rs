@@ -93,6 +93,9 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
         }
         Err(e) => return Err(server::internal(e)),
     };
+    crate::domain::settings::adopt_language(call.db.conn(), &user, call.language)
+        .await
+        .map_err(server::internal)?;
     call.session.cycle_id().await.map_err(server::internal)?;
     call.session
         .insert(auth::SESSION_USER_KEY, user.id)

@@ -2,6 +2,7 @@
 //! defaults); an unknown email and a wrong password fail the same way, after the same
 //! amount of work, so sign-in cannot be used to find out who has an account.
 
+use super::settings;
 use super::entities::user;
 use crate::model::session::Role;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
@@ -97,7 +98,9 @@ pub async fn create_user<C: ConnectionTrait>(
         password_hash: Set(hash_password(password)?),
         role: Set(role.as_str().to_owned()),
         time_zone: Set("UTC".to_owned()),
-        language: Set("en".to_owned()),
+        // Not chosen yet: the language of their first sign-in becomes it
+        // (`settings::adopt_language`).
+        language: Set(settings::NOT_CHOSEN.to_owned()),
         // Dates as the language writes them until the user picks a format.
         date_format: Set("auto".to_owned()),
         created_at: Set(at),

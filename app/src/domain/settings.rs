@@ -80,6 +80,33 @@ pub fn time_zones() -> Vec<&'static str> {
     chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect()
 }
 
+/// A user's stored language before they have one: the pages follow the switcher's
+/// cookie and the browser until their first sign-in.
+pub const NOT_CHOSEN: &str = "auto";
+
+/// Keeps the language a user first signed in with as their preference, when they have
+/// none yet, so their pages stay in it on every device. Not logged as a change: the
+/// user changed nothing, they only kept reading in the language they were shown.
+pub async fn adopt_language<C: ConnectionTrait>(
+    conn: &C,
+    user: &user::Model,
+    language: Language,
+) -> Result<(), DbErr> {
+    if Language::parse(&user.language).is_some() {
+        return Ok(());
+    }
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::Language,
+            sea_orm::sea_query::Expr::value(language.as_str()),
+        )
+        .filter(user::Column::Id.eq(user.id))
+        .filter(user::Column::Language.eq(NOT_CHOSEN))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Saves the language a user chose with the switcher, keeping their other preferences.
 pub async fn save_language(
     db: &Db,
