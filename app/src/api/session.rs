@@ -41,6 +41,7 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
         .await
         .map_err(server::internal)?;
     Ok(Some(Viewer {
+        language: crate::model::settings::Language::parse(&user.language).unwrap_or(call.language),
         owed,
         capabilities,
         plan_grace_until: grace.map(|g| LocalTime::of(&user).date_minute(g)),

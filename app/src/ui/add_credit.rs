@@ -46,7 +46,7 @@ pub fn AddCredit() -> impl IntoView {
             id="add-credit-button"
             on:click=move |_| open.set(true)
         >
-            {t!(i18n, add_credit.button)}
+            {t_string!(i18n, add_credit.button)}
         </button>
         <dialog
             node_ref=dialog
@@ -89,15 +89,15 @@ fn Flow() -> impl IntoView {
     view! {
         <Suspense fallback=move || {
             view! {
-                <h2 id=HEADING tabindex="-1">{t!(i18n, add_credit.title)}</h2>
-                <p class="loading">{t!(i18n, loading)}</p>
+                <h2 id=HEADING tabindex="-1">{t_string!(i18n, add_credit.title)}</h2>
+                <p class="loading">{t_string!(i18n, loading)}</p>
             }
         }>
             {move || Suspend::new(async move {
                 match setup.await {
                     Ok(setup) => view! { <Steps setup /> }.into_any(),
                     Err(e) => view! {
-                        <h2 id=HEADING tabindex="-1">{t!(i18n, add_credit.title)}</h2>
+                        <h2 id=HEADING tabindex="-1">{t_string!(i18n, add_credit.title)}</h2>
                         <p class="form-error" role="alert">{super::messages::error(i18n, &e)}</p>
                     }
                         .into_any(),
@@ -242,7 +242,7 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
     let form_message = super::billing_form::form_message(errors);
     view! {
         {step_heading(n, of, t_string!(i18n, add_credit.settings_title))}
-        <p class="muted">{t!(i18n, add_credit.settings_intro)}</p>
+        <p class="muted">{t_string!(i18n, add_credit.settings_intro)}</p>
         <form class="modal-form" novalidate on:submit=submit>
             <super::billing_form::FormProblem message=form_message id="billing-form-error" />
             <BillingFields form=entered.form errors held=entered.held />
@@ -288,7 +288,7 @@ fn AmountStep(entered: Entered) -> impl IntoView {
         {step_heading(n, of, t_string!(i18n, add_credit.amount_title))}
         <form class="modal-form" novalidate on:submit=submit>
             <fieldset class="presets">
-                <legend>{t!(i18n, add_credit.choose_amount)}</legend>
+                <legend>{t_string!(i18n, add_credit.choose_amount)}</legend>
                 {presets(currency)
                     .into_iter()
                     .map(|preset| {
@@ -336,11 +336,11 @@ fn AmountStep(entered: Entered) -> impl IntoView {
                     .then(|| {
                         view! {
                             <button type="button" class="button-quiet" on:click=move |_| entered.go(Step::Settings)>
-                                {t!(i18n, back)}
+                                {t_string!(i18n, back)}
                             </button>
                         }
                     })}
-                <button type="submit" class="button-primary">{t!(i18n, go_on)}</button>
+                <button type="submit" class="button-primary">{t_string!(i18n, go_on)}</button>
             </div>
         </form>
     }
@@ -384,9 +384,9 @@ fn MethodStep(entered: Entered) -> impl IntoView {
             </fieldset>
             <div class="modal-actions">
                 <button type="button" class="button-quiet" on:click=move |_| entered.go(Step::Amount)>
-                    {t!(i18n, back)}
+                    {t_string!(i18n, back)}
                 </button>
-                <button type="submit" class="button-primary">{t!(i18n, go_on)}</button>
+                <button type="submit" class="button-primary">{t_string!(i18n, go_on)}</button>
             </div>
         </form>
     }
@@ -438,11 +438,11 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
         {step_heading(n, of, t_string!(i18n, add_credit.confirm_title))}
         <form class="modal-form" novalidate on:submit=submit>
             <dl class="summary">
-                <dt>{t!(i18n, add_credit.amount)}</dt>
+                <dt>{t_string!(i18n, add_credit.amount)}</dt>
                 <dd>{amount.to_string()}</dd>
-                <dt>{t!(i18n, add_credit.currency)}</dt>
+                <dt>{t_string!(i18n, add_credit.currency)}</dt>
                 <dd>{currency.code()}</dd>
-                <dt>{t!(i18n, add_credit.method)}</dt>
+                <dt>{t_string!(i18n, add_credit.method)}</dt>
                 <dd>{gateway.label()}</dd>
             </dl>
             <label class="check agree">
@@ -457,7 +457,7 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
                         error.set(None);
                     }
                 />
-                {t!(i18n, add_credit.terms)}
+                {t_string!(i18n, add_credit.terms)}
             </label>
             <p class="field-error" id="pay-error" role="alert">{move || error.get()}</p>
             <p class="muted small">
@@ -465,7 +465,7 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
             </p>
             <div class="modal-actions">
                 <button type="button" class="button-quiet" on:click=move |_| entered.go(Step::Method)>
-                    {t!(i18n, back)}
+                    {t_string!(i18n, back)}
                 </button>
                 <button type="submit" class="button-primary" aria-busy=move || busy().to_string() disabled=busy>
                     {move || {

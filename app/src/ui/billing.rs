@@ -31,11 +31,11 @@ pub fn BillingPage() -> impl IntoView {
     view! {
         <Title text=t_string!(i18n, billing.title) />
         <main class="narrow">
-            <h1>{t!(i18n, billing.title)}</h1>
+            <h1>{t_string!(i18n, billing.title)}</h1>
             <p role="alert">{super::messages::error(i18n, &AppError::Forbidden)}</p>
             <p>
-                {t!(i18n, billing.operator_body)} " "
-                <a href=super::ops::HOME>{t!(i18n, billing.operator_link)}</a>
+                {t_string!(i18n, billing.operator_body)} " "
+                <a href=super::ops::HOME>{t_string!(i18n, billing.operator_link)}</a>
             </p>
         </main>
     }
@@ -56,7 +56,7 @@ fn BillingTabs() -> impl IntoView {
     view! {
         <Title text=t_string!(i18n, billing.title) />
         <main class="page">
-            <h1>{t!(i18n, billing.title)}</h1>
+            <h1>{t_string!(i18n, billing.title)}</h1>
             <nav class="tabs" aria-label=t_string!(i18n, billing.sections)>
                 {tab("/billing", t_string!(i18n, billing.tab_overview))}
                 {tab("/billing/history", t_string!(i18n, billing.tab_history))}
@@ -96,26 +96,26 @@ fn Balances(balances: Option<Balances>, owed: Option<Money>) -> impl IntoView {
     let Some(balances) = balances else {
         return view! {
             <section aria-labelledby="overview-heading" class="overview">
-                <h2 id="overview-heading">{t!(i18n, overview.heading)}</h2>
-                <p>{t!(i18n, overview.no_profile)}</p>
+                <h2 id="overview-heading">{t_string!(i18n, overview.heading)}</h2>
+                <p>{t_string!(i18n, overview.no_profile)}</p>
             </section>
         }
         .into_any();
     };
     view! {
         <section aria-labelledby="overview-heading" class="overview">
-            <h2 id="overview-heading">{t!(i18n, overview.heading)}</h2>
+            <h2 id="overview-heading">{t_string!(i18n, overview.heading)}</h2>
             <dl class="balance-cards">
                 <div class="card card-total">
-                    <dt>{t!(i18n, overview.total)}</dt>
+                    <dt>{t_string!(i18n, overview.total)}</dt>
                     <dd>{balances.total().to_string()}</dd>
                 </div>
                 <div class="card">
-                    <dt>{t!(i18n, overview.top_up)}</dt>
+                    <dt>{t_string!(i18n, overview.top_up)}</dt>
                     <dd>{balances.top_up.to_string()}</dd>
                 </div>
                 <div class="card">
-                    <dt>{t!(i18n, overview.voucher)}</dt>
+                    <dt>{t_string!(i18n, overview.voucher)}</dt>
                     <dd>{balances.voucher.to_string()}</dd>
                 </div>
             </dl>

@@ -41,7 +41,7 @@ pub fn BillingFields(
     let type_message = message_for(errors, "billing_type");
     view! {
             <fieldset class="choice-row">
-                <legend>{t!(i18n, billing_form.kind)}</legend>
+                <legend>{t_string!(i18n, billing_form.kind)}</legend>
                 {[
                     ("personal", t_string!(i18n, billing_form.personal)),
                     ("company", t_string!(i18n, billing_form.company)),
@@ -92,7 +92,7 @@ pub fn BillingFields(
                 label=t_string!(i18n, billing_form.address).to_owned()
                 autocomplete="street-address"
             />
-            <label for="billing-country">{t!(i18n, billing_form.country)}</label>
+            <label for="billing-country">{t_string!(i18n, billing_form.country)}</label>
             <select
                 id="billing-country"
                 prop:value=country
@@ -100,14 +100,14 @@ pub fn BillingFields(
                 aria-describedby=move || country_message.get().is_some().then_some("billing-country-error")
                 on:change=move |ev| set_country(event_target_value(&ev))
             >
-                <option value="">{t!(i18n, billing_form.choose_country)}</option>
+                <option value="">{t_string!(i18n, billing_form.choose_country)}</option>
                 {countries()
                     .into_iter()
                     .map(|(code, name)| view! { <option value=code>{name}</option> })
                     .collect_view()}
             </select>
             <FieldMessage id="billing-country-error".into() message=country_message />
-            <label for="billing-currency">{t!(i18n, billing_form.currency)}</label>
+            <label for="billing-currency">{t_string!(i18n, billing_form.currency)}</label>
             <select
                 id="billing-currency"
                 prop:value=move || form.with(|f| f.currency.clone())
@@ -127,7 +127,7 @@ pub fn BillingFields(
                     if let Some(held) = held {
                         view! { <option value=held.code()>{held.code()}</option> }.into_any()
                     } else if c.is_empty() {
-                        view! { <option value="">{t!(i18n, billing_form.country_first)}</option> }.into_any()
+                        view! { <option value="">{t_string!(i18n, billing_form.country_first)}</option> }.into_any()
                     } else {
                         currencies_for(&c)
                             .into_iter()

@@ -60,14 +60,21 @@ pub fn SignedIn() -> impl IntoView {
     });
     let i18n = use_i18n();
     view! {
-        <Suspense fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match viewer.await {
-                    Ok(Some(me)) => view! {
-                        <Header me />
-                        <Outlet />
+                    Ok(Some(me)) => {
+                        // Arriving from the sign-in page without a page load: their saved
+                        // language takes over (a full load is served in it already).
+                        if i18n.get_locale_untracked() != me.language.locale() {
+                            i18n.set_locale(me.language.locale());
+                        }
+                        view! {
+                            <Header me />
+                            <Outlet />
+                        }
+                            .into_any()
                     }
-                        .into_any(),
                     Ok(None) | Err(AppError::SignInRequired) => {
                         view! { <Redirect path="/sign-in" /> }.into_any()
                     }
@@ -94,14 +101,14 @@ fn Header(me: Viewer) -> impl IntoView {
     view! {
         <header class="topbar">
             <a class="brand" href=if customer { "/billing" } else { super::ops::HOME }>
-                {t!(i18n, product)}
+                {t_string!(i18n, product)}
             </a>
             <div class="topbar-account">
                 {customer.then(|| view! { <super::add_credit::AddCredit /> })}
                 {match total() {
                     _ if !customer => view! {
                         <a class="balance-chip" href=super::ops::HOME>
-                            <span class="balance-chip-label">{t!(i18n, header.operator_console)}</span>
+                            <span class="balance-chip-label">{t_string!(i18n, header.operator_console)}</span>
                         </a>
                     }
                         .into_any(),
@@ -115,7 +122,7 @@ fn Header(me: Viewer) -> impl IntoView {
                             }
                             title=t_string!(i18n, header.open_billing)
                         >
-                            <span class="balance-chip-label">{t!(i18n, header.total_balance)}</span>
+                            <span class="balance-chip-label">{t_string!(i18n, header.total_balance)}</span>
                             " "
                             <strong data-testid="header-balance">{total}</strong>
                         </a>
@@ -123,7 +130,7 @@ fn Header(me: Viewer) -> impl IntoView {
                         .into_any(),
                     None => view! {
                         <a class="balance-chip" href="/billing">
-                            <span class="balance-chip-label">{t!(i18n, header.no_profile)}</span>
+                            <span class="balance-chip-label">{t_string!(i18n, header.no_profile)}</span>
                         </a>
                     }
                         .into_any(),
@@ -145,7 +152,7 @@ fn Header(me: Viewer) -> impl IntoView {
                 </span>
                 <ActionForm action=sign_out>
                     <button type="submit" class="button-quiet">
-                        {t!(i18n, header.sign_out)}
+                        {t_string!(i18n, header.sign_out)}
                     </button>
                 </ActionForm>
             </div>

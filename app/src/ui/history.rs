@@ -80,7 +80,7 @@ pub fn CreditHistory() -> impl IntoView {
         <Title text=t_string!(i18n, history.title) />
         <section aria-labelledby="history-heading" class="history">
             <div class="history-head">
-                <h2 id="history-heading">{t!(i18n, history.title)}</h2>
+                <h2 id="history-heading">{t_string!(i18n, history.title)}</h2>
                 <ExportButton filter account=account.clone() />
             </div>
             <Filters filter apply />
@@ -95,7 +95,7 @@ pub fn CreditHistory() -> impl IntoView {
                 </Transition>
             </p>
             // Transition keeps the old rows on screen until the new ones arrive.
-            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
+            <Transition fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(p) => view! { <Table page=p filter=filter.get_untracked() base=base.get_value() /> }.into_any(),
@@ -144,7 +144,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
     view! {
         <form class="filters" aria-label=t_string!(i18n, history.filters) on:submit=|ev| ev.prevent_default()>
             <div class="filter">
-                <label for="balance-type">{t!(i18n, history.balance_type)}</label>
+                <label for="balance-type">{t_string!(i18n, history.balance_type)}</label>
                 <select
                     id="balance-type"
                     prop:value=move || filter.get().bucket.as_str()
@@ -163,7 +163,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                 </select>
             </div>
             <fieldset class="filter">
-                <legend>{t!(i18n, history.service)}</legend>
+                <legend>{t_string!(i18n, history.service)}</legend>
                 {move || {
                     services_of(filter.get().bucket)
                         .into_iter()
@@ -191,7 +191,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                 }}
             </fieldset>
             <fieldset class="filter">
-                <legend>{t!(i18n, history.status)}</legend>
+                <legend>{t_string!(i18n, history.status)}</legend>
                 {Status::ALL
                     .iter()
                     .map(|&status| {
@@ -218,7 +218,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
             </fieldset>
             <div class="filter dates">
                 <div>
-                    <label for="start-date">{t!(i18n, history.start_date)}</label>
+                    <label for="start-date">{t_string!(i18n, history.start_date)}</label>
                     <input
                         id="start-date"
                         type="date"
@@ -228,7 +228,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                     />
                 </div>
                 <div>
-                    <label for="end-date">{t!(i18n, history.end_date)}</label>
+                    <label for="end-date">{t_string!(i18n, history.end_date)}</label>
                     <input
                         id="end-date"
                         type="date"
@@ -242,7 +242,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                 </p>
             </div>
             <div class="filter">
-                <label for="page-size">{t!(i18n, history.page_size)}</label>
+                <label for="page-size">{t_string!(i18n, history.page_size)}</label>
                 <select
                     id="page-size"
                     prop:value=move || filter.get().page_size.to_string()
@@ -267,7 +267,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                     apply.run(HistoryFilter::default());
                 }
             >
-                {t!(i18n, history.clear)}
+                {t_string!(i18n, history.clear)}
             </button>
         </form>
     }
@@ -314,13 +314,13 @@ fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoVie
             <table aria-label=t_string!(i18n, history.table) role="table" class="cards-on-phone">
                 <thead role="rowgroup">
                     <tr role="row">
-                        <th scope="col" role="columnheader">{t!(i18n, history.date)}</th>
-                        <th scope="col" role="columnheader">{t!(i18n, history.service)}</th>
-                        <th scope="col" role="columnheader">{t!(i18n, history.source)}</th>
-                        <th scope="col" role="columnheader">{t!(i18n, history.description)}</th>
-                        {with_code.then(|| view! { <th scope="col" role="columnheader">{t!(i18n, history.code)}</th> })}
-                        <th scope="col" role="columnheader">{t!(i18n, history.status)}</th>
-                        <th scope="col" role="columnheader" class="num">{t!(i18n, history.amount)}</th>
+                        <th scope="col" role="columnheader">{t_string!(i18n, history.date)}</th>
+                        <th scope="col" role="columnheader">{t_string!(i18n, history.service)}</th>
+                        <th scope="col" role="columnheader">{t_string!(i18n, history.source)}</th>
+                        <th scope="col" role="columnheader">{t_string!(i18n, history.description)}</th>
+                        {with_code.then(|| view! { <th scope="col" role="columnheader">{t_string!(i18n, history.code)}</th> })}
+                        <th scope="col" role="columnheader">{t_string!(i18n, history.status)}</th>
+                        <th scope="col" role="columnheader" class="num">{t_string!(i18n, history.amount)}</th>
                     </tr>
                 </thead>
                 <tbody role="rowgroup">
@@ -356,7 +356,7 @@ fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoVie
                                         {if void {
                                             view! {
                                                 <s>{amount}</s>
-                                                <span class="visually-hidden">{t!(i18n, history.not_charged)}</span>
+                                                <span class="visually-hidden">{t_string!(i18n, history.not_charged)}</span>
                                             }
                                                 .into_any()
                                         } else {
@@ -383,12 +383,12 @@ pub fn Pager(newer: Option<String>, older: Option<String>) -> impl IntoView {
     view! {
         <nav class="pager" aria-label=t_string!(i18n, pages)>
             {match newer {
-                Some(h) => view! { <a href=h rel="prev">{t!(i18n, previous)}</a> }.into_any(),
-                None => view! { <span aria-disabled="true">{t!(i18n, previous)}</span> }.into_any(),
+                Some(h) => view! { <a href=h rel="prev">{t_string!(i18n, previous)}</a> }.into_any(),
+                None => view! { <span aria-disabled="true">{t_string!(i18n, previous)}</span> }.into_any(),
             }}
             {match older {
-                Some(h) => view! { <a href=h rel="next">{t!(i18n, next)}</a> }.into_any(),
-                None => view! { <span aria-disabled="true">{t!(i18n, next)}</span> }.into_any(),
+                Some(h) => view! { <a href=h rel="next">{t_string!(i18n, next)}</a> }.into_any(),
+                None => view! { <span aria-disabled="true">{t_string!(i18n, next)}</span> }.into_any(),
             }}
         </nav>
     }

@@ -37,7 +37,7 @@ pub fn LanguageSwitcher() -> impl IntoView {
     });
     view! {
         <div class="language-switcher">
-            <label for="language-switcher" class="visually-hidden">{t!(i18n, language.label)}</label>
+            <label for="language-switcher" class="visually-hidden">{t_string!(i18n, language.label)}</label>
             <select
                 id="language-switcher"
                 on:change=move |ev| {

@@ -146,9 +146,9 @@ fn NotFound() -> impl IntoView {
     view! {
         <Title text=t_string!(i18n, not_found.title) />
         <main class="narrow">
-            <h1>{t!(i18n, not_found.title)}</h1>
+            <h1>{t_string!(i18n, not_found.title)}</h1>
             <p>
-                {t!(i18n, not_found.body)} " " <a href="/billing">{t!(i18n, not_found.link)}</a>
+                {t_string!(i18n, not_found.body)} " " <a href="/billing">{t_string!(i18n, not_found.link)}</a>
             </p>
         </main>
     }

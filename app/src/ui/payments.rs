@@ -47,15 +47,15 @@ pub fn TopUpOutcome() -> impl IntoView {
     });
     view! {
         <Title text=t_string!(i18n, payments.top_up) />
-        <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
+        <Transition fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
             {move || Suspend::new(async move {
                 match outcome.await {
                     Ok(Some(o)) => view! { <Outcome o /> }.into_any(),
                     Ok(None) => view! {
                         <section class="outcome">
-                            <h2>{t!(i18n, payments.not_found)}</h2>
-                            <p>{t!(i18n, payments.not_found_body)}</p>
-                            <p><a href="/billing/payments">{t!(i18n, payments.view_history)}</a></p>
+                            <h2>{t_string!(i18n, payments.not_found)}</h2>
+                            <p>{t_string!(i18n, payments.not_found_body)}</p>
+                            <p><a href="/billing/payments">{t_string!(i18n, payments.view_history)}</a></p>
                         </section>
                     }
                         .into_any(),
@@ -112,18 +112,18 @@ fn Outcome(o: PaymentOutcome) -> impl IntoView {
             <h2 id="outcome-heading">{title}</h2>
             <p role="status">{body}</p>
             <dl class="summary">
-                <dt>{t!(i18n, payments.reference)}</dt>
+                <dt>{t_string!(i18n, payments.reference)}</dt>
                 <dd>{o.reference}</dd>
-                <dt>{t!(i18n, payments.amount)}</dt>
+                <dt>{t_string!(i18n, payments.amount)}</dt>
                 <dd>{o.amount.to_string()}</dd>
-                <dt>{t!(i18n, payments.method)}</dt>
+                <dt>{t_string!(i18n, payments.method)}</dt>
                 <dd>{method}</dd>
-                <dt>{t!(i18n, payments.status)}</dt>
+                <dt>{t_string!(i18n, payments.status)}</dt>
                 <dd>{messages::payment_status(i18n, o.status)}</dd>
             </dl>
             <p class="outcome-links">
-                <a class="button-primary" href="/billing">{t!(i18n, payments.back)}</a>
-                <a href="/billing/payments">{t!(i18n, payments.view_history)}</a>
+                <a class="button-primary" href="/billing">{t_string!(i18n, payments.back)}</a>
+                <a href="/billing/payments">{t_string!(i18n, payments.view_history)}</a>
             </p>
         </section>
     }
@@ -153,8 +153,8 @@ pub fn PaymentHistory() -> impl IntoView {
     view! {
         <Title text=t_string!(i18n, payments.title) />
         <section aria-labelledby="payments-heading" class="history">
-            <h2 id="payments-heading">{t!(i18n, payments.title)}</h2>
-            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
+            <h2 id="payments-heading">{t_string!(i18n, payments.title)}</h2>
+            <Transition fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(p) => view! { <PaymentTable page=p size=HistoryFilter::from_query_string(&search.get_untracked()).page_size account=scope.get_value() /> }.into_any(),
@@ -205,12 +205,12 @@ fn PaymentTable(page: PaymentPage, size: u32, account: Option<String>) -> impl I
             <table aria-label=t_string!(i18n, payments.table) role="table" class="cards-on-phone">
                 <thead role="rowgroup">
                     <tr role="row">
-                        <th scope="col" role="columnheader">{t!(i18n, payments.date)}</th>
-                        <th scope="col" role="columnheader" class="num">{t!(i18n, payments.amount)}</th>
-                        <th scope="col" role="columnheader">{t!(i18n, payments.method)}</th>
-                        <th scope="col" role="columnheader">{t!(i18n, payments.status)}</th>
-                        <th scope="col" role="columnheader">{t!(i18n, payments.reference)}</th>
-                        <th scope="col" role="columnheader">{t!(i18n, payments.gateway_reference)}</th>
+                        <th scope="col" role="columnheader">{t_string!(i18n, payments.date)}</th>
+                        <th scope="col" role="columnheader" class="num">{t_string!(i18n, payments.amount)}</th>
+                        <th scope="col" role="columnheader">{t_string!(i18n, payments.method)}</th>
+                        <th scope="col" role="columnheader">{t_string!(i18n, payments.status)}</th>
+                        <th scope="col" role="columnheader">{t_string!(i18n, payments.reference)}</th>
+                        <th scope="col" role="columnheader">{t_string!(i18n, payments.gateway_reference)}</th>
                     </tr>
                 </thead>
                 <tbody role="rowgroup">

@@ -62,17 +62,17 @@ pub fn PlansTab() -> impl IntoView {
     view! {
         <Title text=t_string!(i18n, plans.title) />
         <section aria-labelledby="plans-heading">
-            <h2 id="plans-heading">{t!(i18n, plans.title)}</h2>
+            <h2 id="plans-heading">{t_string!(i18n, plans.title)}</h2>
             <p id="plan-outcome" role="status" class=move || match outcome.get() {
                 Some(Err(_)) => "form-error",
                 _ => "form-success",
             }>{move || outcome.get().map(|o| o.unwrap_or_else(|e| e))}</p>
-            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
+            <Transition fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match plans.await {
                         Ok(page) => view! { <Plans page actions /> }.into_any(),
                         Err(AppError::NoBillingProfile) => view! {
-                            <p class="empty">{t!(i18n, plans.no_profile)}</p>
+                            <p class="empty">{t_string!(i18n, plans.no_profile)}</p>
                         }
                             .into_any(),
                         Err(e) => {
@@ -156,7 +156,7 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
         };
         view! {
             <div class="notice">
-                <p>{what} " " {t!(i18n, plans.nothing_charged)}</p>
+                <p>{what} " " {t_string!(i18n, plans.nothing_charged)}</p>
                 <button
                     type="button"
                     class="button-quiet"
@@ -166,7 +166,7 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
                         actions.undo.dispatch(UndoPlanChange {});
                     }
                 >
-                    {t!(i18n, plans.undo)}
+                    {t_string!(i18n, plans.undo)}
                 </button>
             </div>
         }
@@ -179,11 +179,11 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
             </h3>
             <dl class="facts">
                 <div>
-                    <dt>{t!(i18n, plans.price)}</dt>
+                    <dt>{t_string!(i18n, plans.price)}</dt>
                     <dd>{t_string!(i18n, plans.a_month, price = current.price).to_string()}</dd>
                 </div>
                 <div>
-                    <dt>{t!(i18n, plans.current_period)}</dt>
+                    <dt>{t_string!(i18n, plans.current_period)}</dt>
                     <dd>{t_string!(i18n, plans.since, start = &current.period_start).to_string()}</dd>
                 </div>
                 <div>
@@ -209,7 +209,7 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
                         actions.schedule.dispatch(SchedulePlanChange { plan: String::new() });
                     }
                 >
-                    {t!(i18n, plans.cancel)}
+                    {t_string!(i18n, plans.cancel)}
                 </button>
             })}
         </section>
@@ -225,7 +225,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
     let labelled_by = heading.clone();
     let busy = move || actions.preview.pending().get() || actions.schedule.pending().get();
     let button = match offer.action {
-        PlanAction::Current => view! { <p class="plan-badge">{t!(i18n, plans.current)}</p> }.into_any(),
+        PlanAction::Current => view! { <p class="plan-badge">{t_string!(i18n, plans.current)}</p> }.into_any(),
         PlanAction::Scheduled => view! {
             <p class="plan-badge">
                 {current
@@ -276,7 +276,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
             <p class="plan-price">
                 <strong>{offer.price.to_string()}</strong>
                 " "
-                {t!(i18n, plans.per_month)}
+                {t_string!(i18n, plans.per_month)}
             </p>
             <p class="muted">{offer.description.clone()}</p>
             <ul class="plan-features">
@@ -323,15 +323,15 @@ fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
             <h3 id="plan-preview-heading" tabindex="-1">{title}</h3>
             <dl class="facts">
                 <div>
-                    <dt>{t!(i18n, plans.charged_now)}</dt>
+                    <dt>{t_string!(i18n, plans.charged_now)}</dt>
                     <dd data-testid="upgrade-amount">{preview.amount.to_string()}</dd>
                 </div>
                 <div>
-                    <dt>{t!(i18n, plans.covers)}</dt>
+                    <dt>{t_string!(i18n, plans.covers)}</dt>
                     <dd>{preview.covers.clone()}</dd>
                 </div>
                 <div>
-                    <dt>{t!(i18n, plans.then)}</dt>
+                    <dt>{t_string!(i18n, plans.then)}</dt>
                     <dd>
                         {t_string!(
                             i18n,
@@ -343,12 +343,12 @@ fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
                     </dd>
                 </div>
                 <div>
-                    <dt>{t!(i18n, plans.your_balance)}</dt>
+                    <dt>{t_string!(i18n, plans.your_balance)}</dt>
                     <dd>{preview.balances.total().to_string()}</dd>
                 </div>
             </dl>
             <p class="muted small">
-                {t!(i18n, plans.how_paid)}
+                {t_string!(i18n, plans.how_paid)}
             </p>
             {short
                 .clone()
@@ -381,10 +381,10 @@ fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
                         });
                     }
                 >
-                    {t!(i18n, plans.confirm)}
+                    {t_string!(i18n, plans.confirm)}
                 </button>
                 <button type="button" class="button-quiet" on:click=move |_| actions.preview.value().set(None)>
-                    {t!(i18n, plans.not_now)}
+                    {t_string!(i18n, plans.not_now)}
                 </button>
             </div>
         </section>

@@ -25,11 +25,11 @@ pub fn SettingsTab() -> impl IntoView {
     view! {
         <Title text=t_string!(i18n, settings.title) />
         <section aria-labelledby="settings-heading">
-            <h2 id="settings-heading">{t!(i18n, settings.title)}</h2>
+            <h2 id="settings-heading">{t_string!(i18n, settings.title)}</h2>
             <p role="status" class="form-success" id="settings-saved">
                 {move || saved.notice.get()}
             </p>
-            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
+            <Transition fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match settings.await {
                         Ok(page) => view! { <Settings page saved /> }.into_any(),
@@ -77,8 +77,8 @@ fn Settings(page: SettingsPage, saved: Saved) -> impl IntoView {
             Some(form) => view! { <BillingSection form held=page.currency saved /> }.into_any(),
             None => view! {
                 <section aria-labelledby="billing-info-heading" class="settings-section">
-                    <h3 id="billing-info-heading">{t!(i18n, settings.billing_heading)}</h3>
-                    <p class="empty">{t!(i18n, settings.no_profile)}</p>
+                    <h3 id="billing-info-heading">{t_string!(i18n, settings.billing_heading)}</h3>
+                    <p class="empty">{t_string!(i18n, settings.no_profile)}</p>
                 </section>
             }
                 .into_any(),
@@ -126,13 +126,13 @@ fn BillingSection(
     let form_message = super::billing_form::form_message(errors);
     view! {
         <section aria-labelledby="billing-info-heading" class="settings-section">
-            <h3 id="billing-info-heading">{t!(i18n, settings.billing_and_tax)}</h3>
+            <h3 id="billing-info-heading">{t_string!(i18n, settings.billing_and_tax)}</h3>
             <form class="settings-form" novalidate on:submit=submit>
                 <super::billing_form::FormProblem message=form_message id="billing-form-error" />
                 <BillingFields form errors held />
                 <div class="form-actions">
                     <button type="submit" class="button-primary" disabled=move || save.pending().get()>
-                        {t!(i18n, settings.save_billing)}
+                        {t_string!(i18n, settings.save_billing)}
                     </button>
                 </div>
             </form>
@@ -192,9 +192,9 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
     let zone_message = message_for(errors, "time_zone");
     view! {
         <section aria-labelledby="preferences-heading" class="settings-section">
-            <h3 id="preferences-heading">{t!(i18n, settings.preferences_heading)}</h3>
+            <h3 id="preferences-heading">{t_string!(i18n, settings.preferences_heading)}</h3>
             <form class="settings-form" novalidate on:submit=submit>
-                <label for="pref-language">{t!(i18n, settings.language)}</label>
+                <label for="pref-language">{t_string!(i18n, settings.language)}</label>
                 <select
                     id="pref-language"
                     prop:value=move || form.with(|f| f.language.clone())
@@ -206,7 +206,7 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                         .collect_view()}
                 </select>
                 <FieldMessage id="pref-language-error".into() message=message_for(errors, "language") />
-                <label for="pref-time-zone">{t!(i18n, settings.time_zone)}</label>
+                <label for="pref-time-zone">{t_string!(i18n, settings.time_zone)}</label>
                 <select
                     id="pref-time-zone"
                     prop:value=move || form.with(|f| f.time_zone.clone())
@@ -221,7 +221,7 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                         .collect_view()}
                 </select>
                 <p class="muted small" id="pref-time-zone-note">
-                    {t!(i18n, settings.time_zone_note)}
+                    {t_string!(i18n, settings.time_zone_note)}
                     {suggested
                         .map(|zone| {
                             let pick = zone.clone();
@@ -238,7 +238,7 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                         })}
                 </p>
                 <FieldMessage id="pref-time-zone-error".into() message=zone_message />
-                <label for="pref-date-format">{t!(i18n, settings.date_format)}</label>
+                <label for="pref-date-format">{t_string!(i18n, settings.date_format)}</label>
                 <select
                     id="pref-date-format"
                     prop:value=move || form.with(|f| f.date_format.clone())
@@ -269,7 +269,7 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                 </p>
                 <div class="form-actions">
                     <button type="submit" class="button-primary" disabled=move || save.pending().get()>
-                        {t!(i18n, settings.save_preferences)}
+                        {t_string!(i18n, settings.save_preferences)}
                     </button>
                 </div>
             </form>
@@ -289,9 +289,9 @@ fn ChangeLog(page: SettingsPage) -> impl IntoView {
     ];
     view! {
         <section aria-labelledby="changes-heading" class="settings-section">
-            <h3 id="changes-heading">{t!(i18n, settings.changes_heading)}</h3>
+            <h3 id="changes-heading">{t_string!(i18n, settings.changes_heading)}</h3>
             {if page.changes.is_empty() {
-                view! { <p class="empty">{t!(i18n, settings.no_changes)}</p> }.into_any()
+                view! { <p class="empty">{t_string!(i18n, settings.no_changes)}</p> }.into_any()
             } else {
                 view! {
                     <table aria-label=t_string!(i18n, settings.changes_heading) role="table" class="cards-on-phone">

@@ -20,12 +20,12 @@ pub fn SignInPage() -> impl IntoView {
         <Title text=t_string!(i18n, sign_in.title) />
         <main class="sign-in">
             <super::language::LanguageSwitcher />
-            <h1>{t!(i18n, product)}</h1>
-            <p class="muted">{t!(i18n, sign_in.intro)}</p>
+            <h1>{t_string!(i18n, product)}</h1>
+            <p class="muted">{t_string!(i18n, sign_in.intro)}</p>
             <ActionForm action=sign_in>
-                <label for="email">{t!(i18n, sign_in.email)}</label>
+                <label for="email">{t_string!(i18n, sign_in.email)}</label>
                 <input id="email" type="email" name="email" autocomplete="username" required />
-                <label for="password">{t!(i18n, sign_in.password)}</label>
+                <label for="password">{t_string!(i18n, sign_in.password)}</label>
                 <input
                     id="password"
                     type="password"

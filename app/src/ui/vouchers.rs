@@ -56,10 +56,10 @@ pub fn ApplyVoucher() -> impl IntoView {
     let failed = move || matches!(outcome.get(), Some(Err(_)));
     view! {
         <section aria-labelledby="voucher-heading" class="voucher-apply">
-            <h2 id="voucher-heading">{t!(i18n, vouchers.add_heading)}</h2>
+            <h2 id="voucher-heading">{t_string!(i18n, vouchers.add_heading)}</h2>
             <form class="inline-form" novalidate on:submit=submit>
                 <div class="field">
-                    <label for="voucher-code">{t!(i18n, vouchers.code)}</label>
+                    <label for="voucher-code">{t_string!(i18n, vouchers.code)}</label>
                     <input
                         id="voucher-code"
                         name="code"
@@ -80,7 +80,7 @@ pub fn ApplyVoucher() -> impl IntoView {
                     aria-busy=move || apply.pending().get().to_string()
                     disabled=move || apply.pending().get()
                 >
-                    {t!(i18n, vouchers.apply)}
+                    {t_string!(i18n, vouchers.apply)}
                 </button>
             </form>
             <p
@@ -102,15 +102,15 @@ pub fn VoucherListPage() -> impl IntoView {
     view! {
         <Title text=t_string!(i18n, vouchers.title) />
         <section aria-labelledby="vouchers-heading">
-            <h2 id="vouchers-heading">{t!(i18n, vouchers.title)}</h2>
-            <Transition fallback=move || view! { <p class="loading">{t!(i18n, loading)}</p> }>
+            <h2 id="vouchers-heading">{t_string!(i18n, vouchers.title)}</h2>
+            <Transition fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Ok(list) if list.rows.is_empty() => view! {
                             <p class="empty">
-                                {t!(i18n, vouchers.none_before)} " "
-                                <a href="/billing">{t!(i18n, vouchers.none_link)}</a> " "
-                                {t!(i18n, vouchers.none_after)}
+                                {t_string!(i18n, vouchers.none_before)} " "
+                                <a href="/billing">{t_string!(i18n, vouchers.none_link)}</a> " "
+                                {t_string!(i18n, vouchers.none_after)}
                             </p>
                         }
                             .into_any(),
@@ -203,7 +203,7 @@ fn VoucherTable(list: VoucherList) -> impl IntoView {
             </tbody>
             <tfoot role="rowgroup">
                 <tr role="row" class="totals">
-                    <th scope="row" role="rowheader" colspan="3">{t!(i18n, vouchers.total)}</th>
+                    <th scope="row" role="rowheader" colspan="3">{t_string!(i18n, vouchers.total)}</th>
                     <td role="cell" data-label=granted class="num">{list.granted.to_string()}</td>
                     <td role="cell" data-label=used class="num">{list.used.to_string()}</td>
                     <td role="cell" data-label=expired class="num">{list.expired.to_string()}</td>
