@@ -30,13 +30,20 @@ export const BROWSER_LOCALE: Record<Language, string> = { en: "en-US", vi: "vi-V
 export async function overflowing(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const found: string[] = [];
+    // Text kept only for screen readers (a clipped 1 px box, as a phone's table headings).
+    const forScreenReaders = (el: HTMLElement) => {
+      for (let e: HTMLElement | null = el; e; e = e.parentElement) {
+        const r = e.getBoundingClientRect();
+        if (getComputedStyle(e).clipPath !== "none" || (r.width <= 1 && r.height <= 1)) return true;
+      }
+      return false;
+    };
     if (document.documentElement.scrollWidth > window.innerWidth + 1) found.push("the page scrolls sideways");
     for (const el of Array.from(document.querySelectorAll<HTMLElement>("button, a, label, select, th, td, dt, dd, h1, h2, h3, legend"))) {
       const style = getComputedStyle(el);
       if (style.display === "none" || style.visibility === "hidden" || el.getClientRects().length === 0) continue;
       const box = el.getBoundingClientRect();
-      // Visually hidden labels (for screen readers) are 1 px on purpose.
-      if (box.width <= 1 || box.height <= 1) continue;
+      if (forScreenReaders(el)) continue;
       if (el.scrollWidth > el.clientWidth + 1 && style.overflowX !== "auto" && style.overflowX !== "scroll") {
         found.push(`${el.tagName.toLowerCase()} "${el.textContent?.trim().slice(0, 40)}" is cut`);
       } else if (box.right > window.innerWidth + 1) {
