@@ -289,10 +289,9 @@ pub mod server {
     pub fn click_token(token: &str) -> Result<Option<&str>, AppError> {
         let token = token.trim();
         if token.len() > 64 {
-            return Err(AppError::Invalid {
-                field: "token".into(),
-                problem: Problem::Malformed,
-            });
+            return Err(AppError::BadRequest(
+                "The request is malformed; reload the page and try again.".into(),
+            ));
         }
         Ok((!token.is_empty()).then_some(token))
     }

@@ -65,10 +65,9 @@ pub async fn upgrade_plan(
     let call = server::Call::begin().await?;
     let (user, account, currency) = call.require_account().await?;
     if expected_minor < 0 {
-        return Err(AppError::Invalid {
-            field: "shown".into(),
-            problem: crate::model::problem::Problem::AmountShownMissing,
-        });
+        return Err(AppError::BadRequest(
+            "The amount shown is missing; reload the page.".into(),
+        ));
     }
     let token = server::click_token(&token)?;
     let actor = format!("user:{}", user.id);

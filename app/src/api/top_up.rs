@@ -90,10 +90,9 @@ pub async fn start_top_up(
     // The column holds 64 characters; the browser sends 32.
     if token.is_empty() || token.len() > 64 {
         // Not something the customer typed: the request itself is malformed.
-        return Err(AppError::Invalid {
-            field: "client_token".into(),
-            problem: Problem::IncompletePayment,
-        });
+        return Err(AppError::BadRequest(
+            "The payment request is incomplete; reload the page and try again.".into(),
+        ));
     }
     let amount = check_amount(&amount, currency, (gateways.maximum)(currency)).map_err(|e| {
         AppError::Invalid {

@@ -100,7 +100,7 @@ mod tests {
     fn user_mistakes_are_4xx_and_only_our_faults_are_500() {
         let invalid = AppError::Invalid {
             field: "amount".into(),
-            problem: crate::model::problem::Problem::Malformed,
+            problem: crate::model::problem::Problem::Country,
         };
         assert_eq!(AppError::BadCredentials.status(), 401);
         assert_eq!(AppError::SignInRequired.status(), 401);

@@ -124,14 +124,6 @@ pub enum Problem {
     #[error("The upgrade now costs {0}, more than you were shown. Check it and confirm again.")]
     PriceChanged(Money),
 
-    // Requests a page makes for itself.
-    #[error("The payment request is incomplete; reload the page and try again.")]
-    IncompletePayment,
-    #[error("The amount shown is missing; reload the page.")]
-    AmountShownMissing,
-    #[error("The request is malformed; reload the page and try again.")]
-    Malformed,
-
     /// An operator-console message (English).
     #[error("{0}")]
     Other(String),

@@ -13,6 +13,7 @@ use crate::api::{SaveBillingSettings, StartTopUp, get_top_up_setup};
 use crate::model::billing::{BillingForm, FieldError};
 use crate::model::money::{Currency, Money};
 use crate::model::top_up::{TopUpSetup, check_amount, gateway_for, minimum, presets};
+use super::language::use_locale;
 use crate::i18n::*;
 use crate::model::top_up::Gateway;
 use leptos::html;
@@ -23,7 +24,7 @@ const HEADING: &str = "add-credit-heading";
 /// The header's Add credit button with its dialog.
 #[component]
 pub fn AddCredit() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let open = expect_context::<super::header::AddCreditRequest>().open;
     let dialog = NodeRef::<html::Dialog>::new();
     Effect::new(move |_| {
@@ -46,7 +47,7 @@ pub fn AddCredit() -> impl IntoView {
             id="add-credit-button"
             on:click=move |_| open.set(true)
         >
-            {t_string!(i18n, add_credit.button)}
+            {td_string!(locale, add_credit.button)}
         </button>
         <dialog
             node_ref=dialog
@@ -69,7 +70,7 @@ pub fn AddCredit() -> impl IntoView {
             <button
                 type="button"
                 class="modal-close"
-                aria-label=t_string!(i18n, close)
+                aria-label=td_string!(locale, close)
                 on:click=move |_| close.run(())
             >
                 "×"
@@ -84,21 +85,21 @@ pub fn AddCredit() -> impl IntoView {
 /// The dialog's content, fresh each time it opens.
 #[component]
 fn Flow() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let setup = LocalResource::new(get_top_up_setup);
     view! {
         <Suspense fallback=move || {
             view! {
-                <h2 id=HEADING tabindex="-1">{t_string!(i18n, add_credit.title)}</h2>
-                <p class="loading">{t_string!(i18n, loading)}</p>
+                <h2 id=HEADING tabindex="-1">{td_string!(locale, add_credit.title)}</h2>
+                <p class="loading">{td_string!(locale, loading)}</p>
             }
         }>
             {move || Suspend::new(async move {
                 match setup.await {
                     Ok(setup) => view! { <Steps setup /> }.into_any(),
                     Err(e) => view! {
-                        <h2 id=HEADING tabindex="-1">{t_string!(i18n, add_credit.title)}</h2>
-                        <p class="form-error" role="alert">{super::messages::error(i18n, &e)}</p>
+                        <h2 id=HEADING tabindex="-1">{td_string!(locale, add_credit.title)}</h2>
+                        <p class="form-error" role="alert">{super::messages::error(locale, &e)}</p>
                     }
                         .into_any(),
                 }
@@ -186,9 +187,9 @@ fn Steps(setup: TopUpSetup) -> impl IntoView {
 }
 
 fn step_heading(number: u8, of: u8, title: &'static str) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <p class="step-count muted">{t_string!(i18n, add_credit.step, number, of).to_string()}</p>
+        <p class="step-count muted">{td_string!(locale, add_credit.step, number, of).to_string()}</p>
         <h2 id=HEADING tabindex="-1">{title}</h2>
     }
 }
@@ -207,7 +208,7 @@ fn numbered(entered: &Entered, step: Step) -> (u8, u8) {
 
 #[component]
 fn SettingsStep(entered: Entered) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let save = ServerAction::<SaveBillingSettings>::new();
     Effect::new(move |_| {
@@ -221,7 +222,7 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
                 entered.go(Step::Amount);
             }
             Err(crate::model::error::AppError::Fields(list)) => errors.set(list),
-            Err(e) => errors.set(vec![FieldError::text("form", super::messages::error(i18n, &e))]),
+            Err(e) => errors.set(vec![FieldError::text("form", super::messages::error(locale, &e))]),
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -241,15 +242,15 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
     let (n, of) = numbered(&entered, Step::Settings);
     let form_message = super::billing_form::form_message(errors);
     view! {
-        {step_heading(n, of, t_string!(i18n, add_credit.settings_title))}
-        <p class="muted">{t_string!(i18n, add_credit.settings_intro)}</p>
+        {step_heading(n, of, td_string!(locale, add_credit.settings_title))}
+        <p class="muted">{td_string!(locale, add_credit.settings_intro)}</p>
         <form class="modal-form" novalidate on:submit=submit>
             <super::billing_form::FormProblem message=form_message id="billing-form-error" />
             <BillingFields form=entered.form errors held=entered.held />
             <div class="modal-actions">
                 <button type="submit" class="button-primary" disabled=move || save.pending().get()>
                     {move || {
-                        if save.pending().get() { t_string!(i18n, saving) } else { t_string!(i18n, go_on) }
+                        if save.pending().get() { td_string!(locale, saving) } else { td_string!(locale, go_on) }
                     }}
                 </button>
             </div>
@@ -263,7 +264,7 @@ fn currency_of(entered: &Entered) -> Currency {
 
 #[component]
 fn AmountStep(entered: Entered) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let currency = currency_of(&entered);
     let maximum = entered.maximums.with_value(|s| s.maximum(currency));
     let error = RwSignal::new(None::<String>);
@@ -276,19 +277,19 @@ fn AmountStep(entered: Entered) -> impl IntoView {
             }
             Err(e) => {
                 let problem = crate::model::problem::Problem::Amount(e);
-                error.set(Some(super::messages::problem(i18n, &problem)));
+                error.set(Some(super::messages::problem(locale, &problem)));
                 browser::focus_id("custom-amount");
             }
         }
     };
     let (n, of) = numbered(&entered, Step::Amount);
-    let limits = t_string!(i18n, add_credit.limits, minimum = minimum(currency), maximum)
+    let limits = td_string!(locale, add_credit.limits, minimum = minimum(currency), maximum)
         .to_string();
     view! {
-        {step_heading(n, of, t_string!(i18n, add_credit.amount_title))}
+        {step_heading(n, of, td_string!(locale, add_credit.amount_title))}
         <form class="modal-form" novalidate on:submit=submit>
             <fieldset class="presets">
-                <legend>{t_string!(i18n, add_credit.choose_amount)}</legend>
+                <legend>{td_string!(locale, add_credit.choose_amount)}</legend>
                 {presets(currency)
                     .into_iter()
                     .map(|preset| {
@@ -313,7 +314,7 @@ fn AmountStep(entered: Entered) -> impl IntoView {
                     .collect_view()}
             </fieldset>
             <label for="custom-amount">
-                {t_string!(i18n, add_credit.custom_amount, currency = currency.code()).to_string()}
+                {td_string!(locale, add_credit.custom_amount, currency = currency.code()).to_string()}
             </label>
             <input
                 id="custom-amount"
@@ -336,33 +337,33 @@ fn AmountStep(entered: Entered) -> impl IntoView {
                     .then(|| {
                         view! {
                             <button type="button" class="button-quiet" on:click=move |_| entered.go(Step::Settings)>
-                                {t_string!(i18n, back)}
+                                {td_string!(locale, back)}
                             </button>
                         }
                     })}
-                <button type="submit" class="button-primary">{t_string!(i18n, go_on)}</button>
+                <button type="submit" class="button-primary">{td_string!(locale, go_on)}</button>
             </div>
         </form>
     }
 }
 
 /// What a gateway takes, as the payment-method step says it.
-fn accepts(i18n: leptos_i18n::I18nContext<Locale>, gateway: Gateway) -> &'static str {
+fn accepts(locale: Locale, gateway: Gateway) -> &'static str {
     match gateway {
-        Gateway::VnPay => t_string!(i18n, add_credit.accepts_vnpay),
-        Gateway::Stripe => t_string!(i18n, add_credit.accepts_stripe),
-        Gateway::PayPal => t_string!(i18n, add_credit.accepts_paypal),
+        Gateway::VnPay => td_string!(locale, add_credit.accepts_vnpay),
+        Gateway::Stripe => td_string!(locale, add_credit.accepts_stripe),
+        Gateway::PayPal => td_string!(locale, add_credit.accepts_paypal),
     }
 }
 
 #[component]
 fn MethodStep(entered: Entered) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let currency = currency_of(&entered);
     let gateway = gateway_for(currency);
     let (n, of) = numbered(&entered, Step::Method);
     view! {
-        {step_heading(n, of, t_string!(i18n, add_credit.method_title))}
+        {step_heading(n, of, td_string!(locale, add_credit.method_title))}
         <form
             class="modal-form"
             on:submit=move |ev| {
@@ -372,21 +373,21 @@ fn MethodStep(entered: Entered) -> impl IntoView {
         >
             <fieldset class="methods">
                 <legend>
-                    {t_string!(i18n, add_credit.methods_for, currency = currency.code()).to_string()}
+                    {td_string!(locale, add_credit.methods_for, currency = currency.code()).to_string()}
                 </legend>
                 <label class="method">
                     <input type="radio" name="method" value=gateway.as_str() checked />
                     <span>
                         <strong>{gateway.label()}</strong>
-                        <span class="muted small">{accepts(i18n, gateway)}</span>
+                        <span class="muted small">{accepts(locale, gateway)}</span>
                     </span>
                 </label>
             </fieldset>
             <div class="modal-actions">
                 <button type="button" class="button-quiet" on:click=move |_| entered.go(Step::Amount)>
-                    {t_string!(i18n, back)}
+                    {td_string!(locale, back)}
                 </button>
-                <button type="submit" class="button-primary">{t_string!(i18n, go_on)}</button>
+                <button type="submit" class="button-primary">{td_string!(locale, go_on)}</button>
             </div>
         </form>
     }
@@ -394,7 +395,7 @@ fn MethodStep(entered: Entered) -> impl IntoView {
 
 #[component]
 fn ConfirmStep(entered: Entered) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let currency = currency_of(&entered);
     let gateway = gateway_for(currency);
     let maximum = entered.maximums.with_value(|s| s.maximum(currency));
@@ -408,14 +409,14 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
     let token = StoredValue::new(browser::new_token());
     Effect::new(move |_| match pay.value().get() {
         Some(Ok(url)) => browser::go_to(&url),
-        Some(Err(e)) => error.set(Some(super::messages::error(i18n, &e))),
+        Some(Err(e)) => error.set(Some(super::messages::error(locale, &e))),
         None => {}
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !agreed.get_untracked() {
             error.set(Some(super::messages::problem(
-                i18n,
+                locale,
                 &crate::model::problem::Problem::ConfirmNonRefundable,
             )));
             browser::focus_id("non-refundable");
@@ -435,14 +436,14 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
     let busy = move || pay.pending().get() || matches!(pay.value().get(), Some(Ok(_)));
     let (n, of) = numbered(&entered, Step::Confirm);
     view! {
-        {step_heading(n, of, t_string!(i18n, add_credit.confirm_title))}
+        {step_heading(n, of, td_string!(locale, add_credit.confirm_title))}
         <form class="modal-form" novalidate on:submit=submit>
             <dl class="summary">
-                <dt>{t_string!(i18n, add_credit.amount)}</dt>
+                <dt>{td_string!(locale, add_credit.amount)}</dt>
                 <dd>{amount.to_string()}</dd>
-                <dt>{t_string!(i18n, add_credit.currency)}</dt>
+                <dt>{td_string!(locale, add_credit.currency)}</dt>
                 <dd>{currency.code()}</dd>
-                <dt>{t_string!(i18n, add_credit.method)}</dt>
+                <dt>{td_string!(locale, add_credit.method)}</dt>
                 <dd>{gateway.label()}</dd>
             </dl>
             <label class="check agree">
@@ -457,22 +458,22 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
                         error.set(None);
                     }
                 />
-                {t_string!(i18n, add_credit.terms)}
+                {td_string!(locale, add_credit.terms)}
             </label>
             <p class="field-error" id="pay-error" role="alert">{move || error.get()}</p>
             <p class="muted small">
-                {t_string!(i18n, add_credit.continue_to, gateway = gateway.label()).to_string()}
+                {td_string!(locale, add_credit.continue_to, gateway = gateway.label()).to_string()}
             </p>
             <div class="modal-actions">
                 <button type="button" class="button-quiet" on:click=move |_| entered.go(Step::Method)>
-                    {t_string!(i18n, back)}
+                    {td_string!(locale, back)}
                 </button>
                 <button type="submit" class="button-primary" aria-busy=move || busy().to_string() disabled=busy>
                     {move || {
                         if busy() {
-                            t_string!(i18n, add_credit.opening).to_owned()
+                            td_string!(locale, add_credit.opening).to_owned()
                         } else {
-                            t_string!(i18n, add_credit.pay, amount).to_string()
+                            td_string!(locale, add_credit.pay, amount).to_string()
                         }
                     }}
                 </button>

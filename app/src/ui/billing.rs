@@ -5,6 +5,7 @@ use crate::model::error::AppError;
 use crate::model::ledger::Balances;
 use crate::model::money::Money;
 use crate::model::session::Role;
+use super::language::use_locale;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -27,15 +28,15 @@ pub fn BillingPage() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::FORBIDDEN);
     }
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <Title text=t_string!(i18n, billing.title) />
+        <Title text=td_string!(locale, billing.title) />
         <main class="narrow">
-            <h1>{t_string!(i18n, billing.title)}</h1>
-            <p role="alert">{super::messages::error(i18n, &AppError::Forbidden)}</p>
+            <h1>{td_string!(locale, billing.title)}</h1>
+            <p role="alert">{super::messages::error(locale, &AppError::Forbidden)}</p>
             <p>
-                {t_string!(i18n, billing.operator_body)} " "
-                <a href=super::ops::HOME>{t_string!(i18n, billing.operator_link)}</a>
+                {td_string!(locale, billing.operator_body)} " "
+                <a href=super::ops::HOME>{td_string!(locale, billing.operator_link)}</a>
             </p>
         </main>
     }
@@ -44,7 +45,7 @@ pub fn BillingPage() -> impl IntoView {
 
 #[component]
 fn BillingTabs() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let path = use_location().pathname;
     let tab = move |href: &'static str, label: &'static str| {
         view! {
@@ -54,16 +55,16 @@ fn BillingTabs() -> impl IntoView {
         }
     };
     view! {
-        <Title text=t_string!(i18n, billing.title) />
+        <Title text=td_string!(locale, billing.title) />
         <main class="page">
-            <h1>{t_string!(i18n, billing.title)}</h1>
-            <nav class="tabs" aria-label=t_string!(i18n, billing.sections)>
-                {tab("/billing", t_string!(i18n, billing.tab_overview))}
-                {tab("/billing/history", t_string!(i18n, billing.tab_history))}
-                {tab("/billing/payments", t_string!(i18n, billing.tab_payments))}
-                {tab("/billing/vouchers", t_string!(i18n, billing.tab_vouchers))}
-                {tab("/billing/plans", t_string!(i18n, billing.tab_plans))}
-                {tab("/billing/settings", t_string!(i18n, billing.tab_settings))}
+            <h1>{td_string!(locale, billing.title)}</h1>
+            <nav class="tabs" aria-label=td_string!(locale, billing.sections)>
+                {tab("/billing", td_string!(locale, billing.tab_overview))}
+                {tab("/billing/history", td_string!(locale, billing.tab_history))}
+                {tab("/billing/payments", td_string!(locale, billing.tab_payments))}
+                {tab("/billing/vouchers", td_string!(locale, billing.tab_vouchers))}
+                {tab("/billing/plans", td_string!(locale, billing.tab_plans))}
+                {tab("/billing/settings", td_string!(locale, billing.tab_settings))}
             </nav>
             <Outlet />
         </main>
@@ -92,30 +93,30 @@ pub fn Overview() -> impl IntoView {
 
 #[component]
 fn Balances(balances: Option<Balances>, owed: Option<Money>) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let Some(balances) = balances else {
         return view! {
             <section aria-labelledby="overview-heading" class="overview">
-                <h2 id="overview-heading">{t_string!(i18n, overview.heading)}</h2>
-                <p>{t_string!(i18n, overview.no_profile)}</p>
+                <h2 id="overview-heading">{td_string!(locale, overview.heading)}</h2>
+                <p>{td_string!(locale, overview.no_profile)}</p>
             </section>
         }
         .into_any();
     };
     view! {
         <section aria-labelledby="overview-heading" class="overview">
-            <h2 id="overview-heading">{t_string!(i18n, overview.heading)}</h2>
+            <h2 id="overview-heading">{td_string!(locale, overview.heading)}</h2>
             <dl class="balance-cards">
                 <div class="card card-total">
-                    <dt>{t_string!(i18n, overview.total)}</dt>
+                    <dt>{td_string!(locale, overview.total)}</dt>
                     <dd>{balances.total().to_string()}</dd>
                 </div>
                 <div class="card">
-                    <dt>{t_string!(i18n, overview.top_up)}</dt>
+                    <dt>{td_string!(locale, overview.top_up)}</dt>
                     <dd>{balances.top_up.to_string()}</dd>
                 </div>
                 <div class="card">
-                    <dt>{t_string!(i18n, overview.voucher)}</dt>
+                    <dt>{td_string!(locale, overview.voucher)}</dt>
                     <dd>{balances.voucher.to_string()}</dd>
                 </div>
             </dl>
@@ -123,12 +124,12 @@ fn Balances(balances: Option<Balances>, owed: Option<Money>) -> impl IntoView {
                 .map(|owed| {
                     view! {
                         <p class="notice notice-warning" role="status">
-                            {t_string!(i18n, overview.owed, owed).to_string()}
+                            {td_string!(locale, overview.owed, owed).to_string()}
                         </p>
                     }
                 })}
             <p class="muted">
-                {t_string!(i18n, overview.spending, currency = balances.currency().code()).to_string()}
+                {td_string!(locale, overview.spending, currency = balances.currency().code()).to_string()}
             </p>
         </section>
     }

@@ -5,6 +5,7 @@
 use crate::model::billing::{BillingForm, FieldError, countries};
 use crate::model::money::Currency;
 use crate::model::top_up::{currencies_for, fixed_currency};
+use super::language::use_locale;
 use crate::i18n::*;
 use leptos::prelude::*;
 
@@ -15,7 +16,7 @@ pub fn BillingFields(
     errors: RwSignal<Vec<FieldError>>,
     held: Option<Currency>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let company = move || form.with(|f| f.billing_type == "company");
     let country = move || form.with(|f| f.country.clone());
     // A country with one currency fixes it; elsewhere the person picks.
@@ -41,10 +42,10 @@ pub fn BillingFields(
     let type_message = message_for(errors, "billing_type");
     view! {
             <fieldset class="choice-row">
-                <legend>{t_string!(i18n, billing_form.kind)}</legend>
+                <legend>{td_string!(locale, billing_form.kind)}</legend>
                 {[
-                    ("personal", t_string!(i18n, billing_form.personal)),
-                    ("company", t_string!(i18n, billing_form.company)),
+                    ("personal", td_string!(locale, billing_form.personal)),
+                    ("company", td_string!(locale, billing_form.company)),
                 ]
                     .into_iter()
                     .map(|(value, label)| {
@@ -70,9 +71,9 @@ pub fn BillingFields(
                 field="name"
                 label=Signal::derive(move || {
                     if company() {
-                        t_string!(i18n, billing_form.company_name).to_owned()
+                        td_string!(locale, billing_form.company_name).to_owned()
                     } else {
-                        t_string!(i18n, billing_form.full_name).to_owned()
+                        td_string!(locale, billing_form.full_name).to_owned()
                     }
                 })
                 autocomplete="name"
@@ -81,7 +82,7 @@ pub fn BillingFields(
                 form
                 errors
                 field="email"
-                label=t_string!(i18n, billing_form.email).to_owned()
+                label=td_string!(locale, billing_form.email).to_owned()
                 kind="email"
                 autocomplete="email"
             />
@@ -89,10 +90,10 @@ pub fn BillingFields(
                 form
                 errors
                 field="address"
-                label=t_string!(i18n, billing_form.address).to_owned()
+                label=td_string!(locale, billing_form.address).to_owned()
                 autocomplete="street-address"
             />
-            <label for="billing-country">{t_string!(i18n, billing_form.country)}</label>
+            <label for="billing-country">{td_string!(locale, billing_form.country)}</label>
             <select
                 id="billing-country"
                 prop:value=country
@@ -100,14 +101,14 @@ pub fn BillingFields(
                 aria-describedby=move || country_message.get().is_some().then_some("billing-country-error")
                 on:change=move |ev| set_country(event_target_value(&ev))
             >
-                <option value="">{t_string!(i18n, billing_form.choose_country)}</option>
+                <option value="">{td_string!(locale, billing_form.choose_country)}</option>
                 {countries()
                     .into_iter()
                     .map(|(code, name)| view! { <option value=code>{name}</option> })
                     .collect_view()}
             </select>
             <FieldMessage id="billing-country-error".into() message=country_message />
-            <label for="billing-currency">{t_string!(i18n, billing_form.currency)}</label>
+            <label for="billing-currency">{td_string!(locale, billing_form.currency)}</label>
             <select
                 id="billing-currency"
                 prop:value=move || form.with(|f| f.currency.clone())
@@ -127,7 +128,7 @@ pub fn BillingFields(
                     if let Some(held) = held {
                         view! { <option value=held.code()>{held.code()}</option> }.into_any()
                     } else if c.is_empty() {
-                        view! { <option value="">{t_string!(i18n, billing_form.country_first)}</option> }.into_any()
+                        view! { <option value="">{td_string!(locale, billing_form.country_first)}</option> }.into_any()
                     } else {
                         currencies_for(&c)
                             .into_iter()
@@ -140,9 +141,9 @@ pub fn BillingFields(
             <p class="muted small" id="billing-currency-note">
                 {match held {
                     Some(held) => {
-                        t_string!(i18n, billing_form.currency_fixed, currency = held.code()).to_string()
+                        td_string!(locale, billing_form.currency_fixed, currency = held.code()).to_string()
                     }
-                    None => t_string!(i18n, billing_form.currency_note).to_owned(),
+                    None => td_string!(locale, billing_form.currency_note).to_owned(),
                 }}
             </p>
             <FieldMessage id="billing-currency-error".into() message=currency_message />
@@ -152,9 +153,9 @@ pub fn BillingFields(
                 field="tax_code"
                 label=Signal::derive(move || {
                     if company() {
-                        t_string!(i18n, billing_form.tax_code).to_owned()
+                        td_string!(locale, billing_form.tax_code).to_owned()
                     } else {
-                        t_string!(i18n, billing_form.tax_code_optional).to_owned()
+                        td_string!(locale, billing_form.tax_code_optional).to_owned()
                     }
                 })
             />
@@ -164,13 +165,13 @@ pub fn BillingFields(
 /// The message above a form with problems: a form-wide one if the server sent it,
 /// otherwise the reminder that each field says what to fix.
 pub fn form_message(errors: RwSignal<Vec<FieldError>>) -> Signal<Option<String>> {
-    let i18n = use_i18n();
+    let locale = use_locale();
     Signal::derive(move || {
         let list = errors.get();
         (!list.is_empty()).then(|| {
             list.iter().find(|e| e.field == "form").map_or_else(
-                || t_string!(i18n, errors.fields).to_owned(),
-                |e| super::messages::problem(i18n, &e.problem),
+                || td_string!(locale, errors.fields).to_owned(),
+                |e| super::messages::problem(locale, &e.problem),
             )
         })
     })
@@ -195,13 +196,13 @@ pub fn message_for(
     errors: RwSignal<Vec<FieldError>>,
     field: &'static str,
 ) -> Signal<Option<String>> {
-    let i18n = use_i18n();
+    let locale = use_locale();
     Signal::derive(move || {
         errors
             .get()
             .into_iter()
             .find(|e| e.field == field)
-            .map(|e| super::messages::problem(i18n, &e.problem))
+            .map(|e| super::messages::problem(locale, &e.problem))
     })
 }
 

@@ -8,6 +8,7 @@ use crate::model::error::AppError;
 use crate::model::ledger::Balances;
 use crate::model::money::Money;
 use crate::model::session::{Role, Viewer};
+use super::language::use_locale;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect};
@@ -58,17 +59,15 @@ pub fn SignedIn() -> impl IntoView {
         viewer.track();
         fresh.0.set(None);
     });
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <Suspense fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
+        <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
             {move || Suspend::new(async move {
                 match viewer.await {
                     Ok(Some(me)) => {
                         // Arriving from the sign-in page without a page load: their saved
                         // language takes over (a full load is served in it already).
-                        if i18n.get_locale_untracked() != me.language.locale() {
-                            i18n.set_locale(me.language.locale());
-                        }
+                        super::language::follow(me.language);
                         view! {
                             <Header me />
                             <Outlet />
@@ -80,7 +79,7 @@ pub fn SignedIn() -> impl IntoView {
                     }
                     Err(e) => view! {
                         <main class="narrow">
-                            <p role="alert">{super::messages::error(i18n, &e)}</p>
+                            <p role="alert">{super::messages::error(locale, &e)}</p>
                         </main>
                     }
                         .into_any(),
@@ -92,7 +91,7 @@ pub fn SignedIn() -> impl IntoView {
 
 #[component]
 fn Header(me: Viewer) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let sign_out = ServerAction::<SignOut>::new();
     let customer = me.role == Role::Customer;
     let fresh = expect_context::<FreshBalances>();
@@ -101,14 +100,14 @@ fn Header(me: Viewer) -> impl IntoView {
     view! {
         <header class="topbar">
             <a class="brand" href=if customer { "/billing" } else { super::ops::HOME }>
-                {t_string!(i18n, product)}
+                {td_string!(locale, product)}
             </a>
             <div class="topbar-account">
                 {customer.then(|| view! { <super::add_credit::AddCredit /> })}
                 {match total() {
                     _ if !customer => view! {
                         <a class="balance-chip" href=super::ops::HOME>
-                            <span class="balance-chip-label">{t_string!(i18n, header.operator_console)}</span>
+                            <span class="balance-chip-label">{td_string!(locale, header.operator_console)}</span>
                         </a>
                     }
                         .into_any(),
@@ -117,12 +116,12 @@ fn Header(me: Viewer) -> impl IntoView {
                             class="balance-chip"
                             href="/billing"
                             aria-label=move || {
-                                t_string!(i18n, header.total_balance_of, amount = total().unwrap_or_default())
+                                td_string!(locale, header.total_balance_of, amount = total().unwrap_or_default())
                                     .to_string()
                             }
-                            title=t_string!(i18n, header.open_billing)
+                            title=td_string!(locale, header.open_billing)
                         >
-                            <span class="balance-chip-label">{t_string!(i18n, header.total_balance)}</span>
+                            <span class="balance-chip-label">{td_string!(locale, header.total_balance)}</span>
                             " "
                             <strong data-testid="header-balance">{total}</strong>
                         </a>
@@ -130,7 +129,7 @@ fn Header(me: Viewer) -> impl IntoView {
                         .into_any(),
                     None => view! {
                         <a class="balance-chip" href="/billing">
-                            <span class="balance-chip-label">{t_string!(i18n, header.no_profile)}</span>
+                            <span class="balance-chip-label">{td_string!(locale, header.no_profile)}</span>
                         </a>
                     }
                         .into_any(),
@@ -142,17 +141,17 @@ fn Header(me: Viewer) -> impl IntoView {
                     .map(|until| {
                         view! {
                             <a class="grace-chip" href="/billing/plans">
-                                {t_string!(i18n, header.grace, until).to_string()}
+                                {td_string!(locale, header.grace, until).to_string()}
                             </a>
                         }
                     })}
                 <super::language::LanguageSwitcher />
-                <span class="user-email" title=t_string!(i18n, header.signed_in_as)>
+                <span class="user-email" title=td_string!(locale, header.signed_in_as)>
                     {me.email}
                 </span>
                 <ActionForm action=sign_out>
                     <button type="submit" class="button-quiet">
-                        {t_string!(i18n, header.sign_out)}
+                        {td_string!(locale, header.sign_out)}
                     </button>
                 </ActionForm>
             </div>

@@ -7,6 +7,7 @@ use crate::api::{
 use crate::model::history::{HistoryFilter, HistoryPage, PAGE_SIZES, PageCursor, services_of};
 use crate::model::ledger::{Bucket, Status};
 use chrono::NaiveDate;
+use super::language::use_locale;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -75,12 +76,12 @@ pub fn CreditHistory() -> impl IntoView {
         );
     });
 
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <Title text=t_string!(i18n, history.title) />
+        <Title text=td_string!(locale, history.title) />
         <section aria-labelledby="history-heading" class="history">
             <div class="history-head">
-                <h2 id="history-heading">{t_string!(i18n, history.title)}</h2>
+                <h2 id="history-heading">{td_string!(locale, history.title)}</h2>
                 <ExportButton filter account=account.clone() />
             </div>
             <Filters filter apply />
@@ -88,21 +89,21 @@ pub fn CreditHistory() -> impl IntoView {
                 <Transition>
                     {move || Suspend::new(async move {
                         match count.await {
-                            Ok(n) => t_string!(i18n, history.count, count = n).to_string(),
+                            Ok(n) => td_string!(locale, history.count, count = n).to_string(),
                             Err(_) => String::new(),
                         }
                     })}
                 </Transition>
             </p>
             // Transition keeps the old rows on screen until the new ones arrive.
-            <Transition fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(p) => view! { <Table page=p filter=filter.get_untracked() base=base.get_value() /> }.into_any(),
                         Err(e) => {
                             view! {
                                 <p class="form-error" role="alert">
-                                    {super::messages::error(i18n, &e)}
+                                    {super::messages::error(locale, &e)}
                                 </p>
                             }
                                 .into_any()
@@ -116,7 +117,7 @@ pub fn CreditHistory() -> impl IntoView {
 
 #[component]
 fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let date_error = RwSignal::new(None::<String>);
     let set_date = move |which: &'static str, value: String| {
         let mut next = filter.get_untracked();
@@ -131,7 +132,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                 apply.run(next);
             }
             Err(e) => date_error.set(Some(super::messages::problem(
-                i18n,
+                locale,
                 &crate::model::problem::Problem::Filter(e),
             ))),
         }
@@ -142,9 +143,9 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
     };
 
     view! {
-        <form class="filters" aria-label=t_string!(i18n, history.filters) on:submit=|ev| ev.prevent_default()>
+        <form class="filters" aria-label=td_string!(locale, history.filters) on:submit=|ev| ev.prevent_default()>
             <div class="filter">
-                <label for="balance-type">{t_string!(i18n, history.balance_type)}</label>
+                <label for="balance-type">{td_string!(locale, history.balance_type)}</label>
                 <select
                     id="balance-type"
                     prop:value=move || filter.get().bucket.as_str()
@@ -158,12 +159,12 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                 >
                     {Bucket::ALL
                         .iter()
-                        .map(|b| view! { <option value=b.as_str()>{super::messages::bucket(i18n, *b)}</option> })
+                        .map(|b| view! { <option value=b.as_str()>{super::messages::bucket(locale, *b)}</option> })
                         .collect_view()}
                 </select>
             </div>
             <fieldset class="filter">
-                <legend>{t_string!(i18n, history.service)}</legend>
+                <legend>{td_string!(locale, history.service)}</legend>
                 {move || {
                     services_of(filter.get().bucket)
                         .into_iter()
@@ -183,7 +184,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                                             apply.run(next);
                                         }
                                     />
-                                    {super::messages::service(i18n, service)}
+                                    {super::messages::service(locale, service)}
                                 </label>
                             }
                         })
@@ -191,7 +192,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                 }}
             </fieldset>
             <fieldset class="filter">
-                <legend>{t_string!(i18n, history.status)}</legend>
+                <legend>{td_string!(locale, history.status)}</legend>
                 {Status::ALL
                     .iter()
                     .map(|&status| {
@@ -210,7 +211,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                                         apply.run(next);
                                     }
                                 />
-                                {super::messages::status(i18n, status)}
+                                {super::messages::status(locale, status)}
                             </label>
                         }
                     })
@@ -218,7 +219,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
             </fieldset>
             <div class="filter dates">
                 <div>
-                    <label for="start-date">{t_string!(i18n, history.start_date)}</label>
+                    <label for="start-date">{td_string!(locale, history.start_date)}</label>
                     <input
                         id="start-date"
                         type="date"
@@ -228,7 +229,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                     />
                 </div>
                 <div>
-                    <label for="end-date">{t_string!(i18n, history.end_date)}</label>
+                    <label for="end-date">{td_string!(locale, history.end_date)}</label>
                     <input
                         id="end-date"
                         type="date"
@@ -242,7 +243,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                 </p>
             </div>
             <div class="filter">
-                <label for="page-size">{t_string!(i18n, history.page_size)}</label>
+                <label for="page-size">{td_string!(locale, history.page_size)}</label>
                 <select
                     id="page-size"
                     prop:value=move || filter.get().page_size.to_string()
@@ -267,7 +268,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
                     apply.run(HistoryFilter::default());
                 }
             >
-                {t_string!(i18n, history.clear)}
+                {td_string!(locale, history.clear)}
             </button>
         </form>
     }
@@ -275,15 +276,15 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
 
 #[component]
 fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let with_code = filter.bucket == Bucket::Voucher;
     if page.rows.is_empty() {
         return view! {
             <p class="empty">
                 {if filter.is_filtered() {
-                    t_string!(i18n, history.none_match)
+                    td_string!(locale, history.none_match)
                 } else {
-                    t_string!(i18n, history.none_yet)
+                    td_string!(locale, history.none_yet)
                 }}
             </p>
         }
@@ -311,16 +312,16 @@ fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoVie
         <div class="table-scroll">
             // Explicit roles: on a phone the rows are laid out as cards (CSS), and the
             // roles keep them a table for screen readers.
-            <table aria-label=t_string!(i18n, history.table) role="table" class="cards-on-phone">
+            <table aria-label=td_string!(locale, history.table) role="table" class="cards-on-phone">
                 <thead role="rowgroup">
                     <tr role="row">
-                        <th scope="col" role="columnheader">{t_string!(i18n, history.date)}</th>
-                        <th scope="col" role="columnheader">{t_string!(i18n, history.service)}</th>
-                        <th scope="col" role="columnheader">{t_string!(i18n, history.source)}</th>
-                        <th scope="col" role="columnheader">{t_string!(i18n, history.description)}</th>
-                        {with_code.then(|| view! { <th scope="col" role="columnheader">{t_string!(i18n, history.code)}</th> })}
-                        <th scope="col" role="columnheader">{t_string!(i18n, history.status)}</th>
-                        <th scope="col" role="columnheader" class="num">{t_string!(i18n, history.amount)}</th>
+                        <th scope="col" role="columnheader">{td_string!(locale, history.date)}</th>
+                        <th scope="col" role="columnheader">{td_string!(locale, history.service)}</th>
+                        <th scope="col" role="columnheader">{td_string!(locale, history.source)}</th>
+                        <th scope="col" role="columnheader">{td_string!(locale, history.description)}</th>
+                        {with_code.then(|| view! { <th scope="col" role="columnheader">{td_string!(locale, history.code)}</th> })}
+                        <th scope="col" role="columnheader">{td_string!(locale, history.status)}</th>
+                        <th scope="col" role="columnheader" class="num">{td_string!(locale, history.amount)}</th>
                     </tr>
                 </thead>
                 <tbody role="rowgroup">
@@ -340,23 +341,23 @@ fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoVie
                             let amount = row.amount.format_signed();
                             view! {
                                 <tr role="row">
-                                    <td role="cell" class="nowrap" data-label=t_string!(i18n, history.date)>{row.date}</td>
-                                    <td role="cell" data-label=t_string!(i18n, history.service)>
-                                        {super::messages::service(i18n, row.service)}
+                                    <td role="cell" class="nowrap" data-label=td_string!(locale, history.date)>{row.date}</td>
+                                    <td role="cell" data-label=td_string!(locale, history.service)>
+                                        {super::messages::service(locale, row.service)}
                                     </td>
-                                    <td role="cell" data-label=t_string!(i18n, history.source)>{row.source}</td>
-                                    <td role="cell" data-label=t_string!(i18n, history.description)>{row.description}</td>
-                                    {with_code.then(|| view! { <td role="cell" data-label=t_string!(i18n, history.code)>{row.code.unwrap_or_default()}</td> })}
-                                    <td role="cell" data-label=t_string!(i18n, history.status)>
+                                    <td role="cell" data-label=td_string!(locale, history.source)>{row.source}</td>
+                                    <td role="cell" data-label=td_string!(locale, history.description)>{row.description}</td>
+                                    {with_code.then(|| view! { <td role="cell" data-label=td_string!(locale, history.code)>{row.code.unwrap_or_default()}</td> })}
+                                    <td role="cell" data-label=td_string!(locale, history.status)>
                                         <span class=format!("status status-{}", row.status.as_str())>
-                                            {super::messages::status(i18n, row.status)}
+                                            {super::messages::status(locale, row.status)}
                                         </span>
                                     </td>
-                                    <td role="cell" class=amount_class data-label=t_string!(i18n, history.amount)>
+                                    <td role="cell" class=amount_class data-label=td_string!(locale, history.amount)>
                                         {if void {
                                             view! {
                                                 <s>{amount}</s>
-                                                <span class="visually-hidden">{t_string!(i18n, history.not_charged)}</span>
+                                                <span class="visually-hidden">{td_string!(locale, history.not_charged)}</span>
                                             }
                                                 .into_any()
                                         } else {
@@ -370,7 +371,7 @@ fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoVie
                 </tbody>
             </table>
         </div>
-        <p class="muted small">{t_string!(i18n, history.times_in, zone = page.time_zone).to_string()}</p>
+        <p class="muted small">{td_string!(locale, history.times_in, zone = page.time_zone).to_string()}</p>
         <Pager newer older />
     }
     .into_any()
@@ -379,16 +380,16 @@ fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoVie
 /// Previous (newer) and Next (older) page links; a missing one is shown disabled.
 #[component]
 pub fn Pager(newer: Option<String>, older: Option<String>) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <nav class="pager" aria-label=t_string!(i18n, pages)>
+        <nav class="pager" aria-label=td_string!(locale, pages)>
             {match newer {
-                Some(h) => view! { <a href=h rel="prev">{t_string!(i18n, previous)}</a> }.into_any(),
-                None => view! { <span aria-disabled="true">{t_string!(i18n, previous)}</span> }.into_any(),
+                Some(h) => view! { <a href=h rel="prev">{td_string!(locale, previous)}</a> }.into_any(),
+                None => view! { <span aria-disabled="true">{td_string!(locale, previous)}</span> }.into_any(),
             }}
             {match older {
-                Some(h) => view! { <a href=h rel="next">{t_string!(i18n, next)}</a> }.into_any(),
-                None => view! { <span aria-disabled="true">{t_string!(i18n, next)}</span> }.into_any(),
+                Some(h) => view! { <a href=h rel="next">{td_string!(locale, next)}</a> }.into_any(),
+                None => view! { <span aria-disabled="true">{td_string!(locale, next)}</span> }.into_any(),
             }}
         </nav>
     }
@@ -398,7 +399,7 @@ pub fn Pager(newer: Option<String>, older: Option<String>) -> impl IntoView {
 /// the file is being prepared and ignores clicks until it has started.
 #[component]
 fn ExportButton(filter: Memo<HistoryFilter>, account: Option<String>) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let preparing = RwSignal::new(false);
     let token = RwSignal::new(String::new());
     let link = move || {
@@ -439,9 +440,9 @@ fn ExportButton(filter: Memo<HistoryFilter>, account: Option<String>) -> impl In
         >
             {move || {
                 if preparing.get() {
-                    t_string!(i18n, history.preparing)
+                    td_string!(locale, history.preparing)
                 } else {
-                    t_string!(i18n, history.export)
+                    td_string!(locale, history.export)
                 }
             }}
         </a>

@@ -1,34 +1,70 @@
-//! The language switcher (header and sign-in page), and how the server tells the
-//! translations which language it chose for this request.
+//! The page's language: decided by the server for each request (`Language::choose`,
+//! applied by the server's `language` layer), written into `<html lang>`, and read back
+//! from there by the browser, so hydration renders the same words. Pages get it with
+//! [`use_locale`] and translate with `td_string!(locale, key)`; nothing re-renders on a
+//! change: the switcher reloads the page.
+//!
+//! Also the language switcher (header and sign-in page).
 
 use crate::api::ChooseLanguage;
 use crate::i18n::*;
 use crate::model::settings::Language;
 use leptos::prelude::*;
-use leptos_i18n::context::UseLocalesOptions;
 
-/// The language the server's `language` layer chose for this request (saved preference,
-/// cookie, `Accept-Language`), handed to the translations as if it were the browser's
-/// only language. In the browser the library reads `<html lang>` instead, so both
-/// render the same text.
-pub fn decided() -> UseLocalesOptions {
-    #[cfg(feature = "ssr")]
-    {
-        let chosen = use_context::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Language>().copied())
-            .unwrap_or(Language::En);
-        UseLocalesOptions::default().ssr_lang_header_getter(move || Some(chosen.as_str().to_owned()))
+/// The page's language, for the components drawn after it is known.
+#[derive(Clone, Copy)]
+struct PageLanguage(RwSignal<Locale>);
+
+/// The language the server chose for this request (English outside a request).
+#[cfg(feature = "ssr")]
+pub fn of_request() -> Language {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Language>().copied())
+        .unwrap_or(Language::En)
+}
+
+/// In the browser: the language the server wrote into `<html lang>`.
+#[cfg(not(feature = "ssr"))]
+pub fn of_request() -> Language {
+    document()
+        .document_element()
+        .and_then(|html| html.get_attribute("lang"))
+        .and_then(|lang| Language::parse(&lang))
+        .unwrap_or(Language::En)
+}
+
+/// Provides the page's language to everything under the app.
+pub fn provide() {
+    provide_context(PageLanguage(RwSignal::new(of_request().locale())));
+}
+
+/// The page's language, as the translations' locale.
+pub fn use_locale() -> Locale {
+    use_context::<PageLanguage>().map_or(Locale::en, |l| l.0.get_untracked())
+}
+
+/// After a sign-in without a page load, the signed-in user's saved language takes over
+/// for what is drawn next (a full load is served in it already: then nothing changes).
+pub fn follow(saved: Language) {
+    let Some(PageLanguage(current)) = use_context::<PageLanguage>() else {
+        return;
+    };
+    if current.get_untracked() == saved.locale() {
+        return;
     }
-    #[cfg(not(feature = "ssr"))]
-    UseLocalesOptions::default()
+    current.set(saved.locale());
+    #[cfg(feature = "hydrate")]
+    if let Some(html) = document().document_element() {
+        let _ = html.set_attribute("lang", saved.as_str());
+    }
 }
 
 /// A choice of language, each written in itself. Choosing one saves it (a cookie, and
 /// the preference when signed in) and reloads the page in it.
 #[component]
 pub fn LanguageSwitcher() -> impl IntoView {
-    let i18n = use_i18n();
-    let current = Language::from(i18n.get_locale_untracked());
+    let locale = use_locale();
+    let current = Language::from(use_locale());
     let choose = ServerAction::<ChooseLanguage>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = choose.value().get() {
@@ -37,7 +73,7 @@ pub fn LanguageSwitcher() -> impl IntoView {
     });
     view! {
         <div class="language-switcher">
-            <label for="language-switcher" class="visually-hidden">{t_string!(i18n, language.label)}</label>
+            <label for="language-switcher" class="visually-hidden">{td_string!(locale, language.label)}</label>
             <select
                 id="language-switcher"
                 on:change=move |ev| {

@@ -10,28 +10,28 @@ use crate::model::problem::Problem;
 use crate::model::top_up::{PaymentStatus, TopUpAmountError};
 use crate::model::voucher::CodeError;
 
-type I18n = leptos_i18n::I18nContext<Locale>;
+
 
 /// A translation as an owned string (plain ones are `&'static str`, others `String`).
 macro_rules! s {
     ($($t:tt)*) => {
-        t_string!($($t)*).to_string()
+        td_string!($($t)*).to_string()
     };
 }
 
 /// A server function's error, as the page shows it.
-pub fn error(i18n: I18n, error: &AppError) -> String {
+pub fn error(locale: Locale, error: &AppError) -> String {
     match error {
-        AppError::SignInRequired => s!(i18n, errors.sign_in_required),
-        AppError::BadCredentials => s!(i18n, errors.bad_credentials),
-        AppError::Invalid { problem, .. } => self::problem(i18n, problem),
-        AppError::Fields(_) => s!(i18n, errors.fields),
-        AppError::NoBillingProfile => s!(i18n, errors.no_profile),
-        AppError::Forbidden => s!(i18n, errors.forbidden),
-        AppError::TooManyAttempts { minutes } => s!(i18n, errors.too_many_attempts, count = *minutes),
-        AppError::Internal => s!(i18n, errors.internal),
-        AppError::Transport(_) => s!(i18n, errors.transport),
-        AppError::BadRequest(_) => s!(i18n, errors.bad_request),
+        AppError::SignInRequired => s!(locale, errors.sign_in_required),
+        AppError::BadCredentials => s!(locale, errors.bad_credentials),
+        AppError::Invalid { problem, .. } => self::problem(locale, problem),
+        AppError::Fields(_) => s!(locale, errors.fields),
+        AppError::NoBillingProfile => s!(locale, errors.no_profile),
+        AppError::Forbidden => s!(locale, errors.forbidden),
+        AppError::TooManyAttempts { minutes } => s!(locale, errors.too_many_attempts, count = *minutes),
+        AppError::Internal => s!(locale, errors.internal),
+        AppError::Transport(_) => s!(locale, errors.transport),
+        AppError::BadRequest(_) => s!(locale, errors.bad_request),
         // Operator-console answers: written in English (the console is not translated).
         AppError::MissingCapability(_)
         | AppError::NotAllowed(_)
@@ -41,144 +41,141 @@ pub fn error(i18n: I18n, error: &AppError) -> String {
 }
 
 /// One problem with a request, as the page shows it.
-pub fn problem(i18n: I18n, problem: &Problem) -> String {
+pub fn problem(locale: Locale, problem: &Problem) -> String {
     use Problem as P;
     let text = match problem {
-        P::EnterEmail => s!(i18n, problems.enter_email),
-        P::EnterPassword => s!(i18n, problems.enter_password),
-        P::InvalidEmail => s!(i18n, problems.invalid_email),
-        P::BillingType => s!(i18n, problems.billing_type),
-        P::BillingName => s!(i18n, problems.billing_name),
-        P::BillingEmail => s!(i18n, problems.billing_email),
-        P::BillingAddress => s!(i18n, problems.billing_address),
-        P::Country => s!(i18n, problems.country),
+        P::EnterEmail => s!(locale, problems.enter_email),
+        P::EnterPassword => s!(locale, problems.enter_password),
+        P::InvalidEmail => s!(locale, problems.invalid_email),
+        P::BillingType => s!(locale, problems.billing_type),
+        P::BillingName => s!(locale, problems.billing_name),
+        P::BillingEmail => s!(locale, problems.billing_email),
+        P::BillingAddress => s!(locale, problems.billing_address),
+        P::Country => s!(locale, problems.country),
         P::CurrencyForCountry { country, allowed } => {
-            let or = s!(i18n, problems.or);
+            let or = s!(locale, problems.or);
             let allowed = allowed
                 .iter()
                 .map(|c| c.code())
                 .collect::<Vec<_>>()
                 .join(&or);
             let country = crate::model::billing::country_name(country).unwrap_or(country);
-            s!(i18n, problems.currency_for_country, country, allowed)
+            s!(locale, problems.currency_for_country, country, allowed)
         }
-        P::CompanyTaxCode => s!(i18n, problems.company_tax_code),
-        P::TaxCodeCharacters => s!(i18n, problems.tax_code_characters),
-        P::TaxCodeVietnam => s!(i18n, problems.tax_code_vietnam),
-        P::TaxCodeJapan => s!(i18n, problems.tax_code_japan),
-        P::CurrencyLocked(c) => s!(i18n, problems.currency_locked, currency = c.code()),
+        P::CompanyTaxCode => s!(locale, problems.company_tax_code),
+        P::TaxCodeCharacters => s!(locale, problems.tax_code_characters),
+        P::TaxCodeVietnam => s!(locale, problems.tax_code_vietnam),
+        P::TaxCodeJapan => s!(locale, problems.tax_code_japan),
+        P::CurrencyLocked(c) => s!(locale, problems.currency_locked, currency = c.code()),
         P::CountryForCurrency(c) => {
-            s!(i18n, problems.country_for_currency, currency = c.code())
+            s!(locale, problems.country_for_currency, currency = c.code())
         }
-        P::ChooseLanguage => s!(i18n, problems.choose_language),
-        P::ChooseTimeZone => s!(i18n, problems.choose_time_zone),
-        P::ChooseDateFormat => s!(i18n, problems.choose_date_format),
-        P::Amount(TopUpAmountError::Unreadable(e)) => return amount(i18n, e),
+        P::ChooseLanguage => s!(locale, problems.choose_language),
+        P::ChooseTimeZone => s!(locale, problems.choose_time_zone),
+        P::ChooseDateFormat => s!(locale, problems.choose_date_format),
+        P::Amount(TopUpAmountError::Unreadable(e)) => return amount(locale, e),
         P::Amount(TopUpAmountError::BelowMinimum(m)) => {
-            s!(i18n, problems.below_minimum, amount = m)
+            s!(locale, problems.below_minimum, amount = m)
         }
         P::Amount(TopUpAmountError::AboveMaximum(m)) => {
-            s!(i18n, problems.above_maximum, amount = m)
+            s!(locale, problems.above_maximum, amount = m)
         }
-        P::ConfirmNonRefundable => s!(i18n, problems.confirm_non_refundable),
+        P::ConfirmNonRefundable => s!(locale, problems.confirm_non_refundable),
         P::GatewayUnreachable(g) => {
-            s!(i18n, problems.gateway_unreachable, gateway = g.label())
+            s!(locale, problems.gateway_unreachable, gateway = g.label())
         }
-        P::AttemptEnded => s!(i18n, problems.attempt_ended),
-        P::Code(CodeError::Empty) => s!(i18n, problems.code_empty),
-        P::Code(CodeError::Typo) => s!(i18n, problems.code_typo),
-        P::Code(CodeError::NotACode) => s!(i18n, problems.code_unknown),
-        P::VoucherNeedsProfile => s!(i18n, problems.voucher_needs_profile),
-        P::VoucherDisabled => s!(i18n, problems.voucher_disabled),
-        P::VoucherNotYetValid(from) => s!(i18n, problems.voucher_not_yet_valid, from),
-        P::VoucherEnded => s!(i18n, problems.voucher_ended),
-        P::VoucherFullyRedeemed => s!(i18n, problems.voucher_fully_redeemed),
-        P::VoucherAlreadyRedeemed => s!(i18n, problems.voucher_already_redeemed),
+        P::AttemptEnded => s!(locale, problems.attempt_ended),
+        P::Code(CodeError::Empty) => s!(locale, problems.code_empty),
+        P::Code(CodeError::Typo) => s!(locale, problems.code_typo),
+        P::Code(CodeError::NotACode) => s!(locale, problems.code_unknown),
+        P::VoucherNeedsProfile => s!(locale, problems.voucher_needs_profile),
+        P::VoucherDisabled => s!(locale, problems.voucher_disabled),
+        P::VoucherNotYetValid(from) => s!(locale, problems.voucher_not_yet_valid, from),
+        P::VoucherEnded => s!(locale, problems.voucher_ended),
+        P::VoucherFullyRedeemed => s!(locale, problems.voucher_fully_redeemed),
+        P::VoucherAlreadyRedeemed => s!(locale, problems.voucher_already_redeemed),
         P::VoucherNotInCurrency(c) => {
-            s!(i18n, problems.voucher_not_in_currency, currency = c.code())
+            s!(locale, problems.voucher_not_in_currency, currency = c.code())
         }
         P::Filter(crate::model::history::FilterError::EndBeforeStart) => {
-            s!(i18n, problems.end_before_start)
+            s!(locale, problems.end_before_start)
         }
         P::Filter(crate::model::history::FilterError::PageSize) => {
-            s!(i18n, problems.page_size)
+            s!(locale, problems.page_size)
         }
-        P::StalePage => s!(i18n, problems.stale_page),
-        P::UnknownPlan(plan) => s!(i18n, problems.unknown_plan, plan),
+        P::StalePage => s!(locale, problems.stale_page),
+        P::UnknownPlan(plan) => s!(locale, problems.unknown_plan, plan),
         P::PlanNotOffered(plan, c) => {
-            s!(i18n, problems.plan_not_offered, plan, currency = c.code())
+            s!(locale, problems.plan_not_offered, plan, currency = c.code())
         }
-        P::AlreadyOnPlan(plan) => s!(i18n, problems.already_on_plan, plan),
-        P::NotAnUpgrade(plan) => s!(i18n, problems.not_an_upgrade, plan),
-        P::NotADowngrade(plan) => s!(i18n, problems.not_a_downgrade, plan),
-        P::RenewalUnpaid(plan) => s!(i18n, problems.renewal_unpaid, plan),
-        P::PlanRenewing => s!(i18n, problems.plan_renewing),
-        P::NothingToCancel => s!(i18n, problems.nothing_to_cancel),
-        P::NothingScheduled => s!(i18n, problems.nothing_scheduled),
-        P::BalanceShort(m) => s!(i18n, problems.balance_short, amount = m),
-        P::PriceChanged(m) => s!(i18n, problems.price_changed, amount = m),
-        P::IncompletePayment => s!(i18n, problems.incomplete_payment),
-        P::AmountShownMissing => s!(i18n, problems.amount_shown_missing),
-        P::Malformed => s!(i18n, problems.malformed),
+        P::AlreadyOnPlan(plan) => s!(locale, problems.already_on_plan, plan),
+        P::NotAnUpgrade(plan) => s!(locale, problems.not_an_upgrade, plan),
+        P::NotADowngrade(plan) => s!(locale, problems.not_a_downgrade, plan),
+        P::RenewalUnpaid(plan) => s!(locale, problems.renewal_unpaid, plan),
+        P::PlanRenewing => s!(locale, problems.plan_renewing),
+        P::NothingToCancel => s!(locale, problems.nothing_to_cancel),
+        P::NothingScheduled => s!(locale, problems.nothing_scheduled),
+        P::BalanceShort(m) => s!(locale, problems.balance_short, amount = m),
+        P::PriceChanged(m) => s!(locale, problems.price_changed, amount = m),
         P::Other(text) => return text.clone(),
     };
     text
 }
 
 /// Why typed text is not an amount.
-pub fn amount(i18n: I18n, error: &AmountError) -> String {
+pub fn amount(locale: Locale, error: &AmountError) -> String {
     let text = match error {
-        AmountError::Empty => s!(i18n, problems.enter_amount),
-        AmountError::NotANumber(text) => s!(i18n, problems.not_a_number, text),
+        AmountError::Empty => s!(locale, problems.enter_amount),
+        AmountError::NotANumber(text) => s!(locale, problems.not_a_number, text),
         AmountError::TooManyDecimals { currency, max: 0 } => {
-            s!(i18n, problems.no_decimals, currency = currency.code())
+            s!(locale, problems.no_decimals, currency = currency.code())
         }
         AmountError::TooManyDecimals { currency, max } => s!(
-            i18n,
+            locale,
             problems.too_many_decimals,
             currency = currency.code(),
             count = *max
         ),
-        AmountError::NotPositive => s!(i18n, problems.not_positive),
-        AmountError::TooLarge => s!(i18n, problems.too_large),
+        AmountError::NotPositive => s!(locale, problems.not_positive),
+        AmountError::TooLarge => s!(locale, problems.too_large),
     };
     text
 }
 
 /// A balance bucket's name.
-pub fn bucket(i18n: I18n, bucket: Bucket) -> &'static str {
+pub fn bucket(locale: Locale, bucket: Bucket) -> &'static str {
     match bucket {
-        Bucket::TopUp => t_string!(i18n, labels.top_up_credits),
-        Bucket::Voucher => t_string!(i18n, labels.voucher_credits),
+        Bucket::TopUp => td_string!(locale, labels.top_up_credits),
+        Bucket::Voucher => td_string!(locale, labels.voucher_credits),
     }
 }
 
 /// A service's name. The marketplace's products keep their English names, as the
 /// marketplace writes them in every language.
-pub fn service(i18n: I18n, service: Service) -> &'static str {
+pub fn service(locale: Locale, service: Service) -> &'static str {
     match service {
-        Service::PaymentGateway => t_string!(i18n, labels.payment_gateway),
-        Service::System => t_string!(i18n, labels.system),
-        Service::BillingPlans => t_string!(i18n, labels.billing_plans),
-        Service::BillingSupport => t_string!(i18n, labels.billing_support),
+        Service::PaymentGateway => td_string!(locale, labels.payment_gateway),
+        Service::System => td_string!(locale, labels.system),
+        Service::BillingPlans => td_string!(locale, labels.billing_plans),
+        Service::BillingSupport => td_string!(locale, labels.billing_support),
         Service::ModelFineTuning | Service::GpuContainer | Service::AiInference => service.label(),
     }
 }
 
 /// A history row's status.
-pub fn status(i18n: I18n, status: Status) -> &'static str {
+pub fn status(locale: Locale, status: Status) -> &'static str {
     match status {
-        Status::Success => t_string!(i18n, labels.success),
-        Status::Failed => t_string!(i18n, labels.failed),
-        Status::Processed => t_string!(i18n, labels.processed),
+        Status::Success => td_string!(locale, labels.success),
+        Status::Failed => td_string!(locale, labels.failed),
+        Status::Processed => td_string!(locale, labels.processed),
     }
 }
 
 /// A payment's status.
-pub fn payment_status(i18n: I18n, status: PaymentStatus) -> &'static str {
+pub fn payment_status(locale: Locale, status: PaymentStatus) -> &'static str {
     match status {
-        PaymentStatus::Success => t_string!(i18n, labels.success),
-        PaymentStatus::Pending => t_string!(i18n, labels.pending),
-        PaymentStatus::Failed => t_string!(i18n, labels.failed),
+        PaymentStatus::Success => td_string!(locale, labels.success),
+        PaymentStatus::Pending => td_string!(locale, labels.pending),
+        PaymentStatus::Failed => td_string!(locale, labels.failed),
     }
 }

@@ -22,6 +22,7 @@ mod settings;
 mod sign_in;
 mod vouchers;
 
+use language::use_locale;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -34,8 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     content_security_policy();
     view! {
         <!DOCTYPE html>
-        // `lang` comes from the translations' context (`<Html>`): the page's language.
-        <html>
+        <html lang=language::of_request().as_str()>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -78,6 +78,7 @@ fn content_security_policy() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    language::provide();
     // Effects run only in the browser, after hydration: the mark tells end-to-end tests
     // (and anyone debugging) that the page is live.
     Effect::new(|_| {
@@ -86,17 +87,15 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <I18nContextProvider ssr_lang_header_getter=language::decided()>
-            <Pages />
-        </I18nContextProvider>
+        <Pages />
     }
 }
 
 /// The routes, inside the translations' context.
 #[component]
 fn Pages() -> impl IntoView {
-    let i18n = use_i18n();
-    let product = t_string!(i18n, product);
+    let locale = use_locale();
+    let product = td_string!(locale, product);
     view! {
         <Stylesheet id="leptos" href="/pkg/billing.css" />
         <Title formatter=move |page: String| format!("{page} · {product}") />
@@ -142,13 +141,13 @@ fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
-        <Title text=t_string!(i18n, not_found.title) />
+        <Title text=td_string!(locale, not_found.title) />
         <main class="narrow">
-            <h1>{t_string!(i18n, not_found.title)}</h1>
+            <h1>{td_string!(locale, not_found.title)}</h1>
             <p>
-                {t_string!(i18n, not_found.body)} " " <a href="/billing">{t_string!(i18n, not_found.link)}</a>
+                {td_string!(locale, not_found.body)} " " <a href="/billing">{td_string!(locale, not_found.link)}</a>
             </p>
         </main>
     }

@@ -6,6 +6,7 @@ use crate::api::{account_payment_history, get_payment_outcome, payment_history};
 use crate::model::history::{HistoryFilter, PageCursor};
 use crate::model::top_up::{PaymentOutcome, PaymentPage, PaymentStatus};
 use super::messages;
+use super::language::use_locale;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,7 +20,7 @@ const POLL: Duration = Duration::from_secs(2);
 /// (updating by itself until the gateway's callback arrives) or Failed.
 #[component]
 pub fn TopUpOutcome() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let params = use_params_map();
     let reference = move || params.with(|p| p.get("reference").unwrap_or_default());
     let tick = RwSignal::new(0_u32);
@@ -46,21 +47,21 @@ pub fn TopUpOutcome() -> impl IntoView {
         }
     });
     view! {
-        <Title text=t_string!(i18n, payments.top_up) />
-        <Transition fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
+        <Title text=td_string!(locale, payments.top_up) />
+        <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
             {move || Suspend::new(async move {
                 match outcome.await {
                     Ok(Some(o)) => view! { <Outcome o /> }.into_any(),
                     Ok(None) => view! {
                         <section class="outcome">
-                            <h2>{t_string!(i18n, payments.not_found)}</h2>
-                            <p>{t_string!(i18n, payments.not_found_body)}</p>
-                            <p><a href="/billing/payments">{t_string!(i18n, payments.view_history)}</a></p>
+                            <h2>{td_string!(locale, payments.not_found)}</h2>
+                            <p>{td_string!(locale, payments.not_found_body)}</p>
+                            <p><a href="/billing/payments">{td_string!(locale, payments.view_history)}</a></p>
                         </section>
                     }
                         .into_any(),
                     Err(e) => {
-                        view! { <p class="form-error" role="alert">{messages::error(i18n, &e)}</p> }
+                        view! { <p class="form-error" role="alert">{messages::error(locale, &e)}</p> }
                             .into_any()
                     }
                 }
@@ -71,19 +72,19 @@ pub fn TopUpOutcome() -> impl IntoView {
 
 #[component]
 fn Outcome(o: PaymentOutcome) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let method = o.method.label();
     let amount = &o.amount;
     let (title, class, body) = match o.status {
         PaymentStatus::Success => (
-            t_string!(i18n, payments.success_title),
+            td_string!(locale, payments.success_title),
             "outcome outcome-success",
-            t_string!(i18n, payments.success_body, amount, balance = o.balance).to_string(),
+            td_string!(locale, payments.success_body, amount, balance = o.balance).to_string(),
         ),
         PaymentStatus::Pending => (
-            t_string!(i18n, payments.pending_title),
+            td_string!(locale, payments.pending_title),
             "outcome outcome-pending",
-            t_string!(i18n, payments.pending_body, method, amount).to_string(),
+            td_string!(locale, payments.pending_body, method, amount).to_string(),
         ),
         PaymentStatus::Failed => (
             // The gateway's own words say whether the customer cancelled.
@@ -91,16 +92,16 @@ fn Outcome(o: PaymentOutcome) -> impl IntoView {
                 .as_deref()
                 .is_some_and(|r| r.to_lowercase().contains("cancel"))
             {
-                t_string!(i18n, payments.cancelled_title)
+                td_string!(locale, payments.cancelled_title)
             } else {
-                t_string!(i18n, payments.failed_title)
+                td_string!(locale, payments.failed_title)
             },
             "outcome outcome-failed",
             {
-                let failed = t_string!(i18n, payments.failed_body, amount).to_string();
+                let failed = td_string!(locale, payments.failed_body, amount).to_string();
                 match o.reason.clone() {
                     Some(reason) => {
-                        format!("{failed} {}", t_string!(i18n, payments.reason, reason))
+                        format!("{failed} {}", td_string!(locale, payments.reason, reason))
                     }
                     None => failed,
                 }
@@ -112,18 +113,18 @@ fn Outcome(o: PaymentOutcome) -> impl IntoView {
             <h2 id="outcome-heading">{title}</h2>
             <p role="status">{body}</p>
             <dl class="summary">
-                <dt>{t_string!(i18n, payments.reference)}</dt>
+                <dt>{td_string!(locale, payments.reference)}</dt>
                 <dd>{o.reference}</dd>
-                <dt>{t_string!(i18n, payments.amount)}</dt>
+                <dt>{td_string!(locale, payments.amount)}</dt>
                 <dd>{o.amount.to_string()}</dd>
-                <dt>{t_string!(i18n, payments.method)}</dt>
+                <dt>{td_string!(locale, payments.method)}</dt>
                 <dd>{method}</dd>
-                <dt>{t_string!(i18n, payments.status)}</dt>
-                <dd>{messages::payment_status(i18n, o.status)}</dd>
+                <dt>{td_string!(locale, payments.status)}</dt>
+                <dd>{messages::payment_status(locale, o.status)}</dd>
             </dl>
             <p class="outcome-links">
-                <a class="button-primary" href="/billing">{t_string!(i18n, payments.back)}</a>
-                <a href="/billing/payments">{t_string!(i18n, payments.view_history)}</a>
+                <a class="button-primary" href="/billing">{td_string!(locale, payments.back)}</a>
+                <a href="/billing/payments">{td_string!(locale, payments.view_history)}</a>
             </p>
         </section>
     }
@@ -134,7 +135,7 @@ const PATH: &str = "/billing/payments";
 /// Every top-up, newest first, a page at a time.
 #[component]
 pub fn PaymentHistory() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let search = use_location().search;
     let account = super::history::scope();
     let scope = StoredValue::new(account.clone());
@@ -151,15 +152,15 @@ pub fn PaymentHistory() -> impl IntoView {
         }
     });
     view! {
-        <Title text=t_string!(i18n, payments.title) />
+        <Title text=td_string!(locale, payments.title) />
         <section aria-labelledby="payments-heading" class="history">
-            <h2 id="payments-heading">{t_string!(i18n, payments.title)}</h2>
-            <Transition fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
+            <h2 id="payments-heading">{td_string!(locale, payments.title)}</h2>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(p) => view! { <PaymentTable page=p size=HistoryFilter::from_query_string(&search.get_untracked()).page_size account=scope.get_value() /> }.into_any(),
                         Err(e) => {
-                            view! { <p class="form-error" role="alert">{messages::error(i18n, &e)}</p> }
+                            view! { <p class="form-error" role="alert">{messages::error(locale, &e)}</p> }
                                 .into_any()
                         }
                     }
@@ -171,14 +172,14 @@ pub fn PaymentHistory() -> impl IntoView {
 
 #[component]
 fn PaymentTable(page: PaymentPage, size: u32, account: Option<String>) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     if page.rows.is_empty() {
         return view! {
             <p class="empty">
                 {if account.is_some() {
-                    t_string!(i18n, payments.none)
+                    td_string!(locale, payments.none)
                 } else {
-                    t_string!(i18n, payments.none_add)
+                    td_string!(locale, payments.none_add)
                 }}
             </p>
         }
@@ -202,15 +203,15 @@ fn PaymentTable(page: PaymentPage, size: u32, account: Option<String>) -> impl I
     view! {
         <div class="table-scroll">
             // Cards on a phone (CSS); the roles keep it a table for screen readers.
-            <table aria-label=t_string!(i18n, payments.table) role="table" class="cards-on-phone">
+            <table aria-label=td_string!(locale, payments.table) role="table" class="cards-on-phone">
                 <thead role="rowgroup">
                     <tr role="row">
-                        <th scope="col" role="columnheader">{t_string!(i18n, payments.date)}</th>
-                        <th scope="col" role="columnheader" class="num">{t_string!(i18n, payments.amount)}</th>
-                        <th scope="col" role="columnheader">{t_string!(i18n, payments.method)}</th>
-                        <th scope="col" role="columnheader">{t_string!(i18n, payments.status)}</th>
-                        <th scope="col" role="columnheader">{t_string!(i18n, payments.reference)}</th>
-                        <th scope="col" role="columnheader">{t_string!(i18n, payments.gateway_reference)}</th>
+                        <th scope="col" role="columnheader">{td_string!(locale, payments.date)}</th>
+                        <th scope="col" role="columnheader" class="num">{td_string!(locale, payments.amount)}</th>
+                        <th scope="col" role="columnheader">{td_string!(locale, payments.method)}</th>
+                        <th scope="col" role="columnheader">{td_string!(locale, payments.status)}</th>
+                        <th scope="col" role="columnheader">{td_string!(locale, payments.reference)}</th>
+                        <th scope="col" role="columnheader">{td_string!(locale, payments.gateway_reference)}</th>
                     </tr>
                 </thead>
                 <tbody role="rowgroup">
@@ -225,20 +226,20 @@ fn PaymentTable(page: PaymentPage, size: u32, account: Option<String>) -> impl I
                             };
                             view! {
                                 <tr role="row">
-                                    <td role="cell" class="nowrap" data-label=t_string!(i18n, payments.date)>{row.date}</td>
-                                    <td role="cell" class="num" data-label=t_string!(i18n, payments.amount)>{row.amount.to_string()}</td>
-                                    <td role="cell" data-label=t_string!(i18n, payments.method)>{row.method.label()}</td>
-                                    <td role="cell" data-label=t_string!(i18n, payments.status)>
-                                        <span class=status_class>{messages::payment_status(i18n, row.status)}</span>
+                                    <td role="cell" class="nowrap" data-label=td_string!(locale, payments.date)>{row.date}</td>
+                                    <td role="cell" class="num" data-label=td_string!(locale, payments.amount)>{row.amount.to_string()}</td>
+                                    <td role="cell" data-label=td_string!(locale, payments.method)>{row.method.label()}</td>
+                                    <td role="cell" data-label=td_string!(locale, payments.status)>
+                                        <span class=status_class>{messages::payment_status(locale, row.status)}</span>
                                     </td>
-                                    <td role="cell" class="nowrap" data-label=t_string!(i18n, payments.reference)>
+                                    <td role="cell" class="nowrap" data-label=td_string!(locale, payments.reference)>
                                         {if account.is_some() {
                                             row.reference.clone().into_any()
                                         } else {
                                             view! { <a href=format!("/billing/top-up/{}", row.reference)>{row.reference.clone()}</a> }.into_any()
                                         }}
                                     </td>
-                                    <td role="cell" class="nowrap" data-label=t_string!(i18n, payments.gateway_reference)>{row.gateway_reference.unwrap_or_else(|| "—".into())}</td>
+                                    <td role="cell" class="nowrap" data-label=td_string!(locale, payments.gateway_reference)>{row.gateway_reference.unwrap_or_else(|| "—".into())}</td>
                                 </tr>
                             }
                         })

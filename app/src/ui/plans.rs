@@ -8,6 +8,7 @@ use crate::api::{PreviewPlanUpgrade, SchedulePlanChange, UndoPlanChange, Upgrade
 use crate::model::error::AppError;
 use crate::model::plan::{CurrentPlan, PlanAction, PlanOffer, PlansPage, UpgradePreview};
 use super::messages;
+use super::language::use_locale;
 use crate::i18n::*;
 use crate::model::plan::{Change, PlanChanged};
 use leptos::prelude::*;
@@ -17,23 +18,23 @@ use leptos_meta::Title;
 type Outcome = RwSignal<Option<Result<String, String>>>;
 
 /// What a plan change did, as the page says it.
-fn said(i18n: leptos_i18n::I18nContext<Locale>, done: &PlanChanged) -> String {
+fn said(locale: Locale, done: &PlanChanged) -> String {
     match &done.change {
         Change::Now { plan, paid } if paid.to_minor().unwrap_or(0) > 0 => {
-            t_string!(i18n, plans.now_paid, plan, paid).to_string()
+            td_string!(locale, plans.now_paid, plan, paid).to_string()
         }
-        Change::Now { plan, .. } => t_string!(i18n, plans.now, plan).to_string(),
+        Change::Now { plan, .. } => td_string!(locale, plans.now, plan).to_string(),
         Change::AfterRenewalPaid { plan } => {
-            t_string!(i18n, plans.after_renewal, plan).to_string()
+            td_string!(locale, plans.after_renewal, plan).to_string()
         }
-        Change::On { plan, on } => t_string!(i18n, plans.on, plan, on).to_string(),
-        Change::Undone => t_string!(i18n, plans.undone).to_owned(),
+        Change::On { plan, on } => td_string!(locale, plans.on, plan, on).to_string(),
+        Change::Undone => td_string!(locale, plans.undone).to_owned(),
     }
 }
 
 #[component]
 pub fn PlansTab() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let plans = Resource::new(|| (), |_| get_plans());
     let outcome: Outcome = RwSignal::new(None);
     let preview = ServerAction::<PreviewPlanUpgrade>::new();
@@ -45,8 +46,8 @@ pub fn PlansTab() -> impl IntoView {
             if let Some(answer) = action.get() {
                 outcome.set(Some(
                     answer
-                        .map(|done| said(i18n, &done))
-                        .map_err(|e| messages::error(i18n, &e)),
+                        .map(|done| said(locale, &done))
+                        .map_err(|e| messages::error(locale, &e)),
                 ));
                 plans.refetch();
             }
@@ -60,23 +61,23 @@ pub fn PlansTab() -> impl IntoView {
         plans,
     };
     view! {
-        <Title text=t_string!(i18n, plans.title) />
+        <Title text=td_string!(locale, plans.title) />
         <section aria-labelledby="plans-heading">
-            <h2 id="plans-heading">{t_string!(i18n, plans.title)}</h2>
+            <h2 id="plans-heading">{td_string!(locale, plans.title)}</h2>
             <p id="plan-outcome" role="status" class=move || match outcome.get() {
                 Some(Err(_)) => "form-error",
                 _ => "form-success",
             }>{move || outcome.get().map(|o| o.unwrap_or_else(|e| e))}</p>
-            <Transition fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match plans.await {
                         Ok(page) => view! { <Plans page actions /> }.into_any(),
                         Err(AppError::NoBillingProfile) => view! {
-                            <p class="empty">{t_string!(i18n, plans.no_profile)}</p>
+                            <p class="empty">{td_string!(locale, plans.no_profile)}</p>
                         }
                             .into_any(),
                         Err(e) => {
-                            view! { <p class="form-error" role="alert">{messages::error(i18n, &e)}</p> }
+                            view! { <p class="form-error" role="alert">{messages::error(locale, &e)}</p> }
                                 .into_any()
                         }
                     }
@@ -89,7 +90,7 @@ pub fn PlansTab() -> impl IntoView {
                     .map(|answer| match answer {
                         Ok(p) => view! { <Preview preview=p actions /> }.into_any(),
                         Err(e) => {
-                            view! { <p class="form-error" role="alert">{messages::error(i18n, &e)}</p> }
+                            view! { <p class="form-error" role="alert">{messages::error(locale, &e)}</p> }
                                 .into_any()
                         }
                     })
@@ -109,10 +110,10 @@ struct Actions {
 
 #[component]
 fn Plans(page: PlansPage, actions: Actions) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     view! {
         <Current current=page.current.clone() actions />
-        <ul class="plan-grid" aria-label=t_string!(i18n, plans.list)>
+        <ul class="plan-grid" aria-label=td_string!(locale, plans.list)>
             {page
                 .plans
                 .into_iter()
@@ -124,7 +125,7 @@ fn Plans(page: PlansPage, actions: Actions) -> impl IntoView {
 
 #[component]
 fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let add_credit = expect_context::<AddCreditRequest>();
     let busy = move || actions.schedule.pending().get() || actions.undo.pending().get();
     let grace = current.grace.clone().map(|grace| {
@@ -132,8 +133,8 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
         view! {
             <div class="notice notice-warning" role="alert">
                 <p>
-                    {t_string!(
-                        i18n,
+                    {td_string!(
+                        locale,
                         plans.grace,
                         plan = &current.name,
                         due = &grace.due,
@@ -143,20 +144,20 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
                         .to_string()}
                 </p>
                 <button type="button" class="button-primary" on:click=move |_| add_credit.open_with(top_up)>
-                    {t_string!(i18n, plans.add_credit, amount = top_up).to_string()}
+                    {td_string!(locale, plans.add_credit, amount = top_up).to_string()}
                 </button>
             </div>
         }
     });
     let scheduled = current.scheduled.clone().map(|s| {
         let what = if s.cancel {
-            t_string!(i18n, plans.cancelled, plan = &s.to_name, on = &s.on).to_string()
+            td_string!(locale, plans.cancelled, plan = &s.to_name, on = &s.on).to_string()
         } else {
-            t_string!(i18n, plans.moves, plan = &s.to_name, on = &s.on).to_string()
+            td_string!(locale, plans.moves, plan = &s.to_name, on = &s.on).to_string()
         };
         view! {
             <div class="notice">
-                <p>{what} " " {t_string!(i18n, plans.nothing_charged)}</p>
+                <p>{what} " " {td_string!(locale, plans.nothing_charged)}</p>
                 <button
                     type="button"
                     class="button-quiet"
@@ -166,7 +167,7 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
                         actions.undo.dispatch(UndoPlanChange {});
                     }
                 >
-                    {t_string!(i18n, plans.undo)}
+                    {td_string!(locale, plans.undo)}
                 </button>
             </div>
         }
@@ -175,23 +176,23 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
     view! {
         <section class="current-plan" aria-labelledby="current-plan-heading">
             <h3 id="current-plan-heading">
-                {t_string!(i18n, plans.your_plan, plan = &current.name).to_string()}
+                {td_string!(locale, plans.your_plan, plan = &current.name).to_string()}
             </h3>
             <dl class="facts">
                 <div>
-                    <dt>{t_string!(i18n, plans.price)}</dt>
-                    <dd>{t_string!(i18n, plans.a_month, price = current.price).to_string()}</dd>
+                    <dt>{td_string!(locale, plans.price)}</dt>
+                    <dd>{td_string!(locale, plans.a_month, price = current.price).to_string()}</dd>
                 </div>
                 <div>
-                    <dt>{t_string!(i18n, plans.current_period)}</dt>
-                    <dd>{t_string!(i18n, plans.since, start = &current.period_start).to_string()}</dd>
+                    <dt>{td_string!(locale, plans.current_period)}</dt>
+                    <dd>{td_string!(locale, plans.since, start = &current.period_start).to_string()}</dd>
                 </div>
                 <div>
                     <dt>
                         {if current.is_free {
-                            t_string!(i18n, plans.next_period)
+                            td_string!(locale, plans.next_period)
                         } else {
-                            t_string!(i18n, plans.renews_on)
+                            td_string!(locale, plans.renews_on)
                         }}
                     </dt>
                     <dd>{current.renews_on.clone()}</dd>
@@ -209,7 +210,7 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
                         actions.schedule.dispatch(SchedulePlanChange { plan: String::new() });
                     }
                 >
-                    {t_string!(i18n, plans.cancel)}
+                    {td_string!(locale, plans.cancel)}
                 </button>
             })}
         </section>
@@ -218,19 +219,19 @@ fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
 
 #[component]
 fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let code = offer.code.clone();
     let name = offer.name.clone();
     let heading = format!("plan-{}", offer.code);
     let labelled_by = heading.clone();
     let busy = move || actions.preview.pending().get() || actions.schedule.pending().get();
     let button = match offer.action {
-        PlanAction::Current => view! { <p class="plan-badge">{t_string!(i18n, plans.current)}</p> }.into_any(),
+        PlanAction::Current => view! { <p class="plan-badge">{td_string!(locale, plans.current)}</p> }.into_any(),
         PlanAction::Scheduled => view! {
             <p class="plan-badge">
                 {current
                     .scheduled
-                    .map(|s| t_string!(i18n, plans.from, on = s.on).to_string())
+                    .map(|s| td_string!(locale, plans.from, on = s.on).to_string())
                     .unwrap_or_default()}
             </p>
         }
@@ -245,7 +246,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
                     actions.preview.dispatch(PreviewPlanUpgrade { plan: code.clone() });
                 }
             >
-                {t_string!(i18n, plans.upgrade_to, plan = &name).to_string()}
+                {td_string!(locale, plans.upgrade_to, plan = &name).to_string()}
             </button>
         }
         .into_any(),
@@ -260,7 +261,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
                     actions.schedule.dispatch(SchedulePlanChange { plan: code.clone() });
                 }
             >
-                {t_string!(i18n, plans.downgrade_to, plan = &name).to_string()}
+                {td_string!(locale, plans.downgrade_to, plan = &name).to_string()}
             </button>
         }
         .into_any(),
@@ -276,7 +277,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
             <p class="plan-price">
                 <strong>{offer.price.to_string()}</strong>
                 " "
-                {t_string!(i18n, plans.per_month)}
+                {td_string!(locale, plans.per_month)}
             </p>
             <p class="muted">{offer.description.clone()}</p>
             <ul class="plan-features">
@@ -290,7 +291,7 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
 /// What an upgrade will charge and cover; Confirm makes it.
 #[component]
 fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let fresh = expect_context::<FreshBalances>();
     let add_credit = expect_context::<AddCreditRequest>();
     let upgrade = ServerAction::<UpgradePlan>::new();
@@ -306,35 +307,35 @@ fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
                 if let Some(balances) = done.balances {
                     fresh.0.set(Some(balances));
                 }
-                actions.outcome.set(Some(Ok(said(i18n, &done))));
+                actions.outcome.set(Some(Ok(said(locale, &done))));
                 actions.preview.value().set(None);
                 actions.plans.refetch();
                 browser::focus_id("plans-heading");
             }
-            Err(e) => actions.outcome.set(Some(Err(messages::error(i18n, &e)))),
+            Err(e) => actions.outcome.set(Some(Err(messages::error(locale, &e)))),
         }
     });
     let to_code = preview.to_code.clone();
     let expected_minor = preview.amount.to_minor().unwrap_or(0);
     let short = preview.shortfall.clone();
-    let title = t_string!(i18n, plans.upgrade_to, plan = &preview.to_name).to_string();
+    let title = td_string!(locale, plans.upgrade_to, plan = &preview.to_name).to_string();
     view! {
         <section class="plan-preview" aria-labelledby="plan-preview-heading">
             <h3 id="plan-preview-heading" tabindex="-1">{title}</h3>
             <dl class="facts">
                 <div>
-                    <dt>{t_string!(i18n, plans.charged_now)}</dt>
+                    <dt>{td_string!(locale, plans.charged_now)}</dt>
                     <dd data-testid="upgrade-amount">{preview.amount.to_string()}</dd>
                 </div>
                 <div>
-                    <dt>{t_string!(i18n, plans.covers)}</dt>
+                    <dt>{td_string!(locale, plans.covers)}</dt>
                     <dd>{preview.covers.clone()}</dd>
                 </div>
                 <div>
-                    <dt>{t_string!(i18n, plans.then)}</dt>
+                    <dt>{td_string!(locale, plans.then)}</dt>
                     <dd>
-                        {t_string!(
-                            i18n,
+                        {td_string!(
+                            locale,
                             plans.then_value,
                             price = preview.renewal_price,
                             on = &preview.renews_on
@@ -343,12 +344,12 @@ fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
                     </dd>
                 </div>
                 <div>
-                    <dt>{t_string!(i18n, plans.your_balance)}</dt>
+                    <dt>{td_string!(locale, plans.your_balance)}</dt>
                     <dd>{preview.balances.total().to_string()}</dd>
                 </div>
             </dl>
             <p class="muted small">
-                {t_string!(i18n, plans.how_paid)}
+                {td_string!(locale, plans.how_paid)}
             </p>
             {short
                 .clone()
@@ -356,10 +357,10 @@ fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
                     view! {
                         <div class="notice notice-warning" role="alert">
                             <p>
-                                {t_string!(i18n, plans.short, amount = s.missing).to_string()}
+                                {td_string!(locale, plans.short, amount = s.missing).to_string()}
                             </p>
                             <button type="button" class="button-primary" on:click=move |_| add_credit.open_with(s.top_up)>
-                                {t_string!(i18n, plans.add_credit, amount = s.top_up).to_string()}
+                                {td_string!(locale, plans.add_credit, amount = s.top_up).to_string()}
                             </button>
                         </div>
                     }
@@ -381,10 +382,10 @@ fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
                         });
                     }
                 >
-                    {t_string!(i18n, plans.confirm)}
+                    {td_string!(locale, plans.confirm)}
                 </button>
                 <button type="button" class="button-quiet" on:click=move |_| actions.preview.value().set(None)>
-                    {t_string!(i18n, plans.not_now)}
+                    {td_string!(locale, plans.not_now)}
                 </button>
             </div>
         </section>

@@ -8,13 +8,14 @@ use crate::api::{SaveBillingSettings, SavePreferences, get_settings};
 use crate::model::billing::{BillingForm, FieldError};
 use crate::model::error::AppError;
 use crate::model::settings::{DateFormat, Language, PreferencesForm, SettingsPage};
+use super::language::use_locale;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn SettingsTab() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let settings = Resource::new(|| (), |_| get_settings());
     // Outside the sections, which are drawn again from the saved settings: the
     // confirmation stays on screen.
@@ -23,20 +24,20 @@ pub fn SettingsTab() -> impl IntoView {
         notice: RwSignal::new(None),
     };
     view! {
-        <Title text=t_string!(i18n, settings.title) />
+        <Title text=td_string!(locale, settings.title) />
         <section aria-labelledby="settings-heading">
-            <h2 id="settings-heading">{t_string!(i18n, settings.title)}</h2>
+            <h2 id="settings-heading">{td_string!(locale, settings.title)}</h2>
             <p role="status" class="form-success" id="settings-saved">
                 {move || saved.notice.get()}
             </p>
-            <Transition fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match settings.await {
                         Ok(page) => view! { <Settings page saved /> }.into_any(),
                         Err(e) => {
                             view! {
                                 <p class="form-error" role="alert">
-                                    {super::messages::error(i18n, &e)}
+                                    {super::messages::error(locale, &e)}
                                 </p>
                             }
                                 .into_any()
@@ -64,21 +65,21 @@ impl Saved {
 
 #[component]
 fn Settings(page: SettingsPage, saved: Saved) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let last_changed = page.changes.first().map(|c| c.when.clone());
     view! {
         <p class="muted" data-testid="settings-last-changed">
             {match last_changed {
-                Some(when) => t_string!(i18n, settings.last_changed, when).to_string(),
-                None => t_string!(i18n, settings.never_changed).to_owned(),
+                Some(when) => td_string!(locale, settings.last_changed, when).to_string(),
+                None => td_string!(locale, settings.never_changed).to_owned(),
             }}
         </p>
         {match page.billing.clone() {
             Some(form) => view! { <BillingSection form held=page.currency saved /> }.into_any(),
             None => view! {
                 <section aria-labelledby="billing-info-heading" class="settings-section">
-                    <h3 id="billing-info-heading">{t_string!(i18n, settings.billing_heading)}</h3>
-                    <p class="empty">{t_string!(i18n, settings.no_profile)}</p>
+                    <h3 id="billing-info-heading">{td_string!(locale, settings.billing_heading)}</h3>
+                    <p class="empty">{td_string!(locale, settings.no_profile)}</p>
                 </section>
             }
                 .into_any(),
@@ -94,7 +95,7 @@ fn BillingSection(
     held: Option<crate::model::money::Currency>,
     saved: Saved,
 ) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let form = RwSignal::new(form);
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let save = ServerAction::<SaveBillingSettings>::new();
@@ -103,9 +104,9 @@ fn BillingSection(
             return;
         };
         match answer {
-            Ok(()) => saved.done(t_string!(i18n, settings.billing_saved)),
+            Ok(()) => saved.done(td_string!(locale, settings.billing_saved)),
             Err(AppError::Fields(list)) => errors.set(list),
-            Err(e) => errors.set(vec![FieldError::text("form", super::messages::error(i18n, &e))]),
+            Err(e) => errors.set(vec![FieldError::text("form", super::messages::error(locale, &e))]),
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -126,13 +127,13 @@ fn BillingSection(
     let form_message = super::billing_form::form_message(errors);
     view! {
         <section aria-labelledby="billing-info-heading" class="settings-section">
-            <h3 id="billing-info-heading">{t_string!(i18n, settings.billing_and_tax)}</h3>
+            <h3 id="billing-info-heading">{td_string!(locale, settings.billing_and_tax)}</h3>
             <form class="settings-form" novalidate on:submit=submit>
                 <super::billing_form::FormProblem message=form_message id="billing-form-error" />
                 <BillingFields form errors held />
                 <div class="form-actions">
                     <button type="submit" class="button-primary" disabled=move || save.pending().get()>
-                        {t_string!(i18n, settings.save_billing)}
+                        {td_string!(locale, settings.save_billing)}
                     </button>
                 </div>
             </form>
@@ -142,7 +143,7 @@ fn BillingSection(
 
 #[component]
 fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let form = RwSignal::new(page.preferences.clone());
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let save = ServerAction::<SavePreferences>::new();
@@ -155,14 +156,14 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
             Ok(()) => {
                 // A new language shows on the whole page, header included: load it again.
                 let chosen = form.with_untracked(|f| Language::parse(&f.language));
-                if chosen.is_some_and(|l| l != Language::from(i18n.get_locale_untracked())) {
+                if chosen.is_some_and(|l| l != Language::from(locale)) {
                     browser::reload();
                 }
-                saved.done(t_string!(i18n, settings.preferences_saved));
+                saved.done(td_string!(locale, settings.preferences_saved));
             }
             Err(AppError::Fields(list)) => errors.set(list),
             Err(e) => {
-                errors.set(vec![FieldError::text("time_zone", super::messages::error(i18n, &e))])
+                errors.set(vec![FieldError::text("time_zone", super::messages::error(locale, &e))])
             }
         }
     });
@@ -192,9 +193,9 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
     let zone_message = message_for(errors, "time_zone");
     view! {
         <section aria-labelledby="preferences-heading" class="settings-section">
-            <h3 id="preferences-heading">{t_string!(i18n, settings.preferences_heading)}</h3>
+            <h3 id="preferences-heading">{td_string!(locale, settings.preferences_heading)}</h3>
             <form class="settings-form" novalidate on:submit=submit>
-                <label for="pref-language">{t_string!(i18n, settings.language)}</label>
+                <label for="pref-language">{td_string!(locale, settings.language)}</label>
                 <select
                     id="pref-language"
                     prop:value=move || form.with(|f| f.language.clone())
@@ -206,7 +207,7 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                         .collect_view()}
                 </select>
                 <FieldMessage id="pref-language-error".into() message=message_for(errors, "language") />
-                <label for="pref-time-zone">{t_string!(i18n, settings.time_zone)}</label>
+                <label for="pref-time-zone">{td_string!(locale, settings.time_zone)}</label>
                 <select
                     id="pref-time-zone"
                     prop:value=move || form.with(|f| f.time_zone.clone())
@@ -221,7 +222,7 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                         .collect_view()}
                 </select>
                 <p class="muted small" id="pref-time-zone-note">
-                    {t_string!(i18n, settings.time_zone_note)}
+                    {td_string!(locale, settings.time_zone_note)}
                     {suggested
                         .map(|zone| {
                             let pick = zone.clone();
@@ -232,13 +233,13 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                                     class="link-button"
                                     on:click=move |_| form.update(|f| f.time_zone = pick.clone())
                                 >
-                                    {t_string!(i18n, settings.use_zone, zone).to_string()}
+                                    {td_string!(locale, settings.use_zone, zone).to_string()}
                                 </button>
                             }
                         })}
                 </p>
                 <FieldMessage id="pref-time-zone-error".into() message=zone_message />
-                <label for="pref-date-format">{t_string!(i18n, settings.date_format)}</label>
+                <label for="pref-date-format">{td_string!(locale, settings.date_format)}</label>
                 <select
                     id="pref-date-format"
                     prop:value=move || form.with(|f| f.date_format.clone())
@@ -248,11 +249,11 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                         .into_iter()
                         .map(|d| {
                             let label = match d {
-                                DateFormat::Auto => t_string!(i18n, settings.date_auto),
-                                DateFormat::Ymd => t_string!(i18n, settings.date_ymd),
-                                DateFormat::Slashed => t_string!(i18n, settings.date_slashed),
-                                DateFormat::Dmy => t_string!(i18n, settings.date_dmy),
-                                DateFormat::Mdy => t_string!(i18n, settings.date_mdy),
+                                DateFormat::Auto => td_string!(locale, settings.date_auto),
+                                DateFormat::Ymd => td_string!(locale, settings.date_ymd),
+                                DateFormat::Slashed => td_string!(locale, settings.date_slashed),
+                                DateFormat::Dmy => td_string!(locale, settings.date_dmy),
+                                DateFormat::Mdy => td_string!(locale, settings.date_mdy),
                             };
                             view! { <option value=d.as_str()>{label}</option> }
                         })
@@ -262,14 +263,14 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                 <p class="muted small">
                     {match page.currency {
                         Some(c) => {
-                            t_string!(i18n, settings.currency_fixed, currency = c.code()).to_string()
+                            td_string!(locale, settings.currency_fixed, currency = c.code()).to_string()
                         }
-                        None => t_string!(i18n, settings.currency_later).to_owned(),
+                        None => td_string!(locale, settings.currency_later).to_owned(),
                     }}
                 </p>
                 <div class="form-actions">
                     <button type="submit" class="button-primary" disabled=move || save.pending().get()>
-                        {t_string!(i18n, settings.save_preferences)}
+                        {td_string!(locale, settings.save_preferences)}
                     </button>
                 </div>
             </form>
@@ -279,22 +280,22 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
 
 #[component]
 fn ChangeLog(page: SettingsPage) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let [when, who, setting, from, to] = [
-        t_string!(i18n, settings.when),
-        t_string!(i18n, settings.who),
-        t_string!(i18n, settings.setting),
-        t_string!(i18n, settings.from),
-        t_string!(i18n, settings.to),
+        td_string!(locale, settings.when),
+        td_string!(locale, settings.who),
+        td_string!(locale, settings.setting),
+        td_string!(locale, settings.from),
+        td_string!(locale, settings.to),
     ];
     view! {
         <section aria-labelledby="changes-heading" class="settings-section">
-            <h3 id="changes-heading">{t_string!(i18n, settings.changes_heading)}</h3>
+            <h3 id="changes-heading">{td_string!(locale, settings.changes_heading)}</h3>
             {if page.changes.is_empty() {
-                view! { <p class="empty">{t_string!(i18n, settings.no_changes)}</p> }.into_any()
+                view! { <p class="empty">{td_string!(locale, settings.no_changes)}</p> }.into_any()
             } else {
                 view! {
-                    <table aria-label=t_string!(i18n, settings.changes_heading) role="table" class="cards-on-phone">
+                    <table aria-label=td_string!(locale, settings.changes_heading) role="table" class="cards-on-phone">
                         <thead role="rowgroup">
                             <tr role="row">
                                 <th scope="col" role="columnheader">{when}</th>

@@ -1,31 +1,32 @@
 //! The sign-in page.
 
 use crate::api::SignIn;
+use super::language::use_locale;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let sign_in = ServerAction::<SignIn>::new();
     let error = move || {
         sign_in
             .value()
             .get()
             .and_then(|r| r.err())
-            .map(|e| super::messages::error(i18n, &e))
+            .map(|e| super::messages::error(locale, &e))
     };
     view! {
-        <Title text=t_string!(i18n, sign_in.title) />
+        <Title text=td_string!(locale, sign_in.title) />
         <main class="sign-in">
             <super::language::LanguageSwitcher />
-            <h1>{t_string!(i18n, product)}</h1>
-            <p class="muted">{t_string!(i18n, sign_in.intro)}</p>
+            <h1>{td_string!(locale, product)}</h1>
+            <p class="muted">{td_string!(locale, sign_in.intro)}</p>
             <ActionForm action=sign_in>
-                <label for="email">{t_string!(i18n, sign_in.email)}</label>
+                <label for="email">{td_string!(locale, sign_in.email)}</label>
                 <input id="email" type="email" name="email" autocomplete="username" required />
-                <label for="password">{t_string!(i18n, sign_in.password)}</label>
+                <label for="password">{td_string!(locale, sign_in.password)}</label>
                 <input
                     id="password"
                     type="password"
@@ -41,9 +42,9 @@ pub fn SignInPage() -> impl IntoView {
                 <button type="submit" class="button-primary" disabled=move || sign_in.pending().get()>
                     {move || {
                         if sign_in.pending().get() {
-                            t_string!(i18n, sign_in.pending)
+                            td_string!(locale, sign_in.pending)
                         } else {
-                            t_string!(i18n, sign_in.submit)
+                            td_string!(locale, sign_in.submit)
                         }
                     }}
                 </button>

@@ -4,6 +4,7 @@ use super::browser;
 use super::header::FreshBalances;
 use crate::api::{RedeemVoucher, get_voucher_list};
 use crate::model::voucher::{VoucherList, VoucherState};
+use super::language::use_locale;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,7 +13,7 @@ use leptos_meta::Title;
 /// balances at once, and the message says how much was added and when it expires.
 #[component]
 pub fn ApplyVoucher() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let fresh = expect_context::<FreshBalances>();
     let apply = ServerAction::<RedeemVoucher>::new();
     let code = RwSignal::new(String::new());
@@ -31,13 +32,13 @@ pub fn ApplyVoucher() -> impl IntoView {
                 code.set(String::new());
                 let amount = &done.amount;
                 let message = match &done.expires_at {
-                    Some(at) => t_string!(i18n, vouchers.added_expires, amount, at).to_string(),
-                    None => t_string!(i18n, vouchers.added_forever, amount).to_string(),
+                    Some(at) => td_string!(locale, vouchers.added_expires, amount, at).to_string(),
+                    None => td_string!(locale, vouchers.added_forever, amount).to_string(),
                 };
                 outcome.set(Some(Ok(message)));
             }
             Err(e) => {
-                outcome.set(Some(Err(super::messages::error(i18n, &e))));
+                outcome.set(Some(Err(super::messages::error(locale, &e))));
                 browser::focus_id("voucher-code");
             }
         }
@@ -56,10 +57,10 @@ pub fn ApplyVoucher() -> impl IntoView {
     let failed = move || matches!(outcome.get(), Some(Err(_)));
     view! {
         <section aria-labelledby="voucher-heading" class="voucher-apply">
-            <h2 id="voucher-heading">{t_string!(i18n, vouchers.add_heading)}</h2>
+            <h2 id="voucher-heading">{td_string!(locale, vouchers.add_heading)}</h2>
             <form class="inline-form" novalidate on:submit=submit>
                 <div class="field">
-                    <label for="voucher-code">{t_string!(i18n, vouchers.code)}</label>
+                    <label for="voucher-code">{td_string!(locale, vouchers.code)}</label>
                     <input
                         id="voucher-code"
                         name="code"
@@ -80,7 +81,7 @@ pub fn ApplyVoucher() -> impl IntoView {
                     aria-busy=move || apply.pending().get().to_string()
                     disabled=move || apply.pending().get()
                 >
-                    {t_string!(i18n, vouchers.apply)}
+                    {td_string!(locale, vouchers.apply)}
                 </button>
             </form>
             <p
@@ -97,20 +98,20 @@ pub fn ApplyVoucher() -> impl IntoView {
 /// The Voucher List tab: every voucher the account redeemed.
 #[component]
 pub fn VoucherListPage() -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let list = Resource::new(|| (), |_| get_voucher_list());
     view! {
-        <Title text=t_string!(i18n, vouchers.title) />
+        <Title text=td_string!(locale, vouchers.title) />
         <section aria-labelledby="vouchers-heading">
-            <h2 id="vouchers-heading">{t_string!(i18n, vouchers.title)}</h2>
-            <Transition fallback=move || view! { <p class="loading">{t_string!(i18n, loading)}</p> }>
+            <h2 id="vouchers-heading">{td_string!(locale, vouchers.title)}</h2>
+            <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Ok(list) if list.rows.is_empty() => view! {
                             <p class="empty">
-                                {t_string!(i18n, vouchers.none_before)} " "
-                                <a href="/billing">{t_string!(i18n, vouchers.none_link)}</a> " "
-                                {t_string!(i18n, vouchers.none_after)}
+                                {td_string!(locale, vouchers.none_before)} " "
+                                <a href="/billing">{td_string!(locale, vouchers.none_link)}</a> " "
+                                {td_string!(locale, vouchers.none_after)}
                             </p>
                         }
                             .into_any(),
@@ -118,7 +119,7 @@ pub fn VoucherListPage() -> impl IntoView {
                         Err(e) => {
                             view! {
                                 <p class="form-error" role="alert">
-                                    {super::messages::error(i18n, &e)}
+                                    {super::messages::error(locale, &e)}
                                 </p>
                             }
                                 .into_any()
@@ -132,22 +133,22 @@ pub fn VoucherListPage() -> impl IntoView {
 
 #[component]
 fn VoucherTable(list: VoucherList) -> impl IntoView {
-    let i18n = use_i18n();
+    let locale = use_locale();
     let [code, voucher, state, granted, used, expired, remaining, redeemed, expires] = [
-        t_string!(i18n, vouchers.code_column),
-        t_string!(i18n, vouchers.voucher),
-        t_string!(i18n, vouchers.state),
-        t_string!(i18n, vouchers.granted),
-        t_string!(i18n, vouchers.used),
-        t_string!(i18n, vouchers.expired),
-        t_string!(i18n, vouchers.remaining),
-        t_string!(i18n, vouchers.redeemed),
-        t_string!(i18n, vouchers.expires),
+        td_string!(locale, vouchers.code_column),
+        td_string!(locale, vouchers.voucher),
+        td_string!(locale, vouchers.state),
+        td_string!(locale, vouchers.granted),
+        td_string!(locale, vouchers.used),
+        td_string!(locale, vouchers.expired),
+        td_string!(locale, vouchers.remaining),
+        td_string!(locale, vouchers.redeemed),
+        td_string!(locale, vouchers.expires),
     ];
     view! {
         // Explicit roles: on a phone the rows are laid out as cards (CSS), and the roles
         // keep them a table for screen readers.
-        <table aria-label=t_string!(i18n, vouchers.table) role="table" class="cards-on-phone">
+        <table aria-label=td_string!(locale, vouchers.table) role="table" class="cards-on-phone">
             <thead role="rowgroup">
                 <tr role="row">
                     <th scope="col" role="columnheader">{code}</th>
@@ -182,9 +183,9 @@ fn VoucherTable(list: VoucherList) -> impl IntoView {
                                 <td role="cell" data-label=state>
                                     <span class=state_class>
                                         {match row.state {
-                                            VoucherState::Active => t_string!(i18n, vouchers.active),
-                                            VoucherState::UsedUp => t_string!(i18n, vouchers.used_up),
-                                            VoucherState::Expired => t_string!(i18n, vouchers.state_expired),
+                                            VoucherState::Active => td_string!(locale, vouchers.active),
+                                            VoucherState::UsedUp => td_string!(locale, vouchers.used_up),
+                                            VoucherState::Expired => td_string!(locale, vouchers.state_expired),
                                         }}
                                     </span>
                                 </td>
@@ -194,7 +195,7 @@ fn VoucherTable(list: VoucherList) -> impl IntoView {
                                 <td role="cell" data-label=remaining class="num">{row.remaining.to_string()}</td>
                                 <td role="cell" data-label=redeemed class="nowrap">{row.redeemed_at}</td>
                                 <td role="cell" data-label=expires class="nowrap">
-                                    {row.expires_at.unwrap_or_else(|| t_string!(i18n, vouchers.never).to_owned())}
+                                    {row.expires_at.unwrap_or_else(|| td_string!(locale, vouchers.never).to_owned())}
                                 </td>
                             </tr>
                         }
@@ -203,7 +204,7 @@ fn VoucherTable(list: VoucherList) -> impl IntoView {
             </tbody>
             <tfoot role="rowgroup">
                 <tr role="row" class="totals">
-                    <th scope="row" role="rowheader" colspan="3">{t_string!(i18n, vouchers.total)}</th>
+                    <th scope="row" role="rowheader" colspan="3">{td_string!(locale, vouchers.total)}</th>
                     <td role="cell" data-label=granted class="num">{list.granted.to_string()}</td>
                     <td role="cell" data-label=used class="num">{list.used.to_string()}</td>
                     <td role="cell" data-label=expired class="num">{list.expired.to_string()}</td>
