@@ -89,7 +89,10 @@ fn every_key_exists_in_every_language_with_the_same_variables() {
         let missing: Vec<_> = english.keys().filter(|k| !other.contains_key(*k)).collect();
         let extra: Vec<_> = other.keys().filter(|k| !english.contains_key(*k)).collect();
         assert!(missing.is_empty(), "{language} lacks {missing:?}");
-        assert!(extra.is_empty(), "{language} has keys English lacks: {extra:?}");
+        assert!(
+            extra.is_empty(),
+            "{language} has keys English lacks: {extra:?}"
+        );
         for (key, text) in &other {
             assert!(!text.trim().is_empty(), "{language}: {key} is empty");
             assert_eq!(
@@ -114,7 +117,10 @@ fn translations_are_not_english_left_in_place() {
             })
             .map(|(key, _)| key)
             .collect();
-        assert!(copied.is_empty(), "{language} copies English for {copied:?}");
+        assert!(
+            copied.is_empty(),
+            "{language} copies English for {copied:?}"
+        );
     }
 }
 

@@ -1,15 +1,4 @@
-import AxeBuilder from "@axe-core/playwright";
-import { test, expect, signIn, hydrated, cli, DEMO } from "./fixtures";
-import type { Page } from "@playwright/test";
-
-/** Fails on any serious or critical axe violation, naming the rule and the elements. */
-async function accessible(page: Page, what: string) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  expect(bad, `${what}: axe violations`).toEqual([]);
-}
+import { test, expect, signIn, hydrated, cli, accessible, DEMO } from "./fixtures";
 
 test("every customer page passes axe with no serious or critical violation", async ({ page }) => {
   await page.goto("/sign-in");

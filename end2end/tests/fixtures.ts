@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { test as base, expect, type Page, type APIRequestContext } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
@@ -30,6 +31,15 @@ export async function apiBalance(request: APIRequestContext, accountId: string) 
   });
   expect(response.status()).toBe(200);
   return (await response.json()) as { total: string; top_up: string; voucher: string; currency: string };
+}
+
+/** Fails on any serious or critical axe violation, naming the rule and the elements. */
+export async function accessible(page: Page, what: string) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  expect(bad, `${what}: axe violations`).toEqual([]);
 }
 
 /** Waits until the page has hydrated, so clicks reach Leptos rather than the bare HTML. */

@@ -1,8 +1,8 @@
-import { test, expect, cli, hydrated, PASSWORD } from "./fixtures";
+import { test, expect, cli, hydrated, accessible, PASSWORD } from "./fixtures";
 import { LANGUAGES, BROWSER_LOCALE, t, overflowing } from "./languages";
 
 // Runs on the desktop and the phone projects: every customer page, in each language,
-// with no control cut off and no sideways scroll. Vietnamese writes the longest labels.
+// with no control cut off, no sideways scroll, and no serious or critical axe finding. Vietnamese writes the longest labels.
 for (const language of LANGUAGES) {
   test.describe(`${language} layout`, () => {
     test.use({ locale: BROWSER_LOCALE[language] });
@@ -14,6 +14,7 @@ for (const language of LANGUAGES) {
       await page.goto("/sign-in");
       await hydrated(page);
       expect(await overflowing(page), "sign-in").toEqual([]);
+      await accessible(page, `${language} sign-in`);
       await page.getByLabel(t(language, "sign_in.email"), { exact: true }).fill(email);
       await page.getByLabel(t(language, "sign_in.password"), { exact: true }).fill(PASSWORD);
       await page.getByRole("button", { name: t(language, "sign_in.submit"), exact: true }).click();
@@ -31,6 +32,7 @@ for (const language of LANGUAGES) {
         await expect(page.locator("html")).toHaveAttribute("lang", language);
         await expect(page.locator("main h2").first()).toBeVisible();
         expect(await overflowing(page), path).toEqual([]);
+        await accessible(page, `${language} ${path}`);
       }
 
       // The Add credit dialog's longest step: Confirm, with the terms and the Pay button.

@@ -55,7 +55,9 @@ pub async fn decide_adjustment(
     if note.chars().count() > 300 {
         return Err(AppError::Invalid {
             field: "note".into(),
-            problem: crate::model::problem::Problem::Other("Keep the note to 300 characters.".into()),
+            problem: crate::model::problem::Problem::Other(
+                "Keep the note to 300 characters.".into(),
+            ),
         });
     }
     adjustment::decide(

@@ -22,7 +22,9 @@ pub async fn audit_log(filter: AuditFilter) -> Result<AuditPage, AppError> {
     {
         return Err(AppError::Invalid {
             field: "filter".into(),
-            problem: crate::model::problem::Problem::Other("A filter is at most 200 characters.".into()),
+            problem: crate::model::problem::Problem::Other(
+                "A filter is at most 200 characters.".into(),
+            ),
         });
     }
     audit::page(call.db.conn(), &filter, LocalTime::of(&staff.user))

@@ -25,14 +25,17 @@ pub async fn search_accounts(query: String) -> Result<LookupResult, AppError> {
     if query.is_empty() {
         return Err(AppError::Invalid {
             field: "query".into(),
-            problem: crate::model::problem::Problem::Other("Enter an email, account id, payment reference, voucher code or tax code."
-                .into()),
+            problem: crate::model::problem::Problem::Other(
+                "Enter an email, account id, payment reference, voucher code or tax code.".into(),
+            ),
         });
     }
     if query.chars().count() > MAX_LOOKUP_CHARS {
         return Err(AppError::Invalid {
             field: "query".into(),
-            problem: crate::model::problem::Problem::Other(format!("A search is at most {MAX_LOOKUP_CHARS} characters.")),
+            problem: crate::model::problem::Problem::Other(format!(
+                "A search is at most {MAX_LOOKUP_CHARS} characters."
+            )),
         });
     }
     lookup::search(call.db.conn(), query)

@@ -51,8 +51,8 @@ pub mod server {
     use crate::model::error::AppError;
     use crate::model::money::Currency;
     use crate::model::operator::Capability;
-    use crate::model::session::Role;
     use crate::model::problem::Problem;
+    use crate::model::session::Role;
     use crate::model::settings::Language;
     use axum::extract::ConnectInfo;
     use leptos::prelude::{Owner, use_context};

@@ -174,7 +174,10 @@ pub async fn define_plan(form: PlanForm) -> Result<(), AppError> {
     let actor = crate::domain::audit::Actor::user(&staff.user);
     match plan::define(&call.db, &spec, &actor, crate::domain::db::now()).await {
         Ok(_) => Ok(()),
-        Err(e) if e.is_user_error() => Err(AppError::Fields(vec![FieldError::text("form", e.to_string())])),
+        Err(e) if e.is_user_error() => Err(AppError::Fields(vec![FieldError::text(
+            "form",
+            e.to_string(),
+        )])),
         Err(e) => Err(server::internal(e)),
     }
 }

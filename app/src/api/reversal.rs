@@ -27,7 +27,9 @@ pub async fn open_reversal(
     if reason.chars().count() < 10 || reason.chars().count() > 500 {
         return Err(AppError::Invalid {
             field: "reason".into(),
-            problem: crate::model::problem::Problem::Other("Write why in 10 to 500 characters (the dispute, the bank's notice).".into()),
+            problem: crate::model::problem::Problem::Other(
+                "Write why in 10 to 500 characters (the dispute, the bank's notice).".into(),
+            ),
         });
     }
     let reference = reference.trim();
@@ -39,7 +41,9 @@ pub async fn open_reversal(
     {
         return Err(AppError::Invalid {
             field: "reference".into(),
-            problem: crate::model::problem::Problem::Other("This account has no payment with this reference.".into()),
+            problem: crate::model::problem::Problem::Other(
+                "This account has no payment with this reference.".into(),
+            ),
         });
     }
     reversal::open(

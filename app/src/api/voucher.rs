@@ -101,7 +101,10 @@ pub async fn create_voucher_campaign(form: CampaignForm) -> Result<CreatedCampai
     let actor = crate::domain::audit::Actor::user(&staff.user);
     match voucher::create_campaign(&call.db, &campaign, &actor, crate::domain::db::now()).await {
         Ok(created) => Ok(created),
-        Err(e @ CampaignError::CodeTaken(_)) => Err(AppError::Fields(vec![FieldError::text("code", format!("{}; choose another.", capitalised(&e.to_string())))])),
+        Err(e @ CampaignError::CodeTaken(_)) => Err(AppError::Fields(vec![FieldError::text(
+            "code",
+            format!("{}; choose another.", capitalised(&e.to_string())),
+        )])),
         Err(e) => Err(server::internal(e)),
     }
 }
@@ -124,7 +127,9 @@ pub async fn disable_voucher_campaign(id: i64) -> Result<(), AppError> {
     let actor = crate::domain::audit::Actor::user(&staff.user);
     match voucher::disable(&call.db, id, &actor, crate::domain::db::now()).await {
         Ok(()) => Ok(()),
-        Err(CampaignError::NotFound(_)) => Err(AppError::NotFound("There is no such campaign.".into())),
+        Err(CampaignError::NotFound(_)) => {
+            Err(AppError::NotFound("There is no such campaign.".into()))
+        }
         Err(e) => Err(server::internal(e)),
     }
 }

@@ -2,8 +2,8 @@
 //! defaults); an unknown email and a wrong password fail the same way, after the same
 //! amount of work, so sign-in cannot be used to find out who has an account.
 
-use super::settings;
 use super::entities::user;
+use super::settings;
 use crate::model::session::Role;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use chrono::{DateTime, Utc};

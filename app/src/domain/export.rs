@@ -14,13 +14,13 @@
 use super::db::Db;
 use super::history::{self, Record};
 use super::settings::LocalTime;
-use crate::model::history::HistoryFilter;
 use crate::i18n::Locale;
-use crate::model::settings::Language;
-use leptos_i18n::td_string;
+use crate::model::history::HistoryFilter;
 use crate::model::ledger::{Bucket, Service, Status};
 use crate::model::money::{Currency, Money};
+use crate::model::settings::Language;
 use chrono::NaiveDate;
+use leptos_i18n::td_string;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use std::path::Path;
 

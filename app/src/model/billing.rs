@@ -1,8 +1,8 @@
 //! Billing settings: who is billed, where, and in which currency. Checked the same way
 //! in the browser (as the person types) and on the server (before anything is saved).
 
-use super::problem::Problem;
 use super::money::Currency;
+use super::problem::Problem;
 use super::top_up::currencies_for;
 use isocountry::CountryCode;
 use serde::{Deserialize, Serialize};

@@ -139,9 +139,8 @@ impl AdjustmentForm {
     /// the amount its decimals. The one place an adjustment's rules live.
     pub fn validate(&self, currency: Currency) -> Result<AdjustmentSpec, Vec<FieldError>> {
         let mut problems = Vec::new();
-        let mut problem = |field: &str, message: String| {
-            problems.push(FieldError::text(field, message))
-        };
+        let mut problem =
+            |field: &str, message: String| problems.push(FieldError::text(field, message));
         let bucket = Bucket::parse(&self.bucket);
         if bucket.is_none() {
             problem("bucket", "Choose top-up credits or voucher credits.".into());
@@ -532,7 +531,10 @@ impl ApiKeyForm {
         let mut problems = Vec::new();
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            problems.push(FieldError::text("name", "Name the service that uses the key (1 to 100 characters)."));
+            problems.push(FieldError::text(
+                "name",
+                "Name the service that uses the key (1 to 100 characters).",
+            ));
         }
         let services: Vec<Service> = [
             (self.model_fine_tuning, Service::ModelFineTuning),
@@ -543,7 +545,10 @@ impl ApiKeyForm {
         .filter_map(|(on, s)| on.then_some(s))
         .collect();
         if services.is_empty() {
-            problems.push(FieldError::text("services", "Choose at least one service the key may charge."));
+            problems.push(FieldError::text(
+                "services",
+                "Choose at least one service the key may charge.",
+            ));
         }
         let mut max_charges = Vec::new();
         for (field, text, currency) in [

@@ -90,7 +90,8 @@ impl Language {
             // default for a tag it cannot place, so only a real match counts.
             let found = Locale::find_locale(&[tag]);
             let primary = tag.split(['-', '_']).next().unwrap_or(tag);
-            (found.as_str().eq_ignore_ascii_case(primary)).then(|| Language::parse(found.as_str()))?
+            (found.as_str().eq_ignore_ascii_case(primary))
+                .then(|| Language::parse(found.as_str()))?
         })
     }
 }
@@ -353,7 +354,13 @@ mod tests {
         let shown: Vec<String> = DateFormat::ALL.iter().map(|f| f.date(&at)).collect();
         assert_eq!(
             shown,
-            ["2026-11-25", "2026-11-25", "2026/11/25", "25/11/2026", "11/25/2026"]
+            [
+                "2026-11-25",
+                "2026-11-25",
+                "2026/11/25",
+                "25/11/2026",
+                "11/25/2026"
+            ]
         );
         let minute = |language| {
             at.format(DateFormat::Auto.in_language(language).date_minute_pattern())
@@ -371,8 +378,14 @@ mod tests {
         use Language::*;
         assert_eq!(Language::choose(Some(Ja), Some("vi"), Some("en")), Ja);
         assert_eq!(Language::choose(None, Some("vi"), Some("ja")), Vi);
-        assert_eq!(Language::choose(None, Some("klingon"), Some("ja-JP,en;q=0.5")), Ja);
-        assert_eq!(Language::choose(None, None, Some("fr-FR,fr;q=0.9,vi;q=0.8,en;q=0.7")), Vi);
+        assert_eq!(
+            Language::choose(None, Some("klingon"), Some("ja-JP,en;q=0.5")),
+            Ja
+        );
+        assert_eq!(
+            Language::choose(None, None, Some("fr-FR,fr;q=0.9,vi;q=0.8,en;q=0.7")),
+            Vi
+        );
         assert_eq!(Language::choose(None, None, Some("en;q=0.5, ja;q=0.9")), Ja);
         assert_eq!(Language::choose(None, None, Some("vi;q=0, en")), En);
         assert_eq!(Language::choose(None, None, Some("de, fr")), En);

@@ -2,8 +2,8 @@
 //! payment method each currency is paid with. Shared, so the browser checks what the
 //! server checks, with the same messages.
 
-use super::money::{Currency, Money};
 use super::money::AmountError;
+use super::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 
 /// The non-refundable terms the customer agrees to with Pay. Its version is stored with
@@ -44,17 +44,6 @@ impl Gateway {
             Gateway::VnPay => "VNPay",
             Gateway::Stripe => "Stripe",
             Gateway::PayPal => "PayPal",
-        }
-    }
-
-    /// What the gateway accepts, as the payment-method step describes it.
-    pub fn accepts(self) -> &'static str {
-        match self {
-            Gateway::VnPay => {
-                "Local ATM cards, banking apps, and Visa, Master, JCB or UnionPay cards"
-            }
-            Gateway::Stripe => "Visa, Master, JCB and American Express cards",
-            Gateway::PayPal => "Your PayPal balance or the cards linked to it",
         }
     }
 }
@@ -202,8 +191,7 @@ pub fn check_amount(
     currency: Currency,
     maximum: Money,
 ) -> Result<Money, TopUpAmountError> {
-    let amount = Money::parse_positive(text, currency)
-        .map_err(TopUpAmountError::Unreadable)?;
+    let amount = Money::parse_positive(text, currency).map_err(TopUpAmountError::Unreadable)?;
     let minor = amount.to_minor().unwrap_or(i64::MAX);
     if minor < minimum(currency).to_minor().unwrap_or(0) {
         return Err(TopUpAmountError::BelowMinimum(minimum(currency)));
@@ -233,7 +221,10 @@ mod tests {
         let max = Money::from_minor(1_000_000_000, Currency::Vnd);
         assert_eq!(
             check_amount("499999", Currency::Vnd, max),
-            Err(TopUpAmountError::BelowMinimum(Money::from_minor(500_000, Currency::Vnd)))
+            Err(TopUpAmountError::BelowMinimum(Money::from_minor(
+                500_000,
+                Currency::Vnd
+            )))
         );
         assert_eq!(
             check_amount("499999", Currency::Vnd, max)

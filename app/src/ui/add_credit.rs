@@ -9,13 +9,13 @@
 
 use super::billing_form::BillingFields;
 use super::browser;
+use super::language::use_locale;
 use crate::api::{SaveBillingSettings, StartTopUp, get_top_up_setup};
+use crate::i18n::*;
 use crate::model::billing::{BillingForm, FieldError};
 use crate::model::money::{Currency, Money};
-use crate::model::top_up::{TopUpSetup, check_amount, gateway_for, minimum, presets};
-use super::language::use_locale;
-use crate::i18n::*;
 use crate::model::top_up::Gateway;
+use crate::model::top_up::{TopUpSetup, check_amount, gateway_for, minimum, presets};
 use leptos::html;
 use leptos::prelude::*;
 
@@ -222,7 +222,10 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
                 entered.go(Step::Amount);
             }
             Err(crate::model::error::AppError::Fields(list)) => errors.set(list),
-            Err(e) => errors.set(vec![FieldError::text("form", super::messages::error(locale, &e))]),
+            Err(e) => errors.set(vec![FieldError::text(
+                "form",
+                super::messages::error(locale, &e),
+            )]),
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -283,8 +286,13 @@ fn AmountStep(entered: Entered) -> impl IntoView {
         }
     };
     let (n, of) = numbered(&entered, Step::Amount);
-    let limits = td_string!(locale, add_credit.limits, minimum = minimum(currency), maximum)
-        .to_string();
+    let limits = td_string!(
+        locale,
+        add_credit.limits,
+        minimum = minimum(currency),
+        maximum
+    )
+    .to_string();
     view! {
         {step_heading(n, of, td_string!(locale, add_credit.amount_title))}
         <form class="modal-form" novalidate on:submit=submit>

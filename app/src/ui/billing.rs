@@ -1,12 +1,12 @@
 //! The Billing Management page: its tabs, and the Overview.
 
 use super::header::{FreshBalances, ViewerResource};
+use super::language::use_locale;
+use crate::i18n::*;
 use crate::model::error::AppError;
 use crate::model::ledger::Balances;
 use crate::model::money::Money;
 use crate::model::session::Role;
-use super::language::use_locale;
-use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Outlet;

@@ -2,11 +2,11 @@
 //! currency, tax code), shared by the Add credit dialog's first step and the Settings
 //! tab. Each problem shows beside its field; the rules are `BillingForm::validate`'s.
 
+use super::language::use_locale;
+use crate::i18n::*;
 use crate::model::billing::{BillingForm, FieldError, countries};
 use crate::model::money::Currency;
 use crate::model::top_up::{currencies_for, fixed_currency};
-use super::language::use_locale;
-use crate::i18n::*;
 use leptos::prelude::*;
 
 /// The fields, bound to `form`; `held` is the account's currency once it has one (fixed).

@@ -3,13 +3,13 @@
 //! in to the sign-in page. Which role may see which page is the page's own check
 //! (`billing::BillingPage`, `ops::OpsPage`), as it is each server function's.
 
+use super::language::use_locale;
 use crate::api::{SignOut, get_viewer};
+use crate::i18n::*;
 use crate::model::error::AppError;
 use crate::model::ledger::Balances;
 use crate::model::money::Money;
 use crate::model::session::{Role, Viewer};
-use super::language::use_locale;
-use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, Redirect};
 

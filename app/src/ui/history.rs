@@ -1,14 +1,14 @@
 //! The Credit History tab: filters (kept in the URL), the table, paging, Export Excel.
 
 use super::browser::new_token;
+use super::language::use_locale;
 use crate::api::{
     account_credit_history, account_credit_history_count, credit_history, credit_history_count,
 };
+use crate::i18n::*;
 use crate::model::history::{HistoryFilter, HistoryPage, PAGE_SIZES, PageCursor, services_of};
 use crate::model::ledger::{Bucket, Status};
 use chrono::NaiveDate;
-use super::language::use_locale;
-use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;

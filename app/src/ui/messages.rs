@@ -10,8 +10,6 @@ use crate::model::problem::Problem;
 use crate::model::top_up::{PaymentStatus, TopUpAmountError};
 use crate::model::voucher::CodeError;
 
-
-
 /// A translation as an owned string (plain ones are `&'static str`, others `String`).
 macro_rules! s {
     ($($t:tt)*) => {
@@ -28,7 +26,9 @@ pub fn error(locale: Locale, error: &AppError) -> String {
         AppError::Fields(_) => s!(locale, errors.fields),
         AppError::NoBillingProfile => s!(locale, errors.no_profile),
         AppError::Forbidden => s!(locale, errors.forbidden),
-        AppError::TooManyAttempts { minutes } => s!(locale, errors.too_many_attempts, count = *minutes),
+        AppError::TooManyAttempts { minutes } => {
+            s!(locale, errors.too_many_attempts, count = *minutes)
+        }
         AppError::Internal => s!(locale, errors.internal),
         AppError::Transport(_) => s!(locale, errors.transport),
         AppError::BadRequest(_) => s!(locale, errors.bad_request),
@@ -95,7 +95,11 @@ pub fn problem(locale: Locale, problem: &Problem) -> String {
         P::VoucherFullyRedeemed => s!(locale, problems.voucher_fully_redeemed),
         P::VoucherAlreadyRedeemed => s!(locale, problems.voucher_already_redeemed),
         P::VoucherNotInCurrency(c) => {
-            s!(locale, problems.voucher_not_in_currency, currency = c.code())
+            s!(
+                locale,
+                problems.voucher_not_in_currency,
+                currency = c.code()
+            )
         }
         P::Filter(crate::model::history::FilterError::EndBeforeStart) => {
             s!(locale, problems.end_before_start)

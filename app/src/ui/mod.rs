@@ -22,8 +22,8 @@ mod settings;
 mod sign_in;
 mod vouchers;
 
-use language::use_locale;
 use crate::i18n::*;
+use language::use_locale;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};

@@ -2,12 +2,12 @@
 
 use super::header::ViewerResource;
 use super::history::Pager;
+use super::language::use_locale;
+use super::messages;
 use crate::api::{account_payment_history, get_payment_outcome, payment_history};
+use crate::i18n::*;
 use crate::model::history::{HistoryFilter, PageCursor};
 use crate::model::top_up::{PaymentOutcome, PaymentPage, PaymentStatus};
-use super::messages;
-use super::language::use_locale;
-use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_params_map};

@@ -4,13 +4,13 @@
 
 use super::browser;
 use super::header::{AddCreditRequest, FreshBalances};
-use crate::api::{PreviewPlanUpgrade, SchedulePlanChange, UndoPlanChange, UpgradePlan, get_plans};
-use crate::model::error::AppError;
-use crate::model::plan::{CurrentPlan, PlanAction, PlanOffer, PlansPage, UpgradePreview};
-use super::messages;
 use super::language::use_locale;
+use super::messages;
+use crate::api::{PreviewPlanUpgrade, SchedulePlanChange, UndoPlanChange, UpgradePlan, get_plans};
 use crate::i18n::*;
+use crate::model::error::AppError;
 use crate::model::plan::{Change, PlanChanged};
+use crate::model::plan::{CurrentPlan, PlanAction, PlanOffer, PlansPage, UpgradePreview};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -226,7 +226,9 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
     let labelled_by = heading.clone();
     let busy = move || actions.preview.pending().get() || actions.schedule.pending().get();
     let button = match offer.action {
-        PlanAction::Current => view! { <p class="plan-badge">{td_string!(locale, plans.current)}</p> }.into_any(),
+        PlanAction::Current => {
+            view! { <p class="plan-badge">{td_string!(locale, plans.current)}</p> }.into_any()
+        }
         PlanAction::Scheduled => view! {
             <p class="plan-badge">
                 {current

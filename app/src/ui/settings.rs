@@ -4,12 +4,12 @@
 
 use super::billing_form::{BillingFields, FieldMessage, message_for};
 use super::browser;
+use super::language::use_locale;
 use crate::api::{SaveBillingSettings, SavePreferences, get_settings};
+use crate::i18n::*;
 use crate::model::billing::{BillingForm, FieldError};
 use crate::model::error::AppError;
 use crate::model::settings::{DateFormat, Language, PreferencesForm, SettingsPage};
-use super::language::use_locale;
-use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -106,7 +106,10 @@ fn BillingSection(
         match answer {
             Ok(()) => saved.done(td_string!(locale, settings.billing_saved)),
             Err(AppError::Fields(list)) => errors.set(list),
-            Err(e) => errors.set(vec![FieldError::text("form", super::messages::error(locale, &e))]),
+            Err(e) => errors.set(vec![FieldError::text(
+                "form",
+                super::messages::error(locale, &e),
+            )]),
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -162,9 +165,10 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                 saved.done(td_string!(locale, settings.preferences_saved));
             }
             Err(AppError::Fields(list)) => errors.set(list),
-            Err(e) => {
-                errors.set(vec![FieldError::text("time_zone", super::messages::error(locale, &e))])
-            }
+            Err(e) => errors.set(vec![FieldError::text(
+                "time_zone",
+                super::messages::error(locale, &e),
+            )]),
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {

@@ -1,7 +1,7 @@
 //! The sign-in page.
 
-use crate::api::SignIn;
 use super::language::use_locale;
+use crate::api::SignIn;
 use crate::i18n::*;
 use leptos::prelude::*;
 use leptos_meta::Title;

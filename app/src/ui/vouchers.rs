@@ -2,10 +2,10 @@
 
 use super::browser;
 use super::header::FreshBalances;
-use crate::api::{RedeemVoucher, get_voucher_list};
-use crate::model::voucher::{VoucherList, VoucherState};
 use super::language::use_locale;
+use crate::api::{RedeemVoucher, get_voucher_list};
 use crate::i18n::*;
+use crate::model::voucher::{VoucherList, VoucherState};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -134,7 +134,17 @@ pub fn VoucherListPage() -> impl IntoView {
 #[component]
 fn VoucherTable(list: VoucherList) -> impl IntoView {
     let locale = use_locale();
-    let [code, voucher, state, granted, used, expired, remaining, redeemed, expires] = [
+    let [
+        code,
+        voucher,
+        state,
+        granted,
+        used,
+        expired,
+        remaining,
+        redeemed,
+        expires,
+    ] = [
         td_string!(locale, vouchers.code_column),
         td_string!(locale, vouchers.voucher),
         td_string!(locale, vouchers.state),
