@@ -84,7 +84,7 @@ impl Language {
             })
             .collect();
         // Stable: equal qualities keep the browser's order.
-        ranges.sort_by(|a, b| b.0.cmp(&a.0));
+        ranges.sort_by_key(|r| std::cmp::Reverse(r.0));
         ranges.into_iter().find_map(|(_, tag)| {
             // The library's matcher knows that `ja-JP` is Japanese; it answers with the
             // default for a tag it cannot place, so only a real match counts.

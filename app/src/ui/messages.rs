@@ -43,7 +43,7 @@ pub fn error(locale: Locale, error: &AppError) -> String {
 /// One problem with a request, as the page shows it.
 pub fn problem(locale: Locale, problem: &Problem) -> String {
     use Problem as P;
-    let text = match problem {
+    match problem {
         P::EnterEmail => s!(locale, problems.enter_email),
         P::EnterPassword => s!(locale, problems.enter_password),
         P::InvalidEmail => s!(locale, problems.invalid_email),
@@ -73,7 +73,7 @@ pub fn problem(locale: Locale, problem: &Problem) -> String {
         P::ChooseLanguage => s!(locale, problems.choose_language),
         P::ChooseTimeZone => s!(locale, problems.choose_time_zone),
         P::ChooseDateFormat => s!(locale, problems.choose_date_format),
-        P::Amount(TopUpAmountError::Unreadable(e)) => return amount(locale, e),
+        P::Amount(TopUpAmountError::Unreadable(e)) => amount(locale, e),
         P::Amount(TopUpAmountError::BelowMinimum(m)) => {
             s!(locale, problems.below_minimum, amount = m)
         }
@@ -121,14 +121,13 @@ pub fn problem(locale: Locale, problem: &Problem) -> String {
         P::NothingScheduled => s!(locale, problems.nothing_scheduled),
         P::BalanceShort(m) => s!(locale, problems.balance_short, amount = m),
         P::PriceChanged(m) => s!(locale, problems.price_changed, amount = m),
-        P::Other(text) => return text.clone(),
-    };
-    text
+        P::Other(text) => text.clone(),
+    }
 }
 
 /// Why typed text is not an amount.
 pub fn amount(locale: Locale, error: &AmountError) -> String {
-    let text = match error {
+    match error {
         AmountError::Empty => s!(locale, problems.enter_amount),
         AmountError::NotANumber(text) => s!(locale, problems.not_a_number, text),
         AmountError::TooManyDecimals { currency, max: 0 } => {
@@ -142,8 +141,7 @@ pub fn amount(locale: Locale, error: &AmountError) -> String {
         ),
         AmountError::NotPositive => s!(locale, problems.not_positive),
         AmountError::TooLarge => s!(locale, problems.too_large),
-    };
-    text
+    }
 }
 
 /// A balance bucket's name.
