@@ -125,7 +125,8 @@ impl Column {
     }
 
     /// The heading, in the language of the page the export was asked from (the same
-    /// words the Credit History table uses).
+    /// words the Credit History table uses; services and statuses too, from
+    /// `ui::messages`, the one place they are worded).
     fn heading(self, locale: Locale) -> &'static str {
         match self {
             Column::Date => td_string!(locale, history.date),
@@ -145,25 +146,6 @@ pub fn headings(bucket: Bucket, language: Language) -> Vec<&'static str> {
         .into_iter()
         .map(|c| c.heading(language.locale()))
         .collect()
-}
-
-/// A service's name in `locale`; the marketplace's products keep their English names.
-fn service_name(service: Service, locale: Locale) -> &'static str {
-    match service {
-        Service::PaymentGateway => td_string!(locale, labels.payment_gateway),
-        Service::System => td_string!(locale, labels.system),
-        Service::BillingPlans => td_string!(locale, labels.billing_plans),
-        Service::BillingSupport => td_string!(locale, labels.billing_support),
-        Service::ModelFineTuning | Service::GpuContainer | Service::AiInference => service.label(),
-    }
-}
-
-fn status_name(status: Status, locale: Locale) -> &'static str {
-    match status {
-        Status::Success => td_string!(locale, labels.success),
-        Status::Failed => td_string!(locale, labels.failed),
-        Status::Processed => td_string!(locale, labels.processed),
-    }
 }
 
 struct Sheets {
@@ -268,7 +250,7 @@ impl Sheets {
             .and_then(Service::parse)
             .unwrap_or(Service::System);
         let locale = self.dates.language.locale();
-        self.text(row, 1, service_name(service, locale))?;
+        self.text(row, 1, crate::ui::messages::service(locale, service))?;
         self.text(row, 2, &tx.source)?;
         self.text(row, 3, &tx.description)?;
         let mut col = 4;
@@ -276,7 +258,8 @@ impl Sheets {
             self.text(row, col, tx.voucher_code.as_deref().unwrap_or(""))?;
             col += 1;
         }
-        let status = Status::parse(&tx.status).map_or("", |s| status_name(s, locale));
+        let status =
+            Status::parse(&tx.status).map_or("", |s| crate::ui::messages::status(locale, s));
         self.text(row, col, status)?;
         let value = Money::from_minor(tx.amount_minor, self.currency).amount();
         self.sheet()?

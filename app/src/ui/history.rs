@@ -100,14 +100,7 @@ pub fn CreditHistory() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(p) => view! { <Table page=p filter=filter.get_untracked() base=base.get_value() /> }.into_any(),
-                        Err(e) => {
-                            view! {
-                                <p class="form-error" role="alert">
-                                    {super::messages::error(locale, &e)}
-                                </p>
-                            }
-                                .into_any()
-                        }
+                        Err(error) => view! { <super::messages::Failed error /> }.into_any(),
                     }
                 })}
             </Transition>

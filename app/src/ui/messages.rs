@@ -9,12 +9,24 @@ use crate::model::money::AmountError;
 use crate::model::problem::Problem;
 use crate::model::top_up::{PaymentStatus, TopUpAmountError};
 use crate::model::voucher::CodeError;
+use leptos::prelude::*;
 
 /// A translation as an owned string (plain ones are `&'static str`, others `String`).
 macro_rules! s {
     ($($t:tt)*) => {
         td_string!($($t)*).to_string()
     };
+}
+
+/// A page's data could not be read: what went wrong, announced.
+#[component]
+pub fn Failed(error: AppError) -> impl IntoView {
+    let locale = super::language::use_locale();
+    view! {
+        <p class="form-error" role="alert">
+            {self::error(locale, &error)}
+        </p>
+    }
 }
 
 /// A server function's error, as the page shows it.

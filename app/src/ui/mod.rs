@@ -12,7 +12,7 @@ mod browser;
 mod header;
 mod history;
 mod language;
-mod messages;
+pub mod messages;
 mod ops;
 mod payments;
 mod plan_catalogue;

@@ -60,10 +60,7 @@ pub fn TopUpOutcome() -> impl IntoView {
                         </section>
                     }
                         .into_any(),
-                    Err(e) => {
-                        view! { <p class="form-error" role="alert">{messages::error(locale, &e)}</p> }
-                            .into_any()
-                    }
+                    Err(error) => view! { <super::messages::Failed error /> }.into_any(),
                 }
             })}
         </Transition>
@@ -159,10 +156,7 @@ pub fn PaymentHistory() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match page.await {
                         Ok(p) => view! { <PaymentTable page=p size=HistoryFilter::from_query_string(&search.get_untracked()).page_size account=scope.get_value() /> }.into_any(),
-                        Err(e) => {
-                            view! { <p class="form-error" role="alert">{messages::error(locale, &e)}</p> }
-                                .into_any()
-                        }
+                        Err(error) => view! { <super::messages::Failed error /> }.into_any(),
                     }
                 })}
             </Transition>

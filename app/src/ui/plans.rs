@@ -76,10 +76,7 @@ pub fn PlansTab() -> impl IntoView {
                             <p class="empty">{td_string!(locale, plans.no_profile)}</p>
                         }
                             .into_any(),
-                        Err(e) => {
-                            view! { <p class="form-error" role="alert">{messages::error(locale, &e)}</p> }
-                                .into_any()
-                        }
+                        Err(error) => view! { <super::messages::Failed error /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -89,10 +86,7 @@ pub fn PlansTab() -> impl IntoView {
                     .get()
                     .map(|answer| match answer {
                         Ok(p) => view! { <Preview preview=p actions /> }.into_any(),
-                        Err(e) => {
-                            view! { <p class="form-error" role="alert">{messages::error(locale, &e)}</p> }
-                                .into_any()
-                        }
+                        Err(error) => view! { <super::messages::Failed error /> }.into_any(),
                     })
             }}
         </section>

@@ -34,14 +34,7 @@ pub fn SettingsTab() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match settings.await {
                         Ok(page) => view! { <Settings page saved /> }.into_any(),
-                        Err(e) => {
-                            view! {
-                                <p class="form-error" role="alert">
-                                    {super::messages::error(locale, &e)}
-                                </p>
-                            }
-                                .into_any()
-                        }
+                        Err(error) => view! { <super::messages::Failed error /> }.into_any(),
                     }
                 })}
             </Transition>

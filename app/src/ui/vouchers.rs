@@ -116,14 +116,7 @@ pub fn VoucherListPage() -> impl IntoView {
                         }
                             .into_any(),
                         Ok(list) => view! { <VoucherTable list /> }.into_any(),
-                        Err(e) => {
-                            view! {
-                                <p class="form-error" role="alert">
-                                    {super::messages::error(locale, &e)}
-                                </p>
-                            }
-                                .into_any()
-                        }
+                        Err(error) => view! { <super::messages::Failed error /> }.into_any(),
                     }
                 })}
             </Transition>
