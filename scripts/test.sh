@@ -5,12 +5,29 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# Each phase's time, printed as it ends and all together at the end.
+phases=()
+phase_name=""
+phase_start=$SECONDS
+end_phase() {
+  if [ -n "$phase_name" ]; then
+    local took=$((SECONDS - phase_start))
+    phases+=("$(printf '%5d s  %s' "$took" "$phase_name")")
+    printf '\033[2m(%s: %d s)\033[0m\n' "$phase_name" "$took"
+  fi
+}
+step() {
+  end_phase
+  phase_name="$*"
+  phase_start=$SECONDS
+  printf '\n\033[1;34m### %s\033[0m\n' "$*"
+}
+
+step "tools (installs only what is missing)"
 source scripts/tools.sh
 # A test run builds each crate once: incremental caches (tens of GB here) buy nothing
 # and have filled the disk. Set CARGO_INCREMENTAL=1 to keep them.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
-step() { printf '\n\033[1;34m### %s\033[0m\n' "$*"; }
-
 step "formatting"
 cargo fmt --all -- --check
 
@@ -24,7 +41,24 @@ step "unit and domain tests on SQLite"
 BILLING_TEST_DB=sqlite cargo test -p app --features ssr -p server
 
 step "domain tests on PostgreSQL (${BILLING_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres})"
-BILLING_TEST_DB=postgres cargo test -p app --features ssr --tests
+# The app's test binaries the SQLite run built, run again against PostgreSQL: the same
+# compile, nothing built twice (another package or feature selection would rebuild
+# much of the graph). Run from app/, as cargo runs them.
+mapfile -t app_tests < <(
+  cargo test -p app --features ssr -p server --no-run --message-format=json 2>/dev/null |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if (m.get("reason") == "compiler-artifact" and m.get("executable")
+            and m["target"]["kind"] == ["test"]
+            and m["manifest_path"].endswith("/app/Cargo.toml")):
+        print(m["executable"])'
+)
+[ "${#app_tests[@]}" -gt 0 ] || { echo "no app test binaries found" >&2; exit 1; }
+for binary in "${app_tests[@]}"; do
+  (cd app && BILLING_TEST_DB=postgres "$binary" --quiet)
+done
 
 step "release build"
 cargo leptos build --release
@@ -32,4 +66,8 @@ cargo leptos build --release
 step "end-to-end: Playwright in Chromium"
 (cd end2end && npx playwright test)
 
-step "all tests passed"
+end_phase
+phase_name=""
+printf '\n\033[1;32m### all tests passed\033[0m\n'
+printf '%s\n' "${phases[@]}"
+printf '%5d s  in all\n' "$SECONDS"
