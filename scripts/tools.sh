@@ -13,6 +13,15 @@ CARGO_LEPTOS_VERSION=0.3.10
 BINARYEN_VERSION=132.0.0
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# The tools are build helpers, not the product: compile them without cargo-leptos's
+# fat LTO and single codegen unit (which keep one of two cores busy for most of the
+# install), so a new machine reaches its first build sooner. Config overrides the
+# installed crate's own [profile.release].
+fast_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install "$@"
+}
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
@@ -20,7 +29,7 @@ fi
 
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
   say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 18 minutes, once per machine)"
-  cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
+  fast_install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
 fi
 
 # The CLI must match the wasm-bindgen crate exactly. Not --locked: its lock file wants a
@@ -28,7 +37,7 @@ fi
 wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$root/Cargo.lock")
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$wb_version"; then
   say "installing wasm-bindgen-cli $wb_version"
-  cargo install wasm-bindgen-cli --version "$wb_version" --force
+  fast_install wasm-bindgen-cli --version "$wb_version" --force
 fi
 
 if ! "$tools/node_modules/.bin/wasm-opt" --version >/dev/null 2>&1; then

@@ -51,7 +51,6 @@ async fn top_up(db: &Db, account_id: &str, amount: Money) {
             amount,
             gateway: "VNPay".into(),
             reference: format!("T{}", uuid::Uuid::new_v4().simple()),
-            description: "Top-up".into(),
         },
         Status::Success,
         now(),

@@ -53,7 +53,6 @@ async fn account(db: &Db) -> String {
         amount: Money::from_minor(100_000, Currency::Usd),
         gateway: "PayPal".into(),
         reference: "P-1".into(),
-        description: "Credit top-up".into(),
     };
     ledger::record_top_up_in(&txn, &t, Status::Success, at(1, 0))
         .await

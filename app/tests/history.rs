@@ -7,9 +7,11 @@ mod support;
 use app::domain::db::Db;
 use app::domain::history::{self, HistoryError};
 use app::domain::ledger::{self, ChargeRequest, TopUp, VoucherCredit};
+use app::domain::settings::LocalTime;
 use app::model::history::{HistoryFilter, HistoryPage, PageCursor};
 use app::model::ledger::{Bucket, Service, Status};
 use app::model::money::{Currency, Money};
+use app::model::settings::{DateFormat, Language};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use support::{TestDb, customer};
@@ -31,7 +33,6 @@ async fn top_up(db: &Db, account: &str, amount: i64, status: Status, at: DateTim
         amount: vnd(amount),
         gateway: "VNPay".into(),
         reference: format!("ref-{amount}"),
-        description: "Credit top-up".into(),
     };
     ledger::record_top_up_in(&txn, &t, status, at)
         .await
@@ -113,6 +114,70 @@ fn sources(p: &HistoryPage) -> Vec<(Service, Status, i64)> {
         .iter()
         .map(|r| (r.service, r.status, r.amount.to_minor().unwrap()))
         .collect()
+}
+
+/// The page as a reader of `language` in Vietnam's time zone asks for it.
+async fn page_in(
+    db: &Db,
+    account: &str,
+    filter: &HistoryFilter,
+    language: Language,
+) -> HistoryPage {
+    let dates = LocalTime {
+        tz: VN,
+        format: DateFormat::Auto.in_language(language),
+        language,
+    };
+    history::page(db.conn(), account, Currency::Vnd, dates, filter)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_ledgers_own_words_are_in_the_readers_language_and_callers_words_as_written() {
+    let t = TestDb::new().await;
+    let a = history_account(&t.db, "words@example.com").await;
+    let top_ups = HistoryFilter::default();
+    let described = |p: &HistoryPage| -> Vec<(String, String)> {
+        p.rows
+            .iter()
+            .map(|r| (r.source.clone(), r.description.clone()))
+            .collect()
+    };
+    let en = described(&page_in(&t.db, &a, &top_ups, Language::En).await);
+    let vi = described(&page_in(&t.db, &a, &top_ups, Language::Vi).await);
+    let ja = described(&page_in(&t.db, &a, &top_ups, Language::Ja).await);
+    let top_up = |rows: &[(String, String)]| rows.last().cloned().unwrap();
+    assert_eq!(
+        top_up(&en),
+        ("VNPay".into(), "Credit top-up ref-5000000".into())
+    );
+    assert_eq!(top_up(&vi), ("VNPay".into(), "Nạp tiền ref-5000000".into()));
+    assert_eq!(
+        top_up(&ja),
+        ("VNPay".into(), "クレジットのチャージ ref-5000000".into())
+    );
+    // A usage charge says what the service sent, in every language.
+    let usage = |rows: &[(String, String)]| rows.iter().filter(|r| r.1 == "usage").count();
+    assert!(usage(&en) > 0 && usage(&en) == usage(&vi) && usage(&vi) == usage(&ja));
+
+    let vouchers = HistoryFilter {
+        bucket: Bucket::Voucher,
+        ..HistoryFilter::default()
+    };
+    let grant = |rows: Vec<(String, String)>| rows.last().cloned().unwrap();
+    assert_eq!(
+        grant(described(
+            &page_in(&t.db, &a, &vouchers, Language::En).await
+        )),
+        ("Voucher".into(), "voucher".into())
+    );
+    assert_eq!(
+        grant(described(
+            &page_in(&t.db, &a, &vouchers, Language::Ja).await
+        )),
+        ("クーポン".into(), "voucher".into())
+    );
 }
 
 #[tokio::test]
@@ -502,6 +567,7 @@ async fn paging_within_a_date_range_and_from_cursors_outside_it() {
             service: None,
             source: String::new(),
             description: String::new(),
+            narrative: None,
             voucher_code: None,
             status: "success".into(),
             amount_minor: 0,

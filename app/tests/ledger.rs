@@ -24,7 +24,6 @@ async fn top_up(db: &Db, account: &str, amount: Money, status: Status) {
         amount,
         gateway: "PayPal".to_owned(),
         reference: format!("ref-{}", amount.to_minor().unwrap()),
-        description: "Credit top-up".to_owned(),
     };
     ledger::record_top_up_in(&txn, &request, status, now())
         .await

@@ -90,7 +90,6 @@ async fn top_up(db: &Db, account: &str, amount: Money, at: DateTime<Utc>) {
             amount,
             gateway: "VNPay".into(),
             reference: uuid::Uuid::new_v4().to_string(),
-            description: "Top-up".into(),
         },
         Status::Success,
         at,
@@ -500,7 +499,7 @@ async fn downgrades_and_cancellations_wait_for_the_period_end_and_can_be_undone(
         .max_by_key(|r| r.id)
         .unwrap();
     assert_eq!(last.amount_minor, -200_000);
-    assert_eq!(last.description, "Pro plan, 1 Feb – 28 Feb");
+    assert_eq!(last.description, "Pro plan, 1–28 Feb");
     audit_clean(db, &id).await;
 }
 
@@ -732,12 +731,19 @@ async fn settings_changes_are_logged_with_who_and_what() {
         .iter()
         .map(|c| (c.field.as_str(), c.from.as_str(), c.to.as_str()))
         .collect();
+    // In the reader's language (now Vietnamese): the settings, and the values that are
+    // ours (languages by name, date formats as Settings lists them); zones as stored.
     assert_eq!(fields.len(), 3);
-    assert!(fields.contains(&("Time zone", "UTC", "Asia/Ho_Chi_Minh")));
-    assert!(fields.contains(&("Language", "en", "vi")));
+    assert!(fields.contains(&("Múi giờ", "UTC", "Asia/Ho_Chi_Minh")));
+    assert!(fields.contains(&("Ngôn ngữ", "English", "Tiếng Việt")));
+    assert!(fields.contains(&(
+        "Định dạng ngày",
+        "2026-11-25 (năm-tháng-ngày)",
+        "25/11/2026 (ngày/tháng/năm)"
+    )));
     assert!(
         log.iter()
-            .all(|c| c.who == "You" && c.when == "03/12/2026 07:00")
+            .all(|c| c.who == "Bạn" && c.when == "03/12/2026 07:00")
     );
 }
 

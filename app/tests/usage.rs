@@ -22,7 +22,6 @@ async fn funded(db: &Db, cents: i64) -> String {
         amount: Money::from_minor(cents, Currency::Usd),
         gateway: "PayPal".into(),
         reference: "r1".into(),
-        description: "Credit top-up".into(),
     };
     ledger::record_top_up_in(&txn, &top_up, Status::Success, now())
         .await

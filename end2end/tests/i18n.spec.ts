@@ -1,5 +1,5 @@
 import { test, expect, cli, hydrated, PASSWORD } from "./fixtures";
-import { LANGUAGES, BROWSER_LOCALE, t, type Language } from "./languages";
+import { LANGUAGES, BROWSER_LOCALE, t, escaped, type Language } from "./languages";
 
 /** Each language's customer: a Vietnamese account in đồng through VNPay, a Japanese one
  *  in yen through Stripe; dates as each writes them. */
@@ -90,6 +90,9 @@ for (const language of LANGUAGES) {
       await expect(row.getByRole("cell").first()).toHaveText(c.date);
       await expect(row.getByText(tr("labels.success"), { exact: true })).toBeVisible();
       await expect(row.getByRole("cell").last()).toHaveText(`+${c.preset}`);
+      // The ledger's own words are the reader's too, around the payment's reference.
+      const [before, after] = tr("ledger.top_up", { reference: "\u0000" }).split("\u0000").map(escaped);
+      await expect(row.getByRole("cell", { name: new RegExp(`^${before}TU-[A-Z0-9]+${after}$`) })).toBeVisible();
     });
   });
 }
@@ -130,7 +133,12 @@ test.describe("the language switcher and the saved preference", () => {
     await hydrated(page);
     const prefs = page.getByRole("region", { name: t("vi", "settings.preferences_heading") });
     await expect(prefs.getByLabel(t("vi", "settings.language"), { exact: true })).toHaveValue("vi");
-    await expect(page.getByRole("table", { name: t("vi", "settings.changes_heading") })).toContainText("vi");
+    // The log's words are the reader's: who, which setting, and the languages by name.
+    const change = page.getByRole("table", { name: t("vi", "settings.changes_heading") }).getByRole("row").nth(1);
+    await expect(change.getByRole("cell", { name: t("vi", "settings.you"), exact: true })).toBeVisible();
+    await expect(change.getByRole("cell", { name: t("vi", "settings.language"), exact: true })).toBeVisible();
+    await expect(change.getByRole("cell", { name: "English", exact: true })).toBeVisible();
+    await expect(change.getByRole("cell", { name: "Tiếng Việt", exact: true })).toBeVisible();
 
     // Another browser, English, no cookie: English until sign-in, then the saved language.
     const other = await browser.newContext({ locale: "en-US" });

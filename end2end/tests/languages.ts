@@ -53,3 +53,8 @@ export async function overflowing(page: Page): Promise<string[]> {
     return found;
   });
 }
+
+/** `text` as a regular expression that matches it literally. */
+export function escaped(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -11,6 +11,7 @@ mod m20261125_000005_vouchers;
 mod m20261126_000006_plans;
 mod m20261127_000007_operator_console;
 mod m20261127_000008_reversals;
+mod m20261128_000009_narratives;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_plans::Migration),
             Box::new(m20261127_000007_operator_console::Migration),
             Box::new(m20261127_000008_reversals::Migration),
+            Box::new(m20261128_000009_narratives::Migration),
         ]
     }
 }

@@ -503,7 +503,6 @@ async fn pro_subscribers(
             amount: vnd(1_200_000),
             gateway: "VNPay".into(),
             reference: format!("R{i}"),
-            description: "Top-up".into(),
         };
         ledger::record_top_up_in(&txn, &top_up, Status::Success, start)
             .await

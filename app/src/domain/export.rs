@@ -251,8 +251,9 @@ impl Sheets {
             .unwrap_or(Service::System);
         let locale = self.dates.language.locale();
         self.text(row, 1, crate::ui::messages::service(locale, service))?;
-        self.text(row, 2, &tx.source)?;
-        self.text(row, 3, &tx.description)?;
+        let (source, description) = tx.words(self.dates.language);
+        self.text(row, 2, &source)?;
+        self.text(row, 3, &description)?;
         let mut col = 4;
         if self.bucket == Bucket::Voucher {
             self.text(row, col, tx.voucher_code.as_deref().unwrap_or(""))?;

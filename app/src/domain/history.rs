@@ -43,9 +43,25 @@ pub struct Record {
     pub service: Option<String>,
     pub source: String,
     pub description: String,
+    pub narrative: Option<String>,
     pub voucher_code: Option<String>,
     pub status: String,
     pub amount_minor: i64,
+}
+
+impl Record {
+    /// The Source and Description in `language` (`domain::narrative`).
+    pub fn words(
+        &self,
+        language: crate::model::settings::Language,
+    ) -> (std::borrow::Cow<'_, str>, std::borrow::Cow<'_, str>) {
+        super::narrative::shown(
+            self.narrative.as_deref(),
+            &self.source,
+            &self.description,
+            language,
+        )
+    }
 }
 
 /// A position in the newest-first order.
@@ -222,6 +238,7 @@ async fn records<C: ConnectionTrait>(
             T::Service,
             T::Source,
             T::Description,
+            T::Narrative,
             T::VoucherCode,
             T::Status,
             T::AmountMinor,
@@ -373,16 +390,18 @@ pub async fn count<C: ConnectionTrait>(
 
 /// A ledger row as the table shows it.
 pub fn to_row(row: &Record, currency: Currency, dates: impl Into<LocalTime>) -> HistoryRow {
+    let dates = dates.into();
+    let (source, description) = row.words(dates.language);
     HistoryRow {
         id: row.id,
-        date: dates.into().date_time(row.created_at),
+        date: dates.date_time(row.created_at),
         service: row
             .service
             .as_deref()
             .and_then(Service::parse)
             .unwrap_or(Service::System),
-        source: row.source.clone(),
-        description: row.description.clone(),
+        source: source.into_owned(),
+        description: description.into_owned(),
         code: row.voucher_code.clone(),
         status: Status::parse(&row.status).unwrap_or(Status::Processed),
         amount: Money::from_minor(row.amount_minor, currency),

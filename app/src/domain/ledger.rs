@@ -20,6 +20,7 @@
 use super::audit;
 use super::db::{Db, now};
 use super::entities::{account, balance, transaction, voucher_grant};
+use super::narrative::{self, Narrative};
 use crate::model::ledger::{Balances, Bucket, Kind, Service, Status};
 use crate::model::money::{Currency, Money};
 use chrono::{DateTime, Utc};
@@ -162,6 +163,7 @@ pub async fn charge_in(
         service: request.service,
         source: &request.resource,
         description: &request.description,
+        narrative: None,
         amount: request.amount,
         idempotency_key: request.idempotency_key.as_deref(),
     };
@@ -190,7 +192,9 @@ pub struct Spend<'a> {
     pub service: Service,
     /// The Source column: a resource, or a plan's name.
     pub source: &'a str,
+    /// The caller's words (a usage charge's), or `""` with a narrative of ours.
     pub description: &'a str,
+    pub narrative: Option<&'a Narrative>,
     pub amount: Money,
     pub idempotency_key: Option<&'a str>,
 }
@@ -210,7 +214,8 @@ impl Spend<'_> {
             kind: Set(self.kind.as_str().to_owned()),
             service: Set(Some(self.service.as_str().to_owned())),
             source: Set(self.source.to_owned()),
-            description: Set(self.description.to_owned()),
+            description: Set(narrative::english(self.narrative, self.description)),
+            narrative: Set(self.narrative.map(Narrative::to_json)),
             status: Set(status.as_str().to_owned()),
             amount_minor: Set(amount_minor),
             created_at: Set(at),
@@ -389,7 +394,6 @@ pub struct TopUp {
     /// The payment gateway's name, shown as the Source: `VNPay`, `Stripe`, `PayPal`.
     pub gateway: String,
     pub reference: String,
-    pub description: String,
 }
 
 /// Records a top-up row; only a `Success` one adds to the top-up balance.
@@ -415,13 +419,17 @@ pub async fn record_top_up_in(
         move_balance(txn, &account.id, Bucket::TopUp, amount, at).await?;
     }
     let credited = status == Status::Success;
+    let narrative = Narrative::TopUp {
+        reference: top_up.reference.clone(),
+    };
     let row = transaction::ActiveModel {
         account_id: Set(account.id.clone()),
         bucket: Set(Bucket::TopUp.as_str().to_owned()),
         kind: Set(Kind::TopUp.as_str().to_owned()),
         service: Set(Some(Service::PaymentGateway.as_str().to_owned())),
         source: Set(top_up.gateway.clone()),
-        description: Set(top_up.description.clone()),
+        description: Set(narrative.english("")),
+        narrative: Set(Some(narrative.to_json())),
         status: Set(status.as_str().to_owned()),
         amount_minor: Set(amount),
         created_at: Set(at),
@@ -558,6 +566,7 @@ pub async fn grant_voucher_locked(
         service: Set(Some(Service::System.as_str().to_owned())),
         source: Set("Voucher".to_owned()),
         description: Set(credit.description.clone()),
+        narrative: Set(Some(Narrative::VoucherGrant.to_json())),
         voucher_code: Set(Some(credit.code.clone())),
         status: Set(Status::Success.as_str().to_owned()),
         amount_minor: Set(amount),
@@ -578,7 +587,7 @@ pub async fn reversal_locked(
     account: &LockedAccount,
     amount_minor: i64,
     top_up: &transaction::Model,
-    description: &str,
+    narrative: &Narrative,
     at: DateTime<Utc>,
 ) -> Result<transaction::Model, LedgerError> {
     if amount_minor == 0 || top_up.account_id != account.id {
@@ -593,7 +602,8 @@ pub async fn reversal_locked(
         kind: Set(Kind::Reversal.as_str().to_owned()),
         service: Set(Some(Service::PaymentGateway.as_str().to_owned())),
         source: Set(top_up.source.clone()),
-        description: Set(description.to_owned()),
+        description: Set(narrative.english("")),
+        narrative: Set(Some(narrative.to_json())),
         status: Set(Status::Success.as_str().to_owned()),
         amount_minor: Set(amount_minor),
         created_at: Set(at),
@@ -638,6 +648,7 @@ pub async fn adjust_locked(
         service: Set(Some(Service::BillingSupport.as_str().to_owned())),
         source: Set(Service::BillingSupport.label().to_owned()),
         description: Set(description.to_owned()),
+        narrative: Set(Some(Narrative::Adjustment.to_json())),
         status: Set(Status::Success.as_str().to_owned()),
         amount_minor: Set(amount_minor),
         created_at: Set(at),
@@ -727,13 +738,17 @@ async fn expire_grants_in(
             .exec(txn)
             .await?;
         move_balance(txn, &account.id, Bucket::Voucher, -left, at).await?;
+        let expired = Narrative::VoucherExpired {
+            code: grant.code.clone(),
+        };
         let row = transaction::ActiveModel {
             account_id: Set(account.id.clone()),
             bucket: Set(Bucket::Voucher.as_str().to_owned()),
             kind: Set(Kind::Expiry.as_str().to_owned()),
             service: Set(Some(Service::System.as_str().to_owned())),
             source: Set("Voucher".to_owned()),
-            description: Set(format!("Voucher {} expired", grant.code)),
+            description: Set(expired.english("")),
+            narrative: Set(Some(expired.to_json())),
             voucher_code: Set(Some(grant.code.clone())),
             status: Set(Status::Success.as_str().to_owned()),
             amount_minor: Set(-left),

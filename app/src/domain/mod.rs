@@ -16,6 +16,7 @@ pub mod gateways;
 pub mod history;
 pub mod ledger;
 pub mod lookup;
+pub mod narrative;
 pub mod operator;
 pub mod payment;
 pub mod plan;

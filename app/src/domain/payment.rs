@@ -166,7 +166,6 @@ pub async fn create_in(
             amount: new.amount,
             gateway: new.gateway.label().to_owned(),
             reference: reference.clone(),
-            description: format!("Credit top-up {reference}"),
         },
         Status::Processed,
         at,

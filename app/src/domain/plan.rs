@@ -22,13 +22,13 @@ use super::audit::{self, Actor, Entry};
 use super::db::Db;
 use super::entities::{plan, plan_change, plan_price, subscription, user};
 use super::ledger::{self, LedgerError, LockedAccount, Spend, Spent};
+use super::narrative::{self, Narrative};
 use super::settings::LocalTime;
 use crate::model::ledger::{Balances, Kind, Service};
 use crate::model::money::{Currency, Money};
 use crate::model::plan::{
     CurrentPlan, Grace, PlanAction, PlanOffer, PlanSpec, PlanSummary, PlansPage, ScheduledChange,
-    Shortfall, UpgradePreview, period_start, renewal_description, upgrade_charge,
-    upgrade_description,
+    Shortfall, UpgradePreview, period_start, upgrade_charge,
 };
 use crate::model::top_up;
 use chrono::{DateTime, Datelike, Duration, Utc};
@@ -598,7 +598,8 @@ struct Worked<'a> {
     from: &'a CataloguePlan,
     to: &'a CataloguePlan,
     amount: Money,
-    covers: String,
+    /// What the charge covers, as its ledger row says it.
+    covers: Narrative,
     renewal_price: Money,
 }
 
@@ -631,12 +632,16 @@ fn work_out<'a>(
     }
     let amount = upgrade_charge(from_price, to_price, sub.period_start, sub.period_end, at)
         .map_err(|e| PlanError::Catalogue(e.to_string()))?;
-    let covers = upgrade_description(
-        &from.plan.name,
-        &to.plan.name,
+    let (first, last) = narrative::days(
         &at.with_timezone(&dates.tz),
         &sub.period_end.with_timezone(&dates.tz),
     );
+    let covers = Narrative::PlanUpgrade {
+        from: from.plan.name.clone(),
+        to: to.plan.name.clone(),
+        first,
+        last,
+    };
     Ok(Worked {
         from,
         to,
@@ -665,7 +670,7 @@ pub async fn preview_upgrade<C: ConnectionTrait>(
         to_name: worked.to.plan.name.clone(),
         shortfall: shortfall(worked.amount, &balances),
         amount: worked.amount,
-        covers: worked.covers,
+        covers: worked.covers.words(dates.language).unwrap_or_default(),
         renews_on: dates.date(sub.period_end),
         renewal_price: worked.renewal_price,
         balances,
@@ -739,7 +744,8 @@ pub async fn upgrade(
             kind: Kind::Plan,
             service: Service::BillingPlans,
             source: &worked.to.plan.name,
-            description: &worked.covers,
+            description: "",
+            narrative: Some(&worked.covers),
             amount: worked.amount,
             idempotency_key: ledger_key.as_deref(),
         };
@@ -771,7 +777,7 @@ pub async fn upgrade(
             to: worked.to.plan.id,
             amount_minor: worked.amount.to_minor().unwrap_or(0),
             period: (sub.period_start, sub.period_end),
-            reason: worked.covers.clone(),
+            reason: worked.covers.english(""),
             actor: request.actor,
             key,
         },
@@ -1114,17 +1120,20 @@ async fn renew_locked(
         )));
     }
     let tz = user_time_zone(txn, account.user_id).await?;
-    let description = renewal_description(
-        &target.plan.name,
-        &next.0.with_timezone(&tz.tz),
-        &next.1.with_timezone(&tz.tz),
-    );
+    let (first, last) =
+        narrative::days(&next.0.with_timezone(&tz.tz), &next.1.with_timezone(&tz.tz));
+    let covers = Narrative::PlanRenewal {
+        plan: target.plan.name.clone(),
+        first,
+        last,
+    };
     let ledger_key = format!("plan:{key}");
     let spend = Spend {
         kind: Kind::Plan,
         service: Service::BillingPlans,
         source: &target.plan.name,
-        description: &description,
+        description: "",
+        narrative: Some(&covers),
         amount: price,
         idempotency_key: Some(&ledger_key),
     };
@@ -1145,7 +1154,7 @@ async fn renew_locked(
                     to: target.plan.id,
                     amount_minor: price.to_minor().unwrap_or(0),
                     period: next,
-                    reason: description,
+                    reason: covers.english(""),
                     actor: "system",
                     key: Some(key),
                 },

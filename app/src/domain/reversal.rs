@@ -20,6 +20,7 @@ use super::audit::{self, Actor, Entry};
 use super::db::Db;
 use super::entities::{dispute, payment, reversal, transaction, user};
 use super::ledger::{self, LedgerError, LockedAccount};
+use super::narrative::Narrative;
 use crate::model::ledger::{Bucket, Status};
 use crate::model::money::Money;
 use crate::model::operator::{ReversalStatus, ReversalView};
@@ -230,9 +231,11 @@ pub async fn approve(
     let reference = top_up.payment_reference.clone().unwrap_or_default();
     let mut rows = Vec::new();
     if take > 0 {
-        let description = format!("Charge-back of top-up {reference}: its credits are taken back");
+        let narrative = Narrative::ChargeBack {
+            reference: reference.clone(),
+        };
         rows.push(
-            ledger::reversal_locked(&txn, &account, -take, &top_up, &description, at)
+            ledger::reversal_locked(&txn, &account, -take, &top_up, &narrative, at)
                 .await?
                 .id,
         );
@@ -404,8 +407,10 @@ pub async fn settle_owed_locked(
             .await
             .map_err(|_| LedgerError::Refused("a reversal's top-up row is missing"))?;
         let reference = top_up.payment_reference.clone().unwrap_or_default();
-        let description = format!("Settles what was owed for the charged-back top-up {reference}");
-        ledger::reversal_locked(txn, account, -pay, &top_up, &description, at).await?;
+        let narrative = Narrative::ChargeBackSettled {
+            reference: reference.clone(),
+        };
+        ledger::reversal_locked(txn, account, -pay, &top_up, &narrative, at).await?;
         reversal::Entity::update_many()
             .col_expr(
                 reversal::Column::OwedLeftMinor,
@@ -471,9 +476,11 @@ pub async fn reinstate(
     let mut rows = Vec::new();
     if restore > 0 {
         let top_up = top_up_row(&txn, row.payment_id).await?;
-        let description = format!("Dispute won for top-up {reference}: credits restored");
+        let narrative = Narrative::DisputeWon {
+            reference: reference.to_owned(),
+        };
         rows.push(
-            ledger::reversal_locked(&txn, &account, restore, &top_up, &description, at)
+            ledger::reversal_locked(&txn, &account, restore, &top_up, &narrative, at)
                 .await?
                 .id,
         );

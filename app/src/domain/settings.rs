@@ -5,7 +5,8 @@
 use super::audit::{self, Actor, Entry};
 use super::db::Db;
 use super::entities::{settings_change, user};
-use crate::model::billing::{BillingForm, BillingProfile};
+use crate::i18n::*;
+use crate::model::billing::{BillingForm, BillingProfile, BillingType};
 use crate::model::settings::{DateFormat, Language, Preferences, SettingsChangeRow};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -261,23 +262,58 @@ pub async fn changes<C: ConnectionTrait>(
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
+        let locale = dates.language.locale();
         let who = if row.changed_by == user_id {
-            "You".to_owned()
+            td_string!(locale, settings.you).to_owned()
         } else {
             user::Entity::find_by_id(row.changed_by)
                 .one(conn)
                 .await?
-                .map_or_else(|| "An operator".to_owned(), |u| u.email)
+                .map_or_else(
+                    || td_string!(locale, settings.an_operator).to_owned(),
+                    |u| u.email,
+                )
         };
         out.push(SettingsChangeRow {
             when: dates.date_minute(row.created_at),
             who,
-            field: row.field,
-            from: row.old_value,
-            to: row.new_value,
+            field: field_words(&row.field, locale).to_owned(),
+            from: value_words(&row.field, &row.old_value, locale),
+            to: value_words(&row.field, &row.new_value, locale),
         });
     }
     Ok(out)
+}
+
+/// A logged setting's name in the reader's language. The log stores the English names
+/// the savers above write (a closed set); an unknown one is shown as stored.
+fn field_words(field: &str, locale: Locale) -> &str {
+    match field {
+        "Language" => td_string!(locale, settings.language),
+        "Time zone" => td_string!(locale, settings.time_zone),
+        "Date format" => td_string!(locale, settings.date_format),
+        "Billing type" => td_string!(locale, billing_form.kind),
+        "Name" => td_string!(locale, settings.name),
+        "Billing email" => td_string!(locale, billing_form.email),
+        "Address" => td_string!(locale, billing_form.address),
+        "Country" => td_string!(locale, billing_form.country),
+        "Tax code" => td_string!(locale, billing_form.tax_code),
+        other => other,
+    }
+}
+
+/// A logged value in the reader's language where it is one of ours (a language, a date
+/// format, a billing type); names, addresses and zones as typed.
+fn value_words(field: &str, value: &str, locale: Locale) -> String {
+    use crate::ui::messages;
+    let worded = match field {
+        "Language" if value == NOT_CHOSEN => Some(td_string!(locale, settings.not_chosen)),
+        "Language" => Language::parse(value).map(Language::label),
+        "Date format" => DateFormat::parse(value).map(|d| messages::date_format(locale, d)),
+        "Billing type" => BillingType::parse(value).map(|b| messages::billing_type(locale, b)),
+        _ => None,
+    };
+    worded.unwrap_or(value).to_owned()
 }
 
 /// The billing form as saved, for the Settings tab to edit.

@@ -4,7 +4,7 @@
 
 use super::ledger::Balances;
 use super::money::{Currency, Money};
-use chrono::{DateTime, Datelike, Months, Utc};
+use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A plan as an operator types it (console form or CLI flags): all text, checked by
@@ -271,7 +271,7 @@ pub struct UpgradePreview {
     pub to_code: String,
     pub to_name: String,
     pub amount: Money,
-    /// The ledger row's description: "Upgrade Free → Pro, 12–31 Dec".
+    /// What the charge covers, in the reader's language: "Upgrade Free → Pro, 12–31 Dec".
     pub covers: String,
     /// The renewal after it, at the new plan's full price.
     pub renews_on: String,
@@ -371,46 +371,6 @@ pub fn upgrade_charge(
         i64::try_from(charge).unwrap_or(i64::MAX),
         currency,
     ))
-}
-
-/// What an upgrade's ledger row says it covers: "Upgrade Free → Pro, 12–31 Dec", or
-/// "Upgrade Free → Pro, 28 Dec – 27 Jan" across months. `at` and `end` are already in
-/// the customer's time zone; `end` is exclusive, so the last day shown is the day before
-/// it (or its own day, when it is not at midnight).
-pub fn upgrade_description<Tz: chrono::TimeZone>(
-    from: &str,
-    to: &str,
-    at: &DateTime<Tz>,
-    end: &DateTime<Tz>,
-) -> String
-where
-    Tz::Offset: std::fmt::Display,
-{
-    let last = end.clone() - chrono::Duration::seconds(1);
-    let span = if (at.year(), at.month()) == (last.year(), last.month()) {
-        format!("{}–{}", at.day(), last.format("%-d %b"))
-    } else {
-        format!("{} – {}", at.format("%-d %b"), last.format("%-d %b"))
-    };
-    format!("Upgrade {from} → {to}, {span}")
-}
-
-/// What a renewal's ledger row says it covers: "Pro plan, 12 Dec – 11 Jan". `start` and
-/// `end` (exclusive) are already in the customer's time zone.
-pub fn renewal_description<Tz: chrono::TimeZone>(
-    plan: &str,
-    start: &DateTime<Tz>,
-    end: &DateTime<Tz>,
-) -> String
-where
-    Tz::Offset: std::fmt::Display,
-{
-    let last = end.clone() - chrono::Duration::seconds(1);
-    format!(
-        "{plan} plan, {} – {}",
-        start.format("%-d %b"),
-        last.format("%-d %b")
-    )
 }
 
 #[cfg(test)]
@@ -562,20 +522,5 @@ mod tests {
             ..Default::default()
         };
         assert!(free.validate().is_err());
-    }
-
-    #[test]
-    fn the_row_says_what_the_charge_covers() {
-        let at = t(2026, 12, 12, 3);
-        let end = t(2027, 1, 1, 0);
-        assert_eq!(
-            upgrade_description("Free", "Pro", &at, &end),
-            "Upgrade Free → Pro, 12–31 Dec"
-        );
-        let end = t(2027, 1, 28, 0);
-        assert_eq!(
-            upgrade_description("Free", "Pro", &t(2026, 12, 28, 0), &end),
-            "Upgrade Free → Pro, 28 Dec – 27 Jan"
-        );
     }
 }

@@ -3,10 +3,12 @@
 //! usage API and the logs.
 
 use crate::i18n::*;
+use crate::model::billing::BillingType;
 use crate::model::error::AppError;
 use crate::model::ledger::{Bucket, Service, Status};
 use crate::model::money::AmountError;
 use crate::model::problem::Problem;
+use crate::model::settings::DateFormat;
 use crate::model::top_up::{PaymentStatus, TopUpAmountError};
 use crate::model::voucher::CodeError;
 use leptos::prelude::*;
@@ -191,5 +193,24 @@ pub fn payment_status(locale: Locale, status: PaymentStatus) -> &'static str {
         PaymentStatus::Success => td_string!(locale, labels.success),
         PaymentStatus::Pending => td_string!(locale, labels.pending),
         PaymentStatus::Failed => td_string!(locale, labels.failed),
+    }
+}
+
+/// A date format as Settings lists it.
+pub fn date_format(locale: Locale, format: DateFormat) -> &'static str {
+    match format {
+        DateFormat::Auto => td_string!(locale, settings.date_auto),
+        DateFormat::Ymd => td_string!(locale, settings.date_ymd),
+        DateFormat::Slashed => td_string!(locale, settings.date_slashed),
+        DateFormat::Dmy => td_string!(locale, settings.date_dmy),
+        DateFormat::Mdy => td_string!(locale, settings.date_mdy),
+    }
+}
+
+/// A billing type as the billing form offers it.
+pub fn billing_type(locale: Locale, kind: BillingType) -> &'static str {
+    match kind {
+        BillingType::Personal => td_string!(locale, billing_form.personal),
+        BillingType::Company => td_string!(locale, billing_form.company),
     }
 }

@@ -245,13 +245,7 @@ fn PreferencesSection(page: SettingsPage, saved: Saved) -> impl IntoView {
                     {DateFormat::ALL
                         .into_iter()
                         .map(|d| {
-                            let label = match d {
-                                DateFormat::Auto => td_string!(locale, settings.date_auto),
-                                DateFormat::Ymd => td_string!(locale, settings.date_ymd),
-                                DateFormat::Slashed => td_string!(locale, settings.date_slashed),
-                                DateFormat::Dmy => td_string!(locale, settings.date_dmy),
-                                DateFormat::Mdy => td_string!(locale, settings.date_mdy),
-                            };
+                            let label = super::messages::date_format(locale, d);
                             view! { <option value=d.as_str()>{label}</option> }
                         })
                         .collect_view()}

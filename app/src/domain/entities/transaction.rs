@@ -22,6 +22,9 @@ pub struct Model {
     pub payment_reference: Option<String>,
     pub voucher_grant_id: Option<i64>,
     pub reverses_id: Option<i64>,
+    /// The row's words when they are ours, typed (`domain::narrative`); `description`
+    /// holds them in English.
+    pub narrative: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
