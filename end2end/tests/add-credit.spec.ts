@@ -41,7 +41,7 @@ test.describe("Add credit", () => {
     await signedIn(page, NEW);
     await expect(page.getByRole("link", { name: "No billing profile yet" })).toBeVisible();
     await openAddCredit(page);
-    await fillSettings(page, { name: "Ada Lovelace", country: "United States of America", currency: "USD" });
+    await fillSettings(page, { name: "Ada Lovelace", country: "United States", currency: "USD" });
     await payThrough(page, { preset: "$25.00", method: "PayPal", pay: "Pay $25.00" });
     await atGateway(page, "PayPal", "$25.00", "Pay");
     await expect(page.getByRole("heading", { name: "Payment successful" })).toBeVisible();
@@ -124,7 +124,7 @@ test.describe("Add credit", () => {
     await openAddCredit(page);
     // The account's currency is already VND: settings show it fixed.
     await expect(dialog(page).getByLabel("Currency")).toBeDisabled();
-    await fillSettings(page, { name: "Trần Thị Bình", country: "Viet Nam" });
+    await fillSettings(page, { name: "Trần Thị Bình", country: "Vietnam" });
     await payThrough(page, { preset: vnd("1000000"), method: "VNPay", pay: `Pay ${vnd("1000000")}` });
     await atGateway(page, "VNPay", vnd("1000000"), "Pay");
     await expect(page.getByRole("heading", { name: "Payment successful" })).toBeVisible();

@@ -245,7 +245,7 @@ test.describe("Operator console", () => {
     await signIn(page, customer);
     await expect(page).toHaveURL(/\/billing$/);
     await openAddCredit(page);
-    await fillSettings(page, { name: "Lê Văn Chargeback", country: "Viet Nam" });
+    await fillSettings(page, { name: "Lê Văn Chargeback", country: "Vietnam" });
     await payThrough(page, { preset: vnd("1000000"), method: "VNPay", pay: `Pay ${vnd("1000000")}` });
     await atGateway(page, "VNPay", vnd("1000000"), "Pay");
     await expect(page.getByRole("heading", { name: "Payment successful" })).toBeVisible();

@@ -48,7 +48,7 @@ test.describe("Billing Plans", () => {
     await expect(dialog.getByRole("heading", { name: "Billing settings" })).toBeVisible();
     await dialog.getByLabel("Full name").fill("Lê Thị Hoa");
     await dialog.getByLabel("Address").fill("5 Hai Bà Trưng, Hà Nội");
-    await dialog.getByLabel("Country").selectOption({ label: "Viet Nam" });
+    await dialog.getByLabel("Country").selectOption({ label: "Vietnam" });
     await dialog.getByRole("button", { name: "Continue" }).click();
     await expect(dialog.getByRole("heading", { name: "Amount" })).toBeVisible();
     await expect(dialog.getByLabel(/Custom amount/)).toHaveValue(String(Math.max(missing, 500_000)));

@@ -13,7 +13,7 @@ test.describe("Settings", () => {
     await d.getByLabel("Company").check();
     await d.getByLabel("Company name").fill("Công ty Mây Xanh");
     await d.getByLabel("Address").fill("1 Nguyễn Huệ, Quận 1, TP. Hồ Chí Minh");
-    await d.getByLabel("Country").selectOption({ label: "Viet Nam" });
+    await d.getByLabel("Country").selectOption({ label: "Vietnam" });
     await d.getByLabel("Tax code").fill("0312345678");
     await d.getByRole("button", { name: "Continue" }).click();
     await expect(d.getByRole("heading", { name: "Amount" })).toBeVisible();
@@ -44,7 +44,7 @@ test.describe("Settings", () => {
     // Preferences: Tokyo time, day/month/year; dates follow at once. (The language has
     // its own test: i18n.spec.ts.)
     const prefs = page.getByRole("region", { name: "Display preferences" });
-    // The first billing country (Viet Nam) set the time zone from its default, UTC.
+    // The first billing country (Vietnam) set the time zone from its default, UTC.
     await expect(prefs.getByLabel("Time zone")).toHaveValue("Asia/Ho_Chi_Minh");
     await prefs.getByLabel("Time zone").selectOption("Asia/Tokyo");
     await prefs.getByLabel("Date format").selectOption({ label: "25/11/2026 (day/month/year)" });

@@ -43,6 +43,7 @@ pub async fn get_settings() -> Result<SettingsPage, AppError> {
         changes: settings::changes(call.db.conn(), user.id, dates, 20)
             .await
             .map_err(server::internal)?,
+        countries: billing::countries(call.language),
     })
 }
 

@@ -37,6 +37,7 @@ pub async fn get_top_up_setup() -> Result<TopUpSetup, AppError> {
             .iter()
             .map(|c| (gateways.maximum)(*c))
             .collect(),
+        countries: billing::countries(call.language),
     })
 }
 

@@ -151,3 +151,65 @@ fn to_profile(row: &billing_profile::Model, currency: Currency) -> BillingProfil
         tax_code: row.tax_code.clone(),
     }
 }
+
+/// Every country a billing form offers, as (alpha-2 code, name): named in `language`
+/// (CLDR's names: "Việt Nam", 「日本」) and sorted as that language sorts. The names
+/// come from the server so their data stays out of the browser's bundle; a country
+/// CLDR has no name for keeps its ISO (English) name.
+pub fn countries(language: crate::model::settings::Language) -> Vec<(String, String)> {
+    use icu_collator::{Collator, options::CollatorOptions};
+    use icu_experimental::displaynames::{DisplayNamesOptions, multi::RegionDisplayNames};
+    use icu_locale_core::{Locale, subtags::Region};
+    let locale: Locale = language.as_str().parse().unwrap_or(Locale::UNKNOWN);
+    let names =
+        RegionDisplayNames::try_new(locale.clone().into(), DisplayNamesOptions::default()).ok();
+    let mut all: Vec<(String, String)> = crate::model::billing::all_countries()
+        .map(|(code, english)| {
+            let name = names
+                .as_ref()
+                .zip(code.parse::<Region>().ok())
+                .and_then(|(names, region)| names.of(region))
+                .unwrap_or(english);
+            (code.to_owned(), name.to_owned())
+        })
+        .collect();
+    match Collator::try_new(locale.into(), CollatorOptions::default()) {
+        Ok(collator) => all.sort_by(|a, b| collator.compare(&a.1, &b.1)),
+        Err(_) => all.sort_by(|a, b| a.1.cmp(&b.1)),
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::countries;
+    use crate::model::settings::Language;
+
+    fn position(list: &[(String, String)], code: &str) -> usize {
+        list.iter()
+            .position(|(c, _)| c == code)
+            .unwrap_or(usize::MAX)
+    }
+
+    #[test]
+    fn countries_are_named_and_sorted_in_the_readers_language() {
+        let en = countries(Language::En);
+        let vi = countries(Language::Vi);
+        let ja = countries(Language::Ja);
+        assert!(en.len() >= 240 && en.len() == vi.len() && vi.len() == ja.len());
+        let name = |list: &[(String, String)], code: &str| {
+            list.iter().find(|(c, _)| c == code).map(|(_, n)| n.clone())
+        };
+        assert_eq!(name(&en, "VN").as_deref(), Some("Vietnam"));
+        assert_eq!(name(&vi, "VN").as_deref(), Some("Việt Nam"));
+        assert_eq!(name(&ja, "JP").as_deref(), Some("日本"));
+        // Sorted as a reader looks for them: Åland Islands among the A's, before
+        // Albania, where byte order would put it after Zimbabwe.
+        assert_eq!(name(&en, "AX").as_deref(), Some("Åland Islands"));
+        assert!(position(&en, "AX") < position(&en, "AL"));
+        // Vietnamese sorts by letter, not by code point: Áo (Austria) comes before
+        // Bỉ (Belgium), though "Á" is after "B" in Unicode.
+        assert_eq!(name(&vi, "AT").as_deref(), Some("Áo"));
+        assert!(position(&vi, "AT") < position(&vi, "BE"));
+    }
+}

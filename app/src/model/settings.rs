@@ -277,6 +277,8 @@ pub struct SettingsPage {
     pub suggested_time_zone: Option<String>,
     /// The latest changes, newest first: when, who, what.
     pub changes: Vec<SettingsChangeRow>,
+    /// Every country as (code, name), named and sorted in the reader's language.
+    pub countries: Vec<(String, String)>,
 }
 
 /// One recorded change of a setting.

@@ -100,6 +100,8 @@ pub struct TopUpSetup {
     pub email: String,
     /// The largest single top-up in each currency.
     pub maximums: Vec<Money>,
+    /// Every country as (code, name), named and sorted in the reader's language.
+    pub countries: Vec<(String, String)>,
 }
 
 impl TopUpSetup {

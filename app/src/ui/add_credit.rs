@@ -125,7 +125,8 @@ struct Entered {
     form: RwSignal<BillingForm>,
     currency: RwSignal<Option<Currency>>,
     amount: RwSignal<String>,
-    maximums: StoredValue<TopUpSetup>,
+    /// What the dialog started from: the maximums, and the countries by name.
+    setup: StoredValue<TopUpSetup>,
     /// The currency of an account opened before (fixed: it cannot change).
     held: Option<Currency>,
 }
@@ -174,7 +175,7 @@ fn Steps(setup: TopUpSetup) -> impl IntoView {
         currency: RwSignal::new(setup.profile.as_ref().map(|p| p.currency)),
         held: setup.currency,
         amount: RwSignal::new(prefill.map(|m| m.to_plain_string()).unwrap_or_default()),
-        maximums: StoredValue::new(setup),
+        setup: StoredValue::new(setup),
     };
     // The loading heading had focus; give it to the first step's heading.
     Effect::new(move |_| browser::focus_id(HEADING));
@@ -249,7 +250,12 @@ fn SettingsStep(entered: Entered) -> impl IntoView {
         <p class="muted">{td_string!(locale, add_credit.settings_intro)}</p>
         <form class="modal-form" novalidate on:submit=submit>
             <super::billing_form::FormProblem message=form_message id="billing-form-error" />
-            <BillingFields form=entered.form errors held=entered.held />
+            <BillingFields
+                form=entered.form
+                errors
+                held=entered.held
+                countries=entered.setup.with_value(|s| s.countries.clone())
+            />
             <div class="modal-actions">
                 <button type="submit" class="button-primary" disabled=move || save.pending().get()>
                     {move || {
@@ -269,7 +275,7 @@ fn currency_of(entered: &Entered) -> Currency {
 fn AmountStep(entered: Entered) -> impl IntoView {
     let locale = use_locale();
     let currency = currency_of(&entered);
-    let maximum = entered.maximums.with_value(|s| s.maximum(currency));
+    let maximum = entered.setup.with_value(|s| s.maximum(currency));
     let error = RwSignal::new(None::<String>);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -406,7 +412,7 @@ fn ConfirmStep(entered: Entered) -> impl IntoView {
     let locale = use_locale();
     let currency = currency_of(&entered);
     let gateway = gateway_for(currency);
-    let maximum = entered.maximums.with_value(|s| s.maximum(currency));
+    let maximum = entered.setup.with_value(|s| s.maximum(currency));
     let amount = check_amount(&entered.amount.get_untracked(), currency, maximum)
         .unwrap_or_else(|_| Money::zero(currency));
     let agreed = RwSignal::new(false);

@@ -4,7 +4,7 @@
 
 use super::language::use_locale;
 use crate::i18n::*;
-use crate::model::billing::{BillingForm, FieldError, countries};
+use crate::model::billing::{BillingForm, FieldError};
 use crate::model::money::Currency;
 use crate::model::top_up::{currencies_for, fixed_currency};
 use leptos::prelude::*;
@@ -15,6 +15,8 @@ pub fn BillingFields(
     form: RwSignal<BillingForm>,
     errors: RwSignal<Vec<FieldError>>,
     held: Option<Currency>,
+    /// Every country as (code, name) in the reader's language, from the server.
+    countries: Vec<(String, String)>,
 ) -> impl IntoView {
     let locale = use_locale();
     let company = move || form.with(|f| f.billing_type == "company");
@@ -102,7 +104,7 @@ pub fn BillingFields(
                 on:change=move |ev| set_country(event_target_value(&ev))
             >
                 <option value="">{td_string!(locale, billing_form.choose_country)}</option>
-                {countries()
+                {countries
                     .into_iter()
                     .map(|(code, name)| view! { <option value=code>{name}</option> })
                     .collect_view()}

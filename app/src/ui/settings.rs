@@ -68,7 +68,7 @@ fn Settings(page: SettingsPage, saved: Saved) -> impl IntoView {
             }}
         </p>
         {match page.billing.clone() {
-            Some(form) => view! { <BillingSection form held=page.currency saved /> }.into_any(),
+            Some(form) => view! { <BillingSection form held=page.currency countries=page.countries.clone() saved /> }.into_any(),
             None => view! {
                 <section aria-labelledby="billing-info-heading" class="settings-section">
                     <h3 id="billing-info-heading">{td_string!(locale, settings.billing_heading)}</h3>
@@ -86,6 +86,7 @@ fn Settings(page: SettingsPage, saved: Saved) -> impl IntoView {
 fn BillingSection(
     form: BillingForm,
     held: Option<crate::model::money::Currency>,
+    countries: Vec<(String, String)>,
     saved: Saved,
 ) -> impl IntoView {
     let locale = use_locale();
@@ -126,7 +127,7 @@ fn BillingSection(
             <h3 id="billing-info-heading">{td_string!(locale, settings.billing_and_tax)}</h3>
             <form class="settings-form" novalidate on:submit=submit>
                 <super::billing_form::FormProblem message=form_message id="billing-form-error" />
-                <BillingFields form errors held />
+                <BillingFields form errors held countries />
                 <div class="form-actions">
                     <button type="submit" class="button-primary" disabled=move || save.pending().get()>
                         {td_string!(locale, settings.save_billing)}
