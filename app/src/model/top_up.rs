@@ -6,11 +6,10 @@ use super::money::AmountError;
 use super::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 
-/// The non-refundable terms the customer agrees to with Pay. Its version is stored with
-/// each payment (with the time), so a chargeback dispute can show what was agreed to;
-/// change the version whenever the text changes.
-pub const TERMS_TEXT: &str = "I understand that credits purchased are non-refundable.";
-/// The version of [`TERMS_TEXT`].
+/// The version of the non-refundable terms the customer agrees to with Pay (their words
+/// in each language are `add_credit.terms` in `app/locales`). Stored with each payment
+/// (with the time), so a chargeback dispute can show what was agreed to; change the
+/// version whenever the words change.
 pub const TERMS_VERSION: &str = "non-refundable-2026-11";
 
 /// A payment gateway.

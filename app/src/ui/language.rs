@@ -11,9 +11,11 @@ use crate::i18n::*;
 use crate::model::settings::Language;
 use leptos::prelude::*;
 
-/// The page's language, for the components drawn after it is known.
+/// The page's language, for the components drawn after it is known. Read once per
+/// component, not tracked: a new language reloads the page (or, after a sign-in,
+/// applies to what is drawn next).
 #[derive(Clone, Copy)]
-struct PageLanguage(RwSignal<Locale>);
+struct PageLanguage(StoredValue<Locale>);
 
 /// The language the server chose for this request (English outside a request).
 #[cfg(feature = "ssr")]
@@ -35,12 +37,12 @@ pub fn of_request() -> Language {
 
 /// Provides the page's language to everything under the app.
 pub fn provide() {
-    provide_context(PageLanguage(RwSignal::new(of_request().locale())));
+    provide_context(PageLanguage(StoredValue::new(of_request().locale())));
 }
 
 /// The page's language, as the translations' locale.
 pub fn use_locale() -> Locale {
-    use_context::<PageLanguage>().map_or(Locale::en, |l| l.0.get_untracked())
+    use_context::<PageLanguage>().map_or(Locale::en, |l| l.0.get_value())
 }
 
 /// After a sign-in without a page load, the signed-in user's saved language takes over
@@ -49,10 +51,10 @@ pub fn follow(saved: Language) {
     let Some(PageLanguage(current)) = use_context::<PageLanguage>() else {
         return;
     };
-    if current.get_untracked() == saved.locale() {
+    if current.get_value() == saved.locale() {
         return;
     }
-    current.set(saved.locale());
+    current.set_value(saved.locale());
     #[cfg(feature = "hydrate")]
     if let Some(html) = document().document_element() {
         let _ = html.set_attribute("lang", saved.as_str());
