@@ -36,7 +36,6 @@ async fn funded_accounts(db: &Db, n: usize) -> Vec<String> {
             amount: Money::from_minor(100_000_000_000, Currency::Usd),
             gateway: "PayPal".into(),
             reference: "bench".into(),
-            description: "bench".into(),
         };
         ledger::record_top_up_in(&txn, &top_up, Status::Success, now())
             .await
