@@ -26,6 +26,7 @@ use app::domain::entities::{
     account, adjustment as adjustment_row, payment as payment_row, subscription, transaction, user,
     voucher_grant,
 };
+use app::domain::gateways::failure::Failure;
 use app::domain::ledger::{self, ChargeRequest, VoucherCredit};
 use app::domain::payment::{self, NewPayment, Outcome};
 use app::domain::plan::{self, PlanError};
@@ -525,10 +526,14 @@ async fn apply(
                     gateway_ref: None,
                 },
                 How::Failed => Outcome::Failed {
-                    reason: "declined".into(),
+                    reason: Failure::Declined {
+                        gateway: Gateway::VnPay,
+                    },
                 },
                 How::GaveUp => Outcome::GaveUp {
-                    reason: "unreachable".into(),
+                    reason: Failure::Unreachable {
+                        gateway: Gateway::VnPay,
+                    },
                 },
             };
             payment::settle(db, Gateway::VnPay, &reference, &outcome)

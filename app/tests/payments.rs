@@ -7,6 +7,7 @@ mod support;
 
 use app::domain::db::{Db, now};
 use app::domain::entities::{payment as payment_row, transaction};
+use app::domain::gateways::failure::Failure;
 use app::domain::gateways::vnpay::{self, IpnAnswer};
 use app::domain::payment::{self, NewPayment, Outcome, Settled, State};
 use app::domain::{gateways, ledger};
@@ -114,7 +115,7 @@ async fn settling_credits_once_and_refuses_a_different_amount() {
         .unwrap();
     assert_eq!(again, Settled::Already(State::Succeeded));
     let late_failure = Outcome::Failed {
-        reason: "cancelled".into(),
+        reason: Failure::Vnpay { code: "24".into() },
     };
     assert_eq!(
         payment::settle(&t.db, Gateway::VnPay, &p.reference, &late_failure)
@@ -249,7 +250,7 @@ async fn a_failure_the_gateway_reported_is_final_but_our_giving_up_is_not() {
         Gateway::VnPay,
         &refused.reference,
         &Outcome::Failed {
-            reason: "card declined".into(),
+            reason: Failure::Vnpay { code: "51".into() },
         },
     )
     .await
@@ -259,7 +260,9 @@ async fn a_failure_the_gateway_reported_is_final_but_our_giving_up_is_not() {
         Gateway::VnPay,
         &abandoned.reference,
         &Outcome::GaveUp {
-            reason: "could not be reached".into(),
+            reason: Failure::Unreachable {
+                gateway: Gateway::VnPay,
+            },
         },
     )
     .await
@@ -286,7 +289,7 @@ async fn a_failure_the_gateway_reported_is_final_but_our_giving_up_is_not() {
             Gateway::VnPay,
             &p.reference,
             &Outcome::Failed {
-                reason: "late".into()
+                reason: Failure::TimedOut
             }
         )
         .await
@@ -639,7 +642,7 @@ async fn payment_history_pages_newest_first_with_customer_statuses() {
         .await
         .unwrap();
     let failed = Outcome::Failed {
-        reason: "cancelled".into(),
+        reason: Failure::Vnpay { code: "24".into() },
     };
     payment::settle(&t.db, Gateway::VnPay, &made[28].reference, &failed)
         .await

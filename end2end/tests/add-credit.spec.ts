@@ -183,6 +183,7 @@ test.describe("Add credit", () => {
     await atGateway(page, "VNPay", vnd("2000000"), "Cancel");
     await expect(page.getByRole("heading", { name: "Payment cancelled" })).toBeVisible();
     await expect(page.getByText("no credit was added")).toBeVisible();
+    await expect(page.getByText("VNPay: cancelled by the customer (code 24)")).toBeVisible();
     await hydrated(page);
     expect(await headerBalance(page)).toBe(before);
     const reference = page.url().split("/").pop()!;

@@ -4,8 +4,17 @@ import { LANGUAGES, BROWSER_LOCALE, t, escaped, type Language } from "./language
 /** Each language's customer: a Vietnamese account in đồng through VNPay, a Japanese one
  *  in yen through Stripe; dates as each writes them. */
 const CUSTOMER = {
-  vi: { country: "VN", currency: "VND", preset: "500.000 ₫", gateway: "VNPay", date: /^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/ },
-  ja: { country: "JP", currency: "JPY", preset: "¥3,000", gateway: "Stripe", date: /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}$/ },
+  vi: {
+    country: "VN", countryName: "Việt Nam", currency: "VND", preset: "500.000 ₫", gateway: "VNPay",
+    date: /^\d{2}\/\d{2}\/\d{4} \d{2}:\d{2}:\d{2}$/,
+    // VNPay answers a cancelled payment with its code 24.
+    cancelled: t("vi", "payment_failure.vnpay", { meaning: t("vi", "payment_failure.vnpay_cancelled"), code: "24" }),
+  },
+  ja: {
+    country: "JP", countryName: "日本", currency: "JPY", preset: "¥3,000", gateway: "Stripe",
+    date: /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}$/,
+    cancelled: t("ja", "payment_failure.cancelled", { gateway: "Stripe" }),
+  },
 } as const;
 
 for (const language of LANGUAGES) {
@@ -57,6 +66,8 @@ for (const language of LANGUAGES) {
       await expect(dialog.getByLabel(tr("billing_form.full_name"), { exact: true })).toHaveAccessibleDescription(tr("problems.billing_name"));
       await dialog.getByLabel(tr("billing_form.full_name"), { exact: true }).fill(language === "vi" ? "Nguyễn Văn An" : "山田 太郎");
       await dialog.getByLabel(tr("billing_form.address"), { exact: true }).fill(language === "vi" ? "12 Lý Thái Tổ, Hà Nội" : "東京都千代田区丸の内1-1");
+      // Countries are named in the reader's language.
+      await expect(dialog.getByRole("option", { name: c.countryName, exact: true })).toHaveCount(1);
       await dialog.getByLabel(tr("billing_form.country"), { exact: true }).selectOption(c.country);
       await dialog.getByRole("button", { name: tr("go_on"), exact: true }).click();
       await expect(dialog.getByRole("heading", { name: tr("add_credit.amount_title"), exact: true })).toBeVisible();
@@ -93,6 +104,21 @@ for (const language of LANGUAGES) {
       // The ledger's own words are the reader's too, around the payment's reference.
       const [before, after] = tr("ledger.top_up", { reference: "\u0000" }).split("\u0000").map(escaped);
       await expect(row.getByRole("cell", { name: new RegExp(`^${before}TU-[A-Z0-9]+${after}$`) })).toBeVisible();
+
+      // Another payment, called off at the gateway: "cancelled", and why, in the reader's words.
+      await page.getByRole("button", { name: tr("add_credit.button"), exact: true }).click();
+      await expect(dialog.getByRole("heading", { name: tr("add_credit.amount_title"), exact: true })).toBeVisible();
+      await dialog.getByText(c.preset, { exact: true }).click();
+      await dialog.getByRole("button", { name: tr("go_on"), exact: true }).click();
+      await expect(dialog.getByRole("heading", { name: tr("add_credit.method_title"), exact: true })).toBeVisible();
+      await dialog.getByRole("button", { name: tr("go_on"), exact: true }).click();
+      await expect(dialog.getByRole("heading", { name: tr("add_credit.confirm_title"), exact: true })).toBeVisible();
+      await dialog.getByLabel(tr("add_credit.terms")).check();
+      await dialog.getByRole("button", { name: tr("add_credit.pay", { amount: c.preset }) }).click();
+      await expect(page.getByRole("heading", { name: `${c.gateway} sandbox` })).toBeVisible();
+      await page.getByRole("button", { name: "Cancel", exact: true }).click();
+      await expect(page.getByRole("heading", { name: tr("payments.cancelled_title") })).toBeVisible();
+      await expect(page.getByText(c.cancelled)).toBeVisible();
     });
   });
 }

@@ -1,7 +1,8 @@
 //! The ledger's own rows (top-ups, expired vouchers, charge-backs, plan periods) keep
 //! what they say typed, so each reader sees them in their own language
-//! (`app/src/domain/narrative.rs`). Nullable: rows written before, and rows whose words
-//! are the caller's (usage charges), have none and show their stored description.
+//! (`app/src/domain/narrative.rs`); so does a failed payment's reason
+//! (`app/src/domain/gateways/failure.rs`). Nullable: rows written before, and rows whose
+//! words are the caller's (usage charges), have none and show their stored text.
 
 use sea_orm_migration::prelude::*;
 
@@ -12,6 +13,12 @@ pub struct Migration;
 enum Transactions {
     Table,
     Narrative,
+}
+
+#[derive(DeriveIden)]
+enum Payments {
+    Table,
+    Failure,
 }
 
 // The trait's own signature elides SchemaManager's lifetime; ours must match it.
@@ -26,10 +33,26 @@ impl MigrationTrait for Migration {
                     .add_column(ColumnDef::new(Transactions::Narrative).text().null())
                     .to_owned(),
             )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Payments::Table)
+                    .add_column(ColumnDef::new(Payments::Failure).text().null())
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Payments::Table)
+                    .drop_column(Payments::Failure)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .alter_table(
                 Table::alter()

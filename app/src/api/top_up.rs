@@ -128,6 +128,7 @@ pub async fn start_top_up(
 /// One of the signed-in customer's payments, for its outcome page.
 #[server(prefix = "/rpc", endpoint = "payment_outcome")]
 pub async fn get_payment_outcome(reference: String) -> Result<Option<PaymentOutcome>, AppError> {
+    use crate::domain::gateways::failure::Failure;
     use crate::domain::{ledger, payment};
     use crate::model::money::Money;
     use crate::model::top_up::Gateway;
@@ -142,12 +143,17 @@ pub async fn get_payment_outcome(reference: String) -> Result<Option<PaymentOutc
     let balances = ledger::balances(call.db.conn(), &account.id, currency)
         .await
         .map_err(server::internal)?;
+    let failure = Failure::parse(p.failure.as_deref());
     Ok(Some(PaymentOutcome {
         reference: p.reference,
         amount: Money::from_minor(p.amount_minor, currency),
         method: Gateway::parse(&p.gateway).unwrap_or(crate::model::top_up::gateway_for(currency)),
         status: payment::customer_status(&p.state),
-        reason: p.failure_reason,
+        reason: failure
+            .as_ref()
+            .map(|f| f.words(call.language))
+            .or(p.failure_reason),
+        cancelled: failure.as_ref().is_some_and(Failure::is_cancelled),
         balance: balances.total(),
     }))
 }

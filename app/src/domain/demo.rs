@@ -218,7 +218,7 @@ pub async fn load(db: &Db) -> Result<Loaded, Box<dyn std::error::Error + Send + 
         &txn,
         &made,
         &Outcome::Failed {
-            reason: "VNPay: insufficient funds (code 51)".into(),
+            reason: super::gateways::failure::Failure::Vnpay { code: "51".into() },
         },
         ago(40, 5) + Duration::minutes(1),
     )

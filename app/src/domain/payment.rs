@@ -15,6 +15,7 @@
 use super::audit::{self, Actor, Entry};
 use super::db::{Db, now};
 use super::entities::{gateway_event, payment};
+use super::gateways::failure::Failure;
 use super::ledger::{self, LedgerError, TopUp};
 use crate::model::ledger::{Balances, Status};
 use crate::model::money::{Currency, Money};
@@ -201,10 +202,10 @@ pub enum Outcome {
     },
     /// The gateway says it failed (refused, cancelled there, its session expired):
     /// final.
-    Failed { reason: String },
+    Failed { reason: Failure },
     /// We give up on it without the gateway's word (it could not be reached, the
     /// customer followed the cancel link): a later verified payment still credits.
-    GaveUp { reason: String },
+    GaveUp { reason: Failure },
 }
 
 impl Outcome {
@@ -335,12 +336,14 @@ pub async fn settle_in(
         }
         Outcome::Failed { reason } => {
             update = update
-                .col_expr(Column::FailureReason, Expr::value(reason.as_str()))
+                .col_expr(Column::FailureReason, Expr::value(reason.to_string()))
+                .col_expr(Column::Failure, Expr::value(reason.to_json()))
                 .col_expr(Column::ClosedBy, Expr::value(CLOSED_BY_GATEWAY));
         }
         Outcome::GaveUp { reason } => {
             update = update
-                .col_expr(Column::FailureReason, Expr::value(reason.as_str()))
+                .col_expr(Column::FailureReason, Expr::value(reason.to_string()))
+                .col_expr(Column::Failure, Expr::value(reason.to_json()))
                 .col_expr(Column::ClosedBy, Expr::value(CLOSED_BY_US));
         }
         Outcome::Paid { .. } => {}
@@ -384,9 +387,9 @@ pub async fn settle_in(
                 "currency": account.currency.code(),
                 "gateway": found.gateway,
             }),
-            reason: match outcome {
-                Outcome::Failed { reason } | Outcome::GaveUp { reason } => reason,
-                Outcome::Paid { .. } => "the gateway confirmed the payment",
+            reason: &match outcome {
+                Outcome::Failed { reason } | Outcome::GaveUp { reason } => reason.to_string(),
+                Outcome::Paid { .. } => "the gateway confirmed the payment".to_owned(),
             },
         },
         at,
@@ -546,8 +549,9 @@ pub async fn expire(
         .col_expr(Column::SettledAt, Expr::value(at))
         .col_expr(
             Column::FailureReason,
-            Expr::value("expired before the gateway confirmed it"),
+            Expr::value(Failure::TimedOut.to_string()),
         )
+        .col_expr(Column::Failure, Expr::value(Failure::TimedOut.to_json()))
         .col_expr(Column::ClosedBy, Expr::value(CLOSED_BY_US))
         .filter(Column::Id.eq(found.id))
         .filter(Column::State.is_in(open_states()))
@@ -566,7 +570,7 @@ pub async fn expire(
                 subject: format!("payment:{}", found.reference),
                 before: json!({ "state": found.state }),
                 after: json!({ "state": State::Expired.as_str() }),
-                reason: "expired before the gateway confirmed it",
+                reason: &Failure::TimedOut.to_string(),
             },
             at,
         )

@@ -121,8 +121,10 @@ pub struct PaymentOutcome {
     pub amount: Money,
     pub method: Gateway,
     pub status: PaymentStatus,
-    /// Why it failed, in the gateway's words where it gave them.
+    /// Why it failed, in the reader's language.
     pub reason: Option<String>,
+    /// Whether the customer cancelled it (rather than the payment failing).
+    pub cancelled: bool,
     /// The total balance now.
     pub balance: Money,
 }

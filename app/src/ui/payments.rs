@@ -84,11 +84,7 @@ fn Outcome(o: PaymentOutcome) -> impl IntoView {
             td_string!(locale, payments.pending_body, method, amount).to_string(),
         ),
         PaymentStatus::Failed => (
-            // The gateway's own words say whether the customer cancelled.
-            if o.reason
-                .as_deref()
-                .is_some_and(|r| r.to_lowercase().contains("cancel"))
-            {
+            if o.cancelled {
                 td_string!(locale, payments.cancelled_title)
             } else {
                 td_string!(locale, payments.failed_title)

@@ -224,7 +224,9 @@ pub mod scripted {
                     gateway_ref: Some(format!("Q-{}", payment.reference)),
                 })),
                 Said::Unpaid => Ok(Some(Outcome::GaveUp {
-                    reason: "never paid".into(),
+                    reason: app::domain::gateways::failure::Failure::Unknown {
+                        gateway: self.gateway.unwrap_or(Gateway::VnPay),
+                    },
                 })),
                 Said::Open => Ok(None),
                 Said::Down => Err(GatewayError::Unreachable("scripted outage".into())),

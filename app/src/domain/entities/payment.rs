@@ -21,7 +21,10 @@ pub struct Model {
     pub gateway_ref: Option<String>,
     /// The Processed ledger row that settles with this payment.
     pub ledger_transaction_id: Option<i64>,
+    /// Why it failed, in English (the console, the audit log).
     pub failure_reason: Option<String>,
+    /// The same, typed (`gateways::failure::Failure`), for the customer's language.
+    pub failure: Option<String>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub settled_at: Option<DateTimeUtc>,

@@ -10,6 +10,7 @@
 //! `payment::settle`, a compare-and-set: callbacks may come in any number and order,
 //! and a verified payment credits even a payment we had given up on.
 
+pub mod failure;
 pub mod paypal;
 pub mod stripe;
 pub mod vnpay;
@@ -21,6 +22,7 @@ use super::reversal::{self, Dispute, ReversalError};
 use crate::model::money::{Currency, Money};
 use crate::model::top_up::Gateway;
 use chrono::{DateTime, Duration, Utc};
+use failure::Failure;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::sync::Arc;
@@ -296,7 +298,9 @@ pub async fn start(
                 new.gateway,
                 &made.reference,
                 &Outcome::GaveUp {
-                    reason: format!("{} could not be reached", new.gateway.label()),
+                    reason: Failure::Unreachable {
+                        gateway: new.gateway,
+                    },
                 },
             )
             .await?;

@@ -6,6 +6,7 @@
 //!
 //! Amounts travel as decimal strings in the currency's unit (`"25.00"`), never floats.
 
+use super::failure::Failure;
 use super::{
     Answer, Checkout, Event, GatewayError, Heard, Notice, Notification, PaymentGateway, Started,
     json_answer,
@@ -145,7 +146,10 @@ pub fn order_outcome(order: &Value) -> Option<Outcome> {
             gateway_ref: Some(id),
         }),
         "DECLINED" | "FAILED" => Some(Outcome::Failed {
-            reason: format!("PayPal: capture {}", status.to_lowercase()),
+            reason: Failure::NotCompleted {
+                gateway: Gateway::PayPal,
+                status: status.to_owned(),
+            },
         }),
         _ => None,
     }
@@ -232,7 +236,9 @@ impl PayPal {
             Ok(answer) => Ok(order_outcome(&answer)),
             Err(GatewayError::Refused(why)) if why.contains("INSTRUMENT_DECLINED") => {
                 Ok(Some(Outcome::Failed {
-                    reason: "PayPal: the payment method was declined".into(),
+                    reason: Failure::Declined {
+                        gateway: Gateway::PayPal,
+                    },
                 }))
             }
             // ORDER_ALREADY_CAPTURED and the like: a capture happened; its webhook
@@ -305,7 +311,9 @@ impl PaymentGateway for PayPal {
             // An order nobody approved can never be captured: we are the only capturer.
             // (The cancel link is the browser's word, not PayPal's: GaveUp.)
             return Ok(Some(Outcome::GaveUp {
-                reason: "Cancelled at PayPal".into(),
+                reason: Failure::Cancelled {
+                    gateway: Gateway::PayPal,
+                },
             }));
         }
         let order = payment
@@ -359,7 +367,9 @@ impl PaymentGateway for PayPal {
                 }
             }
             Some("PAYMENT.CAPTURE.DENIED") => Outcome::Failed {
-                reason: "PayPal: capture denied".into(),
+                reason: Failure::Declined {
+                    gateway: Gateway::PayPal,
+                },
             },
             _ => return Ok(None),
         };
@@ -384,7 +394,9 @@ impl PaymentGateway for PayPal {
     async fn query(&self, payment: &payment_row::Model) -> Result<Option<Outcome>, GatewayError> {
         let Some(order) = payment.gateway_ref.as_deref() else {
             return Ok(Some(Outcome::GaveUp {
-                reason: "no PayPal order was created".into(),
+                reason: Failure::Unknown {
+                    gateway: Gateway::PayPal,
+                },
             }));
         };
         let response = self.get(&format!("/v2/checkout/orders/{order}")).await?;
@@ -392,7 +404,9 @@ impl PaymentGateway for PayPal {
             Ok(found) => found,
             Err(GatewayError::Refused(why)) if why.contains("RESOURCE_NOT_FOUND") => {
                 return Ok(Some(Outcome::GaveUp {
-                    reason: "PayPal has no such order".into(),
+                    reason: Failure::Unknown {
+                        gateway: Gateway::PayPal,
+                    },
                 }));
             }
             Err(e) => return Err(e),
@@ -404,7 +418,9 @@ impl PaymentGateway for PayPal {
             // Never approved: we are the only capturer, so nobody can pay it now.
             Some("CREATED" | "PAYER_ACTION_REQUIRED" | "SAVED" | "VOIDED") => {
                 Ok(Some(Outcome::GaveUp {
-                    reason: "not approved at PayPal in time".into(),
+                    reason: Failure::Expired {
+                        gateway: Gateway::PayPal,
+                    },
                 }))
             }
             _ => Ok(None),

@@ -12,6 +12,7 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
+use super::failure::Failure;
 use super::{
     Answer, Checkout, Event, GatewayError, Heard, Notice, Notification, PaymentGateway, Started,
 };
@@ -235,7 +236,9 @@ pub fn session_outcome(session: &serde_json::Value) -> Option<Outcome> {
             })
         }
         (Some("expired"), _) => Some(Outcome::Failed {
-            reason: "Stripe: the checkout session expired unpaid".into(),
+            reason: Failure::Expired {
+                gateway: Gateway::Stripe,
+            },
         }),
         _ => None,
     }
@@ -380,7 +383,9 @@ impl PaymentGateway for Stripe {
         // webhook settles it.
         Ok(match self.expire_session(session).await? {
             Some(s) if s["status"] == "expired" => Some(Outcome::Failed {
-                reason: "Cancelled at Stripe".into(),
+                reason: Failure::Cancelled {
+                    gateway: Gateway::Stripe,
+                },
             }),
             _ => None,
         })
@@ -411,7 +416,9 @@ impl PaymentGateway for Stripe {
                 gateway_ref: Some(event.session_id),
             },
             SessionEventKind::Failed => Outcome::Failed {
-                reason: "Stripe: the checkout session expired or its payment failed".into(),
+                reason: Failure::Expired {
+                    gateway: Gateway::Stripe,
+                },
             },
             SessionEventKind::Awaiting => return Ok(None),
         };
@@ -426,7 +433,9 @@ impl PaymentGateway for Stripe {
         let Some(id) = payment.gateway_ref.as_deref() else {
             // No session was made for it, so nobody could pay it.
             return Ok(Some(Outcome::GaveUp {
-                reason: "no Stripe session was opened".into(),
+                reason: Failure::Unknown {
+                    gateway: Gateway::Stripe,
+                },
             }));
         };
         let response = self

@@ -10,6 +10,7 @@
 //! gives up on a payment it asks VNPay's `querydr` API (JSON over HTTPS, signed with
 //! HMAC-SHA512 over the `|`-joined fields in VNPay's fixed order, the answer likewise).
 
+use super::failure::Failure;
 use super::{
     Answer, Checkout, Event, GatewayError, Heard, Notice, Notification, PaymentGateway, Started,
 };
@@ -347,7 +348,9 @@ impl PaymentGateway for VnPay {
             }
         } else {
             Outcome::Failed {
-                reason: response_text(&callback.response_code),
+                reason: Failure::Vnpay {
+                    code: callback.response_code.clone(),
+                },
             }
         };
         Ok(Some(Event::Settle(Notice {
@@ -522,11 +525,16 @@ pub fn read_querydr(
         // 01: not completed yet; 05/06: VNPay is processing it.
         ("00", "01" | "05" | "06") => None,
         ("00", status) => Some(Outcome::Failed {
-            reason: format!("VNPay: the payment was not completed (status {status})"),
+            reason: Failure::NotCompleted {
+                gateway: Gateway::VnPay,
+                status: status.to_owned(),
+            },
         }),
         // 91: VNPay has no such transaction: the customer never paid.
         ("91", _) => Some(Outcome::GaveUp {
-            reason: "VNPay has no payment for it".into(),
+            reason: Failure::Unknown {
+                gateway: Gateway::VnPay,
+            },
         }),
         (code, _) => {
             return Err(GatewayError::Refused(format!(
@@ -536,21 +544,4 @@ pub fn read_querydr(
         }
     };
     Ok(QueryAnswer { reference, outcome })
-}
-
-/// The customer-facing reason for a VNPay response code.
-pub fn response_text(code: &str) -> String {
-    let meaning = match code {
-        "24" => "cancelled by the customer",
-        "11" => "the payment window expired",
-        "51" => "insufficient funds",
-        "65" => "the daily limit was exceeded",
-        "75" => "the bank is under maintenance",
-        "79" | "13" => "wrong payment password or OTP",
-        "09" => "the card or account is not registered for internet banking",
-        "10" => "card or account verification failed",
-        "12" => "the card or account is locked",
-        _ => "the payment was not completed",
-    };
-    format!("VNPay: {meaning} (code {code})")
 }
