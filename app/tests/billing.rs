@@ -2,7 +2,7 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use app::domain::billing::{self, BillingError};
 use app::domain::db::now;

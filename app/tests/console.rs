@@ -7,7 +7,7 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use app::domain::adjustment::{self, AdjustmentError, Operator, Thresholds};
 use app::domain::audit::{self, Actor};

@@ -5,7 +5,7 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use app::domain::db::now;
 use app::domain::entities::payment as payment_row;

@@ -2,7 +2,7 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use app::domain::db::{Db, now};
 use app::domain::entities::{balance, transaction};

@@ -16,7 +16,7 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use app::domain::adjustment::{self, AdjustmentError, Operator, Thresholds};
 use app::domain::audit::Actor;
@@ -64,6 +64,9 @@ enum Op {
     ExpirePayment(usize),
     Grant(i64, Option<i64>),
     Charge(i64),
+    /// Charges arriving together, applied in one transaction in this order (the group
+    /// commit's batch).
+    Burst(Vec<i64>),
     Advance(i64),
     ExpiryRun,
     /// Apply Code with one of [`CAMPAIGNS`]' codes, a new click.
@@ -116,6 +119,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<usize>().prop_map(Op::ExpirePayment),
         3 => (1..1_000_000i64, proptest::option::of(1..600i64)).prop_map(|(a, e)| Op::Grant(a, e)),
         4 => (1..2_500_000i64).prop_map(Op::Charge),
+        2 => proptest::collection::vec(1..1_500_000i64, 2..6).prop_map(Op::Burst),
         2 => (1..300i64).prop_map(Op::Advance),
         1 => Just(Op::ExpiryRun),
         2 => any::<usize>().prop_map(Op::Redeem),
@@ -576,6 +580,31 @@ async fn apply(
                 .map_err(|x| e(&x))?;
             txn.commit().await.map_err(|x| e(&x))?;
         }
+        Op::Burst(amounts) => {
+            let requests: Vec<ChargeRequest> = amounts
+                .iter()
+                .map(|amount| ChargeRequest {
+                    account_id: account.to_owned(),
+                    service: Service::AiInference,
+                    resource: "model".into(),
+                    description: "model burst".into(),
+                    amount: vnd(*amount),
+                    idempotency_key: None,
+                })
+                .collect();
+            let txn = db.write().await.map_err(|x| e(&x))?;
+            let locked = ledger::lock_account(&txn, account)
+                .await
+                .map_err(|x| e(&x))?;
+            let outcomes =
+                ledger::charge_many_locked(&txn, &locked, &requests.iter().collect::<Vec<_>>(), at)
+                    .await
+                    .map_err(|x| e(&x))?;
+            for outcome in outcomes {
+                outcome.map_err(|x| e(&x))?;
+            }
+            txn.commit().await.map_err(|x| e(&x))?;
+        }
         Op::Advance(_) => {}
         Op::ExpiryRun => {
             ledger::expire_due(db, at).await.map_err(|x| e(&x))?;
@@ -942,6 +971,11 @@ async fn run(db: &Db, staff: &Staff, ops: &[Op]) -> Result<(), String> {
                 model.rows += 1;
             }
             Op::Charge(amount) => model.charge(*amount, at),
+            Op::Burst(amounts) => {
+                for amount in amounts {
+                    model.charge(*amount, at);
+                }
+            }
             Op::Upgrade(i) => model.upgrade(1 + i % 2, anchor, at),
             Op::Cancel => model.cancel(anchor, at),
             Op::PeriodEnd => model.renew(anchor, at),

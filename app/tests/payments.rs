@@ -3,7 +3,7 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use app::domain::db::{Db, now};
 use app::domain::entities::{payment as payment_row, transaction};

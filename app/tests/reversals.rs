@@ -7,7 +7,7 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use app::domain::audit::{self, Actor};
 use app::domain::db::{Db, now};

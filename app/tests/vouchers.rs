@@ -5,7 +5,7 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use app::domain::audit::Actor;
 use app::domain::db::{Db, now};

@@ -3,10 +3,10 @@
 
 use super::db::{Db, now};
 use super::entities::{account as account_row, billing_profile, user};
-use super::{account, ledger, settings};
+use super::{account, country_names, ledger, settings};
 use crate::model::billing::{BillingProfile, BillingType};
 use crate::model::money::Currency;
-use crate::model::settings::time_zone_for_country;
+use crate::model::settings::{Language, time_zone_for_country};
 use crate::model::top_up::currencies_for;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, EntityTrait, SqlErr};
 
@@ -105,7 +105,7 @@ async fn save_once(
             &txn,
             user_id,
             user_id,
-            [("Time zone", "UTC", zone)].into_iter(),
+            [(settings::Setting::TimeZone, "UTC", zone)].into_iter(),
             at,
         )
         .await?;
@@ -154,41 +154,47 @@ fn to_profile(row: &billing_profile::Model, currency: Currency) -> BillingProfil
 
 /// Every country a billing form offers, as (alpha-2 code, name): named in `language`
 /// (CLDR's names: "Việt Nam", 「日本」) and sorted as that language sorts. The names
-/// come from the server so their data stays out of the browser's bundle; a country
-/// CLDR has no name for keeps its ISO (English) name.
-pub fn countries(language: crate::model::settings::Language) -> Vec<(String, String)> {
-    use icu_collator::{Collator, options::CollatorOptions};
-    use icu_experimental::displaynames::{DisplayNamesOptions, multi::RegionDisplayNames};
-    use icu_locale_core::{Locale, subtags::Region};
-    let locale: Locale = language.as_str().parse().unwrap_or(Locale::UNKNOWN);
-    let names =
-        RegionDisplayNames::try_new(locale.clone().into(), DisplayNamesOptions::default()).ok();
-    let mut all: Vec<(String, String)> = crate::model::billing::all_countries()
-        .map(|(code, english)| {
-            let name = names
-                .as_ref()
-                .zip(code.parse::<Region>().ok())
-                .and_then(|(names, region)| names.of(region))
-                .unwrap_or(english);
-            (code.to_owned(), name.to_owned())
-        })
-        .collect();
-    match Collator::try_new(locale.into(), CollatorOptions::default()) {
-        Ok(collator) => all.sort_by(|a, b| collator.compare(&a.1, &b.1)),
-        Err(_) => all.sort_by(|a, b| a.1.cmp(&b.1)),
-    }
-    all
+/// come from the server so they stay out of the browser's bundle; the lists are baked
+/// from CLDR by `scripts/country-names.mjs` (see `country_names`).
+pub fn countries(language: Language) -> Vec<(String, String)> {
+    let table = match language {
+        Language::En => country_names::EN,
+        Language::Vi => country_names::VI,
+        Language::Ja => country_names::JA,
+    };
+    table
+        .iter()
+        .map(|&(code, name)| (code.to_owned(), name.to_owned()))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::countries;
     use crate::model::settings::Language;
+    use isocountry::CountryCode;
+    use std::collections::BTreeSet;
 
     fn position(list: &[(String, String)], code: &str) -> usize {
         list.iter()
             .position(|(c, _)| c == code)
             .unwrap_or(usize::MAX)
+    }
+
+    #[test]
+    fn every_country_the_forms_accept_is_named_once_in_each_language() {
+        let accepted: BTreeSet<&str> = CountryCode::iter().map(|c| c.alpha2()).collect();
+        for language in [Language::En, Language::Vi, Language::Ja] {
+            let list = countries(language);
+            let named: BTreeSet<&str> = list.iter().map(|(code, _)| code.as_str()).collect();
+            assert_eq!(named, accepted, "{language:?}");
+            assert_eq!(
+                list.len(),
+                accepted.len(),
+                "{language:?} names a country twice"
+            );
+            assert!(list.iter().all(|(_, name)| !name.trim().is_empty()));
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The database handle: SQLite (a file in the data directory) or PostgreSQL, chosen by
 //! URL, migrated on connect, and the one way to open a write transaction.
 
+use super::group_commit::Queues;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -20,6 +21,9 @@ pub struct Db {
     /// than in SQLite's busy handler (which sleeps in steps of up to 100 ms), keeps
     /// concurrent charges fast; other processes still wait through `busy_timeout`.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// Charges waiting per account for their batch (`group_commit`): shared by every
+    /// clone of this handle, so one process batches each account in one place.
+    charges: Arc<Queues>,
 }
 
 /// An open write transaction. Dropping it without `commit` rolls it back.
@@ -64,7 +68,16 @@ impl Db {
         Migrator::up(&conn, None).await?;
         let write_gate =
             (conn.get_database_backend() == DbBackend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Db { conn, write_gate })
+        Ok(Db {
+            conn,
+            write_gate,
+            charges: Arc::default(),
+        })
+    }
+
+    /// The charges waiting per account (`group_commit`), and the batches' sizes.
+    pub fn charges(&self) -> &Queues {
+        &self.charges
     }
 
     /// The pool, for reads.

@@ -4,7 +4,7 @@
 //! Rules kept here, and nowhere else:
 //! - a balance never goes below zero (checked in the UPDATE and by a CHECK constraint);
 //! - each bucket's balance equals the sum of its `Success` rows ([`audit`] proves it);
-//! - charges (usage and plans, [`spend_locked`]) spend voucher credits first,
+//! - charges (usage and plans, [`Batch`]) spend voucher credits first,
 //!   soonest-expiring grant first, then top-up credits; one row per grant touched and
 //!   one for the top-up part;
 //! - a charge larger than the balance records one `Failed` row and deducts nothing;
@@ -18,7 +18,7 @@
 //! Everything read after the lock is current, so the checks cannot race.
 
 use super::audit;
-use super::db::{Db, now};
+use super::db::Db;
 use super::entities::{account, balance, transaction, voucher_grant};
 use super::narrative::{self, Narrative};
 use crate::model::ledger::{Balances, Bucket, Kind, Service, Status};
@@ -130,12 +130,11 @@ pub async fn balances<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Charges usage to an account in its own transaction. See [`charge_in`].
+/// Charges usage to an account: with the other charges to the same account that are
+/// waiting at the same moment, in one transaction (`group_commit`), applied in arrival
+/// order. Answers once that transaction has committed.
 pub async fn charge(db: &Db, request: &ChargeRequest) -> Result<ChargeOutcome, LedgerError> {
-    let txn = db.write().await?;
-    let outcome = charge_in(&txn, request, now()).await?;
-    txn.commit().await?;
-    Ok(outcome)
+    db.charges().charge(db, request.clone()).await
 }
 
 /// Charges usage inside `txn`: voucher credits first (soonest-expiring grant first),
@@ -147,10 +146,58 @@ pub async fn charge_in(
     at: DateTime<Utc>,
 ) -> Result<ChargeOutcome, LedgerError> {
     let account = lock_account(txn, &request.account_id).await?;
-    if request.amount.currency() != account.currency {
+    charge_many_locked(txn, &account, &[request], at)
+        .await?
+        .pop()
+        .unwrap_or(Err(LedgerError::Refused("no charge was made")))
+}
+
+/// Charges each request to the locked account in order, as [`charge_in`] charges one:
+/// a request that is refused (wrong currency, not a usage service, not a positive
+/// amount) or declined (the balance is short by then) does not stop the ones after it.
+/// Their rows are written together. The outer `Err` is a database failure: nothing of
+/// the transaction may be committed then.
+pub async fn charge_many_locked(
+    txn: &DatabaseTransaction,
+    account: &LockedAccount,
+    requests: &[&ChargeRequest],
+    at: DateTime<Utc>,
+) -> Result<Vec<Result<ChargeOutcome, LedgerError>>, LedgerError> {
+    let mut batch = Batch::open(txn, account, at).await?;
+    let mut planned = Vec::with_capacity(requests.len());
+    for request in requests {
+        planned.push(plan_charge(&mut batch, request));
+    }
+    let mut written = batch.write(txn).await?.into_iter();
+    Ok(planned
+        .into_iter()
+        .map(|plan| {
+            let (declined, Some(done)) = (plan?, written.next()) else {
+                return Err(LedgerError::Refused("a charge's rows went missing"));
+            };
+            Ok(if declined {
+                let row = done.rows.into_iter().next();
+                let row = row.ok_or(LedgerError::Refused("a declined charge without its row"))?;
+                ChargeOutcome::Declined {
+                    row: Box::new(row),
+                    balances: done.balances,
+                }
+            } else {
+                ChargeOutcome::Charged {
+                    rows: done.rows,
+                    balances: done.balances,
+                }
+            })
+        })
+        .collect())
+}
+
+/// Adds one usage charge to `batch`; `Ok(true)` when it is declined (a Failed row).
+fn plan_charge(batch: &mut Batch<'_>, request: &ChargeRequest) -> Result<bool, LedgerError> {
+    if request.amount.currency() != batch.account.currency {
         return Err(LedgerError::CurrencyMismatch {
             given: request.amount.currency(),
-            account: account.currency,
+            account: batch.account.currency,
         });
     }
     if !request.service.is_usage() {
@@ -167,20 +214,11 @@ pub async fn charge_in(
         amount: request.amount,
         idempotency_key: request.idempotency_key.as_deref(),
     };
-    match spend_locked(txn, &account, &spend, at).await? {
-        Spent::Done { rows, balances } => Ok(ChargeOutcome::Charged { rows, balances }),
-        Spent::Short { balances } => {
-            // Recorded under top-up credits: no voucher credit was touched.
-            let amount = spend.amount.to_minor().unwrap_or(0);
-            let failed = spend
-                .row(&account, Bucket::TopUp, Status::Failed, -amount, at)
-                .insert(txn)
-                .await?;
-            Ok(ChargeOutcome::Declined {
-                row: Box::new(failed),
-                balances,
-            })
-        }
+    if batch.spend(&spend)? {
+        Ok(false)
+    } else {
+        batch.decline(&spend)?;
+        Ok(true)
     }
 }
 
@@ -239,56 +277,219 @@ pub enum Spent {
 }
 
 /// Takes `spend.amount` from the locked account: voucher credits first (soonest-expiring
-/// grant first, after expiring the grants that are due), then top-up credits. The one
-/// place the spending order lives.
+/// grant first, after expiring the grants that are due), then top-up credits.
 pub async fn spend_locked(
     txn: &DatabaseTransaction,
     account: &LockedAccount,
     spend: &Spend<'_>,
     at: DateTime<Utc>,
 ) -> Result<Spent, LedgerError> {
-    if spend.amount.currency() != account.currency {
-        return Err(LedgerError::CurrencyMismatch {
-            given: spend.amount.currency(),
-            account: account.currency,
+    let mut batch = Batch::open(txn, account, at).await?;
+    if !batch.spend(spend)? {
+        return Ok(Spent::Short {
+            balances: batch.balances,
         });
     }
-    let amount = spend
-        .amount
-        .to_minor()
-        .filter(|m| *m > 0)
-        .ok_or(LedgerError::Refused("a charge must be a positive amount"))?;
-    let spendable = spendable_grants(txn, account, at).await?;
-    let before = balances(txn, &account.id, account.currency).await?;
-    let available = before.total().to_minor().unwrap_or(0);
-    if amount > available {
-        return Ok(Spent::Short { balances: before });
-    }
-    let (mut rows, from_voucher) = take_from_grants(txn, spendable, amount, |take| {
-        spend.row(account, Bucket::Voucher, Status::Success, -take, at)
-    })
-    .await?;
-    let left = amount - from_voucher;
-    if from_voucher > 0 {
-        move_balance(txn, &account.id, Bucket::Voucher, -from_voucher, at).await?;
-    }
-    if left > 0 {
-        move_balance(txn, &account.id, Bucket::TopUp, -left, at).await?;
-        rows.push(
-            spend
-                .row(account, Bucket::TopUp, Status::Success, -left, at)
-                .insert(txn)
-                .await?,
-        );
-    }
-    let minor = |m: Money| m.to_minor().unwrap_or(0);
+    let done = batch.write(txn).await?.pop();
+    let done = done.ok_or(LedgerError::Refused("a spend's rows went missing"))?;
     Ok(Spent::Done {
-        rows,
-        balances: Balances {
-            top_up: Money::from_minor(minor(before.top_up) - left, account.currency),
-            voucher: Money::from_minor(minor(before.voucher) - from_voucher, account.currency),
-        },
+        rows: done.rows,
+        balances: done.balances,
     })
+}
+
+/// Spends made one after another under one lock, worked out in memory and written
+/// together: a row per grant touched and one for the top-up part per spend, one update
+/// per grant and per bucket for them all, the rows in one INSERT. The one place the
+/// spending order lives (with [`spendable_grants`]): voucher credits first, then top-up.
+/// Single charges and plan charges are batches of one; `group_commit` makes larger ones.
+pub struct Batch<'a> {
+    account: &'a LockedAccount,
+    at: DateTime<Utc>,
+    /// Spendable grants in spending order, with what this batch took from each.
+    grants: Vec<(voucher_grant::Model, i64)>,
+    /// As the database holds them now, and after every spend so far.
+    before: Balances,
+    balances: Balances,
+    rows: Vec<transaction::ActiveModel>,
+    /// Per spend (or decline): its rows in `rows`, and the balances after it.
+    entries: Vec<(std::ops::Range<usize>, Balances)>,
+}
+
+/// One spend's rows as written, and the balances just after it.
+#[derive(Clone, Debug)]
+pub struct Written {
+    pub rows: Vec<transaction::Model>,
+    pub balances: Balances,
+}
+
+/// Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound values.
+const ROWS_PER_INSERT: usize = 500;
+
+impl<'a> Batch<'a> {
+    /// Reads the locked account's balances and spendable grants (expiring the due ones).
+    pub async fn open(
+        txn: &DatabaseTransaction,
+        account: &'a LockedAccount,
+        at: DateTime<Utc>,
+    ) -> Result<Batch<'a>, LedgerError> {
+        let grants = spendable_grants(txn, account, at).await?;
+        let before = balances(txn, &account.id, account.currency).await?;
+        Ok(Batch {
+            account,
+            at,
+            grants: grants.into_iter().map(|g| (g, 0)).collect(),
+            before,
+            balances: before,
+            rows: Vec::new(),
+            entries: Vec::new(),
+        })
+    }
+
+    /// Takes `spend.amount`: voucher credits in the grants' order, then top-up credits.
+    /// `Ok(false)` when the balance cannot cover it: nothing is taken.
+    pub fn spend(&mut self, spend: &Spend<'_>) -> Result<bool, LedgerError> {
+        let currency = self.account.currency;
+        if spend.amount.currency() != currency {
+            return Err(LedgerError::CurrencyMismatch {
+                given: spend.amount.currency(),
+                account: currency,
+            });
+        }
+        let amount = spend
+            .amount
+            .to_minor()
+            .filter(|m| *m > 0)
+            .ok_or(LedgerError::Refused("a charge must be a positive amount"))?;
+        let minor = |m: Money| m.to_minor().unwrap_or(0);
+        if amount > minor(self.balances.total()) {
+            return Ok(false);
+        }
+        let start = self.rows.len();
+        let remaining = self
+            .grants
+            .iter()
+            .map(|(g, taken)| g.remaining_minor - taken);
+        let (parts, from_voucher) = take_in_order(remaining, amount);
+        for (index, take) in parts {
+            let (grant, taken) = &mut self.grants[index];
+            *taken += take;
+            let mut row = spend.row(
+                self.account,
+                Bucket::Voucher,
+                Status::Success,
+                -take,
+                self.at,
+            );
+            row.voucher_code = Set(Some(grant.code.clone()));
+            row.voucher_grant_id = Set(Some(grant.id));
+            self.rows.push(row);
+        }
+        let left = amount - from_voucher;
+        if left > 0 {
+            let row = spend.row(self.account, Bucket::TopUp, Status::Success, -left, self.at);
+            self.rows.push(row);
+        }
+        self.balances = Balances {
+            top_up: Money::from_minor(minor(self.balances.top_up) - left, currency),
+            voucher: Money::from_minor(minor(self.balances.voucher) - from_voucher, currency),
+        };
+        self.entries.push((start..self.rows.len(), self.balances));
+        Ok(true)
+    }
+
+    /// Records a charge the balance could not cover: one Failed row under top-up credits
+    /// (no voucher credit was touched), nothing taken.
+    pub fn decline(&mut self, spend: &Spend<'_>) -> Result<(), LedgerError> {
+        let amount = spend
+            .amount
+            .to_minor()
+            .ok_or(LedgerError::Refused("a charge must be a positive amount"))?;
+        let start = self.rows.len();
+        let row = spend.row(
+            self.account,
+            Bucket::TopUp,
+            Status::Failed,
+            -amount,
+            self.at,
+        );
+        self.rows.push(row);
+        self.entries.push((start..self.rows.len(), self.balances));
+        Ok(())
+    }
+
+    /// Writes what the spends took and their rows; returns each spend's rows, in order.
+    pub async fn write(self, txn: &DatabaseTransaction) -> Result<Vec<Written>, LedgerError> {
+        for (grant, taken) in &self.grants {
+            if *taken == 0 {
+                continue;
+            }
+            let spent = voucher_grant::Entity::update_many()
+                .col_expr(
+                    voucher_grant::Column::RemainingMinor,
+                    Expr::col(voucher_grant::Column::RemainingMinor).sub(*taken),
+                )
+                .filter(voucher_grant::Column::Id.eq(grant.id))
+                .filter(voucher_grant::Column::RemainingMinor.gte(*taken))
+                .exec(txn)
+                .await?;
+            if spent.rows_affected != 1 {
+                return Err(LedgerError::Refused("voucher grant changed under the lock"));
+            }
+        }
+        let minor = |m: Money| m.to_minor().unwrap_or(0);
+        let id = &self.account.id;
+        let voucher = minor(self.balances.voucher) - minor(self.before.voucher);
+        if voucher != 0 {
+            move_balance(txn, id, Bucket::Voucher, voucher, self.at).await?;
+        }
+        let top_up = minor(self.balances.top_up) - minor(self.before.top_up);
+        if top_up != 0 {
+            move_balance(txn, id, Bucket::TopUp, top_up, self.at).await?;
+        }
+        let mut written = Vec::with_capacity(self.rows.len());
+        let mut rows = self.rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+            let expected = chunk.len();
+            let mut inserted = transaction::Entity::insert_many(chunk)
+                .exec_with_returning(txn)
+                .await?;
+            if inserted.len() != expected {
+                return Err(LedgerError::Refused("ledger rows were not all written"));
+            }
+            // Ids are given in the order of the VALUES; RETURNING's order is not promised.
+            inserted.sort_by_key(|r| r.id);
+            written.extend(inserted);
+        }
+        Ok(self
+            .entries
+            .into_iter()
+            .map(|(range, balances)| Written {
+                rows: written[range].to_vec(),
+                balances,
+            })
+            .collect())
+    }
+}
+
+/// How `amount` is taken from grants with these remainders, in their order: as much as
+/// each holds until the amount is covered. Returns (grant's index, taken) per grant
+/// touched, and the total taken (less than `amount` when the grants hold less).
+fn take_in_order(remaining: impl Iterator<Item = i64>, amount: i64) -> (Vec<(usize, i64)>, i64) {
+    let mut left = amount;
+    let mut parts = Vec::new();
+    for (index, held) in remaining.enumerate() {
+        if left == 0 {
+            break;
+        }
+        let take = std::cmp::min(left, held);
+        if take > 0 {
+            parts.push((index, take));
+            left -= take;
+        }
+    }
+    (parts, amount - left)
 }
 
 /// The account's grants with credit left, expired or not.
@@ -330,13 +531,10 @@ async fn take_from_grants(
     amount: i64,
     row: impl Fn(i64) -> transaction::ActiveModel,
 ) -> Result<(Vec<transaction::Model>, i64), LedgerError> {
-    let mut left = amount;
-    let mut rows = Vec::new();
-    for grant in grants {
-        if left == 0 {
-            break;
-        }
-        let take = std::cmp::min(left, grant.remaining_minor);
+    let (parts, taken) = take_in_order(grants.iter().map(|g| g.remaining_minor), amount);
+    let mut rows = Vec::with_capacity(parts.len());
+    for (index, take) in parts {
+        let grant = &grants[index];
         let spent = voucher_grant::Entity::update_many()
             .col_expr(
                 voucher_grant::Column::RemainingMinor,
@@ -349,13 +547,12 @@ async fn take_from_grants(
         if spent.rows_affected != 1 {
             return Err(LedgerError::Refused("voucher grant changed under the lock"));
         }
-        let mut taken = row(take);
-        taken.voucher_code = Set(Some(grant.code.clone()));
-        taken.voucher_grant_id = Set(Some(grant.id));
-        rows.push(taken.insert(txn).await?);
-        left -= take;
+        let mut debit = row(take);
+        debit.voucher_code = Set(Some(grant.code.clone()));
+        debit.voucher_grant_id = Set(Some(grant.id));
+        rows.push(debit.insert(txn).await?);
     }
-    Ok((rows, amount - left))
+    Ok((rows, taken))
 }
 
 /// Adds `delta` (signed) to one bucket, refusing to go below zero or above the maximum.

@@ -81,6 +81,69 @@ pub fn time_zones() -> Vec<&'static str> {
     chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect()
 }
 
+/// A setting the change log records. The log stores its English name (`stored`), which
+/// the console and the audit log show as is; customers read it in their language
+/// (`words`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    Language,
+    TimeZone,
+    DateFormat,
+    BillingType,
+    Name,
+    BillingEmail,
+    Address,
+    Country,
+    TaxCode,
+}
+
+impl Setting {
+    const ALL: [Setting; 9] = [
+        Setting::Language,
+        Setting::TimeZone,
+        Setting::DateFormat,
+        Setting::BillingType,
+        Setting::Name,
+        Setting::BillingEmail,
+        Setting::Address,
+        Setting::Country,
+        Setting::TaxCode,
+    ];
+
+    /// The name the log stores.
+    pub fn stored(self) -> &'static str {
+        match self {
+            Setting::Language => "Language",
+            Setting::TimeZone => "Time zone",
+            Setting::DateFormat => "Date format",
+            Setting::BillingType => "Billing type",
+            Setting::Name => "Name",
+            Setting::BillingEmail => "Billing email",
+            Setting::Address => "Address",
+            Setting::Country => "Country",
+            Setting::TaxCode => "Tax code",
+        }
+    }
+
+    fn parse(stored: &str) -> Option<Setting> {
+        Setting::ALL.into_iter().find(|s| s.stored() == stored)
+    }
+
+    fn words(self, locale: Locale) -> &'static str {
+        match self {
+            Setting::Language => td_string!(locale, settings.language),
+            Setting::TimeZone => td_string!(locale, settings.time_zone),
+            Setting::DateFormat => td_string!(locale, settings.date_format),
+            Setting::BillingType => td_string!(locale, billing_form.kind),
+            Setting::Name => td_string!(locale, settings.name),
+            Setting::BillingEmail => td_string!(locale, billing_form.email),
+            Setting::Address => td_string!(locale, billing_form.address),
+            Setting::Country => td_string!(locale, billing_form.country),
+            Setting::TaxCode => td_string!(locale, billing_form.tax_code),
+        }
+    }
+}
+
 /// A user's stored language before they have one: the pages follow the switcher's
 /// cookie and the browser until their first sign-in.
 pub const NOT_CHOSEN: &str = "auto";
@@ -138,13 +201,17 @@ pub async fn save_preferences(
     };
     let changes = [
         (
-            "Language",
+            Setting::Language,
             old.language.clone(),
             preferences.language.as_str(),
         ),
-        ("Time zone", old.time_zone.clone(), &preferences.time_zone),
         (
-            "Date format",
+            Setting::TimeZone,
+            old.time_zone.clone(),
+            &preferences.time_zone,
+        ),
+        (
+            Setting::DateFormat,
             old.date_format.clone(),
             preferences.date_format.as_str(),
         ),
@@ -171,19 +238,19 @@ pub async fn save_preferences(
 /// Reads one field of billing details as text.
 type Pick = fn(&BillingProfile) -> String;
 
-/// The billing details' fields as the change log names them, before and after a save.
+/// The billing details' fields that changed, before and after a save.
 pub fn billing_changes<'a>(
     before: Option<&'a BillingProfile>,
     after: &'a BillingProfile,
-) -> Vec<(&'static str, String, String)> {
+) -> Vec<(Setting, String, String)> {
     let field = |p: Option<&BillingProfile>, pick: Pick| p.map(pick).unwrap_or_default();
-    let fields: [(&'static str, Pick); 6] = [
-        ("Billing type", |p| p.billing_type.as_str().to_owned()),
-        ("Name", |p| p.name.clone()),
-        ("Billing email", |p| p.email.clone()),
-        ("Address", |p| p.address.clone()),
-        ("Country", |p| p.country.clone()),
-        ("Tax code", |p| p.tax_code.clone().unwrap_or_default()),
+    let fields: [(Setting, Pick); 6] = [
+        (Setting::BillingType, |p| p.billing_type.as_str().to_owned()),
+        (Setting::Name, |p| p.name.clone()),
+        (Setting::BillingEmail, |p| p.email.clone()),
+        (Setting::Address, |p| p.address.clone()),
+        (Setting::Country, |p| p.country.clone()),
+        (Setting::TaxCode, |p| p.tax_code.clone().unwrap_or_default()),
     ];
     fields
         .into_iter()
@@ -198,15 +265,16 @@ pub async fn record<'a>(
     txn: &DatabaseTransaction,
     user_id: i64,
     changed_by: i64,
-    changes: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+    changes: impl Iterator<Item = (Setting, &'a str, &'a str)>,
     at: DateTime<Utc>,
 ) -> Result<usize, DbErr> {
     let mut before = serde_json::Map::new();
     let mut after = serde_json::Map::new();
-    for (field, from, to) in changes {
+    for (setting, from, to) in changes {
         if from == to {
             continue;
         }
+        let field = setting.stored();
         settings_change::ActiveModel {
             user_id: Set(user_id),
             changed_by: Set(changed_by),
@@ -285,32 +353,27 @@ pub async fn changes<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// A logged setting's name in the reader's language. The log stores the English names
-/// the savers above write (a closed set); an unknown one is shown as stored.
+/// A logged setting's name in the reader's language; a name the log holds that is not
+/// one of ours is shown as stored.
 fn field_words(field: &str, locale: Locale) -> &str {
-    match field {
-        "Language" => td_string!(locale, settings.language),
-        "Time zone" => td_string!(locale, settings.time_zone),
-        "Date format" => td_string!(locale, settings.date_format),
-        "Billing type" => td_string!(locale, billing_form.kind),
-        "Name" => td_string!(locale, settings.name),
-        "Billing email" => td_string!(locale, billing_form.email),
-        "Address" => td_string!(locale, billing_form.address),
-        "Country" => td_string!(locale, billing_form.country),
-        "Tax code" => td_string!(locale, billing_form.tax_code),
-        other => other,
-    }
+    Setting::parse(field).map_or(field, |setting| setting.words(locale))
 }
 
 /// A logged value in the reader's language where it is one of ours (a language, a date
 /// format, a billing type); names, addresses and zones as typed.
 fn value_words(field: &str, value: &str, locale: Locale) -> String {
     use crate::ui::messages;
-    let worded = match field {
-        "Language" if value == NOT_CHOSEN => Some(td_string!(locale, settings.not_chosen)),
-        "Language" => Language::parse(value).map(Language::label),
-        "Date format" => DateFormat::parse(value).map(|d| messages::date_format(locale, d)),
-        "Billing type" => BillingType::parse(value).map(|b| messages::billing_type(locale, b)),
+    let worded = match Setting::parse(field) {
+        Some(Setting::Language) if value == NOT_CHOSEN => {
+            Some(td_string!(locale, settings.not_chosen))
+        }
+        Some(Setting::Language) => Language::parse(value).map(Language::label),
+        Some(Setting::DateFormat) => {
+            DateFormat::parse(value).map(|d| messages::date_format(locale, d))
+        }
+        Some(Setting::BillingType) => {
+            BillingType::parse(value).map(|b| messages::billing_type(locale, b))
+        }
         _ => None,
     };
     worded.unwrap_or(value).to_owned()
@@ -326,5 +389,24 @@ pub fn billing_form(profile: &BillingProfile) -> BillingForm {
         country: profile.country.clone(),
         currency: profile.currency.code().to_owned(),
         tax_code: profile.tax_code.clone().unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Setting, field_words};
+    use crate::i18n::Locale;
+
+    #[test]
+    fn every_setting_reads_back_from_its_stored_name_and_is_worded() {
+        for setting in Setting::ALL {
+            assert_eq!(Setting::parse(setting.stored()), Some(setting));
+            assert_eq!(
+                field_words(setting.stored(), Locale::en),
+                setting.words(Locale::en)
+            );
+            assert_ne!(field_words(setting.stored(), Locale::vi), setting.stored());
+        }
+        assert_eq!(field_words("Something else", Locale::ja), "Something else");
     }
 }

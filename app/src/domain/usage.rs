@@ -1,19 +1,21 @@
 //! The usage API's rules, apart from HTTP: reading a charge request field by field,
 //! charging exactly once per Idempotency-Key, and the JSON it answers with.
 //!
-//! An idempotency record is written in the same database transaction as the charge, so
-//! a charge and its record exist together or not at all. The same key with the same
+//! An idempotency record is written in the same database transaction as the charge
+//! (`group_commit` batches them), so a charge and its record exist together or not at
+//! all. The same key with the same
 //! request replays the first answer; with a different request it is refused. Keys are
 //! scoped to the API key that sent them.
 
-use super::db::{Db, now};
+use super::db::Db;
 use super::entities::{account, api_idempotency, transaction};
-use super::ledger::{self, ChargeOutcome, ChargeRequest, LedgerError};
+use super::group_commit::Once;
+use super::ledger::{ChargeOutcome, ChargeRequest, LedgerError};
 use crate::model::ledger::{Balances, Service};
 use crate::model::money::{Currency, Money};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter, SqlErr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, TryInsertResult,
 };
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -263,15 +265,19 @@ pub async fn previous<C: ConnectionTrait>(
         .filter(api_idempotency::Column::IdempotencyKey.eq(key))
         .one(conn)
         .await?;
-    Ok(found.map(|record| {
-        if record.request_hash != fingerprint {
-            return Charged::KeyReused;
-        }
-        Charged::Replayed(Answer {
-            status: u16::try_from(record.status_code).unwrap_or(500),
-            body: serde_json::from_str(&record.response_body).unwrap_or(Value::Null),
-        })
-    }))
+    Ok(found.map(|record| replay(&record, fingerprint)))
+}
+
+/// What a stored record answers a request with this fingerprint: its first answer
+/// again, or `KeyReused` if the request differs.
+pub fn replay(record: &api_idempotency::Model, fingerprint: &str) -> Charged {
+    if record.request_hash != fingerprint {
+        return Charged::KeyReused;
+    }
+    Charged::Replayed(Answer {
+        status: u16::try_from(record.status_code).unwrap_or(500),
+        body: serde_json::from_str(&record.response_body).unwrap_or(Value::Null),
+    })
 }
 
 /// The account a request names, if it exists.
@@ -285,7 +291,8 @@ pub async fn find_account<C: ConnectionTrait>(
 }
 
 /// Charges once per (API key, Idempotency-Key): the charge and the record of its answer
-/// commit together.
+/// commit together, in the account's next batch (`group_commit`). A key already
+/// answered is replayed without waiting for the account.
 pub async fn charge_once(
     db: &Db,
     api_key_id: i64,
@@ -296,17 +303,23 @@ pub async fn charge_once(
     if let Some(seen) = previous(db.conn(), api_key_id, key, fingerprint).await? {
         return Ok(seen);
     }
-    let at = now();
-    let txn = db.write().await?;
-    let outcome = ledger::charge_in(&txn, request, at).await?;
-    // A request with the same key may have committed while we waited for the account's
-    // lock; it is visible now. Roll ours back and answer as it did.
-    if let Some(seen) = previous(&*txn, api_key_id, key, fingerprint).await? {
-        drop(txn);
-        return Ok(seen);
-    }
-    let answer = answer_for(&request.account_id, &outcome);
-    let record = api_idempotency::ActiveModel {
+    let once = Once {
+        api_key_id,
+        key: key.to_owned(),
+        fingerprint: fingerprint.to_owned(),
+    };
+    db.charges().charge_once(db, request.clone(), once).await
+}
+
+/// The record of a key's first answer, to insert with its charge.
+pub fn record(
+    api_key_id: i64,
+    key: &str,
+    fingerprint: &str,
+    answer: &Answer,
+    at: chrono::DateTime<chrono::Utc>,
+) -> api_idempotency::ActiveModel {
+    api_idempotency::ActiveModel {
         api_key_id: Set(api_key_id),
         idempotency_key: Set(key.to_owned()),
         request_hash: Set(fingerprint.to_owned()),
@@ -314,20 +327,28 @@ pub async fn charge_once(
         response_body: Set(answer.body.to_string()),
         created_at: Set(at),
         ..Default::default()
-    };
-    match record.insert(&*txn).await {
-        Ok(_) => {}
-        // The same key, for another account, committed first: not ours to charge.
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            drop(txn);
-            return Ok(previous(db.conn(), api_key_id, key, fingerprint)
-                .await?
-                .unwrap_or(Charged::KeyReused));
-        }
-        Err(e) => return Err(e.into()),
     }
-    txn.commit().await?;
-    Ok(Charged::Fresh(answer))
+}
+
+/// Inserts these records; `false` (and nothing to commit) when a key was recorded by
+/// another transaction first. `ON CONFLICT DO NOTHING` rather than a failed insert:
+/// on PostgreSQL a failed statement would abort the whole transaction.
+pub async fn record_all(
+    txn: &DatabaseTransaction,
+    records: Vec<api_idempotency::ActiveModel>,
+) -> Result<bool, DbErr> {
+    let expected = u64::try_from(records.len()).unwrap_or(u64::MAX);
+    let inserted = api_idempotency::Entity::insert_many(records)
+        .on_conflict_do_nothing_on([
+            api_idempotency::Column::ApiKeyId,
+            api_idempotency::Column::IdempotencyKey,
+        ])
+        .exec_without_returning(txn)
+        .await?;
+    Ok(match inserted {
+        TryInsertResult::Inserted(n) => n == expected,
+        TryInsertResult::Conflicted | TryInsertResult::Empty => expected == 0,
+    })
 }
 
 /// Deletes idempotency records older than `before` (the jobs call it with the configured

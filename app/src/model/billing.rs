@@ -126,12 +126,6 @@ pub fn is_email(text: &str) -> bool {
         })
 }
 
-/// Every ISO 3166 country as (alpha-2 code, English name); the forms list them named
-/// in the reader's language (`domain::billing::countries`).
-pub fn all_countries() -> impl Iterator<Item = (&'static str, &'static str)> {
-    CountryCode::iter().map(|c| (c.alpha2(), c.name()))
-}
-
 /// A country's name from its alpha-2 code.
 pub fn country_name(code: &str) -> Option<&'static str> {
     CountryCode::for_alpha2(code).ok().map(|c| c.name())
@@ -350,11 +344,5 @@ mod tests {
             fields(bad.validate()),
             ["billing_type", "name", "email", "address", "tax_code"]
         );
-    }
-
-    #[test]
-    fn the_country_list_is_complete() {
-        assert!(all_countries().count() >= 240);
-        assert!(all_countries().any(|(code, _)| code == "VN"));
     }
 }

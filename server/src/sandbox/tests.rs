@@ -11,6 +11,7 @@ use crate::config::PaymentSettings;
 use crate::payments;
 use app::domain::db::{Db, now};
 use app::domain::entities::payment as payment_row;
+use app::domain::gateways::failure::Failure;
 use app::domain::gateways::{self, Gateways};
 use app::domain::payment::NewPayment;
 use app::domain::{account, auth, ledger};
@@ -181,6 +182,59 @@ async fn the_expiry_job_credits_what_each_sandbox_reports_paid_while_its_callbac
                 .is_empty()
         );
     }
+}
+
+/// A customer who cancels at Stripe reads "cancelled" on our page, whatever the order of
+/// their return and Stripe's expiry webhook; the session is closed at Stripe, so the
+/// page they left can no longer take their money.
+#[tokio::test]
+async fn a_stripe_cancel_reads_cancelled_and_closes_the_session() {
+    let s = serve().await;
+    // Yen is paid through Stripe.
+    let amount = Money::from_minor(3_000, Currency::Jpy);
+    let account = s.customer("cancels@example.com", Currency::Jpy).await;
+    let (made, page) = s.start(&account, amount).await;
+    let back = s.press(&page, "cancel").await;
+    let location = back.headers()[reqwest::header::LOCATION].to_str().unwrap();
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    let settled = gateways::returned(&s.db, &s.gateways, Gateway::Stripe, &account, &query)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(settled.state, "failed");
+    let reason = Failure::parse(settled.failure.as_deref()).unwrap();
+    assert!(reason.is_cancelled(), "{reason:?}");
+    // Stripe's page for the session is gone, and paying it is refused.
+    let refused = s.press(&page, "pay").await;
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+    // Stripe's expiry webhook, sent in the background after our call, delivered (again)
+    // now that it has certainly been sent: it changes nothing, the reason stays the
+    // customer's and nothing is credited.
+    let replay = format!("{}/sandbox/control/{}/replay", s.base, made.reference);
+    let mut delivered = false;
+    for _ in 0..200 {
+        let r = s.http.post(&replay).send().await.unwrap();
+        if r.status() != reqwest::StatusCode::NOT_FOUND {
+            delivered = r.status().is_success();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(delivered, "Stripe's expiry webhook was never sent");
+    let again = payment_row::Entity::find_by_id(made.id)
+        .one(s.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.state, "failed");
+    assert_eq!(again.failure, settled.failure);
+    assert_eq!(
+        s.total(&account, Currency::Jpy).await,
+        Money::zero(Currency::Jpy)
+    );
 }
 
 #[tokio::test]

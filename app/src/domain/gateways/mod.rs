@@ -163,13 +163,23 @@ pub trait PaymentGateway: Send + Sync {
     async fn start(&self, checkout: &Checkout<'_>) -> Result<Started, GatewayError>;
 
     /// The customer came back with `query`. Returns an outcome to settle the payment
-    /// with when the return itself is authoritative (PayPal's capture, a cancelled
-    /// Stripe session we expired), `None` when only the callback may settle it.
+    /// with when the return itself is authoritative (PayPal's capture) or we give up on
+    /// the payment (the customer followed a cancel link), `None` when only the callback
+    /// may settle it.
     async fn returned(
         &self,
         payment: &payment_row::Model,
         query: &[(String, String)],
     ) -> Result<Option<Outcome>, GatewayError>;
+
+    /// After a customer's return gave up on a payment (and it is settled so): closes it
+    /// at the gateway too, where the gateway allows that (Stripe: the session expires),
+    /// so it can no longer be paid. Settling first keeps the customer's reason: the
+    /// gateway's own "expired" callback that follows then changes nothing. A payment
+    /// made at the gateway meanwhile still credits through its callback.
+    async fn close(&self, _payment: &payment_row::Model) -> Result<(), GatewayError> {
+        Ok(())
+    }
 
     /// Verifies and reads a callback; `Ok(None)` for events we do not act on.
     async fn notified(&self, call: &Notification) -> Result<Option<Event>, GatewayError>;
@@ -349,6 +359,13 @@ pub async fn returned(
                 ?settled,
                 "payment settled on the customer's return"
             );
+            if matches!(outcome, Outcome::GaveUp { .. })
+                && let Err(e) = provider.close(&found).await
+            {
+                // It stays payable until the gateway's own expiry; if it is paid, its
+                // callback credits it (a payment we gave up on still takes a payment).
+                tracing::warn!(reference, error = %e, "payment not closed at the gateway");
+            }
             true
         }
         Ok(None) => false,

@@ -373,22 +373,25 @@ impl PaymentGateway for Stripe {
         payment: &payment_row::Model,
         query: &[(String, String)],
     ) -> Result<Option<Outcome>, GatewayError> {
-        let cancelled = super::cancelled(query);
-        let Some(session) = payment.gateway_ref.as_deref().filter(|_| cancelled) else {
+        if !super::cancelled(query) || payment.gateway_ref.is_none() {
             // Back from paying: only the webhook credits.
             return Ok(None);
-        };
-        // Back from cancelling: expire the session so it can no longer be paid, then
-        // the payment can fail. If it was paid meanwhile, Stripe refuses and the
-        // webhook settles it.
-        Ok(match self.expire_session(session).await? {
-            Some(s) if s["status"] == "expired" => Some(Outcome::Failed {
-                reason: Failure::Cancelled {
-                    gateway: Gateway::Stripe,
-                },
-            }),
-            _ => None,
-        })
+        }
+        // Back from cancelling: we give up on it (`close` then expires the session).
+        // The cancel link is the browser's word, not Stripe's: if the session was paid
+        // meanwhile, Stripe refuses the expiry and the webhook still credits it.
+        Ok(Some(Outcome::GaveUp {
+            reason: Failure::Cancelled {
+                gateway: Gateway::Stripe,
+            },
+        }))
+    }
+
+    async fn close(&self, payment: &payment_row::Model) -> Result<(), GatewayError> {
+        if let Some(session) = payment.gateway_ref.as_deref() {
+            self.expire_session(session).await?;
+        }
+        Ok(())
     }
 
     async fn notified(&self, call: &Notification) -> Result<Option<Event>, GatewayError> {

@@ -1,0 +1,369 @@
+//! Group commit: the charges waiting for one account at the same moment share one
+//! database transaction.
+//!
+//! AI inference is billed per request, so one customer's account can receive thousands
+//! of charges a second. Charged one by one, each would lock the account, write, and wait
+//! for its own commit (an fsync) while the others queue on the lock: the account would
+//! never go faster than one charge per commit. Here the first caller for an account
+//! starts a task that takes every charge waiting for that account (up to
+//! [`MAX_BATCH`]), locks the account once, applies them in arrival order (the ledger's
+//! [`ledger::charge_many_locked`]: the same rules as one charge), writes their rows in
+//! one statement and commits once; then it takes the next group. The account's other
+//! callers queue in memory meanwhile, and are each answered only after the commit that
+//! holds their charge.
+//!
+//! - A charge the balance cannot cover by its turn is declined alone (its Failed row is
+//!   in the batch); the others go on. A refused request (wrong currency) likewise.
+//! - A usage API charge keeps its exactly-once record (`usage`) in the same transaction:
+//!   a key already answered is replayed, the same key twice in one batch charges once,
+//!   and a key another account's charge recorded first (its own batch, committing
+//!   beside ours) makes the batch start again, when that key is found answered.
+//! - A database failure fails every charge of the batch, and none is committed: each
+//!   caller gets an error, as when its own transaction failed.
+//! - Other processes (a second server) lock the same account row: their batches and
+//!   ours take turns, as single charges did.
+//!
+//! TigerBeetle and pgledger batch the same way; the figures are in docs/benchmarks.md.
+
+use super::db::{Db, now};
+use super::entities::api_idempotency;
+use super::ledger::{self, ChargeOutcome, ChargeRequest, LedgerError};
+use super::usage::{self, Charged};
+use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::oneshot;
+
+/// Most charges in one transaction: a bound on how long the account stays locked.
+pub const MAX_BATCH: usize = 256;
+
+/// How many times a batch starts again when another account's charge took one of its
+/// Idempotency-Keys first (each time, the charges with those keys are answered from
+/// the record instead).
+const RETRIES: usize = 3;
+
+/// The usage API's exactly-once record for a charge: (API key, Idempotency-Key) and
+/// the request's fingerprint.
+#[derive(Clone, Debug)]
+pub struct Once {
+    pub api_key_id: i64,
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// A charge waiting for its account's next batch.
+struct Waiting {
+    request: ChargeRequest,
+    once: Option<Once>,
+    reply: oneshot::Sender<Result<Done, LedgerError>>,
+}
+
+/// What became of a charge in its batch.
+#[derive(Debug)]
+enum Done {
+    Outcome(ChargeOutcome),
+    Once(Charged),
+}
+
+/// The charges waiting per account, and what the batches have been.
+#[derive(Debug, Default)]
+pub struct Queues {
+    /// An account is here while its task runs; charges for it join its vector.
+    waiting: Mutex<HashMap<String, Vec<Waiting>>>,
+    batches: AtomicU64,
+    charges: AtomicU64,
+    largest: AtomicU64,
+}
+
+impl std::fmt::Debug for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waiting")
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Batches committed so far, the charges they held and the largest one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchSizes {
+    pub batches: u64,
+    pub charges: u64,
+    pub largest: u64,
+}
+
+impl Queues {
+    /// Charges `request` with the others waiting for its account (see the module notes).
+    pub async fn charge(
+        &self,
+        db: &Db,
+        request: ChargeRequest,
+    ) -> Result<ChargeOutcome, LedgerError> {
+        match self.enqueue(db, request, None).await? {
+            Done::Outcome(outcome) => Ok(outcome),
+            Done::Once(_) => Err(LedgerError::Refused(
+                "a charge without a key was answered as keyed",
+            )),
+        }
+    }
+
+    /// Charges `request` once per (API key, Idempotency-Key), its record written in the
+    /// same transaction as the charge.
+    pub async fn charge_once(
+        &self,
+        db: &Db,
+        request: ChargeRequest,
+        once: Once,
+    ) -> Result<Charged, LedgerError> {
+        match self.enqueue(db, request, Some(once)).await? {
+            Done::Once(charged) => Ok(charged),
+            Done::Outcome(_) => Err(LedgerError::Refused(
+                "a keyed charge was answered without its key",
+            )),
+        }
+    }
+
+    /// The batches so far.
+    pub fn sizes(&self) -> BatchSizes {
+        BatchSizes {
+            batches: self.batches.load(Ordering::Relaxed),
+            charges: self.charges.load(Ordering::Relaxed),
+            largest: self.largest.load(Ordering::Relaxed),
+        }
+    }
+
+    async fn enqueue(
+        &self,
+        db: &Db,
+        request: ChargeRequest,
+        once: Option<Once>,
+    ) -> Result<Done, LedgerError> {
+        let (reply, answer) = oneshot::channel();
+        let account_id = request.account_id.clone();
+        let waiting = Waiting {
+            request,
+            once,
+            reply,
+        };
+        let start = {
+            let mut queues = self.lock();
+            match queues.get_mut(&account_id) {
+                Some(queue) => {
+                    queue.push(waiting);
+                    false
+                }
+                None => {
+                    queues.insert(account_id.clone(), vec![waiting]);
+                    true
+                }
+            }
+        };
+        if start {
+            // A task of its own, not this caller's future: a caller that goes away (its
+            // client disconnected) must not strand the charges queued behind it.
+            tokio::spawn(drain(db.clone(), account_id));
+        }
+        answer
+            .await
+            .map_err(|_| LedgerError::Refused("the account's charge task stopped"))?
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Waiting>>> {
+        // A panic while the map was held cannot leave it half-changed (each change is
+        // one push, insert or take), so a poisoned lock is still usable.
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The next batch for `account_id`, or `None` (and the account leaves the map, so
+    /// the next charge starts a task) when nothing waits.
+    fn next_batch(&self, account_id: &str) -> Option<Vec<Waiting>> {
+        let mut queues = self.lock();
+        let queue = queues.get_mut(account_id)?;
+        if queue.is_empty() {
+            queues.remove(account_id);
+            return None;
+        }
+        let take = queue.len().min(MAX_BATCH);
+        Some(queue.drain(..take).collect())
+    }
+
+    fn count(&self, size: usize) {
+        let size = u64::try_from(size).unwrap_or(u64::MAX);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.charges.fetch_add(size, Ordering::Relaxed);
+        self.largest.fetch_max(size, Ordering::Relaxed);
+    }
+}
+
+/// The account's task: batch after batch until nothing waits.
+async fn drain(db: Db, account_id: String) {
+    let queues = db.charges();
+    while let Some(batch) = queues.next_batch(&account_id) {
+        let items: Vec<(&ChargeRequest, Option<&Once>)> = batch
+            .iter()
+            .map(|w| (&w.request, w.once.as_ref()))
+            .collect();
+        let results = match commit(&db, &account_id, &items).await {
+            Ok(results) => {
+                queues.count(batch.len());
+                results
+            }
+            Err(e) => {
+                tracing::warn!(account = %account_id, error = %e, charges = batch.len(), "a batch of charges failed; none was made");
+                batch.iter().map(|_| Err(same_error(&e))).collect()
+            }
+        };
+        for (waiting, result) in batch.into_iter().zip(results) {
+            // A caller that went away is not answered; its charge stands (a retry with
+            // its Idempotency-Key replays the answer).
+            let _ = waiting.reply.send(result);
+        }
+    }
+}
+
+/// One batch in one transaction: locked, charged in order, recorded, committed.
+async fn commit(
+    db: &Db,
+    account_id: &str,
+    items: &[(&ChargeRequest, Option<&Once>)],
+) -> Result<Vec<Result<Done, LedgerError>>, LedgerError> {
+    for _ in 0..RETRIES {
+        let at = now();
+        let txn = db.write().await?;
+        let account = ledger::lock_account(&txn, account_id).await?;
+        // Read under the lock: a charge with the same key for this account has either
+        // committed (found here) or waits behind us.
+        let seen = answered(&txn, items).await?;
+        // Which items are charged: not those already answered, and of one key only the
+        // first in the batch (the others replay it, or are refused if they differ).
+        enum Plan {
+            Charge,
+            Seen(Charged),
+            AsFirst(usize),
+        }
+        let mut first: HashMap<(i64, &str), usize> = HashMap::new();
+        let plans: Vec<Plan> = items
+            .iter()
+            .enumerate()
+            .map(|(index, (_, once))| match once {
+                None => Plan::Charge,
+                Some(o) => match seen.get(&(o.api_key_id, o.key.as_str())) {
+                    Some(record) => Plan::Seen(usage::replay(record, &o.fingerprint)),
+                    None => match first.get(&(o.api_key_id, o.key.as_str())) {
+                        Some(&earlier) => Plan::AsFirst(earlier),
+                        None => {
+                            first.insert((o.api_key_id, o.key.as_str()), index);
+                            Plan::Charge
+                        }
+                    },
+                },
+            })
+            .collect();
+        let charged: Vec<&ChargeRequest> = items
+            .iter()
+            .zip(&plans)
+            .filter(|(_, plan)| matches!(plan, Plan::Charge))
+            .map(|((request, _), _)| *request)
+            .collect();
+        let mut outcomes = ledger::charge_many_locked(&txn, &account, &charged, at)
+            .await?
+            .into_iter();
+        // Answers in the batch's order, and the records of the keyed ones.
+        let mut results: Vec<Result<Done, LedgerError>> = Vec::with_capacity(items.len());
+        let mut records = Vec::new();
+        for (&(request, once), plan) in items.iter().zip(plans) {
+            let result = match plan {
+                Plan::Seen(charged) => Ok(Done::Once(charged)),
+                Plan::AsFirst(earlier) => match &results[earlier] {
+                    Ok(Done::Once(Charged::Fresh(answer))) => {
+                        let same = once.is_some_and(|o| {
+                            items[earlier]
+                                .1
+                                .is_some_and(|e| e.fingerprint == o.fingerprint)
+                        });
+                        Ok(Done::Once(if same {
+                            Charged::Replayed(answer.clone())
+                        } else {
+                            Charged::KeyReused
+                        }))
+                    }
+                    Ok(_) => Err(LedgerError::Refused(
+                        "a keyed charge was answered without its key",
+                    )),
+                    Err(e) => Err(same_error(e)),
+                },
+                Plan::Charge => match (outcomes.next(), once) {
+                    (None, _) => Err(LedgerError::Refused("a charge went missing from its batch")),
+                    (Some(Err(e)), _) => Err(e),
+                    (Some(Ok(outcome)), None) => Ok(Done::Outcome(outcome)),
+                    (Some(Ok(outcome)), Some(o)) => {
+                        let answer = usage::answer_for(&request.account_id, &outcome);
+                        records.push(usage::record(
+                            o.api_key_id,
+                            &o.key,
+                            &o.fingerprint,
+                            &answer,
+                            at,
+                        ));
+                        Ok(Done::Once(Charged::Fresh(answer)))
+                    }
+                },
+            };
+            results.push(result);
+        }
+        if !records.is_empty() && !usage::record_all(&txn, records).await? {
+            // Another account's charge recorded one of these keys first: start again;
+            // that key is then answered from its record, and charges nothing here.
+            drop(txn);
+            continue;
+        }
+        txn.commit().await?;
+        return Ok(results);
+    }
+    Err(LedgerError::Refused(
+        "Idempotency-Keys kept being taken by other charges",
+    ))
+}
+
+/// The records already answering the keyed items of a batch, by (API key, key).
+async fn answered<'a>(
+    txn: &DatabaseTransaction,
+    items: &[(&ChargeRequest, Option<&'a Once>)],
+) -> Result<HashMap<(i64, &'a str), api_idempotency::Model>, DbErr> {
+    let mut found = HashMap::new();
+    let keys: Vec<&Once> = items.iter().filter_map(|(_, once)| *once).collect();
+    for chunk in keys.chunks(MAX_BATCH) {
+        let records = api_idempotency::Entity::find()
+            .filter(
+                api_idempotency::Column::IdempotencyKey.is_in(chunk.iter().map(|o| o.key.as_str())),
+            )
+            .all(txn)
+            .await?;
+        for record in records {
+            if let Some(once) = chunk
+                .iter()
+                .find(|o| o.api_key_id == record.api_key_id && o.key == record.idempotency_key)
+            {
+                found.insert((once.api_key_id, once.key.as_str()), record);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The same error again, for each charge of a batch that failed as a whole (a
+/// database error cannot be cloned; its words are kept).
+fn same_error(e: &LedgerError) -> LedgerError {
+    match e {
+        LedgerError::AccountNotFound(id) => LedgerError::AccountNotFound(id.clone()),
+        LedgerError::CurrencyMismatch { given, account } => LedgerError::CurrencyMismatch {
+            given: *given,
+            account: *account,
+        },
+        LedgerError::BalanceLimit => LedgerError::BalanceLimit,
+        LedgerError::Refused(why) => LedgerError::Refused(why),
+        LedgerError::Db(e) => LedgerError::Db(DbErr::Custom(e.to_string())),
+    }
+}
