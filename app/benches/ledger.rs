@@ -1,6 +1,7 @@
 //! Charges per second through the ledger, next to the raw single-row commit rate of the
 //! same database measured in the same run, so the ratio means something on a noisy
-//! machine.
+//! machine; and the sizes of the batches the group commit made (`domain::group_commit`:
+//! charges to one account waiting at the same moment share a transaction).
 //!
 //! ```sh
 //! cargo bench -p app --features ssr --bench ledger            # SQLite and PostgreSQL
@@ -20,6 +21,7 @@ mod support;
 mod throughput;
 
 use app::domain::db::{Db, now};
+use app::domain::group_commit::BatchSizes;
 use app::domain::ledger::{self, ChargeOutcome, ChargeRequest, TopUp};
 use app::model::ledger::{Service, Status};
 use app::model::money::{Currency, Money};
@@ -61,13 +63,26 @@ async fn charge(db: &Db, account_id: &str) {
     }
 }
 
+/// The batches made between two readings: mean charges per batch, and the largest.
+fn batches(before: BatchSizes, after: BatchSizes) -> String {
+    let (made, charges) = (
+        after.batches - before.batches,
+        after.charges - before.charges,
+    );
+    format!(
+        "{:.1} / {}",
+        charges as f64 / made.max(1) as f64,
+        after.largest
+    )
+}
+
 async fn bench(name: &str, db: Db) {
     let accounts = funded_accounts(&db, 32).await;
     println!("\n{name}: {} s per cell", seconds().as_secs());
     println!(
-        "| callers | raw 1-row commits/s | charges/s, one account | ratio | charges/s, own account each | ratio |"
+        "| callers | raw 1-row commits/s | charges/s, one account | ratio | batch mean / largest | charges/s, own account each | ratio | batch mean / largest |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for callers in CALLERS {
         let (d, a) = (db.clone(), accounts.clone());
         let raw = rate(callers, move |c| {
@@ -76,19 +91,23 @@ async fn bench(name: &str, db: Db) {
         })
         .await;
         let (d, a) = (db.clone(), accounts.clone());
+        let before = db.charges().sizes();
         let hot = rate(callers, move |_| {
             let (d, a) = (d.clone(), a.clone());
             async move { charge(&d, &a[0]).await }
         })
         .await;
+        let hot_batches = batches(before, db.charges().sizes());
         let (d, a) = (db.clone(), accounts.clone());
+        let before = db.charges().sizes();
         let spread = rate(callers, move |c| {
             let (d, a) = (d.clone(), a.clone());
             async move { charge(&d, &a[c]).await }
         })
         .await;
+        let spread_batches = batches(before, db.charges().sizes());
         println!(
-            "| {callers} | {raw:.0} | {hot:.0} | {:.2} | {spread:.0} | {:.2} |",
+            "| {callers} | {raw:.0} | {hot:.0} | {:.2} | {hot_batches} | {spread:.0} | {:.2} | {spread_batches} |",
             hot / raw,
             spread / raw
         );

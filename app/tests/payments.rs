@@ -131,7 +131,7 @@ async fn settling_credits_once_and_refuses_a_different_amount() {
     );
     assert_eq!(total(&t.db, &a).await, 1_000_000);
     assert_eq!(top_up_rows(&t.db, &a).await[0].status, "success");
-    assert!(ledger::audit(t.db.conn(), &a).await.unwrap().is_empty());
+    support::assert_books_balance(&t.db, &a).await;
 }
 
 /// The expiry job with a gateway that answers as scripted.
@@ -200,7 +200,7 @@ async fn a_paid_callback_two_hours_after_expiry_credits_once() {
     assert_eq!(rows.len(), 1, "the payment's one row turned Success");
     assert_eq!(rows[0].status, "success");
     assert_eq!(total(&t.db, &a).await, 500_000);
-    assert!(ledger::audit(t.db.conn(), &a).await.unwrap().is_empty());
+    support::assert_books_balance(&t.db, &a).await;
 }
 
 #[tokio::test]
@@ -232,7 +232,7 @@ async fn the_expiry_job_asks_the_gateway_and_credits_what_it_reports_paid() {
     assert_eq!(state_of(&t.db, down.id).await.state, "succeeded");
     assert_eq!(state_of(&t.db, open.id).await.state, "expired");
     assert_eq!(total(&t.db, &a).await, 1_400_000);
-    assert!(ledger::audit(t.db.conn(), &a).await.unwrap().is_empty());
+    support::assert_books_balance(&t.db, &a).await;
 }
 
 #[tokio::test]
@@ -297,7 +297,7 @@ async fn a_failure_the_gateway_reported_is_final_but_our_giving_up_is_not() {
         Settled::Already(State::Expired)
     );
     assert_eq!(total(&t.db, &a).await, 500_000);
-    assert!(ledger::audit(t.db.conn(), &a).await.unwrap().is_empty());
+    support::assert_books_balance(&t.db, &a).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -371,12 +371,7 @@ async fn a_storm_of_late_paid_callbacks_duplicates_and_expiry_runs_credits_each_
             .sum();
         assert_eq!(total(&t.db, account).await, credited, "each credit once");
         assert_eq!(top_up_rows(&t.db, account).await.len(), 8);
-        assert!(
-            ledger::audit(t.db.conn(), account)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        support::assert_books_balance(&t.db, account).await;
     }
 }
 
@@ -557,12 +552,7 @@ async fn a_storm_of_duplicated_shuffled_forged_and_late_callbacks_credits_each_p
             };
             assert_eq!(row.status, expected);
         }
-        assert!(
-            ledger::audit(t.db.conn(), account)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        support::assert_books_balance(&t.db, account).await;
     }
     let expired: Vec<_> = payments[10..].iter().map(|p| p.id).collect();
     for id in expired {

@@ -84,7 +84,8 @@ impl std::fmt::Debug for Waiting {
     }
 }
 
-/// Batches committed so far, the charges they held and the largest one.
+/// Batches committed so far and the charges they held; the largest batch since the
+/// previous reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BatchSizes {
     pub batches: u64,
@@ -123,12 +124,12 @@ impl Queues {
         }
     }
 
-    /// The batches so far.
+    /// The batches so far (the largest: since the previous reading).
     pub fn sizes(&self) -> BatchSizes {
         BatchSizes {
             batches: self.batches.load(Ordering::Relaxed),
             charges: self.charges.load(Ordering::Relaxed),
-            largest: self.largest.load(Ordering::Relaxed),
+            largest: self.largest.swap(0, Ordering::Relaxed),
         }
     }
 

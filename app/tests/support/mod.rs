@@ -7,9 +7,9 @@
 //!   instructions, if it does not.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use app::domain::account;
 use app::domain::db::{Db, now};
 use app::domain::entities::user;
+use app::domain::{account, ledger};
 use app::model::money::Currency;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -252,4 +252,11 @@ pub mod scripted {
             maximum: Arc::new(|c| Money::from_minor(10_000_000_000, c)),
         }
     }
+}
+
+/// The account's books balance: each balance equals the sum of its Success rows
+/// (`ledger::audit`).
+pub async fn assert_books_balance(db: &Db, account_id: &str) {
+    let problems = ledger::audit(db.conn(), account_id).await.unwrap();
+    assert!(problems.is_empty(), "{account_id}: {problems:?}");
 }
