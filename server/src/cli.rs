@@ -71,6 +71,16 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Give a customer's account a long ledger history, for load tests (scripts/load.sh):
+    /// top-ups and usage charges spread over the last --days, balances to match.
+    SeedHistory {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        #[arg(long, default_value_t = 730)]
+        days: i64,
+    },
     /// Voucher campaigns: create, list, disable.
     #[command(subcommand)]
     Voucher(VoucherCommand),
@@ -647,6 +657,15 @@ pub async fn run(cli: Cli, config: Config) -> Result<(), Error> {
                 )
                 .into())
             }
+        }
+        Command::SeedHistory { email, rows, days } => {
+            let db = open(&config).await?;
+            let account = account::of_email(db.conn(), &email)
+                .await?
+                .ok_or_else(|| format!("{email} has no billing account"))?;
+            demo::seed_history(&db, &account.id, rows, days, now()).await?;
+            println!("{rows} ledger rows written for {email}");
+            Ok(())
         }
         Command::Audit { email } => {
             let db = open(&config).await?;

@@ -374,3 +374,104 @@ fn plans() -> Vec<crate::model::plan::PlanSpec> {
         },
     ]
 }
+
+/// Ledger rows per multi-row INSERT when seeding: under PostgreSQL's 65,535 bound
+/// values and SQLite's 32,766.
+const SEED_ROWS_PER_INSERT: usize = 2_000;
+
+/// Gives an account `rows` ledger rows of history, for load tests at scale (`server
+/// seed-history`): spread evenly over the `days` before `until`, oldest first; every
+/// fourth a top-up of 1.000.000 minor units through a gateway, the others usage charges
+/// of the three services (one in ten declined), with the account's balances set to what
+/// the rows add up to, so the books balance (`ledger::audit`). Written in transactions
+/// of 100,000 rows; the balances with the last, under the account's lock.
+pub async fn seed_history(
+    db: &Db,
+    account_id: &str,
+    rows: u64,
+    days: i64,
+    until: DateTime<Utc>,
+) -> Result<(), ledger::LedgerError> {
+    use super::entities::{balance, transaction};
+    use super::narrative::Narrative;
+    use crate::model::ledger::{Bucket, Kind, Status};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+
+    let services = [
+        Service::ModelFineTuning,
+        Service::GpuContainer,
+        Service::AiInference,
+    ];
+    let start = until - Duration::days(days);
+    let step_ms = (days * 86_400_000) / i64::try_from(rows.max(1)).unwrap_or(i64::MAX);
+    let row = |k: u64| {
+        let at = start + Duration::milliseconds(step_ms * i64::try_from(k).unwrap_or(0));
+        let n = i64::try_from(k).unwrap_or(0);
+        if k.is_multiple_of(4) {
+            let narrative = Narrative::TopUp {
+                reference: format!("TU-SEED{k:08}"),
+            };
+            transaction::ActiveModel {
+                account_id: Set(account_id.to_owned()),
+                bucket: Set(Bucket::TopUp.as_str().to_owned()),
+                kind: Set(Kind::TopUp.as_str().to_owned()),
+                service: Set(Some(Service::PaymentGateway.as_str().to_owned())),
+                source: Set(["VNPay", "Stripe", "PayPal"][(k / 4 % 3) as usize].to_owned()),
+                description: Set(narrative.english("")),
+                narrative: Set(Some(narrative.to_json())),
+                status: Set(Status::Success.as_str().to_owned()),
+                amount_minor: Set(1_000_000),
+                created_at: Set(at),
+                ..Default::default()
+            }
+        } else {
+            let service = services[(k % 3) as usize];
+            let status = if k % 10 == 1 {
+                Status::Failed
+            } else {
+                Status::Success
+            };
+            transaction::ActiveModel {
+                account_id: Set(account_id.to_owned()),
+                bucket: Set(Bucket::TopUp.as_str().to_owned()),
+                kind: Set(Kind::Charge.as_str().to_owned()),
+                service: Set(Some(service.as_str().to_owned())),
+                source: Set(format!("resource-{}", k % 97)),
+                description: Set(format!("usage record {k}")),
+                status: Set(status.as_str().to_owned()),
+                amount_minor: Set(-(1_000 + n % 250_000)),
+                created_at: Set(at),
+                ..Default::default()
+            }
+        }
+    };
+    let mut k = 0;
+    loop {
+        let txn = db.write().await?;
+        let end = (k + 100_000).min(rows);
+        while k < end {
+            let next = (k + SEED_ROWS_PER_INSERT as u64).min(end);
+            transaction::Entity::insert_many((k..next).map(row))
+                .exec(&*txn)
+                .await?;
+            k = next;
+        }
+        if k < rows {
+            txn.commit().await?;
+            continue;
+        }
+        // The top-up balance is what its Success rows add up to.
+        let account = ledger::lock_account(&txn, account_id).await?;
+        let sum = ledger::success_sum(&*txn, account_id, Bucket::TopUp).await?;
+        balance::Entity::update_many()
+            .col_expr(balance::Column::AmountMinor, Expr::value(sum))
+            .col_expr(balance::Column::UpdatedAt, Expr::value(until))
+            .filter(balance::Column::AccountId.eq(account.id.as_str()))
+            .filter(balance::Column::Bucket.eq(Bucket::TopUp.as_str()))
+            .exec(&*txn)
+            .await?;
+        txn.commit().await?;
+        return Ok(());
+    }
+}

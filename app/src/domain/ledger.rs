@@ -1009,6 +1009,28 @@ pub async fn expire_due(db: &Db, at: DateTime<Utc>) -> Result<usize, LedgerError
     Ok(expired)
 }
 
+/// What a bucket's Success rows add up to: what its balance must be.
+pub async fn success_sum<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    bucket: Bucket,
+) -> Result<i64, DbErr> {
+    Ok(transaction::Entity::find()
+        .select_only()
+        .column_as(
+            // SUM of a BIGINT is NUMERIC on PostgreSQL.
+            Expr::cust("CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT)"),
+            "total",
+        )
+        .filter(transaction::Column::AccountId.eq(account_id))
+        .filter(transaction::Column::Bucket.eq(bucket.as_str()))
+        .filter(transaction::Column::Status.eq(Status::Success.as_str()))
+        .into_tuple()
+        .one(conn)
+        .await?
+        .unwrap_or(0))
+}
+
 /// Checks an account's books: each bucket's balance equals the sum of its Success rows,
 /// no balance is negative, and the voucher balance equals what its grants have left.
 /// Returns what disagrees, if anything.
@@ -1024,19 +1046,7 @@ pub async fn audit<C: ConnectionTrait>(conn: &C, account_id: &str) -> Result<Vec
             .one(conn)
             .await?
             .unwrap_or(0);
-        let summed: i64 = transaction::Entity::find()
-            .select_only()
-            .column_as(
-                Expr::cust("CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT)"),
-                "total",
-            )
-            .filter(transaction::Column::AccountId.eq(account_id))
-            .filter(transaction::Column::Bucket.eq(bucket.as_str()))
-            .filter(transaction::Column::Status.eq(Status::Success.as_str()))
-            .into_tuple()
-            .one(conn)
-            .await?
-            .unwrap_or(0);
+        let summed = success_sum(conn, account_id, *bucket).await?;
         if stored < 0 {
             problems.push(format!("{} balance is negative: {stored}", bucket.as_str()));
         }
