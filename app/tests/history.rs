@@ -624,3 +624,42 @@ async fn paging_within_a_date_range_and_from_cursors_outside_it() {
         "ends at the range's oldest row"
     );
 }
+
+/// The load test's history (`server seed-history`): books that balance, and every row
+/// asked for reads back, page by page.
+#[tokio::test]
+async fn a_seeded_history_has_its_rows_and_balanced_books() {
+    let t = TestDb::new().await;
+    let account = customer(&t.db, "seeded@example.com", Currency::Vnd).await;
+    let until = utc(2026, 11, 25, 12, 0, 0);
+    app::domain::demo::seed_history(&t.db, &account, 5_000, 30, until)
+        .await
+        .unwrap();
+    support::assert_books_balance(&t.db, &account).await;
+    let balances = ledger::balances(t.db.conn(), &account, Currency::Vnd)
+        .await
+        .unwrap();
+    let sum = ledger::success_sum(t.db.conn(), &account, Bucket::TopUp)
+        .await
+        .unwrap();
+    assert!(sum > 0);
+    assert_eq!(balances.top_up, vnd(sum));
+    let newest = page(&t.db, &account, &HistoryFilter::default()).await;
+    assert_eq!(newest.rows.len(), 25);
+    assert!(newest.next.is_some());
+    let all = HistoryFilter {
+        page_size: 100,
+        ..HistoryFilter::default()
+    };
+    let mut seen = 0;
+    let mut filter = all.clone();
+    loop {
+        let p = page(&t.db, &account, &filter).await;
+        seen += p.rows.len();
+        match p.next {
+            Some(next) => filter.cursor = Some(PageCursor::After(next)),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 5_000);
+}
