@@ -9,6 +9,7 @@
 #
 #   bash scripts/load.sh
 #   LOAD_ROWS=100000 LOAD_SECONDS=10 bash scripts/load.sh     # quicker
+#   LOAD_BUILD=0 bash scripts/load.sh                           # the release build as it is
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,8 +27,10 @@ if ! command -v wrk >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq wrk >/dev/null
 fi
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
-say "release build"
-cargo leptos build --release
+if [ "${LOAD_BUILD:-1}" != 0 ] || [ ! -x target/release/server ]; then
+  say "release build"
+  cargo leptos build --release
+fi
 
 data="$(mktemp -d)"
 server_pid=""
@@ -41,6 +44,8 @@ export DATA_DIR="$data"
 export LEPTOS_OUTPUT_NAME=billing
 export LEPTOS_SITE_ROOT="$root/target/site"
 export LEPTOS_SITE_ADDR="$addr"
+# The built-in gateway sandboxes: the pages measured are the same with real gateways.
+export PAYMENT_SANDBOX=on
 server="$root/target/release/server"
 email="load@example.com"
 password="load-password"
