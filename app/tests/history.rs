@@ -8,7 +8,7 @@ use app::domain::db::Db;
 use app::domain::history::{self, HistoryError};
 use app::domain::ledger::{self, ChargeRequest, TopUp, VoucherCredit};
 use app::domain::settings::LocalTime;
-use app::model::history::{HistoryFilter, HistoryPage, PageCursor};
+use app::model::history::{HistoryFilter, HistoryPage, Matches, PageCursor};
 use app::model::ledger::{Bucket, Service, Status};
 use app::model::money::{Currency, Money};
 use app::model::settings::{DateFormat, Language};
@@ -277,13 +277,13 @@ async fn each_filter_alone_and_combined() {
         history::count(t.db.conn(), &a, &combined, VN)
             .await
             .unwrap(),
-        1
+        Matches::Exactly(1)
     );
     assert_eq!(
         history::count(t.db.conn(), &a, &HistoryFilter::default(), VN)
             .await
             .unwrap(),
-        6
+        Matches::Exactly(6)
     );
 
     let nothing = HistoryFilter {
@@ -662,4 +662,51 @@ async fn a_seeded_history_has_its_rows_and_balanced_books() {
         }
     }
     assert_eq!(seen, 5_000);
+    assert_eq!(
+        history::count(t.db.conn(), &account, &all, VN)
+            .await
+            .unwrap(),
+        Matches::Exactly(5_000)
+    );
+}
+
+#[tokio::test]
+async fn a_count_stops_just_past_its_limit_and_is_exact_below_it() {
+    let t = TestDb::new().await;
+    let account = customer(&t.db, "counted@example.com", Currency::Vnd).await;
+    let until = utc(2026, 11, 25, 12, 0, 0);
+    let rows = Matches::LIMIT + 1;
+    app::domain::demo::seed_history(&t.db, &account, rows, 30, until)
+        .await
+        .unwrap();
+    let everything = HistoryFilter::default();
+    assert_eq!(
+        history::count(t.db.conn(), &account, &everything, VN)
+            .await
+            .unwrap(),
+        Matches::MoreThan(Matches::LIMIT)
+    );
+    // Over several lanes (services × statuses), below the limit: exact.
+    let failed = HistoryFilter {
+        statuses: vec![Status::Failed],
+        page_size: 100,
+        ..HistoryFilter::default()
+    };
+    let mut seen = 0;
+    let mut filter = failed.clone();
+    loop {
+        let p = page(&t.db, &account, &filter).await;
+        seen += p.rows.len() as u64;
+        match p.next {
+            Some(next) => filter.cursor = Some(PageCursor::After(next)),
+            None => break,
+        }
+    }
+    assert!(seen > 0 && seen < Matches::LIMIT);
+    assert_eq!(
+        history::count(t.db.conn(), &account, &failed, VN)
+            .await
+            .unwrap(),
+        Matches::Exactly(seen)
+    );
 }

@@ -1,7 +1,7 @@
 //! Credit History: a page of the customer's rows and how many match.
 
 use crate::model::error::AppError;
-use crate::model::history::HistoryPage;
+use crate::model::history::{HistoryPage, Matches};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -24,7 +24,7 @@ pub async fn credit_history(query: String) -> Result<HistoryPage, AppError> {
 
 /// How many rows of the signed-in customer's Credit History match the filter.
 #[server(prefix = "/rpc", endpoint = "credit_history_count")]
-pub async fn credit_history_count(query: String) -> Result<u64, AppError> {
+pub async fn credit_history_count(query: String) -> Result<Matches, AppError> {
     use crate::domain::history;
     use crate::model::history::HistoryFilter;
     let call = server::Call::begin().await?;

@@ -3,7 +3,7 @@
 //! "View accounts" capability.
 
 use crate::model::error::AppError;
-use crate::model::history::HistoryPage;
+use crate::model::history::{HistoryPage, Matches};
 use crate::model::operator::{AccountView, LookupResult};
 use crate::model::top_up::PaymentPage;
 use leptos::prelude::*;
@@ -86,7 +86,7 @@ pub async fn account_credit_history(
 pub async fn account_credit_history_count(
     account_id: String,
     query: String,
-) -> Result<u64, AppError> {
+) -> Result<Matches, AppError> {
     use crate::domain::history;
     use crate::model::history::HistoryFilter;
     let call = server::Call::begin().await?;

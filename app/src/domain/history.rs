@@ -12,7 +12,7 @@
 use super::entities::transaction;
 use super::settings::LocalTime;
 use crate::model::history::{
-    FilterError, HistoryFilter, HistoryPage, HistoryRow, PageCursor, services_of,
+    FilterError, HistoryFilter, HistoryPage, HistoryRow, Matches, PageCursor, services_of,
 };
 use crate::model::ledger::{Bucket, Service, Status};
 use crate::model::money::{Currency, Money};
@@ -366,26 +366,35 @@ impl<'a, C: ConnectionTrait> RowStream<'a, C> {
     }
 }
 
-/// How many rows of the account match the filter (all pages).
+/// How many rows of the account match the filter (all pages), counted up to one past
+/// [`Matches::LIMIT`] so that the count costs at most that many index entries.
 pub async fn count<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
     filter: &HistoryFilter,
     tz: Tz,
-) -> Result<u64, HistoryError> {
+) -> Result<Matches, HistoryError> {
     filter.validate()?;
     let range = window(filter, tz);
     let mut total = 0;
     for pair in pairs(filter) {
+        let left = Matches::LIMIT + 1 - total;
         total += bounded(
             base(account_id, filter.bucket, pair),
             range,
             Position::Start,
         )
+        // Only the id, so the count reads the filter index alone.
+        .select_only()
+        .column(transaction::Column::Id)
+        .limit(left)
         .count(conn)
         .await?;
+        if total > Matches::LIMIT {
+            return Ok(Matches::MoreThan(Matches::LIMIT));
+        }
     }
-    Ok(total)
+    Ok(Matches::Exactly(total))
 }
 
 /// A ledger row as the table shows it.

@@ -225,6 +225,20 @@ pub struct HistoryRow {
     pub amount: Money,
 }
 
+/// How many rows match a filter. Counting stops past [`Matches::LIMIT`]: an account
+/// with a million rows would otherwise be counted in full on every view (the page itself
+/// reads only its own rows), and nobody pages through ten thousand rows to check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Matches {
+    Exactly(u64),
+    /// More than [`Matches::LIMIT`].
+    MoreThan(u64),
+}
+
+impl Matches {
+    pub const LIMIT: u64 = 10_000;
+}
+
 /// A page of the Credit History.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryPage {

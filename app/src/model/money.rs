@@ -218,6 +218,18 @@ impl Money {
     }
 }
 
+/// A run of digits in groups of three: `group_digits("500000", '.')` is `500.000`.
+pub fn group_digits(whole: &str, thousands: char) -> String {
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(thousands);
+        }
+        grouped.push(ch);
+    }
+    grouped
+}
+
 impl fmt::Display for Money {
     /// `500.000 ₫`, `¥3,000`, `$25.00`, `25,00 €`; negatives lead with `-`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -227,13 +239,7 @@ impl fmt::Display for Money {
             Some((w, fr)) => (w, Some(fr)),
             None => (digits.as_str(), None),
         };
-        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-        for (i, ch) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i).is_multiple_of(3) {
-                grouped.push(style.thousands);
-            }
-            grouped.push(ch);
-        }
+        let mut grouped = group_digits(whole, style.thousands);
         if let Some(frac) = frac {
             grouped.push(style.decimal);
             grouped.push_str(frac);

@@ -44,6 +44,15 @@ impl Language {
         }
     }
 
+    /// How this language's readers separate thousands in a count: `10,000` in English
+    /// and Japanese, `10.000` in Vietnamese. (Amounts follow their currency instead.)
+    pub fn thousands(self) -> char {
+        match self {
+            Language::En | Language::Ja => ',',
+            Language::Vi => '.',
+        }
+    }
+
     /// The translations' locale for this language.
     pub fn locale(self) -> crate::i18n::Locale {
         use crate::i18n::Locale;

@@ -6,8 +6,12 @@ use crate::api::{
     account_credit_history, account_credit_history_count, credit_history, credit_history_count,
 };
 use crate::i18n::*;
-use crate::model::history::{HistoryFilter, HistoryPage, PAGE_SIZES, PageCursor, services_of};
+use crate::model::history::{
+    HistoryFilter, HistoryPage, Matches, PAGE_SIZES, PageCursor, services_of,
+};
 use crate::model::ledger::{Bucket, Status};
+use crate::model::money::group_digits;
+use crate::model::settings::Language;
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -89,7 +93,11 @@ pub fn CreditHistory() -> impl IntoView {
                 <Transition>
                     {move || Suspend::new(async move {
                         match count.await {
-                            Ok(n) => td_string!(locale, history.count, count = n).to_string(),
+                            Ok(Matches::Exactly(n)) => td_string!(locale, history.count, count = n).to_string(),
+                            Ok(Matches::MoreThan(n)) => {
+                                let limit = group_digits(&n.to_string(), Language::from(locale).thousands());
+                                td_string!(locale, history.over_limit, limit).to_string()
+                            }
                             Err(_) => String::new(),
                         }
                     })}
