@@ -63,15 +63,6 @@ fn charge(account: &str, cents: i64) -> ChargeRequest {
     }
 }
 
-async fn total(db: &Db, account: &str) -> i64 {
-    ledger::balances(db.conn(), account, Currency::Usd)
-        .await
-        .unwrap()
-        .total()
-        .to_minor()
-        .unwrap()
-}
-
 /// 64 callers charge 3¢ each to an account holding $1.00: 33 are charged, 31 declined,
 /// each charged caller sees the balance just after its own charge (every value from
 /// 97¢ down to 1¢, once), and the callers' charges shared transactions.
@@ -105,7 +96,7 @@ async fn sixty_four_callers_charging_one_account_get_exact_answers_from_shared_c
         (0..33).map(|i| 97 - 3 * i).collect::<BTreeSet<i64>>()
     );
     assert_eq!(declined, 31);
-    assert_eq!(total(&t.db, &account).await, 1);
+    assert_eq!(support::total(&t.db, &account, Currency::Usd).await, 1);
     support::assert_books_balance(&t.db, &account).await;
     let sizes = t.db.charges().sizes();
     assert_eq!(sizes.charges, 64);
@@ -146,7 +137,7 @@ async fn a_declined_charge_in_a_batch_does_not_refuse_the_others() {
             ("declined", 3)
         ]
     );
-    assert_eq!(total(&t.db, &account).await, 3);
+    assert_eq!(support::total(&t.db, &account, Currency::Usd).await, 3);
     support::assert_books_balance(&t.db, &account).await;
 }
 
@@ -276,6 +267,9 @@ async fn one_key_sent_at_once_charges_once_and_a_different_request_with_it_is_re
         .count();
     assert_eq!(refused, if *first_amount == "1.00" { 1 } else { 8 });
     let charged = if *first_amount == "1.00" { 100 } else { 200 };
-    assert_eq!(total(&t.db, &account).await, 10_000 - charged - 50);
+    assert_eq!(
+        support::total(&t.db, &account, Currency::Usd).await,
+        10_000 - charged - 50
+    );
     support::assert_books_balance(&t.db, &account).await;
 }

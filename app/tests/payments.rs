@@ -7,10 +7,10 @@ use crate::support;
 
 use app::domain::db::{Db, now};
 use app::domain::entities::{payment as payment_row, transaction};
+use app::domain::gateways;
 use app::domain::gateways::failure::Failure;
 use app::domain::gateways::vnpay::{self, IpnAnswer};
 use app::domain::payment::{self, NewPayment, Outcome, Settled, State};
-use app::domain::{gateways, ledger};
 use app::model::money::{Currency, Money};
 use app::model::top_up::Gateway;
 use chrono::Duration;
@@ -48,15 +48,6 @@ async fn top_up_rows(db: &Db, account: &str) -> Vec<transaction::Model> {
         .unwrap()
 }
 
-async fn total(db: &Db, account: &str) -> i64 {
-    ledger::balances(db.conn(), account, Currency::Vnd)
-        .await
-        .unwrap()
-        .total()
-        .to_minor()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_pending_payment_is_processed_in_the_ledger_and_a_double_click_reuses_it() {
     let t = TestDb::new().await;
@@ -72,7 +63,7 @@ async fn a_pending_payment_is_processed_in_the_ledger_and_a_double_click_reuses_
         (rows[0].status.as_str(), rows[0].source.as_str()),
         ("processed", "VNPay")
     );
-    assert_eq!(total(&t.db, &a).await, 0);
+    assert_eq!(support::total(&t.db, &a, Currency::Vnd).await, 0);
 
     let wrong = NewPayment {
         gateway: Gateway::Stripe,
@@ -104,7 +95,7 @@ async fn settling_credits_once_and_refuses_a_different_amount() {
         .await
         .unwrap();
     assert!(matches!(mismatch, Settled::AmountMismatch { .. }));
-    assert_eq!(total(&t.db, &a).await, 0);
+    assert_eq!(support::total(&t.db, &a, Currency::Vnd).await, 0);
 
     let settled = payment::settle(&t.db, Gateway::VnPay, &p.reference, &paid(1_000_000))
         .await
@@ -129,7 +120,7 @@ async fn settling_credits_once_and_refuses_a_different_amount() {
             .unwrap(),
         Settled::NotFound
     );
-    assert_eq!(total(&t.db, &a).await, 1_000_000);
+    assert_eq!(support::total(&t.db, &a, Currency::Vnd).await, 1_000_000);
     assert_eq!(top_up_rows(&t.db, &a).await[0].status, "success");
     support::assert_books_balance(&t.db, &a).await;
 }
@@ -174,7 +165,7 @@ async fn a_paid_callback_two_hours_after_expiry_credits_once() {
     );
     assert_eq!(state_of(&t.db, p.id).await.state, "expired");
     assert_eq!(top_up_rows(&t.db, &a).await[0].status, "failed");
-    assert_eq!(total(&t.db, &a).await, 0);
+    assert_eq!(support::total(&t.db, &a, Currency::Vnd).await, 0);
 
     // Two hours later the outage ends and the verified paid callback arrives.
     let late = Outcome::Paid {
@@ -199,7 +190,7 @@ async fn a_paid_callback_two_hours_after_expiry_credits_once() {
     let rows = top_up_rows(&t.db, &a).await;
     assert_eq!(rows.len(), 1, "the payment's one row turned Success");
     assert_eq!(rows[0].status, "success");
-    assert_eq!(total(&t.db, &a).await, 500_000);
+    assert_eq!(support::total(&t.db, &a, Currency::Vnd).await, 500_000);
     support::assert_books_balance(&t.db, &a).await;
 }
 
@@ -224,14 +215,14 @@ async fn the_expiry_job_asks_the_gateway_and_credits_what_it_reports_paid() {
     // never expired blindly.
     assert_eq!(state_of(&t.db, open.id).await.state, "pending");
     assert_eq!(state_of(&t.db, down.id).await.state, "pending");
-    assert_eq!(total(&t.db, &a).await, 600_000);
+    assert_eq!(support::total(&t.db, &a, Currency::Vnd).await, 600_000);
 
     gateway.say(&down.reference, Said::Paid(vnd(800_000)));
     gateway.say(&open.reference, Said::Unpaid);
     assert_eq!(close_due(&t.db, &gateway, later).await, (1, 1));
     assert_eq!(state_of(&t.db, down.id).await.state, "succeeded");
     assert_eq!(state_of(&t.db, open.id).await.state, "expired");
-    assert_eq!(total(&t.db, &a).await, 1_400_000);
+    assert_eq!(support::total(&t.db, &a, Currency::Vnd).await, 1_400_000);
     support::assert_books_balance(&t.db, &a).await;
 }
 
@@ -296,7 +287,7 @@ async fn a_failure_the_gateway_reported_is_final_but_our_giving_up_is_not() {
         .unwrap(),
         Settled::Already(State::Expired)
     );
-    assert_eq!(total(&t.db, &a).await, 500_000);
+    assert_eq!(support::total(&t.db, &a, Currency::Vnd).await, 500_000);
     support::assert_books_balance(&t.db, &a).await;
 }
 
@@ -369,7 +360,11 @@ async fn a_storm_of_late_paid_callbacks_duplicates_and_expiry_runs_credits_each_
             .iter()
             .map(|p| p.amount_minor)
             .sum();
-        assert_eq!(total(&t.db, account).await, credited, "each credit once");
+        assert_eq!(
+            support::total(&t.db, account, Currency::Vnd).await,
+            credited,
+            "each credit once"
+        );
         assert_eq!(top_up_rows(&t.db, account).await.len(), 8);
         support::assert_books_balance(&t.db, account).await;
     }
@@ -531,7 +526,7 @@ async fn a_storm_of_duplicated_shuffled_forged_and_late_callbacks_credits_each_p
             .sum();
         assert!(settled.iter().all(|p| p.state != "pending"));
         assert_eq!(
-            total(&t.db, account).await,
+            support::total(&t.db, account, Currency::Vnd).await,
             credited,
             "balance = what succeeded, once"
         );
@@ -584,7 +579,7 @@ async fn a_signed_ipn_for_another_merchant_is_refused_and_credits_nothing() {
         IpnAnswer::Other
     );
     assert_eq!(state_of(&t.db, p.id).await.state, "pending");
-    assert_eq!(total(&t.db, &a).await, 0);
+    assert_eq!(support::total(&t.db, &a, Currency::Vnd).await, 0);
 }
 
 #[tokio::test]
@@ -609,7 +604,7 @@ async fn a_payment_without_its_ledger_row_never_reads_as_credited() {
     assert!(settled.is_err(), "{settled:?}");
     // Nothing committed: the payment is still pending, nothing credited.
     assert_eq!(state_of(&t.db, p.id).await.state, "pending");
-    assert_eq!(total(&t.db, &a).await, 0);
+    assert_eq!(support::total(&t.db, &a, Currency::Vnd).await, 0);
 }
 
 #[tokio::test]

@@ -31,6 +31,7 @@ use super::ledger::{self, ChargeOutcome, ChargeRequest, LedgerError};
 use super::usage::{self, Charged};
 use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::oneshot;
@@ -237,31 +238,11 @@ async fn commit(
         // Read under the lock: a charge with the same key for this account has either
         // committed (found here) or waits behind us.
         let seen = answered(&txn, items).await?;
-        // Which items are charged: not those already answered, and of one key only the
-        // first in the batch (the others replay it, or are refused if they differ).
-        enum Plan {
-            Charge,
-            Seen(Charged),
-            AsFirst(usize),
-        }
-        let mut first: HashMap<(i64, &str), usize> = HashMap::new();
-        let plans: Vec<Plan> = items
-            .iter()
-            .enumerate()
-            .map(|(index, (_, once))| match once {
-                None => Plan::Charge,
-                Some(o) => match seen.get(&(o.api_key_id, o.key.as_str())) {
-                    Some(record) => Plan::Seen(usage::replay(record, &o.fingerprint)),
-                    None => match first.get(&(o.api_key_id, o.key.as_str())) {
-                        Some(&earlier) => Plan::AsFirst(earlier),
-                        None => {
-                            first.insert((o.api_key_id, o.key.as_str()), index);
-                            Plan::Charge
-                        }
-                    },
-                },
-            })
-            .collect();
+        let keys: Vec<Option<&Once>> = items.iter().map(|(_, once)| *once).collect();
+        let plans = plan(&keys, |o| {
+            seen.get(&(o.api_key_id, o.key.as_str()))
+                .map(|record| usage::replay(record, &o.fingerprint))
+        });
         let charged: Vec<&ChargeRequest> = items
             .iter()
             .zip(&plans)
@@ -277,24 +258,12 @@ async fn commit(
         for (&(request, once), plan) in items.iter().zip(plans) {
             let result = match plan {
                 Plan::Seen(charged) => Ok(Done::Once(charged)),
-                Plan::AsFirst(earlier) => match &results[earlier] {
-                    Ok(Done::Once(Charged::Fresh(answer))) => {
-                        let same = once.is_some_and(|o| {
-                            items[earlier]
-                                .1
-                                .is_some_and(|e| e.fingerprint == o.fingerprint)
-                        });
-                        Ok(Done::Once(if same {
-                            Charged::Replayed(answer.clone())
-                        } else {
-                            Charged::KeyReused
-                        }))
-                    }
-                    Ok(_) => Err(LedgerError::Refused(
-                        "a keyed charge was answered without its key",
-                    )),
-                    Err(e) => Err(same_error(e)),
-                },
+                Plan::AsFirst(earlier) => {
+                    let same_body = once
+                        .zip(keys[earlier])
+                        .is_some_and(|(o, first)| o.fingerprint == first.fingerprint);
+                    as_first(&results[earlier], same_body)
+                }
                 Plan::Charge => match (outcomes.next(), once) {
                     (None, _) => Err(LedgerError::Refused("a charge went missing from its batch")),
                     (Some(Err(e)), _) => Err(e),
@@ -326,6 +295,57 @@ async fn commit(
     Err(LedgerError::Refused(
         "Idempotency-Keys kept being taken by other charges",
     ))
+}
+
+/// What a batch does with each of its charges.
+#[derive(Debug, PartialEq)]
+enum Plan {
+    /// Charged in this batch.
+    Charge,
+    /// Its key was answered by an earlier batch: that answer, replayed (or refused, if
+    /// the request differs).
+    Seen(Charged),
+    /// Its key's first charge in this batch is the one at this index: answered as it.
+    AsFirst(usize),
+}
+
+/// The plan for each charge of a batch, in order (`keys`: each one's Idempotency-Key,
+/// if any; `seen`: a key's earlier answer). A charge without a key is charged. A key
+/// answered before is answered again, and charges nothing; of one key twice in the
+/// batch, only the first is charged.
+fn plan(keys: &[Option<&Once>], seen: impl Fn(&Once) -> Option<Charged>) -> Vec<Plan> {
+    let mut first: HashMap<(i64, &str), usize> = HashMap::new();
+    keys.iter()
+        .enumerate()
+        .map(|(index, once)| {
+            let Some(o) = once else { return Plan::Charge };
+            if let Some(answered) = seen(o) {
+                return Plan::Seen(answered);
+            }
+            match first.entry((o.api_key_id, o.key.as_str())) {
+                Entry::Occupied(earlier) => Plan::AsFirst(*earlier.get()),
+                Entry::Vacant(slot) => {
+                    slot.insert(index);
+                    Plan::Charge
+                }
+            }
+        })
+        .collect()
+}
+
+/// The answer to a key repeated in its batch: its first charge's answer, replayed if
+/// the two requests are the same, refused (`KeyReused`) if not.
+fn as_first(first: &Result<Done, LedgerError>, same_body: bool) -> Result<Done, LedgerError> {
+    match first {
+        Ok(Done::Once(Charged::Fresh(answer))) if same_body => {
+            Ok(Done::Once(Charged::Replayed(answer.clone())))
+        }
+        Ok(Done::Once(Charged::Fresh(_))) => Ok(Done::Once(Charged::KeyReused)),
+        Ok(_) => Err(LedgerError::Refused(
+            "a keyed charge was answered without its key",
+        )),
+        Err(e) => Err(same_error(e)),
+    }
 }
 
 /// The records already answering the keyed items of a batch, by (API key, key).
@@ -366,5 +386,75 @@ fn same_error(e: &LedgerError) -> LedgerError {
         LedgerError::BalanceLimit => LedgerError::BalanceLimit,
         LedgerError::Refused(why) => LedgerError::Refused(why),
         LedgerError::Db(e) => LedgerError::Db(DbErr::Custom(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn once(key: &str, body: &str) -> Once {
+        Once {
+            api_key_id: 1,
+            key: key.to_owned(),
+            fingerprint: body.to_owned(),
+        }
+    }
+
+    #[test]
+    fn of_one_key_only_the_first_is_charged_and_an_answered_key_charges_nothing() {
+        let (a, a_again, b, answered) = (
+            once("a", "x"),
+            once("a", "y"),
+            once("b", "x"),
+            once("c", "x"),
+        );
+        let keys = [
+            None,
+            Some(&a),
+            Some(&answered),
+            Some(&a_again),
+            Some(&b),
+            None,
+        ];
+        let plans = plan(&keys, |o| (o.key == "c").then_some(Charged::KeyReused));
+        assert_eq!(
+            plans,
+            vec![
+                Plan::Charge,
+                Plan::Charge,
+                Plan::Seen(Charged::KeyReused),
+                Plan::AsFirst(1),
+                Plan::Charge,
+                Plan::Charge,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repeated_key_replays_its_first_answer_or_is_refused_if_the_request_differs() {
+        let answer = usage::Answer {
+            status: 201,
+            body: serde_json::json!({ "charged": "1.00" }),
+        };
+        let fresh = Ok(Done::Once(Charged::Fresh(answer.clone())));
+        assert!(matches!(
+            as_first(&fresh, true),
+            Ok(Done::Once(Charged::Replayed(a))) if a == answer
+        ));
+        assert!(matches!(
+            as_first(&fresh, false),
+            Ok(Done::Once(Charged::KeyReused))
+        ));
+        let declined = Err(LedgerError::BalanceLimit);
+        assert!(matches!(
+            as_first(&declined, true),
+            Err(LedgerError::BalanceLimit)
+        ));
+        let unkeyed = Ok(Done::Once(Charged::KeyReused));
+        assert!(matches!(
+            as_first(&unkeyed, true),
+            Err(LedgerError::Refused(_))
+        ));
     }
 }

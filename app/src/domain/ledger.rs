@@ -312,8 +312,9 @@ pub struct Batch<'a> {
     before: Balances,
     balances: Balances,
     rows: Vec<transaction::ActiveModel>,
-    /// Per spend (or decline): its rows in `rows`, and the balances after it.
-    entries: Vec<(std::ops::Range<usize>, Balances)>,
+    /// Per spend (or decline), in order: how many of `rows` it added, and the balances
+    /// after it.
+    entries: Vec<(usize, Balances)>,
 }
 
 /// One spend's rows as written, and the balances just after it.
@@ -402,7 +403,7 @@ impl<'a> Batch<'a> {
             top_up: Money::from_minor(minor(self.balances.top_up) - left, currency),
             voucher: Money::from_minor(minor(self.balances.voucher) - from_voucher, currency),
         };
-        self.entries.push((start..self.rows.len(), self.balances));
+        self.entries.push((self.rows.len() - start, self.balances));
         Ok(true)
     }
 
@@ -422,7 +423,7 @@ impl<'a> Batch<'a> {
             self.at,
         );
         self.rows.push(row);
-        self.entries.push((start..self.rows.len(), self.balances));
+        self.entries.push((self.rows.len() - start, self.balances));
         Ok(())
     }
 
@@ -470,11 +471,13 @@ impl<'a> Batch<'a> {
             inserted.sort_by_key(|r| r.id);
             written.extend(inserted);
         }
+        // Each entry's rows follow the last one's: hand them out in order, moved.
+        let mut written = written.into_iter();
         Ok(self
             .entries
             .into_iter()
-            .map(|(range, balances)| Written {
-                rows: written[range].to_vec(),
+            .map(|(count, balances)| Written {
+                rows: written.by_ref().take(count).collect(),
                 balances,
             })
             .collect())

@@ -254,6 +254,16 @@ pub mod scripted {
     }
 }
 
+/// The account's credit (top-up and voucher) in minor units of `currency`.
+pub async fn total(db: &Db, account_id: &str, currency: Currency) -> i64 {
+    ledger::balances(db.conn(), account_id, currency)
+        .await
+        .unwrap()
+        .total()
+        .to_minor()
+        .unwrap()
+}
+
 /// The account's books balance: each balance equals the sum of its Success rows
 /// (`ledger::audit`).
 pub async fn assert_books_balance(db: &Db, account_id: &str) {
