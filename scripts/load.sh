@@ -21,10 +21,7 @@ addr="${LOAD_ADDR:-127.0.0.1:3300}"
 source scripts/tools.sh
 if ! command -v wrk >/dev/null 2>&1; then
   say "installing wrk from Debian's packages"
-  sudo_cmd=""
-  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq wrk >/dev/null
+  apt_install wrk
 fi
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 if [ "${LOAD_BUILD:-1}" != 0 ] || [ ! -x target/release/server ]; then

@@ -22,6 +22,14 @@ fast_install() {
     cargo install "$@"
 }
 
+# Installs Debian packages (as root, or through sudo). load.sh uses it too.
+apt_install() {
+  local sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "$@" >/dev/null
+}
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
@@ -47,20 +55,14 @@ fi
 
 if ! command -v chromium >/dev/null 2>&1; then
   say "installing Chromium from Debian's packages"
-  sudo_cmd=""
-  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+  apt_install chromium
 fi
 
 # A font with Japanese glyphs, so the Japanese pages render (and measure) as people
 # see them; Debian's Chromium has none of its own.
 if ! fc-list :lang=ja 2>/dev/null | grep -q .; then
   say "installing a Japanese font (Debian's fonts-noto-cjk)"
-  sudo_cmd=""
-  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq fonts-noto-cjk >/dev/null
+  apt_install fonts-noto-cjk
 fi
 
 if [ ! -d "$root/end2end/node_modules/@playwright/test" ] || [ ! -d "$root/end2end/node_modules/@axe-core/playwright" ]; then
