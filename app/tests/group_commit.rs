@@ -13,7 +13,7 @@ use app::domain::usage::{self, ChargeBody, Charged};
 use app::model::ledger::{Service, Status};
 use app::model::money::{Currency, Money};
 use chrono::Duration;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use std::collections::BTreeSet;
 use tokio::task::JoinSet;
 
@@ -101,6 +101,130 @@ async fn sixty_four_callers_charging_one_account_get_exact_answers_from_shared_c
     let sizes = t.db.charges().sizes();
     assert_eq!(sizes.charges, 64);
     assert!(sizes.batches < 64 && sizes.largest > 1, "{sizes:?}");
+}
+
+/// Charges to many accounts at once share transactions: each account is charged
+/// exactly what it holds (5 of its 8 callers at 2¢ against 10¢; one account spends its
+/// voucher grant first), its books balance, and charges to an account that does not
+/// exist are refused alone.
+#[tokio::test]
+async fn callers_charging_many_accounts_at_once_share_commits_and_each_account_is_exact() {
+    let t = TestDb::new().await;
+    let mut accounts = Vec::new();
+    for i in 0..8 {
+        let grants: &[(i64, Option<i64>)] = if i == 0 { &[(4, Some(5))] } else { &[] };
+        let top_up = if i == 0 { 6 } else { 10 };
+        accounts.push(funded(&t.db, &format!("many{i}@example.com"), top_up, grants).await);
+    }
+    let mut callers = JoinSet::new();
+    for round in 0..8 {
+        for account in accounts
+            .iter()
+            .chain(std::iter::once(&"no-such-account".to_owned()))
+        {
+            if round >= 4 && account == "no-such-account" {
+                continue;
+            }
+            let (db, request) = (t.db.clone(), charge(account, 2));
+            callers.spawn(async move {
+                (
+                    request.account_id.clone(),
+                    ledger::charge(&db, &request).await,
+                )
+            });
+        }
+    }
+    let mut charged = std::collections::BTreeMap::<String, usize>::new();
+    let mut unknown = 0;
+    while let Some(answer) = callers.join_next().await {
+        match answer.unwrap() {
+            (account, Ok(ChargeOutcome::Charged { .. })) => {
+                *charged.entry(account).or_default() += 1
+            }
+            (_, Ok(ChargeOutcome::Declined { .. })) => {}
+            (account, Err(ledger::LedgerError::AccountNotFound(id))) => {
+                assert_eq!(
+                    (account.as_str(), id.as_str()),
+                    ("no-such-account", "no-such-account")
+                );
+                unknown += 1;
+            }
+            (account, Err(e)) => panic!("{account}: {e}"),
+        }
+    }
+    assert_eq!(unknown, 4);
+    for account in &accounts {
+        assert_eq!(charged.get(account), Some(&5), "{account}");
+        assert_eq!(support::total(&t.db, account, Currency::Usd).await, 0);
+        support::assert_books_balance(&t.db, account).await;
+    }
+    let voucher_rows = transaction::Entity::find()
+        .filter(transaction::Column::AccountId.eq(accounts[0].as_str()))
+        .filter(transaction::Column::VoucherCode.is_not_null())
+        .filter(transaction::Column::Status.eq("success"))
+        .filter(transaction::Column::AmountMinor.lt(0))
+        .count(t.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(voucher_rows, 2, "the grant's 4¢ went first, in two charges");
+    let sizes = t.db.charges().sizes();
+    assert_eq!(sizes.charges, 68);
+    assert!(sizes.batches < 68 && sizes.largest > 1, "{sizes:?}");
+}
+
+/// Two accounts charged in one call: each gets its own charges' outcomes, in order, and
+/// both balances move in the one UPDATE per bucket.
+#[tokio::test]
+async fn one_batch_charges_two_accounts_each_by_its_own_rules() {
+    let t = TestDb::new().await;
+    let a = funded(&t.db, "batch-a@example.com", 10, &[(3, None)]).await;
+    let b = funded(&t.db, "batch-b@example.com", 5, &[]).await;
+    let (a1, a2, b1, b2) = (charge(&a, 4), charge(&a, 8), charge(&b, 6), charge(&b, 5));
+    let txn = t.db.write().await.unwrap();
+    let mut ids = [a.as_str(), b.as_str()];
+    ids.sort_unstable();
+    let locked = ledger::lock_accounts(&txn, &[ids[0], ids[1], "no-such-account"])
+        .await
+        .unwrap();
+    assert_eq!(
+        locked.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
+        ids
+    );
+    let requests: Vec<Vec<&ChargeRequest>> = locked
+        .iter()
+        .map(|l| {
+            if l.id == a {
+                vec![&a1, &a2]
+            } else {
+                vec![&b1, &b2]
+            }
+        })
+        .collect();
+    let outcomes = ledger::charge_accounts_locked(&txn, &locked, &requests, now())
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let words = |o: &Result<ChargeOutcome, ledger::LedgerError>| match o.as_ref().unwrap() {
+        ChargeOutcome::Charged { rows, balances } => {
+            ("charged", rows.len(), balances.total().to_minor().unwrap())
+        }
+        ChargeOutcome::Declined { balances, .. } => {
+            ("declined", 1, balances.total().to_minor().unwrap())
+        }
+    };
+    for (account, outcomes) in locked.iter().zip(&outcomes) {
+        let seen: Vec<_> = outcomes.iter().map(words).collect();
+        if account.id == a {
+            // 4¢: the grant's 3¢ and 1¢ of top-up (two rows); then 8¢ of the 9¢ left.
+            assert_eq!(seen, [("charged", 2, 9), ("charged", 1, 1)]);
+        } else {
+            assert_eq!(seen, [("declined", 1, 5), ("charged", 1, 0)]);
+        }
+    }
+    assert_eq!(support::total(&t.db, &a, Currency::Usd).await, 1);
+    assert_eq!(support::total(&t.db, &b, Currency::Usd).await, 0);
+    support::assert_books_balance(&t.db, &a).await;
+    support::assert_books_balance(&t.db, &b).await;
 }
 
 /// In one batch, a charge the balance cannot cover by its turn is declined alone: the

@@ -1,27 +1,28 @@
-//! Group commit: the charges waiting for one account at the same moment share one
-//! database transaction.
+//! Group commit: the charges waiting at the same moment share one database transaction.
 //!
 //! AI inference is billed per request, so one customer's account can receive thousands
-//! of charges a second. Charged one by one, each would lock the account, write, and wait
-//! for its own commit (an fsync) while the others queue on the lock: the account would
-//! never go faster than one charge per commit. Here the first caller for an account
-//! starts a task that takes every charge waiting for that account (up to
-//! [`MAX_BATCH`]), locks the account once, applies them in arrival order (the ledger's
-//! [`ledger::charge_many_locked`]: the same rules as one charge), writes their rows in
-//! one statement and commits once; then it takes the next group. The account's other
-//! callers queue in memory meanwhile, and are each answered only after the commit that
-//! holds their charge.
+//! of charges a second, and many customers charge at once. Charged one by one, each
+//! charge would lock its account, write, and wait for its own commit (an fsync) while
+//! the others queue on the lock: an account would never go faster than one charge per
+//! commit, and every charge would pay its own round trips. Here the first caller starts
+//! a task that takes every charge waiting (up to [`MAX_BATCH`], whatever their
+//! accounts), locks their accounts in id order, applies each account's charges in
+//! arrival order (the ledger's [`ledger::charge_accounts_locked`]: the same rules as one
+//! charge), reads every balance in one query, writes every row in one statement and
+//! commits once; then it takes the next group. Callers queue in memory meanwhile, and
+//! are each answered only after the commit that holds their charge.
 //!
 //! - A charge the balance cannot cover by its turn is declined alone (its Failed row is
-//!   in the batch); the others go on. A refused request (wrong currency) likewise.
+//!   in the batch); the others go on. A refused request (wrong currency, an account that
+//!   does not exist) likewise.
 //! - A usage API charge keeps its exactly-once record (`usage`) in the same transaction:
 //!   a key already answered is replayed, the same key twice in one batch charges once,
-//!   and a key another account's charge recorded first (its own batch, committing
-//!   beside ours) makes the batch start again, when that key is found answered.
+//!   and a key another process recorded first (its own batch, committing beside ours)
+//!   makes the batch start again, when that key is found answered.
 //! - A database failure fails every charge of the batch, and none is committed: each
 //!   caller gets an error, as when its own transaction failed.
-//! - Other processes (a second server) lock the same account row: their batches and
-//!   ours take turns, as single charges did.
+//! - Other processes (a second server) lock the same account rows, also in id order, so
+//!   their batches and ours take turns without deadlock, as single charges did.
 //!
 //! TigerBeetle and pgledger batch the same way; the figures are in docs/benchmarks.md.
 
@@ -67,14 +68,21 @@ enum Done {
     Once(Charged),
 }
 
-/// The charges waiting per account, and what the batches have been.
+/// The charges waiting, and what the batches have been.
 #[derive(Debug, Default)]
 pub struct Queues {
-    /// An account is here while its task runs; charges for it join its vector.
-    waiting: Mutex<HashMap<String, Vec<Waiting>>>,
+    waiting: Mutex<Pending>,
     batches: AtomicU64,
     charges: AtomicU64,
     largest: AtomicU64,
+}
+
+/// The charges waiting for the next batch, in arrival order, and whether the task that
+/// takes them is running.
+#[derive(Debug, Default)]
+struct Pending {
+    charges: Vec<Waiting>,
+    running: bool,
 }
 
 impl std::fmt::Debug for Waiting {
@@ -141,54 +149,44 @@ impl Queues {
         once: Option<Once>,
     ) -> Result<Done, LedgerError> {
         let (reply, answer) = oneshot::channel();
-        let account_id = request.account_id.clone();
         let waiting = Waiting {
             request,
             once,
             reply,
         };
         let start = {
-            let mut queues = self.lock();
-            match queues.get_mut(&account_id) {
-                Some(queue) => {
-                    queue.push(waiting);
-                    false
-                }
-                None => {
-                    queues.insert(account_id.clone(), vec![waiting]);
-                    true
-                }
-            }
+            let mut pending = self.lock();
+            pending.charges.push(waiting);
+            !std::mem::replace(&mut pending.running, true)
         };
         if start {
             // A task of its own, not this caller's future: a caller that goes away (its
             // client disconnected) must not strand the charges queued behind it.
-            tokio::spawn(drain(db.clone(), account_id));
+            tokio::spawn(drain(db.clone()));
         }
         answer
             .await
-            .map_err(|_| LedgerError::Refused("the account's charge task stopped"))?
+            .map_err(|_| LedgerError::Refused("the charge task stopped"))?
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Waiting>>> {
-        // A panic while the map was held cannot leave it half-changed (each change is
-        // one push, insert or take), so a poisoned lock is still usable.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        // A panic while the queue was held cannot leave it half-changed (each change is
+        // one push, flag or take), so a poisoned lock is still usable.
         self.waiting
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The next batch for `account_id`, or `None` (and the account leaves the map, so
-    /// the next charge starts a task) when nothing waits.
-    fn next_batch(&self, account_id: &str) -> Option<Vec<Waiting>> {
-        let mut queues = self.lock();
-        let queue = queues.get_mut(account_id)?;
-        if queue.is_empty() {
-            queues.remove(account_id);
+    /// The next batch, or `None` (and the task ends, so the next charge starts one)
+    /// when nothing waits.
+    fn next_batch(&self) -> Option<Vec<Waiting>> {
+        let mut pending = self.lock();
+        if pending.charges.is_empty() {
+            pending.running = false;
             return None;
         }
-        let take = queue.len().min(MAX_BATCH);
-        Some(queue.drain(..take).collect())
+        let take = pending.charges.len().min(MAX_BATCH);
+        Some(pending.charges.drain(..take).collect())
     }
 
     fn count(&self, size: usize) {
@@ -199,21 +197,21 @@ impl Queues {
     }
 }
 
-/// The account's task: batch after batch until nothing waits.
-async fn drain(db: Db, account_id: String) {
+/// The task: batch after batch until nothing waits.
+async fn drain(db: Db) {
     let queues = db.charges();
-    while let Some(batch) = queues.next_batch(&account_id) {
+    while let Some(batch) = queues.next_batch() {
         let items: Vec<(&ChargeRequest, Option<&Once>)> = batch
             .iter()
             .map(|w| (&w.request, w.once.as_ref()))
             .collect();
-        let results = match commit(&db, &account_id, &items).await {
+        let results = match commit(&db, &items).await {
             Ok(results) => {
                 queues.count(batch.len());
                 results
             }
             Err(e) => {
-                tracing::warn!(account = %account_id, error = %e, charges = batch.len(), "a batch of charges failed; none was made");
+                tracing::warn!(error = %e, charges = batch.len(), "a batch of charges failed; none was made");
                 batch.iter().map(|_| Err(same_error(&e))).collect()
             }
         };
@@ -225,33 +223,44 @@ async fn drain(db: Db, account_id: String) {
     }
 }
 
-/// One batch in one transaction: locked, charged in order, recorded, committed.
+/// One batch in one transaction: its accounts locked, charged in order, recorded,
+/// committed.
 async fn commit(
     db: &Db,
-    account_id: &str,
     items: &[(&ChargeRequest, Option<&Once>)],
 ) -> Result<Vec<Result<Done, LedgerError>>, LedgerError> {
+    let mut ids: Vec<&str> = items.iter().map(|(r, _)| r.account_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
     for _ in 0..RETRIES {
         let at = now();
         let txn = db.write().await?;
-        let account = ledger::lock_account(&txn, account_id).await?;
-        // Read under the lock: a charge with the same key for this account has either
-        // committed (found here) or waits behind us.
+        let accounts = ledger::lock_accounts(&txn, &ids).await?;
+        // Read under the locks: a charge with the same key for one of these accounts
+        // has either committed (found here) or waits behind us.
         let seen = answered(&txn, items).await?;
         let keys: Vec<Option<&Once>> = items.iter().map(|(_, once)| *once).collect();
         let plans = plan(&keys, |o| {
             seen.get(&(o.api_key_id, o.key.as_str()))
                 .map(|record| usage::replay(record, &o.fingerprint))
         });
-        let charged: Vec<&ChargeRequest> = items
-            .iter()
-            .zip(&plans)
-            .filter(|(_, plan)| matches!(plan, Plan::Charge))
-            .map(|((request, _), _)| *request)
-            .collect();
-        let mut outcomes = ledger::charge_many_locked(&txn, &account, &charged, at)
+        // The charged requests per locked account, in arrival order.
+        let account_of = |request: &ChargeRequest| {
+            accounts
+                .binary_search_by(|a| a.id.as_str().cmp(&request.account_id))
+                .ok()
+        };
+        let mut charged: Vec<Vec<&ChargeRequest>> = vec![Vec::new(); accounts.len()];
+        for ((request, _), plan) in items.iter().zip(&plans) {
+            if let (Plan::Charge, Some(a)) = (plan, account_of(request)) {
+                charged[a].push(*request);
+            }
+        }
+        let mut outcomes: Vec<_> = ledger::charge_accounts_locked(&txn, &accounts, &charged, at)
             .await?
-            .into_iter();
+            .into_iter()
+            .map(Vec::into_iter)
+            .collect();
         // Answers in the batch's order, and the records of the keyed ones.
         let mut results: Vec<Result<Done, LedgerError>> = Vec::with_capacity(items.len());
         let mut records = Vec::new();
@@ -264,27 +273,32 @@ async fn commit(
                         .is_some_and(|(o, first)| o.fingerprint == first.fingerprint);
                     as_first(&results[earlier], same_body)
                 }
-                Plan::Charge => match (outcomes.next(), once) {
-                    (None, _) => Err(LedgerError::Refused("a charge went missing from its batch")),
-                    (Some(Err(e)), _) => Err(e),
-                    (Some(Ok(outcome)), None) => Ok(Done::Outcome(outcome)),
-                    (Some(Ok(outcome)), Some(o)) => {
-                        let answer = usage::answer_for(&request.account_id, &outcome);
-                        records.push(usage::record(
-                            o.api_key_id,
-                            &o.key,
-                            &o.fingerprint,
-                            &answer,
-                            at,
-                        ));
-                        Ok(Done::Once(Charged::Fresh(answer)))
-                    }
+                Plan::Charge => match account_of(request) {
+                    None => Err(LedgerError::AccountNotFound(request.account_id.clone())),
+                    Some(a) => match (outcomes[a].next(), once) {
+                        (None, _) => {
+                            Err(LedgerError::Refused("a charge went missing from its batch"))
+                        }
+                        (Some(Err(e)), _) => Err(e),
+                        (Some(Ok(outcome)), None) => Ok(Done::Outcome(outcome)),
+                        (Some(Ok(outcome)), Some(o)) => {
+                            let answer = usage::answer_for(&request.account_id, &outcome);
+                            records.push(usage::record(
+                                o.api_key_id,
+                                &o.key,
+                                &o.fingerprint,
+                                &answer,
+                                at,
+                            ));
+                            Ok(Done::Once(Charged::Fresh(answer)))
+                        }
+                    },
                 },
             };
             results.push(result);
         }
         if !records.is_empty() && !usage::record_all(&txn, records).await? {
-            // Another account's charge recorded one of these keys first: start again;
+            // Another process's charge recorded one of these keys first: start again;
             // that key is then answered from its record, and charges nothing here.
             drop(txn);
             continue;

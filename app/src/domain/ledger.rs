@@ -24,10 +24,10 @@ use super::narrative::{self, Narrative};
 use crate::model::ledger::{Balances, Bucket, Kind, Service, Status};
 use crate::model::money::{Currency, Money};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, QuerySelect,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// No balance may exceed this many minor units (10^15: a quadrillion đồng), so sums can
@@ -109,6 +109,34 @@ pub async fn lock_account(
     })
 }
 
+/// Locks several accounts for the rest of `txn`, in id order (so two transactions that
+/// lock overlapping sets cannot deadlock), and returns those that exist, in id order.
+/// On PostgreSQL `SELECT … FOR UPDATE` takes the row locks [`lock_account`] takes; on
+/// SQLite the transaction already holds the database's write lock.
+pub async fn lock_accounts(
+    txn: &DatabaseTransaction,
+    ids: &[&str],
+) -> Result<Vec<LockedAccount>, LedgerError> {
+    let rows = account::Entity::find()
+        .filter(account::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(account::Column::Id)
+        .lock_exclusive()
+        .all(txn)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let currency = Currency::from_code(&row.currency)
+                .ok_or(LedgerError::Refused("account has an unknown currency"))?;
+            Ok(LockedAccount {
+                id: row.id,
+                currency,
+                user_id: row.user_id,
+                opened_at: row.created_at,
+            })
+        })
+        .collect()
+}
+
 /// Reads both balances of an account.
 pub async fn balances<C: ConnectionTrait>(
     conn: &C,
@@ -163,13 +191,46 @@ pub async fn charge_many_locked(
     requests: &[&ChargeRequest],
     at: DateTime<Utc>,
 ) -> Result<Vec<Result<ChargeOutcome, LedgerError>>, LedgerError> {
-    let mut batch = Batch::open(txn, account, at).await?;
-    let mut planned = Vec::with_capacity(requests.len());
-    for request in requests {
-        planned.push(plan_charge(&mut batch, request));
-    }
-    let mut written = batch.write(txn).await?.into_iter();
+    let accounts = std::slice::from_ref(account);
+    let mut outcomes = charge_accounts_locked(txn, accounts, &[requests.to_vec()], at).await?;
+    Ok(outcomes.pop().unwrap_or_default())
+}
+
+/// [`charge_many_locked`] for several locked accounts at once (`requests[i]` are
+/// `accounts[i]`'s, in order): the balances read in one query, every row in one INSERT.
+pub async fn charge_accounts_locked(
+    txn: &DatabaseTransaction,
+    accounts: &[LockedAccount],
+    requests: &[Vec<&ChargeRequest>],
+    at: DateTime<Utc>,
+) -> Result<Vec<Vec<Result<ChargeOutcome, LedgerError>>>, LedgerError> {
+    let mut batches = Batch::open_many(txn, accounts, at).await?;
+    let planned: Vec<Vec<_>> = batches
+        .iter_mut()
+        .zip(requests)
+        .map(|(batch, requests)| {
+            requests
+                .iter()
+                .map(|request| plan_charge(batch, request))
+                .collect()
+        })
+        .collect();
+    let written = Batch::write_many(txn, batches).await?;
     Ok(planned
+        .into_iter()
+        .zip(written)
+        .map(|(planned, written)| outcomes(planned, written))
+        .collect())
+}
+
+/// Each planned charge's outcome, from the rows its batch wrote (refused charges wrote
+/// none).
+fn outcomes(
+    planned: Vec<Result<bool, LedgerError>>,
+    written: Vec<Written>,
+) -> Vec<Result<ChargeOutcome, LedgerError>> {
+    let mut written = written.into_iter();
+    planned
         .into_iter()
         .map(|plan| {
             let (declined, Some(done)) = (plan?, written.next()) else {
@@ -189,7 +250,7 @@ pub async fn charge_many_locked(
                 }
             })
         })
-        .collect())
+        .collect()
 }
 
 /// Adds one usage charge to `batch`; `Ok(true)` when it is declined (a Failed row).
@@ -334,25 +395,41 @@ impl<'a> Batch<'a> {
         account: &'a LockedAccount,
         at: DateTime<Utc>,
     ) -> Result<Batch<'a>, LedgerError> {
-        let mut before = balances(txn, &account.id, account.currency).await?;
-        // The voucher balance is the sum of what the grants hold (`audit` proves it):
-        // with none, no grant holds credit, so none can be spent or expire, and the
-        // grants need not be read.
-        let mut grants = Vec::new();
-        if before.voucher.to_minor() != Some(0) {
-            grants = spendable_grants(txn, account, at).await?;
-            // Read again: expiring the due grants moved the voucher balance.
-            before = balances(txn, &account.id, account.currency).await?;
+        let mut batches = Batch::open_many(txn, std::slice::from_ref(account), at).await?;
+        batches
+            .pop()
+            .ok_or(LedgerError::Refused("a batch went missing"))
+    }
+
+    /// A batch per locked account, in their order: every balance read in one query.
+    pub async fn open_many(
+        txn: &DatabaseTransaction,
+        accounts: &'a [LockedAccount],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Batch<'a>>, LedgerError> {
+        let all = balances_of(txn, accounts).await?;
+        let mut batches = Vec::with_capacity(accounts.len());
+        for (account, mut before) in accounts.iter().zip(all) {
+            // The voucher balance is the sum of what the grants hold (`audit` proves
+            // it): with none, no grant holds credit, so none can be spent or expire,
+            // and the grants need not be read.
+            let mut grants = Vec::new();
+            if before.voucher.to_minor() != Some(0) {
+                grants = spendable_grants(txn, account, at).await?;
+                // Read again: expiring the due grants moved the voucher balance.
+                before = balances(txn, &account.id, account.currency).await?;
+            }
+            batches.push(Batch {
+                account,
+                at,
+                grants: grants.into_iter().map(|g| (g, 0)).collect(),
+                before,
+                balances: before,
+                rows: Vec::new(),
+                entries: Vec::new(),
+            });
         }
-        Ok(Batch {
-            account,
-            at,
-            grants: grants.into_iter().map(|g| (g, 0)).collect(),
-            before,
-            balances: before,
-            rows: Vec::new(),
-            entries: Vec::new(),
-        })
+        Ok(batches)
     }
 
     /// Takes `spend.amount`: voucher credits in the grants' order, then top-up credits.
@@ -429,35 +506,62 @@ impl<'a> Batch<'a> {
 
     /// Writes what the spends took and their rows; returns each spend's rows, in order.
     pub async fn write(self, txn: &DatabaseTransaction) -> Result<Vec<Written>, LedgerError> {
-        for (grant, taken) in &self.grants {
-            if *taken == 0 {
-                continue;
-            }
-            let spent = voucher_grant::Entity::update_many()
-                .col_expr(
-                    voucher_grant::Column::RemainingMinor,
-                    Expr::col(voucher_grant::Column::RemainingMinor).sub(*taken),
-                )
-                .filter(voucher_grant::Column::Id.eq(grant.id))
-                .filter(voucher_grant::Column::RemainingMinor.gte(*taken))
-                .exec(txn)
-                .await?;
-            if spent.rows_affected != 1 {
-                return Err(LedgerError::Refused("voucher grant changed under the lock"));
-            }
-        }
+        let mut written = Batch::write_many(txn, vec![self]).await?;
+        written
+            .pop()
+            .ok_or(LedgerError::Refused("a batch went missing"))
+    }
+
+    /// Writes several accounts' batches: one update per grant touched, one per bucket
+    /// for every account's balance, and every row in one INSERT. Per batch, in order:
+    /// each spend's rows and balances.
+    pub async fn write_many(
+        txn: &DatabaseTransaction,
+        batches: Vec<Batch<'_>>,
+    ) -> Result<Vec<Vec<Written>>, LedgerError> {
         let minor = |m: Money| m.to_minor().unwrap_or(0);
-        let id = &self.account.id;
-        let voucher = minor(self.balances.voucher) - minor(self.before.voucher);
-        if voucher != 0 {
-            move_balance(txn, id, Bucket::Voucher, voucher, self.at).await?;
+        let (mut top_up, mut voucher) = (Vec::new(), Vec::new());
+        for batch in &batches {
+            for (grant, taken) in &batch.grants {
+                if *taken == 0 {
+                    continue;
+                }
+                let spent = voucher_grant::Entity::update_many()
+                    .col_expr(
+                        voucher_grant::Column::RemainingMinor,
+                        Expr::col(voucher_grant::Column::RemainingMinor).sub(*taken),
+                    )
+                    .filter(voucher_grant::Column::Id.eq(grant.id))
+                    .filter(voucher_grant::Column::RemainingMinor.gte(*taken))
+                    .exec(txn)
+                    .await?;
+                if spent.rows_affected != 1 {
+                    return Err(LedgerError::Refused("voucher grant changed under the lock"));
+                }
+            }
+            let id = batch.account.id.as_str();
+            voucher.push((
+                id,
+                minor(batch.balances.voucher) - minor(batch.before.voucher),
+            ));
+            top_up.push((
+                id,
+                minor(batch.balances.top_up) - minor(batch.before.top_up),
+            ));
         }
-        let top_up = minor(self.balances.top_up) - minor(self.before.top_up);
-        if top_up != 0 {
-            move_balance(txn, id, Bucket::TopUp, top_up, self.at).await?;
+        let at = batches.first().map(|b| b.at);
+        if let Some(at) = at {
+            move_balances(txn, Bucket::Voucher, &voucher, at).await?;
+            move_balances(txn, Bucket::TopUp, &top_up, at).await?;
         }
-        let mut written = Vec::with_capacity(self.rows.len());
-        let mut rows = self.rows.into_iter().peekable();
+        let mut entries = Vec::with_capacity(batches.len());
+        let mut rows = Vec::new();
+        for batch in batches {
+            entries.push(batch.entries);
+            rows.extend(batch.rows);
+        }
+        let mut written = Vec::with_capacity(rows.len());
+        let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_INSERT).collect();
             let expected = chunk.len();
@@ -473,12 +577,16 @@ impl<'a> Batch<'a> {
         }
         // Each entry's rows follow the last one's: hand them out in order, moved.
         let mut written = written.into_iter();
-        Ok(self
-            .entries
+        Ok(entries
             .into_iter()
-            .map(|(count, balances)| Written {
-                rows: written.by_ref().take(count).collect(),
-                balances,
+            .map(|entries| {
+                entries
+                    .into_iter()
+                    .map(|(count, balances)| Written {
+                        rows: written.by_ref().take(count).collect(),
+                        balances,
+                    })
+                    .collect()
             })
             .collect())
     }
@@ -567,6 +675,75 @@ async fn take_from_grants(
 }
 
 /// Adds `delta` (signed) to one bucket, refusing to go below zero or above the maximum.
+/// Both balances of each account, in the accounts' order, in one query.
+async fn balances_of<C: ConnectionTrait>(
+    conn: &C,
+    accounts: &[LockedAccount],
+) -> Result<Vec<Balances>, DbErr> {
+    let mut out: Vec<Balances> = accounts
+        .iter()
+        .map(|a| Balances::zero(a.currency))
+        .collect();
+    let rows = balance::Entity::find()
+        .filter(balance::Column::AccountId.is_in(accounts.iter().map(|a| a.id.as_str())))
+        .all(conn)
+        .await?;
+    for row in rows {
+        let Some(i) = accounts.iter().position(|a| a.id == row.account_id) else {
+            continue;
+        };
+        let currency = accounts[i].currency;
+        match Bucket::parse(&row.bucket) {
+            Some(Bucket::TopUp) => out[i].top_up = Money::from_minor(row.amount_minor, currency),
+            Some(Bucket::Voucher) => out[i].voucher = Money::from_minor(row.amount_minor, currency),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Moves one bucket's balance of several accounts by their deltas (zeros skipped), in
+/// one UPDATE: `amount + CASE account WHEN … END`, kept within 0 and the maximum. Either
+/// every account's balance moves or the statement reports fewer rows and the
+/// transaction must not commit.
+async fn move_balances(
+    txn: &DatabaseTransaction,
+    bucket: Bucket,
+    deltas: &[(&str, i64)],
+    at: DateTime<Utc>,
+) -> Result<(), LedgerError> {
+    let moved: Vec<(&str, i64)> = deltas.iter().copied().filter(|(_, d)| *d != 0).collect();
+    match moved.as_slice() {
+        [] => Ok(()),
+        [(id, delta)] => move_balance(txn, id, bucket, *delta, at).await,
+        _ => {
+            let delta = moved
+                .iter()
+                .fold(CaseStatement::new(), |case, (id, delta)| {
+                    case.case(balance::Column::AccountId.eq(*id), *delta)
+                })
+                .finally(0);
+            let after = Expr::col(balance::Column::AmountMinor).add(delta);
+            let updated = balance::Entity::update_many()
+                .col_expr(balance::Column::AmountMinor, after.clone())
+                .col_expr(balance::Column::UpdatedAt, Expr::value(at))
+                .filter(balance::Column::AccountId.is_in(moved.iter().map(|(id, _)| *id)))
+                .filter(balance::Column::Bucket.eq(bucket.as_str()))
+                .filter(after.clone().gte(0))
+                .filter(after.lte(MAX_BALANCE_MINOR))
+                .exec(txn)
+                .await?;
+            if usize::try_from(updated.rows_affected) == Ok(moved.len()) {
+                Ok(())
+            } else if moved.iter().all(|(_, d)| *d < 0) {
+                Err(LedgerError::Refused("the balance would go below zero"))
+            } else {
+                Err(LedgerError::BalanceLimit)
+            }
+        }
+    }
+}
+
 async fn move_balance(
     txn: &DatabaseTransaction,
     account_id: &str,
