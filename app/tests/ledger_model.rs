@@ -592,18 +592,52 @@ async fn apply(
                     idempotency_key: None,
                 })
                 .collect();
+            // In the same batch, charges to a neighbour account (as the group commit
+            // batches across accounts): the model's account must come out the same.
+            static NEIGHBOURS: AtomicU64 = AtomicU64::new(0);
+            let n = NEIGHBOURS.fetch_add(1, Ordering::SeqCst);
+            let neighbour = customer(db, &format!("neighbour{n}@example.com"), Currency::Vnd).await;
             let txn = db.write().await.map_err(|x| e(&x))?;
-            let locked = ledger::lock_account(&txn, account)
+            let top_up = ledger::TopUp {
+                account_id: neighbour.clone(),
+                amount: vnd(10_000_000),
+                gateway: "PayPal".into(),
+                reference: format!("neighbour{n}"),
+            };
+            ledger::record_top_up_in(&txn, &top_up, app::model::ledger::Status::Success, at)
                 .await
                 .map_err(|x| e(&x))?;
-            let outcomes =
-                ledger::charge_many_locked(&txn, &locked, &requests.iter().collect::<Vec<_>>(), at)
-                    .await
-                    .map_err(|x| e(&x))?;
-            for outcome in outcomes {
+            let mut ids = [account, neighbour.as_str()];
+            ids.sort_unstable();
+            let locked = ledger::lock_accounts(&txn, &ids).await.map_err(|x| e(&x))?;
+            let theirs = ChargeRequest {
+                account_id: neighbour.clone(),
+                amount: vnd(1_000),
+                ..requests[0].clone()
+            };
+            let batches: Vec<Vec<&ChargeRequest>> = locked
+                .iter()
+                .map(|l| {
+                    if l.id == account {
+                        requests.iter().collect()
+                    } else {
+                        vec![&theirs, &theirs]
+                    }
+                })
+                .collect();
+            let outcomes = ledger::charge_accounts_locked(&txn, &locked, &batches, at)
+                .await
+                .map_err(|x| e(&x))?;
+            for outcome in outcomes.into_iter().flatten() {
                 outcome.map_err(|x| e(&x))?;
             }
             txn.commit().await.map_err(|x| e(&x))?;
+            let left = ledger::balances(db.conn(), &neighbour, Currency::Vnd)
+                .await
+                .map_err(|x| e(&x))?;
+            if left.total() != vnd(10_000_000 - 2_000) {
+                return Err(format!("the neighbour holds {}", left.total()));
+            }
         }
         Op::Advance(_) => {}
         Op::ExpiryRun => {
