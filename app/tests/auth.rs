@@ -82,6 +82,50 @@ async fn sessions_are_stored_loaded_expired_and_deleted() {
     assert_eq!(store.delete_expired().await.unwrap(), 1);
 }
 
+/// An active session lasts: the first visit of a day saves it, which moves its end (7
+/// days of inactivity) forward; later visits that day write nothing.
+#[tokio::test]
+async fn a_session_used_each_day_is_renewed_once_a_day() {
+    use std::sync::Arc;
+    use tower_sessions::{Expiry, Session};
+    let t = TestDb::new().await;
+    let user = auth::create_user(
+        t.db.conn(),
+        "daily@example.com",
+        "daily password",
+        Role::Customer,
+        now(),
+    )
+    .await
+    .unwrap();
+    let store = Arc::new(DbSessionStore::new(t.db.clone()));
+    let week = Expiry::OnInactivity(time::Duration::days(7));
+    // Signed in six days ago, last seen then: one day left.
+    let mut record = Record {
+        id: Id::default(),
+        data: [
+            (auth::SESSION_USER_KEY.to_owned(), serde_json::json!(user.id)),
+            (auth::SESSION_SEEN_KEY.to_owned(), serde_json::json!("2026-01-01")),
+        ]
+        .into_iter()
+        .collect(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+    };
+    store.create(&mut record).await.unwrap();
+
+    let visit = Session::new(Some(record.id), store.clone(), Some(week));
+    let found = auth::signed_in(t.db.conn(), &visit).await.unwrap();
+    assert_eq!(found.map(|u| u.id), Some(user.id));
+    assert!(visit.is_modified(), "the day's first visit saves the session");
+    visit.save().await.unwrap();
+    let saved = store.load(&record.id).await.unwrap().unwrap();
+    assert!(saved.expiry_date > time::OffsetDateTime::now_utc() + time::Duration::days(6));
+
+    let again = Session::new(Some(record.id), store.clone(), Some(week));
+    assert!(auth::signed_in(t.db.conn(), &again).await.unwrap().is_some());
+    assert!(!again.is_modified(), "a second visit the same day writes nothing");
+}
+
 #[tokio::test]
 async fn the_sixth_wrong_password_is_refused_even_with_the_right_one_in_every_process() {
     let t = TestDb::new().await;

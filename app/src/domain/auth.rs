@@ -35,6 +35,13 @@ pub enum AuthError {
 /// The session key holding the signed-in user's id.
 pub const SESSION_USER_KEY: &str = "user_id";
 
+/// The day (UTC) a signed-in session was last seen. Sessions end after 7 days without a
+/// visit, but tower-sessions moves a session's end (in the store and in the cookie) only
+/// when the session is saved, that is when it changes; writing the day when it differs
+/// saves an active session once a day, so it lasts while it is used, without a write
+/// per request.
+pub const SESSION_SEEN_KEY: &str = "seen_on";
+
 /// Shortest password we accept.
 pub const MIN_PASSWORD_LEN: usize = 8;
 
@@ -253,10 +260,22 @@ pub async fn signed_in<C: ConnectionTrait>(
         .get::<i64>(SESSION_USER_KEY)
         .await
         .map_err(|e| AuthError::Session(e.to_string()))?;
-    match id {
-        Some(id) => Ok(find_by_id(conn, id).await?),
-        None => Ok(None),
+    let Some(id) = id else { return Ok(None) };
+    let user = find_by_id(conn, id).await?;
+    if user.is_some() {
+        let today = chrono::Utc::now().date_naive().to_string();
+        let seen = session
+            .get::<String>(SESSION_SEEN_KEY)
+            .await
+            .map_err(|e| AuthError::Session(e.to_string()))?;
+        if seen.as_deref() != Some(today.as_str()) {
+            session
+                .insert(SESSION_SEEN_KEY, today)
+                .await
+                .map_err(|e| AuthError::Session(e.to_string()))?;
+        }
     }
+    Ok(user)
 }
 
 /// The user with this id, if they still exist.
