@@ -6,9 +6,12 @@
 //! - Export of all 1,000,000 rows: seconds, rows/s and peak memory growth, next to the
 //!   same cells written by rust_xlsxwriter from memory (no database) in the same run.
 //!
+//! Each figure is measured `BENCH_RUNS` times (3) and printed as the median with the
+//! spread (lowest–highest), so a goal can be read against the machine's noise.
+//!
 //! ```sh
 //! cargo bench -p app --features ssr --bench history
-//! BENCH_ROWS=200000 cargo bench -p app --features ssr --bench history   # quicker
+//! BENCH_ROWS=200000 BENCH_RUNS=1 cargo bench -p app --features ssr --bench history   # quicker
 //! ```
 #![allow(
     clippy::unwrap_used,
@@ -106,6 +109,26 @@ async fn load(db: &Db, account_id: &str, n: u64) -> f64 {
         txn.commit().await.unwrap();
     }
     start.elapsed().as_secs_f64()
+}
+
+fn runs() -> usize {
+    std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(3)
+}
+
+/// The median of the runs' figures and their spread: `1.23 (1.10–1.40)`.
+fn spread(mut figures: Vec<f64>) -> String {
+    figures.sort_by(f64::total_cmp);
+    let median = percentile(&figures, 0.5);
+    match (figures.first(), figures.last()) {
+        (Some(low), Some(high)) if figures.len() > 1 => {
+            format!("{median:.2} ({low:.2}–{high:.2})")
+        }
+        _ => format!("{median:.2}"),
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -207,64 +230,92 @@ async fn bench(name: &str, db: Db) {
         end: NaiveDate::from_ymd_opt(2026, 6, 30),
         ..HistoryFilter::default()
     };
+    let runs = runs();
+    println!("{runs} runs; each figure: median (lowest–highest)\n");
     println!("| page | filter | p50 ms | p95 ms | deep/first p50 |");
     println!("|---|---|---:|---:|---:|");
     for (label, filter) in [("none", &plain), ("service+status+date", &filtered)] {
-        let (f50, f95) = latency(&db, &acct.id, filter).await;
         let deep_filter = deep(&db, &acct.id, filter).await;
-        let (d50, d95) = latency(&db, &acct.id, &deep_filter).await;
-        println!("| first | {label} | {f50:.2} | {f95:.2} | |");
+        let (mut first, mut deeper) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            first.push(latency(&db, &acct.id, filter).await);
+            deeper.push(latency(&db, &acct.id, &deep_filter).await);
+        }
+        let ratios = first.iter().zip(&deeper).map(|(f, d)| d.0 / f.0).collect();
+        let p = |of: &[(f64, f64)], which: fn(&(f64, f64)) -> f64| {
+            spread(of.iter().map(which).collect())
+        };
         println!(
-            "| {DEPTH} rows deep | {label} | {d50:.2} | {d95:.2} | {:.2} |",
-            d50 / f50
+            "| first | {label} | {} | {} | |",
+            p(&first, |x| x.0),
+            p(&first, |x| x.1)
+        );
+        println!(
+            "| {DEPTH} rows deep | {label} | {} | {} | {} |",
+            p(&deeper, |x| x.0),
+            p(&deeper, |x| x.1),
+            spread(ratios)
         );
     }
 
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("export.xlsx");
-    let (written, secs, growth) = measured(export::write_xlsx(
-        &db,
-        &acct.id,
-        Currency::Vnd,
-        TZ,
-        &plain,
-        &path,
-        ExportOptions::default(),
-    ))
-    .await;
-    let written = written.unwrap();
-    assert_eq!(written, n);
-    let size = std::fs::metadata(&path).unwrap().len() as f64 / 1_048_576.0;
-
-    // Baseline: the same rows from memory (loaded before the clock starts).
-    let rows = history::rows(db.conn(), &acct.id, &plain, TZ, Position::Start, n)
-        .await
-        .unwrap();
-    let base_path = dir.path().join("baseline.xlsx");
-    let (base_written, base_secs, base_growth) = measured(async {
-        export::write_rows(
-            &rows,
-            Bucket::TopUp,
+    let (mut exports, mut baselines, mut growths, mut size) =
+        (Vec::new(), Vec::new(), Vec::new(), 0.0);
+    for run in 0..runs {
+        let path = dir.path().join(format!("export{run}.xlsx"));
+        let (written, secs, growth) = measured(export::write_xlsx(
+            &db,
+            &acct.id,
             Currency::Vnd,
             TZ,
-            &base_path,
-            export::MAX_DATA_ROWS_PER_SHEET,
-        )
-    })
-    .await;
-    assert_eq!(base_written.unwrap(), n);
-    drop(rows);
+            &plain,
+            &path,
+            ExportOptions::default(),
+        ))
+        .await;
+        assert_eq!(written.unwrap(), n);
+        size = std::fs::metadata(&path).unwrap().len() as f64 / 1_048_576.0;
+        std::fs::remove_file(&path).unwrap();
+
+        // Baseline: the same rows from memory (loaded before the clock starts).
+        let rows = history::rows(db.conn(), &acct.id, &plain, TZ, Position::Start, n)
+            .await
+            .unwrap();
+        let base_path = dir.path().join(format!("baseline{run}.xlsx"));
+        let (base_written, base_secs, _) = measured(async {
+            export::write_rows(
+                &rows,
+                Bucket::TopUp,
+                Currency::Vnd,
+                TZ,
+                &base_path,
+                export::MAX_DATA_ROWS_PER_SHEET,
+            )
+        })
+        .await;
+        assert_eq!(base_written.unwrap(), n);
+        drop(rows);
+        std::fs::remove_file(&base_path).unwrap();
+        exports.push(secs);
+        baselines.push(base_secs);
+        growths.push(growth);
+    }
+    let ratios = baselines.iter().zip(&exports).map(|(b, e)| b / e).collect();
+    let rates = |secs: &[f64]| spread(secs.iter().map(|s| n as f64 / s).collect());
     println!("\n| export of {n} rows | seconds | rows/s | peak memory growth | file |");
     println!("|---|---:|---:|---:|---:|");
     println!(
-        "| from the database (keyset batches, constant memory) | {secs:.2} | {:.0} | {growth:.1} MB | {size:.1} MB |",
-        n as f64 / secs
+        "| from the database (keyset batches, constant memory) | {} | {} | {:.1} MB (highest) | {size:.1} MB |",
+        spread(exports.clone()),
+        rates(&exports),
+        growths.iter().copied().fold(0.0, f64::max)
     );
     println!(
-        "| rust_xlsxwriter from memory (baseline) | {base_secs:.2} | {:.0} | {base_growth:.1} MB | |",
-        n as f64 / base_secs
+        "| rust_xlsxwriter from memory (baseline) | {} | {} | | |",
+        spread(baselines.clone()),
+        rates(&baselines)
     );
-    println!("\nspeed relative to the baseline: {:.2}", base_secs / secs);
+    println!("\nspeed relative to the baseline: {}", spread(ratios));
 }
 
 #[tokio::main]

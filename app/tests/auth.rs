@@ -104,8 +104,14 @@ async fn a_session_used_each_day_is_renewed_once_a_day() {
     let mut record = Record {
         id: Id::default(),
         data: [
-            (auth::SESSION_USER_KEY.to_owned(), serde_json::json!(user.id)),
-            (auth::SESSION_SEEN_KEY.to_owned(), serde_json::json!("2026-01-01")),
+            (
+                auth::SESSION_USER_KEY.to_owned(),
+                serde_json::json!(user.id),
+            ),
+            (
+                auth::SESSION_SEEN_KEY.to_owned(),
+                serde_json::json!("2026-01-01"),
+            ),
         ]
         .into_iter()
         .collect(),
@@ -116,14 +122,25 @@ async fn a_session_used_each_day_is_renewed_once_a_day() {
     let visit = Session::new(Some(record.id), store.clone(), Some(week));
     let found = auth::signed_in(t.db.conn(), &visit).await.unwrap();
     assert_eq!(found.map(|u| u.id), Some(user.id));
-    assert!(visit.is_modified(), "the day's first visit saves the session");
+    assert!(
+        visit.is_modified(),
+        "the day's first visit saves the session"
+    );
     visit.save().await.unwrap();
     let saved = store.load(&record.id).await.unwrap().unwrap();
     assert!(saved.expiry_date > time::OffsetDateTime::now_utc() + time::Duration::days(6));
 
     let again = Session::new(Some(record.id), store.clone(), Some(week));
-    assert!(auth::signed_in(t.db.conn(), &again).await.unwrap().is_some());
-    assert!(!again.is_modified(), "a second visit the same day writes nothing");
+    assert!(
+        auth::signed_in(t.db.conn(), &again)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        !again.is_modified(),
+        "a second visit the same day writes nothing"
+    );
 }
 
 #[tokio::test]

@@ -18,9 +18,10 @@ use crate::model::ledger::{Bucket, Service, Status};
 use crate::model::money::{Currency, Money};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use sea_orm::sea_query::{Alias, Asterisk, Expr, Order, Query, SelectStatement, UnionType};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 
 /// Why a history query was refused.
@@ -224,28 +225,48 @@ fn bounded(
     }
 }
 
+/// A query narrowed to the [`Record`] columns.
+fn record_columns(
+    query: sea_orm::Select<transaction::Entity>,
+) -> sea_orm::Select<transaction::Entity> {
+    use transaction::Column as T;
+    query.select_only().columns([
+        T::Id,
+        T::CreatedAt,
+        T::Service,
+        T::Source,
+        T::Description,
+        T::Narrative,
+        T::VoucherCode,
+        T::Status,
+        T::AmountMinor,
+    ])
+}
+
 /// Reads the [`Record`] columns of a query.
 async fn records<C: ConnectionTrait>(
     conn: &C,
     query: sea_orm::Select<transaction::Entity>,
 ) -> Result<Vec<Record>, DbErr> {
-    use transaction::Column as T;
-    query
-        .select_only()
-        .columns([
-            T::Id,
-            T::CreatedAt,
-            T::Service,
-            T::Source,
-            T::Description,
-            T::Narrative,
-            T::VoucherCode,
-            T::Status,
-            T::AmountMinor,
-        ])
-        .into_model::<Record>()
-        .all(conn)
-        .await
+    record_columns(query).into_model::<Record>().all(conn).await
+}
+
+/// The lanes' queries as one statement: `SELECT * FROM (lane) UNION ALL SELECT * FROM
+/// (lane) …`, each lane keeping its own ORDER BY and LIMIT (so its own index range), for
+/// the caller to order and limit once more. One round trip, and only the rows asked for
+/// leave the database.
+fn all_lanes(lanes: Vec<SelectStatement>) -> Option<SelectStatement> {
+    let mut lanes = lanes.into_iter().enumerate().map(|(i, lane)| {
+        Query::select()
+            .column(Asterisk)
+            .from_subquery(lane, Alias::new(format!("lane{i}")))
+            .to_owned()
+    });
+    let mut all = lanes.next()?;
+    for lane in lanes {
+        all.union(UnionType::All, lane);
+    }
+    Some(all)
 }
 
 /// Up to `limit` rows of the account matching the filter from `position`, newest first.
@@ -258,20 +279,35 @@ pub async fn rows<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<Record>, DbErr> {
     let range = window(filter, tz);
-    let mut found = Vec::new();
-    for pair in pairs(filter) {
-        let q = bounded(base(account_id, filter.bucket, pair), range, position);
-        found.extend(records(conn, q.limit(limit)).await?);
-    }
-    let newest_first = |a: &Record, b: &Record| (b.created_at, b.id).cmp(&(a.created_at, a.id));
+    let lanes = pairs(filter)
+        .into_iter()
+        .map(|pair| {
+            let lane = bounded(base(account_id, filter.bucket, pair), range, position);
+            record_columns(lane).limit(limit).into_query()
+        })
+        .collect();
+    let Some(all) = all_lanes(lanes) else {
+        return Ok(Vec::new());
+    };
+    // Newest first; for `Before`, the `limit` rows just above the position (oldest
+    // first), then turned around.
+    let order = match position {
+        Position::Before(..) => Order::Asc,
+        Position::Start | Position::After(..) => Order::Desc,
+    };
+    let merged = Query::select()
+        .column(Asterisk)
+        .from_subquery(all, Alias::new("merged"))
+        .order_by(transaction::Column::CreatedAt, order.clone())
+        .order_by(transaction::Column::Id, order)
+        .limit(limit)
+        .to_owned();
+    let backend = conn.get_database_backend();
+    let mut found = Record::find_by_statement(backend.build(&merged))
+        .all(conn)
+        .await?;
     if let Position::Before(..) = position {
-        // The `limit` rows just above the position, then shown newest first.
-        found.sort_by(|a, b| newest_first(b, a));
-        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        found.sort_by(newest_first);
-    } else {
-        found.sort_by(newest_first);
-        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        found.reverse();
     }
     Ok(found)
 }
@@ -376,25 +412,45 @@ pub async fn count<C: ConnectionTrait>(
 ) -> Result<Matches, HistoryError> {
     filter.validate()?;
     let range = window(filter, tz);
-    let mut total = 0;
-    for pair in pairs(filter) {
-        let left = Matches::LIMIT + 1 - total;
-        total += bounded(
-            base(account_id, filter.bucket, pair),
-            range,
-            Position::Start,
-        )
-        // Only the id, so the count reads the filter index alone.
-        .select_only()
-        .column(transaction::Column::Id)
-        .limit(left)
-        .count(conn)
-        .await?;
-        if total > Matches::LIMIT {
-            return Ok(Matches::MoreThan(Matches::LIMIT));
-        }
-    }
-    Ok(Matches::Exactly(total))
+    let over = Matches::LIMIT + 1;
+    let lanes = pairs(filter)
+        .into_iter()
+        .map(|pair| {
+            bounded(
+                base(account_id, filter.bucket, pair),
+                range,
+                Position::Start,
+            )
+            // Only the id, so each lane reads the filter index alone.
+            .select_only()
+            .column(transaction::Column::Id)
+            .limit(over)
+            .into_query()
+        })
+        .collect();
+    let Some(all) = all_lanes(lanes) else {
+        return Ok(Matches::Exactly(0));
+    };
+    // The outer LIMIT stops the lanes as soon as one past the limit is found.
+    let capped = Query::select()
+        .column(Asterisk)
+        .from_subquery(all, Alias::new("matching"))
+        .limit(over)
+        .to_owned();
+    let counted = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from_subquery(capped, Alias::new("capped"))
+        .to_owned();
+    let n: i64 = match conn.query_one(&counted).await? {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    let n = u64::try_from(n).unwrap_or(0);
+    Ok(if n > Matches::LIMIT {
+        Matches::MoreThan(Matches::LIMIT)
+    } else {
+        Matches::Exactly(n)
+    })
 }
 
 /// A ledger row as the table shows it.
