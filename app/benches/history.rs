@@ -120,14 +120,19 @@ fn runs() -> usize {
 }
 
 /// The median of the runs' figures and their spread: `1.23 (1.10–1.40)`.
-fn spread(mut figures: Vec<f64>) -> String {
+fn spread(figures: Vec<f64>) -> String {
+    spread_to(figures, 2)
+}
+
+/// [`spread`] with `digits` decimals.
+fn spread_to(mut figures: Vec<f64>, digits: usize) -> String {
     figures.sort_by(f64::total_cmp);
     let median = percentile(&figures, 0.5);
     match (figures.first(), figures.last()) {
         (Some(low), Some(high)) if figures.len() > 1 => {
-            format!("{median:.2} ({low:.2}–{high:.2})")
+            format!("{median:.digits$} ({low:.digits$}–{high:.digits$})")
         }
-        _ => format!("{median:.2}"),
+        _ => format!("{median:.digits$}"),
     }
 }
 
@@ -301,7 +306,7 @@ async fn bench(name: &str, db: Db) {
         growths.push(growth);
     }
     let ratios = baselines.iter().zip(&exports).map(|(b, e)| b / e).collect();
-    let rates = |secs: &[f64]| spread(secs.iter().map(|s| n as f64 / s).collect());
+    let rates = |secs: &[f64]| spread_to(secs.iter().map(|s| n as f64 / s).collect(), 0);
     println!("\n| export of {n} rows | seconds | rows/s | peak memory growth | file |");
     println!("|---|---:|---:|---:|---:|");
     println!(
