@@ -227,7 +227,8 @@ pub struct HistoryRow {
 
 /// How many rows match a filter. Counting stops past [`Matches::LIMIT`]: an account
 /// with a million rows would otherwise be counted in full on every view (the page itself
-/// reads only its own rows), and nobody pages through ten thousand rows to check.
+/// reads only its own rows), and nobody pages through forty pages to check. Counting
+/// 10,000 still cost about as much as the page (the load test, docs/benchmarks.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Matches {
     Exactly(u64),
@@ -236,7 +237,7 @@ pub enum Matches {
 }
 
 impl Matches {
-    pub const LIMIT: u64 = 10_000;
+    pub const LIMIT: u64 = 1_000;
 }
 
 /// A page of the Credit History.
