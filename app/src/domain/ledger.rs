@@ -99,14 +99,20 @@ pub async fn lock_account(
         .await?
         .pop()
         .ok_or_else(|| LedgerError::AccountNotFound(account_id.to_owned()))?;
-    let currency = Currency::from_code(&row.currency)
-        .ok_or(LedgerError::Refused("account has an unknown currency"))?;
-    Ok(LockedAccount {
-        id: row.id,
-        currency,
-        user_id: row.user_id,
-        opened_at: row.created_at,
-    })
+    LockedAccount::of(row)
+}
+
+impl LockedAccount {
+    fn of(row: account::Model) -> Result<LockedAccount, LedgerError> {
+        let currency = Currency::from_code(&row.currency)
+            .ok_or(LedgerError::Refused("account has an unknown currency"))?;
+        Ok(LockedAccount {
+            id: row.id,
+            currency,
+            user_id: row.user_id,
+            opened_at: row.created_at,
+        })
+    }
 }
 
 /// Locks several accounts for the rest of `txn`, in id order (so two transactions that
@@ -123,18 +129,7 @@ pub async fn lock_accounts(
         .lock_exclusive()
         .all(txn)
         .await?;
-    rows.into_iter()
-        .map(|row| {
-            let currency = Currency::from_code(&row.currency)
-                .ok_or(LedgerError::Refused("account has an unknown currency"))?;
-            Ok(LockedAccount {
-                id: row.id,
-                currency,
-                user_id: row.user_id,
-                opened_at: row.created_at,
-            })
-        })
-        .collect()
+    rows.into_iter().map(LockedAccount::of).collect()
 }
 
 /// Reads both balances of an account.
