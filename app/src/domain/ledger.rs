@@ -115,10 +115,12 @@ impl LockedAccount {
     }
 }
 
-/// Locks several accounts for the rest of `txn`, in id order (so two transactions that
-/// lock overlapping sets cannot deadlock), and returns those that exist, in id order.
-/// On PostgreSQL `SELECT … FOR UPDATE` takes the row locks [`lock_account`] takes; on
-/// SQLite the transaction already holds the database's write lock.
+/// Locks several accounts for the rest of `txn`, in the database's id order (so two
+/// transactions that lock overlapping sets cannot deadlock), and returns those that
+/// exist, sorted by id as Rust compares strings (the database's collation may order
+/// them otherwise). On PostgreSQL `SELECT … FOR UPDATE` takes the row locks
+/// [`lock_account`] takes; on SQLite the transaction already holds the database's write
+/// lock.
 pub async fn lock_accounts(
     txn: &DatabaseTransaction,
     ids: &[&str],
@@ -129,7 +131,12 @@ pub async fn lock_accounts(
         .lock_exclusive()
         .all(txn)
         .await?;
-    rows.into_iter().map(LockedAccount::of).collect()
+    let mut locked = rows
+        .into_iter()
+        .map(LockedAccount::of)
+        .collect::<Result<Vec<_>, _>>()?;
+    locked.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(locked)
 }
 
 /// Reads both balances of an account.
@@ -669,7 +676,6 @@ async fn take_from_grants(
     Ok((rows, taken))
 }
 
-/// Adds `delta` (signed) to one bucket, refusing to go below zero or above the maximum.
 /// Both balances of each account, in the accounts' order, in one query.
 async fn balances_of<C: ConnectionTrait>(
     conn: &C,
@@ -739,6 +745,7 @@ async fn move_balances(
     }
 }
 
+/// Adds `delta` (signed) to one bucket, refusing to go below zero or above the maximum.
 async fn move_balance(
     txn: &DatabaseTransaction,
     account_id: &str,
