@@ -199,6 +199,7 @@ impl Queues {
 
 /// The task: batch after batch until nothing waits.
 async fn drain(db: Db) {
+    let _running = Running(db.clone());
     let queues = db.charges();
     while let Some(batch) = queues.next_batch() {
         let items: Vec<(&ChargeRequest, Option<&Once>)> = batch
@@ -219,6 +220,30 @@ async fn drain(db: Db) {
             // A caller that went away is not answered; its charge stands (a retry with
             // its Idempotency-Key replays the answer).
             let _ = waiting.reply.send(result);
+        }
+    }
+}
+
+/// Held by the task while it drains. Every charge in the process goes through one task,
+/// so should it panic (a bug), the charges still waiting must not wait for a task that
+/// is gone: its batch's callers get an error (their replies are dropped, nothing of the
+/// batch was committed), and a new task takes the charges waiting.
+struct Running(Db);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let runtime = tokio::runtime::Handle::try_current();
+        let take_over = {
+            let mut pending = self.0.charges().lock();
+            let take_over = runtime.is_ok() && !pending.charges.is_empty();
+            pending.running = take_over;
+            take_over
+        };
+        if let (true, Ok(runtime)) = (take_over, runtime) {
+            runtime.spawn(drain(self.0.clone()));
         }
     }
 }
