@@ -12,7 +12,8 @@
 //! - a top-up credited while the account owes for a charge-back pays that first
 //!   (`reversal::settle_owed_locked`).
 //!
-//! Concurrency: every write starts with [`lock_account`], an UPDATE of the account row.
+//! Concurrency: every write starts with [`lock_account`], an UPDATE of the account row
+//! (or, for a group of charges, [`lock_accounts`]: `SELECT … FOR UPDATE` in id order).
 //! On PostgreSQL that row lock queues writers of one account (in any process); on
 //! SQLite the transaction already holds the database's write lock (BEGIN IMMEDIATE).
 //! Everything read after the lock is current, so the checks cannot race.
