@@ -1,7 +1,10 @@
 //! Which language a page or server function answers in, decided once per request
 //! (`Language::choose` holds the rule) and handed on as a request extension: the page's
-//! `<html lang>` and text, and the dates server functions write, all read it.
+//! `<html lang>` and text, and the dates server functions write, all read it. The
+//! signed-in user it reads for their saved language is handed on too (`Asker`), so the
+//! page's server functions do not read it again.
 
+use app::api::server::Asker;
 use app::domain::auth;
 use app::domain::db::Db;
 use app::model::settings::{LANGUAGE_COOKIE, Language};
@@ -14,14 +17,19 @@ use tower_sessions::cookie::Cookie;
 
 /// Runs inside the session layer: a signed-in user's saved preference comes first.
 pub async fn choose(State(db): State<Db>, mut request: Request, next: Next) -> Response {
-    let saved = match request.extensions().get::<Session>() {
+    // A failed read hands nothing on: each server function then reads for itself, and
+    // reports the failure, rather than taking the user for signed out.
+    let asker = match request.extensions().get::<Session>() {
         Some(session) => auth::signed_in(db.conn(), session)
             .await
             .ok()
-            .flatten()
-            .and_then(|user| Language::parse(&user.language)),
+            .map(Asker::new),
         None => None,
     };
+    let saved = asker
+        .as_ref()
+        .and_then(Asker::user)
+        .and_then(|user| Language::parse(&user.language));
     let headers = request.headers();
     let cookie = headers
         .get_all(COOKIE)
@@ -36,5 +44,8 @@ pub async fn choose(State(db): State<Db>, mut request: Request, next: Next) -> R
         .and_then(|value| value.to_str().ok());
     let language = Language::choose(saved, cookie.as_deref(), accept);
     request.extensions_mut().insert(language);
+    if let Some(asker) = asker {
+        request.extensions_mut().insert(asker);
+    }
     next.run(request).await
 }

@@ -58,6 +58,7 @@ pub mod server {
     use leptos::prelude::{Owner, use_context};
     use sea_orm::EntityTrait;
     use std::net::SocketAddr;
+    use std::sync::Arc;
     use tower_sessions::Session;
 
     /// The client's address as the server established it (a request extension).
@@ -68,6 +69,33 @@ pub mod server {
     pub fn internal(e: impl std::fmt::Display) -> AppError {
         tracing::error!(error = %e, "server function failed");
         AppError::Internal
+    }
+
+    /// Who is asking, read once per request by the server's `language` layer (which
+    /// needs the user's saved language anyway) and handed on as a request extension. A
+    /// page's server functions render in one request: they share this user, and the
+    /// first to ask reads the account for all of them, instead of each reading the
+    /// session's user and account again. Each server function reads them at its start,
+    /// before it changes anything.
+    #[derive(Clone, Debug)]
+    pub struct Asker {
+        user: Option<user::Model>,
+        account: Arc<tokio::sync::OnceCell<Option<(account_row::Model, Currency)>>>,
+    }
+
+    impl Asker {
+        /// The user the request's session is signed in as (`auth::signed_in`), if any.
+        pub fn new(user: Option<user::Model>) -> Asker {
+            Asker {
+                user,
+                account: Arc::default(),
+            }
+        }
+
+        /// The signed-in user.
+        pub fn user(&self) -> Option<&user::Model> {
+            self.user.as_ref()
+        }
     }
 
     /// What a server function needs from its request, read up front.
@@ -81,6 +109,8 @@ pub mod server {
         owner: Owner,
         gateways: Option<Gateways>,
         thresholds: Thresholds,
+        /// Absent where no `language` layer ran (then each read goes to the database).
+        asker: Option<Asker>,
     }
 
     /// A signed-in operator and every capability they hold.
@@ -117,6 +147,10 @@ pub mod server {
             let language = leptos_axum::extract::<axum::Extension<Language>>()
                 .await
                 .map_or(Language::En, |axum::Extension(language)| language);
+            let asker = leptos_axum::extract::<axum::Extension<Asker>>()
+                .await
+                .ok()
+                .map(|axum::Extension(asker)| asker);
             Ok(Call {
                 db,
                 session,
@@ -125,6 +159,7 @@ pub mod server {
                 owner,
                 gateways,
                 thresholds,
+                asker,
             })
         }
 
@@ -137,6 +172,9 @@ pub mod server {
 
         /// The signed-in user, if the session names one that still exists.
         pub async fn user(&self) -> Result<Option<user::Model>, AppError> {
+            if let Some(asker) = &self.asker {
+                return Ok(asker.user.clone());
+            }
             auth::signed_in(self.db.conn(), &self.session)
                 .await
                 .map_err(internal)
@@ -182,9 +220,17 @@ pub mod server {
             &self,
             user: &user::Model,
         ) -> Result<Option<(account_row::Model, Currency)>, AppError> {
-            account::with_currency(self.db.conn(), user.id)
-                .await
-                .map_err(internal)
+            let read = || async {
+                account::with_currency(self.db.conn(), user.id)
+                    .await
+                    .map_err(internal)
+            };
+            match &self.asker {
+                Some(asker) if asker.user.as_ref().is_some_and(|u| u.id == user.id) => {
+                    asker.account.get_or_try_init(read).await.cloned()
+                }
+                _ => read().await,
+            }
         }
 
         /// The signed-in customer with their account and its currency.

@@ -13,6 +13,7 @@ use super::server;
 #[server(prefix = "/rpc", endpoint = "viewer")]
 pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
     use crate::domain::{ledger, plan, reversal, settings::LocalTime};
+    use crate::model::session::Role;
     let call = server::Call::begin().await?;
     let Some(user) = call.user().await? else {
         return Ok(None);
@@ -37,16 +38,21 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
         ),
         None => (None, None, None),
     };
-    let capabilities = crate::domain::operator::of_user(call.db.conn(), user.id)
-        .await
-        .map_err(server::internal)?;
+    let role = server::role(&user.role)?;
+    // Only operators hold capabilities; a customer's page skips the read.
+    let capabilities = match role {
+        Role::Operator => crate::domain::operator::of_user(call.db.conn(), user.id)
+            .await
+            .map_err(server::internal)?,
+        Role::Customer => Vec::new(),
+    };
     Ok(Some(Viewer {
         language: crate::model::settings::Language::parse(&user.language).unwrap_or(call.language),
         owed,
         capabilities,
         plan_grace_until: grace.map(|g| LocalTime::of(&user).date_minute(g)),
         email: user.email,
-        role: server::role(&user.role)?,
+        role,
         balances,
     }))
 }
