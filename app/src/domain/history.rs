@@ -39,7 +39,7 @@ pub enum HistoryError {
 
 /// What the history shows of a ledger row: only these columns are read, which keeps
 /// paging and a million-row export cheap.
-#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult)]
+#[derive(Clone, Debug, PartialEq, Eq, FromQueryResult, serde::Deserialize)]
 pub struct Record {
     pub id: i64,
     pub created_at: DateTime<Utc>,
@@ -276,21 +276,10 @@ async fn records_in_one_row<C: ConnectionTrait>(
     conn: &C,
     query: sea_orm::Select<transaction::Entity>,
 ) -> Result<Vec<Record>, DbErr> {
-    // The columns in `Record`'s order; `created_at` comes out as RFC 3339 text.
+    // The columns in `Record`'s field order; `created_at` comes out as RFC 3339 text.
     const COLUMNS: &str = "id, created_at, service, source, description, narrative, \
                            voucher_code, status, amount_minor";
     const ORDER: &str = "ORDER BY created_at DESC, id DESC";
-    type Fields = (
-        i64,
-        DateTime<Utc>,
-        Option<String>,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        String,
-        i64,
-    );
     let batch = match conn.get_database_backend() {
         sea_orm::DbBackend::Sqlite => format!("json_group_array(json_array({COLUMNS}) {ORDER})"),
         sea_orm::DbBackend::Postgres => {
@@ -306,36 +295,8 @@ async fn records_in_one_row<C: ConnectionTrait>(
         Some(row) => row.try_get("", "batch")?,
         None => return Ok(Vec::new()),
     };
-    let fields: Vec<Fields> =
-        serde_json::from_str(&text).map_err(|e| DbErr::Type(format!("history batch: {e}")))?;
-    Ok(fields
-        .into_iter()
-        .map(
-            |(
-                id,
-                created_at,
-                service,
-                source,
-                description,
-                narrative,
-                voucher_code,
-                status,
-                amount_minor,
-            )| {
-                Record {
-                    id,
-                    created_at,
-                    service,
-                    source,
-                    description,
-                    narrative,
-                    voucher_code,
-                    status,
-                    amount_minor,
-                }
-            },
-        )
-        .collect())
+    // A JSON array deserialises into `Record` field by field, in declaration order.
+    serde_json::from_str(&text).map_err(|e| DbErr::Type(format!("history batch: {e}")))
 }
 
 /// The lanes' queries as one statement: `SELECT * FROM (lane) UNION ALL SELECT * FROM
