@@ -241,12 +241,10 @@ fn bounded(
     }
 }
 
-/// A query narrowed to the [`Record`] columns.
-fn record_columns(
-    query: sea_orm::Select<transaction::Entity>,
-) -> sea_orm::Select<transaction::Entity> {
+/// The [`Record`] columns, in its fields' order (the export's JSON batches rely on it).
+const RECORD_COLUMNS: [transaction::Column; 9] = {
     use transaction::Column as T;
-    query.select_only().columns([
+    [
         T::Id,
         T::CreatedAt,
         T::Service,
@@ -256,7 +254,14 @@ fn record_columns(
         T::VoucherCode,
         T::Status,
         T::AmountMinor,
-    ])
+    ]
+};
+
+/// A query narrowed to the [`Record`] columns.
+fn record_columns(
+    query: sea_orm::Select<transaction::Entity>,
+) -> sea_orm::Select<transaction::Entity> {
+    query.select_only().columns(RECORD_COLUMNS)
 }
 
 /// Reads the [`Record`] columns of a query.
@@ -276,14 +281,14 @@ async fn records_in_one_row<C: ConnectionTrait>(
     conn: &C,
     query: sea_orm::Select<transaction::Entity>,
 ) -> Result<Vec<Record>, DbErr> {
-    // The columns in `Record`'s field order; `created_at` comes out as RFC 3339 text.
-    const COLUMNS: &str = "id, created_at, service, source, description, narrative, \
-                           voucher_code, status, amount_minor";
+    use sea_orm::IdenStatic;
+    // `created_at` comes out as RFC 3339 text.
+    let columns = RECORD_COLUMNS.map(|c| c.as_str()).join(", ");
     const ORDER: &str = "ORDER BY created_at DESC, id DESC";
     let batch = match conn.get_database_backend() {
-        sea_orm::DbBackend::Sqlite => format!("json_group_array(json_array({COLUMNS}) {ORDER})"),
+        sea_orm::DbBackend::Sqlite => format!("json_group_array(json_array({columns}) {ORDER})"),
         sea_orm::DbBackend::Postgres => {
-            format!("COALESCE(json_agg(json_build_array({COLUMNS}) {ORDER}), '[]')::text")
+            format!("COALESCE(json_agg(json_build_array({columns}) {ORDER}), '[]')::text")
         }
         _ => return records(conn, query).await,
     };
