@@ -76,9 +76,29 @@ pub fn AddCredit() -> impl IntoView {
                 "×"
             </button>
             <Show when=move || open.get()>
-                <Flow />
+                <Suspense fallback=move || view! { <Loading /> }>
+                    {Suspend::new(async { flow().await })}
+                </Suspense>
             </Show>
         </dialog>
+    }
+}
+
+/// The dialog's steps are their own piece of the browser bundle, fetched the first
+/// time the dialog opens (most visits never open it). Never called on the server: the
+/// dialog renders closed.
+#[lazy]
+fn flow() -> AnyView {
+    view! { <Flow /> }.into_any()
+}
+
+/// The dialog's title while its steps or its setup load.
+#[component]
+fn Loading() -> impl IntoView {
+    let locale = use_locale();
+    view! {
+        <h2 id=HEADING tabindex="-1">{td_string!(locale, add_credit.title)}</h2>
+        <p class="loading">{td_string!(locale, loading)}</p>
     }
 }
 
@@ -88,12 +108,7 @@ fn Flow() -> impl IntoView {
     let locale = use_locale();
     let setup = LocalResource::new(get_top_up_setup);
     view! {
-        <Suspense fallback=move || {
-            view! {
-                <h2 id=HEADING tabindex="-1">{td_string!(locale, add_credit.title)}</h2>
-                <p class="loading">{td_string!(locale, loading)}</p>
-            }
-        }>
+        <Suspense fallback=move || view! { <Loading /> }>
             {move || Suspend::new(async move {
                 match setup.await {
                     Ok(setup) => view! { <Steps setup /> }.into_any(),

@@ -27,7 +27,7 @@ use language::use_locale;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -101,38 +101,80 @@ fn Pages() -> impl IntoView {
         <Title formatter=move |page: String| format!("{page} · {product}") />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/sign-in") view=sign_in::SignInPage />
+                <Route path=path!("/sign-in") view={Lazy::<SignInPage>::new()} />
                 // Async: the page waits for the session check, so a signed-out visit gets a
                 // real redirect rather than a page that redirects after loading.
                 <ParentRoute path=path!("") view=header::SignedIn ssr=SsrMode::Async>
                     <ParentRoute path=path!("/billing") view=billing::BillingPage>
-                        <Route path=path!("") view=billing::Overview />
-                        <Route path=path!("/history") view=history::CreditHistory />
-                        <Route path=path!("/payments") view=payments::PaymentHistory />
-                        <Route path=path!("/vouchers") view=vouchers::VoucherListPage />
-                        <Route path=path!("/plans") view=plans::PlansTab />
-                        <Route path=path!("/settings") view=settings::SettingsTab />
-                        <Route path=path!("/top-up/:reference") view=payments::TopUpOutcome />
+                        <Route path=path!("") view={Lazy::<Overview>::new()} />
+                        <Route path=path!("/history") view={Lazy::<CreditHistory>::new()} />
+                        <Route path=path!("/payments") view={Lazy::<PaymentHistory>::new()} />
+                        <Route path=path!("/vouchers") view={Lazy::<VoucherList>::new()} />
+                        <Route path=path!("/plans") view={Lazy::<Plans>::new()} />
+                        <Route path=path!("/settings") view={Lazy::<Settings>::new()} />
+                        <Route path=path!("/top-up/:reference") view={Lazy::<TopUpOutcome>::new()} />
                     </ParentRoute>
-                    <ParentRoute path=path!("/ops") view=ops::OpsPage>
-                        <Route path=path!("") view=accounts::Lookup />
-                        <ParentRoute path=path!("/accounts/:id") view=accounts::AccountPage>
-                            <Route path=path!("") view=accounts::AccountOverview />
-                            <Route path=path!("/history") view=history::CreditHistory />
-                            <Route path=path!("/payments") view=payments::PaymentHistory />
-                            <Route path=path!("/audit") view=audit_log::AccountAudit />
+                    <ParentRoute path=path!("/ops") view={Lazy::<Ops>::new()}>
+                        <Route path=path!("") view={Lazy::<AccountLookup>::new()} />
+                        <ParentRoute path=path!("/accounts/:id") view={Lazy::<Account>::new()}>
+                            <Route path=path!("") view={Lazy::<AccountOverview>::new()} />
+                            <Route path=path!("/history") view={Lazy::<CreditHistory>::new()} />
+                            <Route path=path!("/payments") view={Lazy::<PaymentHistory>::new()} />
+                            <Route path=path!("/audit") view={Lazy::<AccountAudit>::new()} />
                         </ParentRoute>
-                        <Route path=path!("/approvals") view=approvals::Approvals />
-                        <Route path=path!("/audit") view=audit_log::AuditLog />
-                        <Route path=path!("/vouchers") view=ops::Campaigns />
-                        <Route path=path!("/plans") view=plan_catalogue::PlanCatalogue />
-                        <Route path=path!("/api-keys") view=api_keys::ApiKeys />
+                        <Route path=path!("/approvals") view={Lazy::<Approvals>::new()} />
+                        <Route path=path!("/audit") view={Lazy::<AuditLog>::new()} />
+                        <Route path=path!("/vouchers") view={Lazy::<Campaigns>::new()} />
+                        <Route path=path!("/plans") view={Lazy::<PlanCatalogue>::new()} />
+                        <Route path=path!("/api-keys") view={Lazy::<ApiKeys>::new()} />
                     </ParentRoute>
                     <Route path=path!("") view=|| view! { <Redirect path="/billing" /> } />
                 </ParentRoute>
             </Routes>
         </Router>
     }
+}
+
+/// Each page's code is its own piece of the browser bundle (`cargo leptos build
+/// --split`), fetched when the page is first shown; for the page it renders, the server
+/// names that piece in the document's head, so the browser fetches it beside the main
+/// module. A page still loads its own data, as before: `data()` holds nothing.
+macro_rules! lazy_pages {
+    ($($route:ident => $($page:ident)::+;)*) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$($page)::+ /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    SignInPage => sign_in::SignInPage;
+    Overview => billing::Overview;
+    CreditHistory => history::CreditHistory;
+    PaymentHistory => payments::PaymentHistory;
+    VoucherList => vouchers::VoucherListPage;
+    Plans => plans::PlansTab;
+    Settings => settings::SettingsTab;
+    TopUpOutcome => payments::TopUpOutcome;
+    Ops => ops::OpsPage;
+    AccountLookup => accounts::Lookup;
+    Account => accounts::AccountPage;
+    AccountOverview => accounts::AccountOverview;
+    AccountAudit => audit_log::AccountAudit;
+    Approvals => approvals::Approvals;
+    AuditLog => audit_log::AuditLog;
+    Campaigns => ops::Campaigns;
+    PlanCatalogue => plan_catalogue::PlanCatalogue;
+    ApiKeys => api_keys::ApiKeys;
 }
 
 #[component]
