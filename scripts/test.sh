@@ -61,7 +61,9 @@ for binary in "${app_tests[@]}"; do
 done
 
 step "release build"
-cargo leptos build --release
+cargo leptos build --release --split
+# What a customer's first page loads of the bundle, and all of it (docs/benchmarks.md).
+bash scripts/wasm-size.sh | tail -n 2
 
 step "end-to-end: Playwright in Chromium"
 (cd end2end && npx playwright test)

@@ -1,20 +1,58 @@
 #!/usr/bin/env bash
 # Prints the browser bundle's size, raw and gzip -9, as served from target/site/pkg
-# after `cargo leptos build --release`. With a second site directory (another commit's
-# build), prints both and the difference.
+# after `cargo leptos build --release --split`: every file, then what a signed-in
+# customer's first page (the Overview) loads (the main module, its JavaScript, the
+# split loader and the pieces the split manifest lists for the Overview's route),
+# then everything. With a second site directory (another commit's build), prints
+# both and the difference in what the first page loads.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-sizes() {
+
+gz() { gzip -9 -c "$1" | wc -c; }
+
+# The files the Overview's first load fetches, one per line.
+first_page_files() {
   local pkg="$1"
-  for f in "$pkg"/billing.wasm "$pkg"/billing.js "$pkg"/billing.css; do
-    printf '%-40s raw %9d  gzip %9d\n' "$f" "$(stat -c %s "$f")" "$(gzip -9 -c "$f" | wc -c)"
-  done
+  printf '%s\n' "$pkg/billing.wasm" "$pkg/billing.js"
+  if [ -f "$pkg/__wasm_split_manifest.json" ]; then
+    ls "$pkg"/__wasm_split*.js
+    # The Overview's route is the lazy function `__overview_view_<hash>` (ui/mod.rs).
+    python3 - "$pkg" <<'EOF'
+import json, sys, pathlib
+pkg = pathlib.Path(sys.argv[1])
+manifest = json.loads((pkg / "__wasm_split_manifest.json").read_text())
+keys = [k for k in manifest if k.startswith("__overview_view_")]
+if len(keys) != 1:
+    sys.exit(f"the split manifest names {len(keys)} Overview routes: {sorted(manifest)}")
+for module in manifest[keys[0]]:
+    print(pkg / f"{module}.wasm")
+EOF
+  fi
 }
+
+sizes() {
+  local pkg="$1" raw=0 zipped=0 f r g
+  printf '%s\n' "$pkg"
+  for f in "$pkg"/*.wasm "$pkg"/*.js "$pkg"/billing.css; do
+    printf '  %-52s raw %9d  gzip %9d\n' "$(basename "$f")" "$(stat -c %s "$f")" "$(gz "$f")"
+  done
+  while read -r f; do
+    r=$(stat -c %s "$f"); g=$(gz "$f")
+    raw=$((raw + r)); zipped=$((zipped + g))
+  done < <(first_page_files "$pkg")
+  printf '  %-52s raw %9d  gzip %9d\n' "first page (Overview): wasm + js" "$raw" "$zipped"
+  FIRST_GZIP=$zipped
+  raw=0; zipped=0
+  for f in "$pkg"/*.wasm "$pkg"/*.js; do
+    raw=$((raw + $(stat -c %s "$f"))); zipped=$((zipped + $(gz "$f")))
+  done
+  printf '  %-52s raw %9d  gzip %9d\n' "all pages: wasm + js" "$raw" "$zipped"
+}
+
 here="${1:-$root/target/site/pkg}"
 sizes "$here"
 if [ $# -ge 2 ]; then
+  a=$FIRST_GZIP
   sizes "$2"
-  a=$(gzip -9 -c "$here/billing.wasm" | wc -c)
-  b=$(gzip -9 -c "$2/billing.wasm" | wc -c)
-  printf 'wasm gzip difference (first - second): %d bytes\n' $((a - b))
+  printf 'first page gzip difference (first - second): %d bytes\n' $((a - FIRST_GZIP))
 fi

@@ -13,6 +13,8 @@ async function signedIn(page: Page, email: string) {
   await signIn(page, email);
   await expect(page).toHaveURL(/\/billing$/);
   await hydrated(page);
+  // The Overview's own piece of the bundle has arrived once its heading shows.
+  await expect(page.getByRole("heading", { name: "Overview", exact: true })).toBeVisible();
 }
 
 /** Rows of the Payment History table. */

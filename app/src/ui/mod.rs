@@ -79,13 +79,7 @@ fn content_security_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     language::provide();
-    // Effects run only in the browser, after hydration: the mark tells end-to-end tests
-    // (and anyone debugging) that the page is live.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "");
-        }
-    });
+    // `frontend` marks `<body data-hydrated>` once the page, lazy pieces included, is live.
     view! {
         <Pages />
     }
@@ -150,10 +144,52 @@ macro_rules! lazy_pages {
             }
 
             fn view(_this: Self) -> AnyView {
+                #[cfg(feature = "ssr")]
+                preload_piece(stringify!($route));
                 view! { <$($page)::+ /> }.into_any()
             }
         }
     )*};
+}
+
+/// Adds to the head a preload of every file of this route's piece of the bundle, as the
+/// split manifest lists them, so the browser fetches them while the main module
+/// downloads rather than after it starts. (Leptos 0.8.23 means to do this itself, but
+/// its integration reads the manifest outside the app's reactive owner and finds none.)
+#[cfg(feature = "ssr")]
+fn preload_piece(route: &str) {
+    use leptos_meta::Link;
+    // `#[lazy_route]` names the piece `__<route in snake case>_view_<hash>`.
+    let mut key = String::from("__");
+    for (i, c) in route.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            key.push('_');
+        }
+        key.push(c.to_ascii_lowercase());
+    }
+    key.push_str("_view_");
+    let Some(manifest) = use_context::<leptos::WasmSplitManifest>() else {
+        return; // a build without --split
+    };
+    manifest.0.with_value(|(pkg, pieces, loader)| {
+        let files = pieces
+            .iter()
+            .filter(|(name, _)| name.starts_with(&key))
+            .flat_map(|(_, files)| files);
+        for file in files {
+            let _ = view! {
+                <Link
+                    rel="preload"
+                    href=format!("{pkg}/{file}.wasm")
+                    as_="fetch"
+                    type_="application/wasm"
+                    crossorigin="anonymous"
+                />
+            }
+            .to_html();
+        }
+        let _ = view! { <Link rel="modulepreload" href=format!("{pkg}/{loader}") /> }.to_html();
+    });
 }
 
 lazy_pages! {
