@@ -80,6 +80,8 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     language::provide();
     // `frontend` marks `<body data-hydrated>` once the page, lazy pieces included, is live.
+    #[cfg(feature = "ssr")]
+    provide_context(Preloaded::default());
     view! {
         <Pages />
     }
@@ -152,13 +154,27 @@ macro_rules! lazy_pages {
     )*};
 }
 
+/// The pieces whose preloads this response holds already: the router may draw a page's
+/// view more than once while it renders a request.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Default)]
+struct Preloaded(std::sync::Arc<std::sync::Mutex<std::collections::HashSet<&'static str>>>);
+
 /// Adds to the head a preload of every file of this route's piece of the bundle, as the
 /// split manifest lists them, so the browser fetches them while the main module
 /// downloads rather than after it starts. (Leptos 0.8.23 means to do this itself, but
 /// its integration reads the manifest outside the app's reactive owner and finds none.)
 #[cfg(feature = "ssr")]
-fn preload_piece(route: &str) {
+fn preload_piece(route: &'static str) {
     use leptos_meta::Link;
+    if let Some(Preloaded(done)) = use_context::<Preloaded>() {
+        let mut done = done
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !done.insert(route) {
+            return;
+        }
+    }
     // `#[lazy_route]` names the piece `__<route in snake case>_view_<hash>`.
     let mut key = String::from("__");
     for (i, c) in route.chars().enumerate() {
