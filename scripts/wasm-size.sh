@@ -31,22 +31,23 @@ EOF
 }
 
 sizes() {
-  local pkg="$1" raw=0 zipped=0 f r g
+  local pkg="$1" raw=0 zipped=0 all_raw=0 all_zipped=0 f
+  local -A raw_of=() gzip_of=()
   printf '%s\n' "$pkg"
+  # Each file measured once; the totals below add up these figures.
   for f in "$pkg"/*.wasm "$pkg"/*.js "$pkg"/billing.css; do
-    printf '  %-52s raw %9d  gzip %9d\n' "$(basename "$f")" "$(stat -c %s "$f")" "$(gz "$f")"
+    raw_of[$f]=$(stat -c %s "$f"); gzip_of[$f]=$(gz "$f")
+    printf '  %-52s raw %9d  gzip %9d\n' "$(basename "$f")" "${raw_of[$f]}" "${gzip_of[$f]}"
+    if [[ $f != *.css ]]; then
+      all_raw=$((all_raw + raw_of[$f])); all_zipped=$((all_zipped + gzip_of[$f]))
+    fi
   done
   while read -r f; do
-    r=$(stat -c %s "$f"); g=$(gz "$f")
-    raw=$((raw + r)); zipped=$((zipped + g))
+    raw=$((raw + raw_of[$f])); zipped=$((zipped + gzip_of[$f]))
   done < <(first_page_files "$pkg")
   printf '  %-52s raw %9d  gzip %9d\n' "first page (Overview): wasm + js" "$raw" "$zipped"
+  printf '  %-52s raw %9d  gzip %9d\n' "all pages: wasm + js" "$all_raw" "$all_zipped"
   FIRST_GZIP=$zipped
-  raw=0; zipped=0
-  for f in "$pkg"/*.wasm "$pkg"/*.js; do
-    raw=$((raw + $(stat -c %s "$f"))); zipped=$((zipped + $(gz "$f")))
-  done
-  printf '  %-52s raw %9d  gzip %9d\n' "all pages: wasm + js" "$raw" "$zipped"
 }
 
 here="${1:-$root/target/site/pkg}"
