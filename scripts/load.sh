@@ -26,7 +26,7 @@ fi
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 if [ "${LOAD_BUILD:-1}" != 0 ] || [ ! -x target/release/server ]; then
   say "release build"
-  cargo leptos build --release --split
+  bash scripts/release-build.sh
 fi
 
 data="$(mktemp -d)"

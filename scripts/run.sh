@@ -6,7 +6,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source scripts/tools.sh
 
-cargo leptos build --release --split
+bash scripts/release-build.sh
 
 export DATA_DIR="${DATA_DIR:-$root/data}"
 export LEPTOS_OUTPUT_NAME=billing

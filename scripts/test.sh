@@ -28,6 +28,15 @@ source scripts/tools.sh
 # A test run builds each crate once: incremental caches (tens of GB here) buy nothing
 # and have filled the disk. Set CARGO_INCREMENTAL=1 to keep them.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+# Leptos reads the bundle's name when it is compiled (without it the page asks for
+# `billing_bg.wasm`); cargo-leptos sets it for its own builds. Set here for every phase,
+# so the test build's server (which Playwright runs, below) names the bundle that ships
+# and the phases share one compile.
+export LEPTOS_OUTPUT_NAME=billing
+# Erased views, as in every build cargo-leptos makes (`always-erase-components`): the
+# server's HTML must be the markup the shipped bundle hydrates; a server without them
+# renders views the erased bundle cannot hydrate (a panic in tachys' hydration).
+export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
 step "formatting"
 cargo fmt --all -- --check
 
@@ -60,13 +69,18 @@ for binary in "${app_tests[@]}"; do
   (cd app && BILLING_TEST_DB=postgres "$binary" --quiet)
 done
 
-step "release build"
-cargo leptos build --release --split
+step "release build of the browser bundle"
+# The browser gets the release bundle, split by page, as shipped. The server the suite
+# talks to is the test build's own `target/debug/server` (cargo test built it above for
+# server/tests/proofs.rs): a release server would compile the whole server graph a
+# second time (about 12 minutes here) to run the same code. The server's speed is
+# measured by the benches and scripts/load.sh on a release build, not by this suite.
+bash scripts/release-build.sh --frontend-only
 # What a customer's first page loads of the bundle, and all of it (docs/benchmarks.md).
 bash scripts/wasm-size.sh | tail -n 2
 
 step "end-to-end: Playwright in Chromium"
-(cd end2end && npx playwright test)
+(cd end2end && E2E_PROFILE=debug npx playwright test)
 
 end_phase
 phase_name=""
