@@ -16,6 +16,12 @@ mod usage_api;
 use clap::Parser;
 use std::process::ExitCode;
 
+// A page's render allocates and frees many small strings and boxed views across the
+// runtime's threads; under load glibc's malloc took about a fifth of the server's CPU
+// (perf, docs/benchmarks.md "Pages under load"). mimalloc's per-thread free lists suit it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
