@@ -15,11 +15,13 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # The tools are build helpers, not the product: compile them without cargo-leptos's
 # fat LTO and single codegen unit (which keep one of two cores busy for most of the
-# install), so a new machine reaches its first build sooner. Config overrides the
-# installed crate's own [profile.release].
+# install), and at opt-level 1, so a new machine reaches its first build sooner. Config
+# overrides the installed crate's own [profile.release]. Measured (docs/benchmarks.md):
+# cargo-leptos installs in 638 s at opt-level 1 against 722 s at 3, and builds the same
+# bundle, byte for byte, in the same time (its work is waiting on wasm-opt).
 fast_install() {
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install "$@"
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 cargo install "$@"
 }
 
 # Installs Debian packages (as root, or through sudo). load.sh uses it too.
@@ -36,7 +38,7 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 18 minutes, once per machine)"
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 11 minutes, once per machine)"
   fast_install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
 fi
 

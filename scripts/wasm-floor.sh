@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The framework's floor for our first page's wasm (issue 13): builds scripts/wasm-floor,
+# the smallest app shaped like the Overview (router, title, one server function's reply
+# through a resource under Suspense, a click), with the workspace's versions (its
+# Cargo.lock), the wasm-release profile, erased views, and the wasm-bindgen and wasm-opt
+# steps cargo-leptos runs on ours (-Oz, the same features); then prints its size beside
+# what our first page loads (scripts/wasm-size.sh, from the last release build). What
+# lies between the two is ours: our code and the libraries it brings.
+#
+#   bash scripts/wasm-floor.sh
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source scripts/tools.sh >/dev/null
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
+floor="$root/scripts/wasm-floor"
+target="$root/target/wasm-floor"
+out="$target/out"
+cp Cargo.lock "$floor/Cargo.lock"
+say "building the floor app (release, wasm)"
+RUSTFLAGS="--cfg erase_components" cargo build --quiet --manifest-path "$floor/Cargo.toml" \
+  --target wasm32-unknown-unknown --profile wasm-release --target-dir "$target"
+rm -rf "$out"
+wasm-bindgen --target web --out-dir "$out" \
+  "$target/wasm32-unknown-unknown/wasm-release/wasm_floor.wasm"
+wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  "$out/wasm_floor_bg.wasm" -o "$out/wasm_floor_bg.wasm"
+
+gz() { gzip -9 -c "$1" | wc -c; }
+wasm="$out/wasm_floor_bg.wasm" js="$out/wasm_floor.js"
+raw=$(( $(stat -c %s "$wasm") + $(stat -c %s "$js") ))
+zipped=$(( $(gz "$wasm") + $(gz "$js") ))
+printf '  %-52s raw %9d  gzip %9d\n' "the floor: wasm + js" "$raw" "$zipped"
+if [ -f target/site/pkg/billing.wasm ]; then
+  bash scripts/wasm-size.sh | tail -2
+else
+  echo "  (no release build in target/site: run scripts/release-build.sh for our figures)"
+fi
