@@ -4,22 +4,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-
-# On a new machine the tools (cargo-leptos above all) take as long to compile as the
-# app, and neither keeps both cores busy all the time: compile the app beside them
-# (cargo alone can), and let cargo-leptos then split, bind and optimise it. Measured in
-# docs/benchmarks.md ("Build and test times").
-mkdir -p target
-echo "==> compiling the app (release) beside the tools; its log: target/release-compile.log" >&2
-bash scripts/release-build.sh --compile-only >target/release-compile.log 2>&1 &
-compile=$!
-trap 'pkill -P "$compile" 2>/dev/null; kill "$compile" 2>/dev/null || true' EXIT
 source scripts/tools.sh
-if ! wait "$compile"; then
-  tail -n 40 target/release-compile.log >&2
-  exit 1
-fi
-trap - EXIT
 
 bash scripts/release-build.sh
 
