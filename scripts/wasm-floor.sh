@@ -18,6 +18,13 @@ floor="$root/scripts/wasm-floor"
 target="$root/target/wasm-floor"
 out="$target/out"
 cp Cargo.lock "$floor/Cargo.lock"
+# Its own [profile.wasm-release] (a package outside the workspace cannot inherit one)
+# must stay the workspace's, or the two figures are not comparable.
+profile() { sed -n '/^\[profile\.wasm-release\]/,/^$/p' "$1"; }
+if ! diff <(profile Cargo.toml) <(profile "$floor/Cargo.toml") >/dev/null; then
+  echo "scripts/wasm-floor/Cargo.toml's [profile.wasm-release] differs from Cargo.toml's" >&2
+  exit 1
+fi
 say "building the floor app (release, wasm)"
 RUSTFLAGS="--cfg erase_components" cargo build --quiet --manifest-path "$floor/Cargo.toml" \
   --target wasm32-unknown-unknown --profile wasm-release --target-dir "$target"
