@@ -50,13 +50,25 @@ impl Db {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and runs every
     /// pending migration.
     pub async fn connect(url: &str) -> Result<Db, DbErr> {
+        let sqlite = url.starts_with("sqlite");
         let mut options = ConnectOptions::new(url.to_owned());
+        // sqlx pings every connection it takes from the pool unless told otherwise: one
+        // more round trip per statement (on SQLite a hand-off to the connection's worker
+        // thread and back). A SQLite file cannot drop a connection, so never ping it; a
+        // PostgreSQL connection idle for a while may have been cut by the server or a
+        // proxy, so ping only those.
+        if sqlite {
+            options.test_before_acquire(false);
+        } else {
+            options.test_before_acquire_if_idle_for(Duration::from_secs(30));
+        }
         options
             .sqlx_logging(false)
             .acquire_timeout(Duration::from_secs(30))
-            .max_connections(if url.starts_with("sqlite") { 8 } else { 16 })
+            .max_connections(if sqlite { 8 } else { 16 })
             // WAL lets readers run beside the writer; FULL makes each commit durable
-            // before it is acknowledged; foreign keys are off by default in SQLite.
+            // before it is acknowledged; foreign keys are off by default in SQLite. (The
+            // SQLite itself is built with a fixed plan per statement: .cargo/config.toml.)
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
