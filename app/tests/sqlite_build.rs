@@ -13,7 +13,7 @@ async fn sqlite_keeps_one_plan_per_statement() {
     let t = TestDb::sqlite().await;
     let conn = t.db.conn();
     let found = conn
-        .query_one(Statement::from_string(
+        .query_one_raw(Statement::from_string(
             conn.get_database_backend(),
             "SELECT compile_options FROM pragma_compile_options \
              WHERE compile_options = 'ENABLE_QPSG'",
