@@ -36,6 +36,16 @@ test("a customer's first page fetches only its own piece of the bundle; the dial
   await expect(first.getByRole("heading", { name: "Overview", exact: true })).toBeVisible();
 
   expect(bundle.pieces()).toEqual([expect.stringMatching(/^split___overview_view_\d+\.wasm$/)]);
+  // The server named the piece's files in the head, so the browser fetched them as
+  // preloads (initiator "link") beside the main module, not later from the split
+  // loader (initiator "fetch").
+  const initiators = await first.evaluate(() =>
+    performance
+      .getEntriesByType("resource")
+      .filter((e) => /\/split___overview_view_\d+\.wasm$/.test(e.name))
+      .map((e) => (e as PerformanceResourceTiming).initiatorType),
+  );
+  expect(initiators).toEqual(["link"]);
   const firstPage = await bundle.gzipBytes();
   console.log(`first page (Overview): ${bundle.count()} files, ${firstPage} bytes gzip -9`);
   // A guard against regressions a little above today's figure (476 KB; docs/benchmarks.md),

@@ -164,9 +164,14 @@ struct Preloaded(std::sync::Arc<std::sync::Mutex<std::collections::HashSet<&'sta
 /// split manifest lists them, so the browser fetches them while the main module
 /// downloads rather than after it starts. (Leptos 0.8.23 means to do this itself, but
 /// its integration reads the manifest outside the app's reactive owner and finds none.)
+///
+/// One inline script that adds the `<link>`s, not a `<Link>` per file: a history page's
+/// piece is 117 files, and drawing each through leptos_meta cost a fifth of the page's
+/// render (docs/benchmarks.md, "Pages under load"). The script is written once per
+/// route and kept: the manifest does not change while the server runs.
 #[cfg(feature = "ssr")]
 fn preload_piece(route: &'static str) {
-    use leptos_meta::Link;
+    use leptos_meta::Script;
     if let Some(Preloaded(done)) = use_context::<Preloaded>() {
         let mut done = done
             .lock()
@@ -175,37 +180,47 @@ fn preload_piece(route: &'static str) {
             return;
         }
     }
-    // `#[lazy_route]` names the piece `__<route in snake case>_view_<hash>`.
-    let mut key = String::from("__");
-    for (i, c) in route.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            key.push('_');
-        }
-        key.push(c.to_ascii_lowercase());
-    }
-    key.push_str("_view_");
     let Some(manifest) = use_context::<leptos::WasmSplitManifest>() else {
         return; // a build without --split
     };
-    manifest.0.with_value(|(pkg, pieces, loader)| {
-        let files = pieces
-            .iter()
-            .filter(|(name, _)| name.starts_with(&key))
-            .flat_map(|(_, files)| files);
-        for file in files {
-            let _ = view! {
-                <Link
-                    rel="preload"
-                    href=format!("{pkg}/{file}.wasm")
-                    as_="fetch"
-                    type_="application/wasm"
-                    crossorigin="anonymous"
-                />
+    let script = preload_script(route, &manifest);
+    let _ = view! { <Script>{script}</Script> }.to_html();
+}
+
+/// The script that preloads a route's piece (see [`preload_piece`]), made on the first
+/// request for the route and kept.
+#[cfg(feature = "ssr")]
+fn preload_script(route: &'static str, manifest: &leptos::WasmSplitManifest) -> std::sync::Arc<str> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+    static SCRIPTS: LazyLock<Mutex<HashMap<&'static str, Arc<str>>>> = LazyLock::new(Default::default);
+    let mut scripts = SCRIPTS.lock().unwrap_or_else(PoisonError::into_inner);
+    let script = scripts.entry(route).or_insert_with(|| {
+        // `#[lazy_route]` names the piece `__<route in snake case>_view_<hash>`.
+        let mut key = String::from("__");
+        for (i, c) in route.chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                key.push('_');
             }
-            .to_html();
+            key.push(c.to_ascii_lowercase());
         }
-        let _ = view! { <Link rel="modulepreload" href=format!("{pkg}/{loader}") /> }.to_html();
+        key.push_str("_view_");
+        manifest.0.with_value(|(pkg, pieces, loader)| {
+            let files: Vec<&String> = pieces
+                .iter()
+                .filter(|(name, _)| name.starts_with(&key))
+                .flat_map(|(_, files)| files)
+                .collect();
+            // JSON is JavaScript; the splitter's names never hold `</`.
+            let arguments = serde_json::to_string(&(pkg, loader, files)).unwrap_or_default();
+            let function: Vec<&str> = include_str!("preload.js")
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"))
+                .collect();
+            format!("{}(...{arguments})", function.join("\n")).into()
+        })
     });
+    Arc::clone(script)
 }
 
 lazy_pages! {
