@@ -82,6 +82,16 @@ pub fn App() -> impl IntoView {
     // `frontend` marks `<body data-hydrated>` once the page, lazy pieces included, is live.
     #[cfg(feature = "ssr")]
     provide_context(Preloaded::default());
+    // Leptos' integration (leptos_integration_utils 0.8.9) gathers the lazy pieces a
+    // render touched and then adds a leptos_meta `<Link>` per file of theirs to the
+    // head: on some pages only (the Overview and the sign-in page, not Credit History),
+    // and there doubling ours (`preload_piece`), for 18% of the Overview's server work
+    // (docs/benchmarks.md). A gathering context of our own, nearer the pieces, takes
+    // their names instead, so Leptos' loop finds nothing to do and every page gets the
+    // same preloads. (A hidden type of Leptos: an upgrade that changes it fails to
+    // compile here rather than doubling the preloads again unseen.)
+    #[cfg(feature = "ssr")]
+    provide_context(leptos::PrefetchLazyFn::default());
     view! {
         <Pages />
     }
@@ -162,8 +172,8 @@ struct Preloaded(std::sync::Arc<std::sync::Mutex<std::collections::HashSet<&'sta
 
 /// Adds to the head a preload of every file of this route's piece of the bundle, as the
 /// split manifest lists them, so the browser fetches them while the main module
-/// downloads rather than after it starts. (Leptos 0.8.23 means to do this itself, but
-/// its integration reads the manifest outside the app's reactive owner and finds none.)
+/// downloads rather than after it starts. (Leptos' integration means to do this itself,
+/// but reaches the head on some pages only: see `App`.)
 ///
 /// One inline script that adds the `<link>`s, not a `<Link>` per file: a history page's
 /// piece is 117 files, and drawing each through leptos_meta cost a fifth of the page's
