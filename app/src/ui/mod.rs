@@ -200,10 +200,14 @@ fn preload_piece(route: &'static str) {
 /// The script that preloads a route's piece (see [`preload_piece`]), made on the first
 /// request for the route and kept.
 #[cfg(feature = "ssr")]
-fn preload_script(route: &'static str, manifest: &leptos::WasmSplitManifest) -> std::sync::Arc<str> {
+fn preload_script(
+    route: &'static str,
+    manifest: &leptos::WasmSplitManifest,
+) -> std::sync::Arc<str> {
     use std::collections::HashMap;
     use std::sync::{Arc, LazyLock, Mutex, PoisonError};
-    static SCRIPTS: LazyLock<Mutex<HashMap<&'static str, Arc<str>>>> = LazyLock::new(Default::default);
+    static SCRIPTS: LazyLock<Mutex<HashMap<&'static str, Arc<str>>>> =
+        LazyLock::new(Default::default);
     let mut scripts = SCRIPTS.lock().unwrap_or_else(PoisonError::into_inner);
     let script = scripts.entry(route).or_insert_with(|| {
         // `#[lazy_route]` names the piece `__<route in snake case>_view_<hash>`.
