@@ -10,9 +10,11 @@ use app::domain::gateways::Gateways;
 use app::domain::session_store::DbSessionStore;
 use app::ui::{App, shell};
 use axum::Router;
+use axum::handler::Handler;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -41,6 +43,17 @@ pub fn router(
         .with_secure(https)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(7)));
     let routes = generate_route_list(App);
+    // The site's files (the bundle, the stylesheet, the icons) come straight from the
+    // directory; a path that is no file goes on to Leptos (its not-found page). Not
+    // through leptos_axum's `file_and_error_handler` alone: it answers a file under
+    // `Owner::new()`, a child of whatever reactive owner the worker thread last left
+    // current, and applies that owner's `ResponseOptions` to the file, so a file could
+    // go out with another request's status and headers (a 403 and its nonce: 4 of 2,000
+    // stylesheet requests beside a run of 403 pages; in the browser, a page's wasm piece
+    // refused and the page dead). Answered here, a file has no owner at all.
+    let site = ServeDir::new(&*leptos_options.site_root)
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(leptos_axum::file_and_error_handler(shell).with_state(leptos_options.clone()));
     let pages = Router::new()
         .leptos_routes_with_context(
             &leptos_options,
@@ -59,7 +72,7 @@ pub fn router(
                 move || shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback_service(site)
         .with_state(leptos_options)
         .merge(export::router(db.clone()))
         .merge(payments::returns(db.clone(), gateways.clone()))
@@ -204,4 +217,62 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     })
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::config::PaymentSettings;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    /// A worker thread can be left with a page's reactive owner current after rendering
+    /// it. A file answered on that thread must not take that page's status (here a
+    /// refusal) or headers: it once did, through leptos_axum's file handler.
+    #[tokio::test]
+    async fn a_site_file_never_takes_a_page_s_status() {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::create_dir(site.path().join("pkg")).unwrap();
+        std::fs::write(site.path().join("pkg/piece.wasm"), b"\0asm\x01\0\0\0").unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", data.path().join("t.db").display());
+        let db = Db::connect(&url).await.unwrap();
+        let options = LeptosOptions::builder()
+            .output_name("billing")
+            .site_root(site.path().to_str().unwrap())
+            .build();
+        let public_url = "http://127.0.0.1:3000";
+        let payments = PaymentSettings::read(public_url, &|name| {
+            (name == "PAYMENT_SANDBOX").then(|| "on".into())
+        });
+        let app = router(
+            db,
+            options,
+            false,
+            false,
+            payments.gateways(public_url),
+            Thresholds::default(),
+            None,
+        );
+
+        let page = Owner::new();
+        page.set();
+        let refused = leptos_axum::ResponseOptions::default();
+        refused.set_status(StatusCode::FORBIDDEN);
+        provide_context(refused);
+
+        let file = Request::get("/pkg/piece.wasm").body(Body::empty()).unwrap();
+        let response = app.clone().oneshot(file).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        // A path that is no file still reaches the app's not-found page.
+        let missing = Request::get("/pkg/nothing.wasm")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(missing).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        page.unset();
+    }
 }
