@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The server's work per page, in instructions (issue 13, "Pages under load"): the
+# release server under valgrind's callgrind on a fresh SQLite database holding one
+# Vietnamese customer with RENDER_ROWS (1,000,000) ledger rows; per page, 20 signed-in
+# requests to warm up, then RENDER_REQUESTS (100) counted, one at a time. Instructions
+# do not move with whatever else the machine runs, as requests/s do (scripts/load.sh),
+# so two builds can be compared on a busy machine; on one machine the same binary
+# repeated within 4–8% (tokio's and sqlx's threads hand work over differently from run
+# to run). Not part of the test command. Installs valgrind if missing.
+#
+#   bash scripts/render-cost.sh
+#   RENDER_BIN=/tmp/server-before bash scripts/render-cost.sh   # another build, same pages
+#   LOAD_BUILD=0 bash scripts/render-cost.sh                    # the release build as it is
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+rows="${RENDER_ROWS:-1000000}"
+requests="${RENDER_REQUESTS:-100}"
+addr="${RENDER_ADDR:-127.0.0.1:3301}"
+
+source scripts/tools.sh
+if ! command -v valgrind >/dev/null 2>&1; then
+  say "installing valgrind from Debian's packages"
+  apt_install valgrind
+fi
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+if [ "${LOAD_BUILD:-1}" != 0 ] || [ ! -x target/release/server ]; then
+  say "release build"
+  bash scripts/release-build.sh
+fi
+server="${RENDER_BIN:-$root/target/release/server}"
+
+data="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  rm -rf "$data"
+}
+trap cleanup EXIT
+export DATA_DIR="$data" LEPTOS_OUTPUT_NAME=billing LEPTOS_SITE_ROOT="$root/target/site"
+export LEPTOS_SITE_ADDR="$addr" PAYMENT_SANDBOX=on
+email="load@example.com"
+password="load-password"
+
+say "a customer with $rows ledger rows"
+NEW_USER_PASSWORD="$password" "$server" create-user --email "$email" --role customer \
+  --country VN --currency VND --time-zone Asia/Ho_Chi_Minh >/dev/null
+"$server" seed-history --email "$email" --rows "$rows"
+
+pages=(
+  "/billing"
+  "/billing/history"
+  "/billing/history?service=ai_inference&status=success&from=2026-01-01&to=2026-03-31"
+)
+results=()
+for page in "${pages[@]}"; do
+  say "$page: $requests requests under callgrind"
+  # Counting starts switched off (`--instr-atstart=no`): start-up, the sign-in and the
+  # warm-up are not counted.
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$data/callgrind.%p" \
+    "$server" serve >"$data/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 300); do
+    curl -sf "http://$addr/healthz" >/dev/null && break
+    sleep 0.5
+  done
+  cookie="$(curl -s -o /dev/null -D - -H "Origin: http://$addr" \
+    --data-urlencode "email=$email" --data-urlencode "password=$password" \
+    "http://$addr/rpc/sign_in" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(billing_session=[^;]*\).*/\1/p')"
+  [ -n "$cookie" ] || { echo "sign-in failed" >&2; exit 1; }
+  curl -sf -H "Cookie: $cookie" "http://$addr/billing/history" | grep -q "TU-SEED" ||
+    { echo "the signed-in history page did not show the seeded rows" >&2; exit 1; }
+  for _ in $(seq 1 20); do curl -sf -o /dev/null -H "Cookie: $cookie" "http://$addr$page"; done
+  callgrind_control -i on "$server_pid" >/dev/null
+  for _ in $(seq 1 "$requests"); do curl -sf -o /dev/null -H "Cookie: $cookie" "http://$addr$page"; done
+  callgrind_control -i off "$server_pid" >/dev/null
+  callgrind_control -d "$server_pid" >/dev/null
+  kill "$server_pid"
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+  total=$(awk '/^(totals|summary):/ {s += $2} END {print s}' "$data"/callgrind.*.1)
+  results+=("| \`$page\` | $(( total / requests )) |")
+  rm -f "$data"/callgrind.*
+done
+
+printf '\n%s rows, %s requests per page, %s\n\n' "$rows" "$requests" "$server"
+echo "| page | instructions per request |"
+echo "|---|---:|"
+printf '%s\n' "${results[@]}"
