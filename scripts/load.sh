@@ -24,53 +24,12 @@ if ! command -v wrk >/dev/null 2>&1; then
   say "installing wrk from Debian's packages"
   apt_install wrk
 fi
-export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
-if [ "${LOAD_BUILD:-1}" != 0 ] || [ ! -x target/release/server ]; then
-  say "release build"
-  bash scripts/release-build.sh
-fi
-
-data="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  rm -rf "$data"
-}
-trap cleanup EXIT
-export DATA_DIR="$data"
-[ -n "${LOAD_DATABASE_URL:-}" ] && export DATABASE_URL="$LOAD_DATABASE_URL"
-export LEPTOS_OUTPUT_NAME=billing
-export LEPTOS_SITE_ROOT="$root/target/site"
-export LEPTOS_SITE_ADDR="$addr"
-# The built-in gateway sandboxes: the pages measured are the same with real gateways.
-export PAYMENT_SANDBOX=on
-server="$root/target/release/server"
-email="load@example.com"
-password="load-password"
-
-say "a customer with $rows ledger rows"
-NEW_USER_PASSWORD="$password" "$server" create-user --email "$email" --role customer \
-  --country VN --currency VND --time-zone Asia/Ho_Chi_Minh >/dev/null
-seed_start=$SECONDS
-"$server" seed-history --email "$email" --rows "$rows"
-echo "seeded in $((SECONDS - seed_start)) s"
-"$server" audit --email "$email"
+source scripts/seeded-customer.sh
 
 "$server" serve >"$data/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 100); do
-  curl -sf "http://$addr/healthz" >/dev/null && break
-  sleep 0.2
-done
-
-# Sign in as the browser does (the server function, with our Origin); keep the cookie.
-cookie="$(curl -s -o /dev/null -D - -H "Origin: http://$addr" \
-  --data-urlencode "email=$email" --data-urlencode "password=$password" \
-  "http://$addr/rpc/sign_in" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(billing_session=[^;]*\).*/\1/p')"
-[ -n "$cookie" ] || { echo "sign-in failed" >&2; exit 1; }
-# The page must be the customer's, not the sign-in page.
-curl -sf -H "Cookie: $cookie" "http://$addr/billing/history" | grep -q "TU-SEED" ||
-  { echo "the signed-in history page did not show the seeded rows" >&2; exit 1; }
+wait_for_server
+sign_in
 
 pages=(
   "/healthz"

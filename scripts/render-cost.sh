@@ -23,29 +23,8 @@ if ! command -v valgrind >/dev/null 2>&1; then
   say "installing valgrind from Debian's packages"
   apt_install valgrind
 fi
-export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
-if [ "${LOAD_BUILD:-1}" != 0 ] || [ ! -x target/release/server ]; then
-  say "release build"
-  bash scripts/release-build.sh
-fi
-server="${RENDER_BIN:-$root/target/release/server}"
-
-data="$(mktemp -d)"
-server_pid=""
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  rm -rf "$data"
-}
-trap cleanup EXIT
-export DATA_DIR="$data" LEPTOS_OUTPUT_NAME=billing LEPTOS_SITE_ROOT="$root/target/site"
-export LEPTOS_SITE_ADDR="$addr" PAYMENT_SANDBOX=on
-email="load@example.com"
-password="load-password"
-
-say "a customer with $rows ledger rows"
-NEW_USER_PASSWORD="$password" "$server" create-user --email "$email" --role customer \
-  --country VN --currency VND --time-zone Asia/Ho_Chi_Minh >/dev/null
-"$server" seed-history --email "$email" --rows "$rows"
+server="${RENDER_BIN:-}"
+source scripts/seeded-customer.sh
 
 pages=(
   "/billing"
@@ -60,16 +39,8 @@ for page in "${pages[@]}"; do
   valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$data/callgrind.%p" \
     "$server" serve >"$data/server.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 300); do
-    curl -sf "http://$addr/healthz" >/dev/null && break
-    sleep 0.5
-  done
-  cookie="$(curl -s -o /dev/null -D - -H "Origin: http://$addr" \
-    --data-urlencode "email=$email" --data-urlencode "password=$password" \
-    "http://$addr/rpc/sign_in" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(billing_session=[^;]*\).*/\1/p')"
-  [ -n "$cookie" ] || { echo "sign-in failed" >&2; exit 1; }
-  curl -sf -H "Cookie: $cookie" "http://$addr/billing/history" | grep -q "TU-SEED" ||
-    { echo "the signed-in history page did not show the seeded rows" >&2; exit 1; }
+  wait_for_server
+  sign_in
   for _ in $(seq 1 20); do curl -sf -o /dev/null -H "Cookie: $cookie" "http://$addr$page"; done
   callgrind_control -i on "$server_pid" >/dev/null
   for _ in $(seq 1 "$requests"); do curl -sf -o /dev/null -H "Cookie: $cookie" "http://$addr$page"; done
