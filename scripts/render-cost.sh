@@ -11,6 +11,8 @@
 #   bash scripts/render-cost.sh
 #   RENDER_BIN=/tmp/server-before bash scripts/render-cost.sh   # another build, same pages
 #   LOAD_BUILD=0 bash scripts/render-cost.sh                    # the release build as it is
+#   RENDER_KEEP=/tmp/profiles bash scripts/render-cost.sh       # keep each page's profile
+#                                                               # (callgrind_annotate reads it)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -51,6 +53,10 @@ for page in "${pages[@]}"; do
   server_pid=""
   total=$(awk '/^(totals|summary):/ {s += $2} END {print s}' "$data"/callgrind.*.1)
   results+=("| \`$page\` | $(( total / requests )) |")
+  if [ -n "${RENDER_KEEP:-}" ]; then
+    mkdir -p "$RENDER_KEEP"
+    cp "$data"/callgrind.*.1 "$RENDER_KEEP/$(tr -c 'a-z0-9\n' '_' <<<"${page#/}").callgrind"
+  fi
   rm -f "$data"/callgrind.*
 done
 

@@ -856,6 +856,22 @@ async fn compare(db: &Db, account: &str, refs: &[String], model: &Model) -> Resu
             (s.period_start, s.period_end)
         ));
     }
+    // The header's one-statement read (`account::standing`) says what the reads above
+    // say.
+    let standing = app::domain::account::standing(db.conn(), account, Currency::Vnd)
+        .await
+        .map_err(|e| e.to_string())?;
+    let read = (
+        &standing.balances,
+        standing.grace_until,
+        standing.owed_minor,
+    );
+    if read != (&balances, grace, owed) {
+        return Err(format!(
+            "standing {standing:?}, separate reads {:?}",
+            (&balances, grace, owed)
+        ));
+    }
     Ok(())
 }
 

@@ -592,7 +592,10 @@ async fn an_unpaid_renewal_gets_grace_is_retried_when_credit_arrives_then_falls_
         assert_eq!(grace.until, "2027-01-04 00:00");
         assert_eq!(grace.shortfall, vnd(150_000));
         assert_eq!(
-            plan::grace_until(db.conn(), id).await.unwrap(),
+            app::domain::account::standing(db.conn(), id, Currency::Vnd)
+                .await
+                .unwrap()
+                .grace_until,
             Some(t(2027, 1, 4))
         );
         assert!(matches!(
@@ -656,7 +659,8 @@ async fn an_unpaid_renewal_gets_grace_is_retried_when_credit_arrives_then_falls_
         1,
         "only the upgrade was ever charged"
     );
-    assert_eq!(plan::grace_until(db.conn(), &never).await.unwrap(), None);
+    let standing = app::domain::account::standing(db.conn(), &never, Currency::Vnd).await;
+    assert_eq!(standing.unwrap().grace_until, None);
     for id in [&paid_later, &never] {
         audit_clean(db, id).await;
     }

@@ -12,30 +12,26 @@ use super::server;
 /// The signed-in user and their balances, or `None` when nobody is signed in.
 #[server(prefix = "/rpc", endpoint = "viewer")]
 pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
-    use crate::domain::{ledger, plan, reversal, settings::LocalTime};
+    use crate::domain::{account, settings::LocalTime};
     use crate::model::session::Role;
     let call = server::Call::begin().await?;
     let Some(user) = call.user().await? else {
         return Ok(None);
     };
+    // One read for the header's figures (`account::standing`), not three.
     let (balances, grace, owed) = match call.account_of(&user).await? {
-        Some((acct, currency)) => (
-            Some(
-                ledger::balances(call.db.conn(), &acct.id, currency)
-                    .await
-                    .map_err(server::internal)?,
-            ),
-            plan::grace_until(call.db.conn(), &acct.id)
+        Some((acct, currency)) => {
+            let standing = account::standing(call.db.conn(), &acct.id, currency)
                 .await
-                .map_err(server::internal)?,
-            Some(
-                reversal::owed(call.db.conn(), &acct.id)
-                    .await
-                    .map_err(server::internal)?,
+                .map_err(server::internal)?;
+            (
+                Some(standing.balances),
+                standing.grace_until,
+                Some(standing.owed_minor)
+                    .filter(|minor| *minor > 0)
+                    .map(|minor| crate::model::money::Money::from_minor(minor, currency)),
             )
-            .filter(|minor| *minor > 0)
-            .map(|minor| crate::model::money::Money::from_minor(minor, currency)),
-        ),
+        }
         None => (None, None, None),
     };
     let role = server::role(&user.role)?;

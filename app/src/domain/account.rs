@@ -1,8 +1,8 @@
 //! Billing accounts: opened once per customer with a currency that never changes.
 
 use super::entities::{account, balance, user};
-use crate::model::ledger::Bucket;
-use crate::model::money::Currency;
+use crate::model::ledger::{Balances, Bucket};
+use crate::model::money::{Currency, Money};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
@@ -117,4 +117,70 @@ pub async fn owners<C: ConnectionTrait>(
         }
     }
     Ok(out)
+}
+
+/// What every signed-in page's header shows about an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Standing {
+    pub balances: Balances,
+    /// When an unpaid plan renewal's grace period ends, if one runs.
+    pub grace_until: Option<DateTime<Utc>>,
+    /// What reversed payments left owing, in minor units (0 when nothing is).
+    pub owed_minor: i64,
+}
+
+/// The account's balances, plan grace and amount owed, in one statement of scalar
+/// subqueries. The header is on every page; on SQLite each statement is a hand-off to
+/// sqlx's connection thread and back, and three reads cost three (docs/benchmarks.md,
+/// "Pages under load"). The same values as `ledger::balances`, `plan::grace_until` and
+/// `reversal::owed`, which a test checks.
+pub async fn standing<C: ConnectionTrait>(
+    conn: &C,
+    account_id: &str,
+    currency: Currency,
+) -> Result<Standing, DbErr> {
+    use super::entities::{reversal, subscription};
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    let bucket = |bucket: Bucket| {
+        Query::select()
+            .column(balance::Column::AmountMinor)
+            .from(balance::Entity)
+            .and_where(balance::Column::AccountId.eq(account_id))
+            .and_where(balance::Column::Bucket.eq(bucket.as_str()))
+            .to_owned()
+    };
+    let grace = Query::select()
+        .column(subscription::Column::GraceUntil)
+        .from(subscription::Entity)
+        .and_where(subscription::Column::AccountId.eq(account_id))
+        .to_owned();
+    let owed = Query::select()
+        .expr(Expr::cust(
+            "CAST(COALESCE(SUM(owed_left_minor), 0) AS BIGINT)",
+        ))
+        .from(reversal::Entity)
+        .and_where(reversal::Column::AccountId.eq(account_id))
+        .to_owned();
+    let query = Query::select()
+        .expr_as(bucket(Bucket::TopUp), Alias::new("top_up"))
+        .expr_as(bucket(Bucket::Voucher), Alias::new("voucher"))
+        .expr_as(grace, Alias::new("grace_until"))
+        .expr_as(owed, Alias::new("owed"))
+        .to_owned();
+    let row = conn
+        .query_one(&query)
+        .await?
+        .ok_or_else(|| DbErr::Custom("a select of constants returned no row".into()))?;
+    // An account always has both balance rows (`open`); a missing one reads as zero.
+    let minor = |column: &str| -> Result<i64, DbErr> {
+        Ok(row.try_get::<Option<i64>>("", column)?.unwrap_or(0))
+    };
+    Ok(Standing {
+        balances: Balances {
+            top_up: Money::from_minor(minor("top_up")?, currency),
+            voucher: Money::from_minor(minor("voucher")?, currency),
+        },
+        grace_until: row.try_get("", "grace_until")?,
+        owed_minor: minor("owed")?,
+    })
 }

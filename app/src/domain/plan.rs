@@ -997,17 +997,6 @@ pub async fn renew_account(
     Ok(steps)
 }
 
-/// When an unpaid renewal's grace ends, if the account is in one.
-pub async fn grace_until<C: ConnectionTrait>(
-    conn: &C,
-    account_id: &str,
-) -> Result<Option<DateTime<Utc>>, DbErr> {
-    Ok(subscription::Entity::find_by_id(account_id.to_owned())
-        .one(conn)
-        .await?
-        .and_then(|s| s.grace_until))
-}
-
 /// After credit arrived (a top-up, a voucher): an unpaid renewal is tried again at once.
 pub async fn retry_after_credit(
     db: &Db,
