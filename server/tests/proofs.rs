@@ -248,7 +248,20 @@ async fn crash_round(postgres: bool, round: u32) {
             }
         }));
     }
-    let moment = rand::rng().random_range(150..1_200);
+    // The kill comes at a random moment after the first answer: a round killed before
+    // any charge is acknowledged proves nothing (on a slow machine the first answer
+    // once took longer than a kill at 187 ms from the start).
+    let answered = tokio::time::timeout(Duration::from_secs(30), async {
+        while !sent.lock().await.iter().any(|s| s.2.is_some()) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(
+        answered.is_ok(),
+        "round {round}: no charge answered in 30 s"
+    );
+    let moment = rand::rng().random_range(0..1_050);
     tokio::time::sleep(Duration::from_millis(moment)).await;
     server.kill();
     for c in clients {
@@ -298,7 +311,7 @@ async fn crash_round(postgres: bool, round: u32) {
     );
     assert_chain_whole(&store);
     eprintln!(
-        "crash round {round} ({}): killed after {moment} ms; {acknowledged} acknowledged, {unacknowledged} in flight",
+        "crash round {round} ({}): killed {moment} ms after the first answer; {acknowledged} acknowledged, {unacknowledged} in flight",
         if postgres { "PostgreSQL" } else { "SQLite" }
     );
 }
