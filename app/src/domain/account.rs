@@ -132,8 +132,8 @@ pub struct Standing {
 /// The account's balances, plan grace and amount owed, in one statement of scalar
 /// subqueries. The header is on every page; on SQLite each statement is a hand-off to
 /// sqlx's connection thread and back, and three reads cost three (docs/benchmarks.md,
-/// "Pages under load"). The same values as `ledger::balances`, `plan::grace_until` and
-/// `reversal::owed`, which a test checks.
+/// "Pages under load"). The same values as `ledger::balances`, the subscription row's
+/// `grace_until` and `reversal::owed`, which the ledger's model-based test checks.
 pub async fn standing<C: ConnectionTrait>(
     conn: &C,
     account_id: &str,
