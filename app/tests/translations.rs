@@ -1,13 +1,22 @@
 //! The translations are complete, and the customer's pages take their words from them.
 //!
 //! - every key of `locales/en.json` exists in `vi.json` and `ja.json` (and no other),
-//!   with the same `{{ variables }}`, and no text is empty; English plurals
-//!   (`key_one`/`key_other`) count as one key, as Vietnamese and Japanese have one form;
+//!   with the same `{{ variables }}`, and no text is empty; English's count forms
+//!   (`["u32", ["… minute", 1], ["… minutes", "_"]]`) count as one key, as Vietnamese and
+//!   Japanese have one form;
 //! - no user-facing string literal is left in the customer's UI modules: the words come
 //!   from `t!`/`t_string!`. The operator console (`ops`, `accounts`, `approvals`,
 //!   `audit_log`, `reversals`, `api_keys`, `plan_catalogue`) is written in English only
-//!   (docs/decisions.md) and is not checked.
+//!   (docs/decisions.md) and is not checked;
+//! - a problem a server function sends arrives worded in the reader's language, and a
+//!   count takes its language's form.
 
+use app::i18n::{Locale, td_string};
+use app::model::error::AppError;
+use app::model::problem::Problem;
+use app::model::settings::Language;
+use app::ui::messages;
+use leptos::prelude::{Owner, provide_context};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,7 +43,7 @@ fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Each key (plural suffixes folded) with its text (English's `_other` form).
+/// Each key with its text (for a count's forms, the general one).
 fn keys(language: &str) -> BTreeMap<String, String> {
     let path = root().join("locales").join(format!("{language}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
@@ -57,16 +66,18 @@ fn flatten(value: &Value, prefix: String, out: &mut BTreeMap<String, String>) {
             }
         }
         Value::String(s) => {
-            let (base, form) = match prefix.rsplit_once('_') {
-                Some((base, form @ ("zero" | "one" | "two" | "few" | "many" | "other"))) => {
-                    (base.to_owned(), Some(form))
-                }
-                _ => (prefix.clone(), None),
-            };
-            // Keep the `other` form's text for a plural: it names every variable.
-            if form.is_none() || form == Some("other") || !out.contains_key(&base) {
-                out.insert(base, s.clone());
-            }
+            out.insert(prefix, s.clone());
+        }
+        // A count's forms (leptos_i18n's ranges: an optional number type, then
+        // `[text, count]` pairs, `"_"` for any other count): keep the last form's text,
+        // the general one, which names every variable.
+        Value::Array(forms) => {
+            let text = forms
+                .iter()
+                .filter_map(|form| form.as_array()?.first()?.as_str())
+                .next_back()
+                .unwrap_or_else(|| panic!("{prefix}: a count's forms without text"));
+            out.insert(prefix, text.to_owned());
         }
         other => panic!("{prefix}: a translation is text, not {other}"),
     }
@@ -205,4 +216,71 @@ fn the_customer_pages_have_no_stray_words() {
         "words on a customer page must come from locales/*.json:\n{}",
         stray.join("\n")
     );
+}
+
+/// Serialises `error` as a server function answering a request in `language` does.
+fn sent(language: Option<Language>, error: &AppError) -> String {
+    let owner = Owner::new();
+    owner.with(|| {
+        if let Some(language) = language {
+            let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+            parts.extensions.insert(language);
+            provide_context(parts);
+        }
+        serde_json::to_string(error).expect("serialise")
+    })
+}
+
+#[test]
+fn a_problem_travels_worded_in_the_readers_language() {
+    let error = AppError::Invalid {
+        field: "code".into(),
+        problem: Problem::VoucherEnded,
+    };
+    let vietnamese = "Mã voucher này đã hết hiệu lực.";
+    let japanese = "このクーポンコードは有効期間が終了しています。";
+    let english = "This voucher code is no longer valid.";
+    for (language, words) in [
+        (Some(Language::Vi), vietnamese),
+        (Some(Language::Ja), japanese),
+        (Some(Language::En), english),
+        (None, english),
+    ] {
+        let json = sent(language, &error);
+        assert_eq!(
+            json,
+            serde_json::json!({ "Invalid": { "field": "code", "problem": words } }).to_string()
+        );
+        // The browser reads it back as text to show as it is.
+        let received: AppError = serde_json::from_str(&json).expect("deserialise");
+        assert_eq!(
+            received,
+            AppError::Invalid {
+                field: "code".into(),
+                problem: Problem::Worded(words.into()),
+            }
+        );
+        assert_eq!(
+            messages::problem(Locale::en, &Problem::Worded(words.into())),
+            words,
+            "worded text is shown as it came"
+        );
+    }
+    // The usage API and the logs keep the English `Display` of the typed problem.
+    assert_eq!(error.to_string(), english);
+}
+
+/// English has a form for one and one for every other count (CLDR's rule for whole
+/// numbers); Vietnamese and Japanese have one form (locales/*.json).
+#[test]
+fn a_count_takes_its_languages_form() {
+    let matches = |locale: Locale, n: u64| td_string!(locale, history.count, count = n).to_string();
+    assert_eq!(matches(Locale::en, 0), "0 transactions match");
+    assert_eq!(matches(Locale::en, 1), "1 transaction matches");
+    assert_eq!(matches(Locale::en, 2), "2 transactions match");
+    assert_eq!(matches(Locale::vi, 1), "Có 1 giao dịch phù hợp");
+    assert_eq!(matches(Locale::ja, 1), "該当する取引：1 件");
+    let wait = |n: u32| td_string!(Locale::en, errors.too_many_attempts, count = n).to_string();
+    assert_eq!(wait(1), "Too many attempts, try again in 1 minute.");
+    assert_eq!(wait(15), "Too many attempts, try again in 15 minutes.");
 }

@@ -84,10 +84,12 @@ test.describe("Add credit", () => {
     });
     expect(refused.ok()).toBe(false);
     const body = await refused.text();
+    // Each problem arrives worded in the reader's language (English here), as the page
+    // shows it.
     expect(JSON.parse(body)).toEqual({
       Fields: [
-        { field: "currency", problem: { CurrencyForCountry: { country: "DE", allowed: ["USD", "EUR"] } } },
-        { field: "tax_code", problem: "CompanyTaxCode" },
+        { field: "currency", problem: "Billing in Germany is in USD or EUR." },
+        { field: "tax_code", problem: "A company needs its tax code." },
       ],
     });
     // Corrected, it saves and goes on to the amount.
@@ -210,7 +212,9 @@ test.describe("Add credit", () => {
       headers: { Origin: new URL(page.url()).origin },
     });
     expect(response.status()).toBe(422);
-    expect(JSON.parse(await response.text()).Invalid.problem.Amount).toHaveProperty("BelowMinimum");
+    expect(JSON.parse(await response.text())).toEqual({
+      Invalid: { field: "amount", problem: `The minimum top-up is ${vnd("500000")}.` },
+    });
     expect(await paymentRows(page)).toBe(rows);
   });
 

@@ -55,7 +55,7 @@ pub async fn decide_adjustment(
     if note.chars().count() > 300 {
         return Err(AppError::Invalid {
             field: "note".into(),
-            problem: crate::model::problem::Problem::Other(
+            problem: crate::model::problem::Problem::Worded(
                 "Keep the note to 300 characters.".into(),
             ),
         });
@@ -108,7 +108,7 @@ fn adjustment_error(e: crate::domain::adjustment::AdjustmentError) -> AppError {
         E::AlreadyDecided(_) | E::Expired(_) => AppError::Conflict(sentence(&e)),
         E::WouldGoNegative { .. } | E::CurrencyMismatch { .. } => AppError::Invalid {
             field: "amount".into(),
-            problem: crate::model::problem::Problem::Other(sentence(&e)),
+            problem: crate::model::problem::Problem::Worded(sentence(&e)),
         },
         E::Ledger(_) | E::Db(_) => server::internal(e),
     }

@@ -22,7 +22,7 @@ pub async fn audit_log(filter: AuditFilter) -> Result<AuditPage, AppError> {
     {
         return Err(AppError::Invalid {
             field: "filter".into(),
-            problem: crate::model::problem::Problem::Other(
+            problem: crate::model::problem::Problem::Worded(
                 "A filter is at most 200 characters.".into(),
             ),
         });

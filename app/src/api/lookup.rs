@@ -25,7 +25,7 @@ pub async fn search_accounts(query: String) -> Result<LookupResult, AppError> {
     if query.is_empty() {
         return Err(AppError::Invalid {
             field: "query".into(),
-            problem: crate::model::problem::Problem::Other(
+            problem: crate::model::problem::Problem::Worded(
                 "Enter an email, account id, payment reference, voucher code or tax code.".into(),
             ),
         });
@@ -33,7 +33,7 @@ pub async fn search_accounts(query: String) -> Result<LookupResult, AppError> {
     if query.chars().count() > MAX_LOOKUP_CHARS {
         return Err(AppError::Invalid {
             field: "query".into(),
-            problem: crate::model::problem::Problem::Other(format!(
+            problem: crate::model::problem::Problem::Worded(format!(
                 "A search is at most {MAX_LOOKUP_CHARS} characters."
             )),
         });

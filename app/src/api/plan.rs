@@ -199,7 +199,7 @@ fn plan_error(e: crate::domain::plan::PlanError) -> AppError {
         PlanError::NothingScheduled => Problem::NothingScheduled,
         PlanError::Short(shortfall) => Problem::BalanceShort(shortfall.missing),
         PlanError::PriceChanged(now) => Problem::PriceChanged(now),
-        PlanError::Catalogue(message) => Problem::Other(message),
+        PlanError::Catalogue(message) => Problem::Worded(message),
         e @ (PlanError::Ledger(_) | PlanError::Db(_)) => return server::internal(e),
     };
     AppError::Invalid {

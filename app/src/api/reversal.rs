@@ -27,7 +27,7 @@ pub async fn open_reversal(
     if reason.chars().count() < 10 || reason.chars().count() > 500 {
         return Err(AppError::Invalid {
             field: "reason".into(),
-            problem: crate::model::problem::Problem::Other(
+            problem: crate::model::problem::Problem::Worded(
                 "Write why in 10 to 500 characters (the dispute, the bank's notice).".into(),
             ),
         });
@@ -41,7 +41,7 @@ pub async fn open_reversal(
     {
         return Err(AppError::Invalid {
             field: "reference".into(),
-            problem: crate::model::problem::Problem::Other(
+            problem: crate::model::problem::Problem::Worded(
                 "This account has no payment with this reference.".into(),
             ),
         });
@@ -105,7 +105,7 @@ fn reversal_error(e: crate::domain::reversal::ReversalError) -> AppError {
         E::NoSuchPayment(_) | E::NotFound => AppError::NotFound(sentence),
         E::NotCredited(_) => AppError::Invalid {
             field: "reference".into(),
-            problem: crate::model::problem::Problem::Other(sentence),
+            problem: crate::model::problem::Problem::Worded(sentence),
         },
         E::OwnRequest => AppError::NotAllowed(sentence),
         E::AlreadyDecided(_) => AppError::Conflict(sentence),

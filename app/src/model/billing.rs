@@ -84,7 +84,7 @@ impl FieldError {
 
     /// An operator-console form's message (English).
     pub fn text(field: &str, message: impl Into<String>) -> FieldError {
-        FieldError::new(field, Problem::Other(message.into()))
+        FieldError::new(field, Problem::Worded(message.into()))
     }
 }
 

@@ -1,17 +1,19 @@
-//! What the server tells a customer is wrong with their request, typed, so each page
-//! renders it in the reader's language (`ui::messages`) while the usage API and the
+//! What is wrong with a request, typed, so the UI words it in the reader's language
+//! (`ui::messages`, the one place a problem becomes text) while the usage API and the
 //! logs keep the stable English `Display` below.
 //!
-//! `Other` carries operator-console messages, which are written in English only (the
-//! console is not translated: docs/decisions.md).
+//! A page's server function sends a problem to the browser already worded, as a string
+//! (`ui::messages`' `Serialize`): the browser then needs neither the typed decoding nor
+//! the words of problems it never finds itself (docs/decisions.md, "Problems travel
+//! worded"). It arrives as `Worded`, which also carries operator-console messages,
+//! written in English only (the console is not translated).
 
 use super::history::FilterError;
 use super::money::{Currency, Money};
 use super::top_up::{Gateway, TopUpAmountError};
 use super::voucher::CodeError;
-use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
     // Sign-in.
     #[error("Enter your email.")]
@@ -124,9 +126,10 @@ pub enum Problem {
     #[error("The upgrade now costs {0}, more than you were shown. Check it and confirm again.")]
     PriceChanged(Money),
 
-    /// An operator-console message (English).
+    /// Text already worded: an operator-console message (English), or any problem as
+    /// the browser receives it from the server, in the reader's language.
     #[error("{0}")]
-    Other(String),
+    Worded(String),
 }
 
 fn join(currencies: &[Currency]) -> String {

@@ -61,25 +61,29 @@ pub fn follow(saved: Language) {
     }
 }
 
-/// A choice of language, each written in itself. Choosing one saves it (a cookie, and
-/// the preference when signed in) and reloads the page in it.
+/// A choice of language, each written in itself. Choosing one posts the form to
+/// `choose_language` (a cookie, and the preference when signed in); the server answers a
+/// plain form post by sending the browser back to the page it came from (leptos_axum
+/// redirects to the `Referer`), which then loads in the new language. A form rather than
+/// a server action: a page reload follows anyway, the switcher works before the bundle
+/// has loaded, and the browser's bundle carries no action machinery for it
+/// (docs/benchmarks.md).
 #[component]
 pub fn LanguageSwitcher() -> impl IntoView {
+    use leptos::server_fn::ServerFn;
     let locale = use_locale();
     let current = Language::from(use_locale());
-    let choose = ServerAction::<ChooseLanguage>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = choose.value().get() {
-            super::browser::reload();
-        }
-    });
+    let form = NodeRef::<leptos::html::Form>::new();
     view! {
-        <div class="language-switcher">
+        <form class="language-switcher" method="post" action=ChooseLanguage::PATH node_ref=form>
             <label for="language-switcher" class="visually-hidden">{td_string!(locale, language.label)}</label>
             <select
                 id="language-switcher"
-                on:change=move |ev| {
-                    choose.dispatch(ChooseLanguage { language: event_target_value(&ev) });
+                name="language"
+                on:change=move |_| {
+                    if let Some(form) = form.get_untracked() {
+                        let _ = form.submit();
+                    }
                 }
             >
                 {Language::ALL
@@ -93,6 +97,6 @@ pub fn LanguageSwitcher() -> impl IntoView {
                     })
                     .collect_view()}
             </select>
-        </div>
+        </form>
     }
 }

@@ -1,6 +1,10 @@
 //! Errors in the reader's language: the one place a typed [`AppError`] or [`Problem`]
 //! becomes text on a page. The English `Display` of the same values stays for the
 //! usage API and the logs.
+//!
+//! Also a problem's wire form: the server words it here for whoever asked, so a server
+//! function's error (and a page's hydration data) carries the problem's text in the
+//! reader's language, and the browser reads it back as [`Problem::Worded`].
 
 use crate::i18n::*;
 use crate::model::billing::BillingType;
@@ -10,7 +14,6 @@ use crate::model::money::AmountError;
 use crate::model::problem::Problem;
 use crate::model::settings::DateFormat;
 use crate::model::top_up::{PaymentStatus, TopUpAmountError};
-use crate::model::voucher::CodeError;
 use leptos::prelude::*;
 
 /// A translation as an owned string (plain ones are `&'static str`, others `String`).
@@ -18,6 +21,22 @@ macro_rules! s {
     ($($t:tt)*) => {
         td_string!($($t)*).to_string()
     };
+}
+
+/// On the wire a problem is its text in the language of the request being answered
+/// (English outside one). Only the page's own server functions send it: the usage API
+/// answers with its own English `Display`.
+impl serde::Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let locale = super::language::of_request().locale();
+        serializer.serialize_str(&problem(locale, self))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Problem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <String as serde::Deserialize>::deserialize(deserializer).map(Problem::Worded)
+    }
 }
 
 /// A page's data could not be read: what went wrong, announced.
@@ -54,13 +73,11 @@ pub fn error(locale: Locale, error: &AppError) -> String {
     }
 }
 
-/// One problem with a request, as the page shows it.
+/// One problem with a request, as the page shows it: here those the browser finds
+/// itself (a form's fields, an amount, a date range), which it words in both places.
 pub fn problem(locale: Locale, problem: &Problem) -> String {
     use Problem as P;
     match problem {
-        P::EnterEmail => s!(locale, problems.enter_email),
-        P::EnterPassword => s!(locale, problems.enter_password),
-        P::InvalidEmail => s!(locale, problems.invalid_email),
         P::BillingType => s!(locale, problems.billing_type),
         P::BillingName => s!(locale, problems.billing_name),
         P::BillingEmail => s!(locale, problems.billing_email),
@@ -80,10 +97,6 @@ pub fn problem(locale: Locale, problem: &Problem) -> String {
         P::TaxCodeCharacters => s!(locale, problems.tax_code_characters),
         P::TaxCodeVietnam => s!(locale, problems.tax_code_vietnam),
         P::TaxCodeJapan => s!(locale, problems.tax_code_japan),
-        P::CurrencyLocked(c) => s!(locale, problems.currency_locked, currency = c.code()),
-        P::CountryForCurrency(c) => {
-            s!(locale, problems.country_for_currency, currency = c.code())
-        }
         P::ChooseLanguage => s!(locale, problems.choose_language),
         P::ChooseTimeZone => s!(locale, problems.choose_time_zone),
         P::ChooseDateFormat => s!(locale, problems.choose_date_format),
@@ -95,13 +108,43 @@ pub fn problem(locale: Locale, problem: &Problem) -> String {
             s!(locale, problems.above_maximum, amount = m)
         }
         P::ConfirmNonRefundable => s!(locale, problems.confirm_non_refundable),
+        P::Filter(crate::model::history::FilterError::EndBeforeStart) => {
+            s!(locale, problems.end_before_start)
+        }
+        P::Filter(crate::model::history::FilterError::PageSize) => {
+            s!(locale, problems.page_size)
+        }
+        P::Worded(text) => text.clone(),
+        #[cfg(feature = "ssr")]
+        other => found_by_server(locale, other),
+        // Only the server finds the rest, and it sends them worded (`Worded`, above),
+        // so the bundle carries neither their words nor this arm's use; English if a
+        // browser-side check ever produced one (the Display the logs use).
+        #[cfg(not(feature = "ssr"))]
+        other => other.to_string(),
+    }
+}
+
+/// Problems only the server finds (sign-in, vouchers, payments, plans): worded on the
+/// server alone, in the reader's language, and sent so.
+#[cfg(feature = "ssr")]
+fn found_by_server(locale: Locale, problem: &Problem) -> String {
+    use Problem as P;
+    match problem {
+        P::EnterEmail => s!(locale, problems.enter_email),
+        P::EnterPassword => s!(locale, problems.enter_password),
+        P::InvalidEmail => s!(locale, problems.invalid_email),
+        P::CurrencyLocked(c) => s!(locale, problems.currency_locked, currency = c.code()),
+        P::CountryForCurrency(c) => {
+            s!(locale, problems.country_for_currency, currency = c.code())
+        }
         P::GatewayUnreachable(g) => {
             s!(locale, problems.gateway_unreachable, gateway = g.label())
         }
         P::AttemptEnded => s!(locale, problems.attempt_ended),
-        P::Code(CodeError::Empty) => s!(locale, problems.code_empty),
-        P::Code(CodeError::Typo) => s!(locale, problems.code_typo),
-        P::Code(CodeError::NotACode) => s!(locale, problems.code_unknown),
+        P::Code(crate::model::voucher::CodeError::Empty) => s!(locale, problems.code_empty),
+        P::Code(crate::model::voucher::CodeError::Typo) => s!(locale, problems.code_typo),
+        P::Code(crate::model::voucher::CodeError::NotACode) => s!(locale, problems.code_unknown),
         P::VoucherNeedsProfile => s!(locale, problems.voucher_needs_profile),
         P::VoucherDisabled => s!(locale, problems.voucher_disabled),
         P::VoucherNotYetValid(from) => s!(locale, problems.voucher_not_yet_valid, from),
@@ -114,12 +157,6 @@ pub fn problem(locale: Locale, problem: &Problem) -> String {
                 problems.voucher_not_in_currency,
                 currency = c.code()
             )
-        }
-        P::Filter(crate::model::history::FilterError::EndBeforeStart) => {
-            s!(locale, problems.end_before_start)
-        }
-        P::Filter(crate::model::history::FilterError::PageSize) => {
-            s!(locale, problems.page_size)
         }
         P::StalePage => s!(locale, problems.stale_page),
         P::UnknownPlan(plan) => s!(locale, problems.unknown_plan, plan),
@@ -135,7 +172,8 @@ pub fn problem(locale: Locale, problem: &Problem) -> String {
         P::NothingScheduled => s!(locale, problems.nothing_scheduled),
         P::BalanceShort(m) => s!(locale, problems.balance_short, amount = m),
         P::PriceChanged(m) => s!(locale, problems.price_changed, amount = m),
-        P::Other(text) => text.clone(),
+        // Never reached: `problem` words the browser's own before calling this.
+        _ => problem.to_string(),
     }
 }
 
