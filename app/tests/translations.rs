@@ -11,9 +11,12 @@
 //! - a problem a server function sends arrives worded in the reader's language, and a
 //!   count takes its language's form.
 
+use app::api::server::Asker;
+use app::domain::entities::user;
 use app::i18n::{Locale, td_string};
 use app::model::error::AppError;
 use app::model::problem::Problem;
+use app::model::session::Role;
 use app::model::settings::Language;
 use app::ui::messages;
 use leptos::prelude::{Owner, provide_context};
@@ -218,13 +221,25 @@ fn the_customer_pages_have_no_stray_words() {
     );
 }
 
-/// Serialises `error` as a server function answering a request in `language` does.
-fn sent(language: Option<Language>, error: &AppError) -> String {
+/// Serialises `error` as a server function answering a request in `language` does,
+/// from `role` when one is signed in.
+fn sent(language: Option<Language>, role: Option<Role>, error: &AppError) -> String {
     let owner = Owner::new();
     owner.with(|| {
         if let Some(language) = language {
             let (mut parts, ()) = axum::http::Request::new(()).into_parts();
             parts.extensions.insert(language);
+            let user = role.map(|role| user::Model {
+                id: 1,
+                email: "reader@example.com".into(),
+                password_hash: String::new(),
+                role: role.as_str().into(),
+                time_zone: "Asia/Ho_Chi_Minh".into(),
+                language: language.as_str().into(),
+                date_format: "auto".into(),
+                created_at: chrono::Utc::now(),
+            });
+            parts.extensions.insert(Asker::new(user));
             provide_context(parts);
         }
         serde_json::to_string(error).expect("serialise")
@@ -240,13 +255,16 @@ fn a_problem_travels_worded_in_the_readers_language() {
     let vietnamese = "Mã voucher này đã hết hiệu lực.";
     let japanese = "このクーポンコードは有効期間が終了しています。";
     let english = "This voucher code is no longer valid.";
-    for (language, words) in [
-        (Some(Language::Vi), vietnamese),
-        (Some(Language::Ja), japanese),
-        (Some(Language::En), english),
-        (None, english),
+    for (language, role, words) in [
+        (Some(Language::Vi), None, vietnamese),
+        (Some(Language::Vi), Some(Role::Customer), vietnamese),
+        (Some(Language::Ja), Some(Role::Customer), japanese),
+        (Some(Language::En), None, english),
+        (None, None, english),
+        // Operators work in the console, which is written in English.
+        (Some(Language::Vi), Some(Role::Operator), english),
     ] {
-        let json = sent(language, &error);
+        let json = sent(language, role, &error);
         assert_eq!(
             json,
             serde_json::json!({ "Invalid": { "field": "code", "problem": words } }).to_string()

@@ -28,9 +28,31 @@ macro_rules! s {
 /// answers with its own English `Display`.
 impl serde::Serialize for Problem {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let locale = super::language::of_request().locale();
-        serializer.serialize_str(&problem(locale, self))
+        serializer.serialize_str(&problem(sent_in(), self))
     }
+}
+
+/// The language a problem is sent in: the request's, except to an operator, who works
+/// in the console, which is written in English (docs/decisions.md).
+#[cfg(feature = "ssr")]
+fn sent_in() -> Locale {
+    use crate::model::session::Role;
+    let operator = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| {
+            let asker = parts.extensions.get::<crate::api::server::Asker>()?;
+            Some(asker.user()?.role == Role::Operator.as_str())
+        })
+        .unwrap_or(false);
+    if operator {
+        Locale::en
+    } else {
+        super::language::of_request().locale()
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn sent_in() -> Locale {
+    super::language::of_request().locale()
 }
 
 impl<'de> serde::Deserialize<'de> for Problem {
