@@ -1,4 +1,4 @@
-import { test, expect, signIn, hydrated, cli, DEMO, PASSWORD } from "./fixtures";
+import { test, expect, signIn, hydrated, cli, vnd, DEMO, PASSWORD } from "./fixtures";
 
 test("the sixth wrong password is refused even with the right one, and says when to try again", async ({ page }) => {
   cli("create-user", "--email", "guessed@example.com", "--password", PASSWORD);
@@ -25,8 +25,10 @@ test("mistakes are answered as mistakes: 4xx with the message, never 500", async
 
   const endBeforeStart = await rpc("credit_history", { query: "from=2026-02-01&to=2026-01-01" });
   expect(endBeforeStart.status()).toBe(422);
-  // Errors stay typed until a page words them in its reader's language.
-  expect(JSON.parse(await endBeforeStart.text())).toEqual({ Invalid: { field: "filter", problem: { Filter: "EndBeforeStart" } } });
+  // The problem comes worded in the reader's language (English here), as the page shows it.
+  expect(JSON.parse(await endBeforeStart.text())).toEqual({
+    Invalid: { field: "filter", problem: "The end date must be on or after the start date." },
+  });
 
   const badCursor = await rpc("credit_history", { query: "after=not-a-cursor" });
   expect(badCursor.status()).toBe(422);
@@ -40,7 +42,9 @@ test("mistakes are answered as mistakes: 4xx with the message, never 500", async
     consent: "non-refundable-2026-11",
   });
   expect(belowMinimum.status()).toBe(422);
-  expect(JSON.parse(await belowMinimum.text()).Invalid.problem.Amount).toHaveProperty("BelowMinimum");
+  expect(JSON.parse(await belowMinimum.text())).toEqual({
+    Invalid: { field: "amount", problem: `The minimum top-up is ${vnd("500000")}.` },
+  });
 
   const longToken = await rpc("start_top_up", {
     amount: "500000",
@@ -71,7 +75,9 @@ test("Pay without the non-refundable consent is refused by the server and nothin
     failOnStatusCode: false,
   });
   expect(refused.status()).toBe(422);
-  expect(JSON.parse(await refused.text())).toEqual({ Invalid: { field: "consent", problem: "ConfirmNonRefundable" } });
+  expect(JSON.parse(await refused.text())).toEqual({
+    Invalid: { field: "consent", problem: "Please confirm that purchased credits are non-refundable." },
+  });
   await page.reload();
   await hydrated(page);
   await expect(rows).toHaveCount(before);

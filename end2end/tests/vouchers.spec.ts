@@ -127,7 +127,7 @@ test.describe("Vouchers", () => {
     // A customer's mistake is a 4xx, with the same words.
     const refused = await page.request.post("/rpc/redeem_voucher", { form: { code: "past-2025" }, failOnStatusCode: false });
     expect(refused.status()).toBe(422);
-    expect(JSON.parse(await refused.text())).toEqual({ Invalid: { field: "code", problem: "VoucherEnded" } });
+    expect(JSON.parse(await refused.text())).toEqual({ Invalid: { field: "code", problem: "This voucher code is no longer valid." } });
     await page.getByRole("button", { name: "Sign out" }).click();
 
     // An account in another currency, and a customer with no account yet.

@@ -33,7 +33,7 @@ pub enum AppError {
     #[error("You do not have access to this.")]
     Forbidden,
     /// An operator lacks the capability this needs.
-    #[error("You need the \u{201c}{}\u{201d} capability for this; ask an administrator to grant it.", .0.label())]
+    #[error("{}", missing_capability(*.0))]
     MissingCapability(crate::model::operator::Capability),
     /// This user may not do this particular thing (their own request, say).
     #[error("{0}")]
@@ -56,6 +56,14 @@ pub enum AppError {
     /// The request did not reach the server or its answer could not be read.
     #[error("Could not reach the server: {0}")]
     Transport(String),
+}
+
+/// What an operator lacking `capability` is told (in English, as the console is).
+pub fn missing_capability(capability: crate::model::operator::Capability) -> String {
+    format!(
+        "You need the \u{201c}{}\u{201d} capability for this; ask an administrator to grant it.",
+        capability.label()
+    )
 }
 
 impl AppError {

@@ -77,7 +77,7 @@ pub fn error(locale: Locale, error: &AppError) -> String {
     match error {
         AppError::SignInRequired => s!(locale, errors.sign_in_required),
         AppError::BadCredentials => s!(locale, errors.bad_credentials),
-        AppError::Invalid { problem, .. } => self::problem(locale, problem),
+        AppError::Invalid { problem, .. } => in_error(locale, problem),
         AppError::Fields(_) => s!(locale, errors.fields),
         AppError::NoBillingProfile => s!(locale, errors.no_profile),
         AppError::Forbidden => s!(locale, errors.forbidden),
@@ -88,10 +88,32 @@ pub fn error(locale: Locale, error: &AppError) -> String {
         AppError::Transport(_) => s!(locale, errors.transport),
         AppError::BadRequest(_) => s!(locale, errors.bad_request),
         // Operator-console answers: written in English (the console is not translated).
-        AppError::MissingCapability(_)
-        | AppError::NotAllowed(_)
-        | AppError::NotFound(_)
-        | AppError::Conflict(_) => error.to_string(),
+        AppError::MissingCapability(capability) => {
+            crate::model::error::missing_capability(*capability)
+        }
+        AppError::NotAllowed(text) | AppError::NotFound(text) | AppError::Conflict(text) => {
+            text.clone()
+        }
+    }
+}
+
+/// The problem inside a server function's error. On the server (a page rendered with a
+/// failed read) it is typed: worded here.
+#[cfg(feature = "ssr")]
+fn in_error(locale: Locale, problem: &Problem) -> String {
+    self::problem(locale, problem)
+}
+
+/// In the browser a problem inside an error came from the server, so it is worded
+/// already. Not calling `problem` here keeps the words of the forms' problems (and the
+/// country names) out of the bundle's main module, in the pieces of the pages that have
+/// forms (docs/benchmarks.md).
+#[cfg(not(feature = "ssr"))]
+fn in_error(locale: Locale, problem: &Problem) -> String {
+    match problem {
+        Problem::Worded(text) => text.clone(),
+        // Not sent so; should one be built in the browser, say what the user can do.
+        _ => s!(locale, errors.fields),
     }
 }
 
