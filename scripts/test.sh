@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, clippy (server and browser builds), unit and domain
-# tests on SQLite and on PostgreSQL, then the Playwright suite in Chromium against a
-# release build. Installs what is missing first. Needs no input.
+# tests on SQLite and on PostgreSQL, then the Playwright suite in Chromium against the
+# release browser bundle. Installs what is missing first. Needs no input.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -40,21 +40,27 @@ export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
 step "formatting"
 cargo fmt --all -- --check
 
-step "clippy: server side"
-cargo clippy -p app -p server -p migrations --features app/ssr --all-targets -- -D warnings
-
-step "clippy: browser side (wasm32)"
-cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+step "server side: clippy and the test build, in one compile"
+# clippy-driver is rustc with Clippy's lints (what `cargo clippy` runs, through the same
+# variable); as the workspace's wrapper for `cargo test` it lints our crates while it
+# compiles them, so the server graph is built once for both, not checked for clippy and
+# then compiled again for the tests. `--all-targets` lints (and builds) the benches too,
+# as `cargo clippy --all-targets` did. CLIPPY_ARGS is how cargo-clippy hands the driver
+# its arguments. Dependencies are compiled by plain rustc, as under `cargo clippy`.
+export RUSTC_WORKSPACE_WRAPPER=clippy-driver
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+server_tests=(-p app --features ssr -p server -p migrations)
+cargo test "${server_tests[@]}" --all-targets --no-run
 
 step "unit and domain tests on SQLite"
-BILLING_TEST_DB=sqlite cargo test -p app --features ssr -p server
+BILLING_TEST_DB=sqlite cargo test "${server_tests[@]}"
 
 step "domain tests on PostgreSQL (${BILLING_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres})"
 # The app's test binaries the SQLite run built, run again against PostgreSQL: the same
 # compile, nothing built twice (another package or feature selection would rebuild
 # much of the graph). Run from app/, as cargo runs them.
 mapfile -t app_tests < <(
-  cargo test -p app --features ssr -p server --no-run --message-format=json 2>/dev/null |
+  cargo test "${server_tests[@]}" --no-run --message-format=json 2>/dev/null |
     python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -69,13 +75,30 @@ for binary in "${app_tests[@]}"; do
   (cd app && BILLING_TEST_DB=postgres "$binary" --quiet)
 done
 
-step "release build of the browser bundle"
+step "browser side: the release bundle, and clippy (wasm32) beside it"
+# The bundle that ships is compiled by rustc alone: clippy-driver turns MIR
+# optimisations off, which would change the bundle.
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+# Clippy's check of the browser graph runs beside the release build: the bundle's fat-LTO
+# compile (one codegen unit) and wasm-opt over the split files leave a core idle for
+# minutes. cargo-leptos builds the bundle in target/front, so the two do not wait on
+# each other's lock.
+clippy_log="$(mktemp)"
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings >"$clippy_log" 2>&1 &
+clippy_pid=$!
+trap 'kill "$clippy_pid" 2>/dev/null || true' EXIT
 # The browser gets the release bundle, split by page, as shipped. The server the suite
 # talks to is the test build's own `target/debug/server` (cargo test built it above for
 # server/tests/proofs.rs): a release server would compile the whole server graph a
 # second time (about 12 minutes here) to run the same code. The server's speed is
 # measured by the benches and scripts/load.sh on a release build, not by this suite.
 bash scripts/release-build.sh --frontend-only
+if ! wait "$clippy_pid"; then
+  cat "$clippy_log"
+  echo "clippy (wasm32) found problems" >&2
+  exit 1
+fi
+tail -n 1 "$clippy_log"
 # What a customer's first page loads of the bundle, and all of it (docs/benchmarks.md).
 bash scripts/wasm-size.sh | tail -n 2
 
