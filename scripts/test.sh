@@ -52,6 +52,26 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 server_tests=(-p app --features ssr -p server -p migrations)
 cargo test "${server_tests[@]}" --all-targets --no-run
 
+# The browser bundle's release build starts now and runs beside the test runs below, at a
+# lower priority: the tests leave about a third of the two cores idle (they wait on the
+# databases), which the build takes, and it yields the rest to them. The bundle that
+# ships is compiled by rustc alone: clippy-driver turns MIR optimisations off, which
+# would change it. cargo-leptos builds it in target/front, so it never waits on the
+# test build's lock. Its output is printed when it is waited on, below.
+# The browser gets the release bundle, split by page, as shipped. The server the suite
+# talks to is the test build's own `target/debug/server` (cargo test built it above for
+# server/tests/proofs.rs): a release server would compile the whole server graph a
+# second time (about 12 minutes here) to run the same code. The server's speed is
+# measured by the benches and scripts/load.sh on a release build, not by this suite.
+bundle_log="$(mktemp)"
+bundle_start=$SECONDS
+setsid env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS nice -n 10 \
+  bash scripts/release-build.sh --frontend-only >"$bundle_log" 2>&1 &
+bundle_pid=$!
+# Background builds (each in its own process group) do not outlive a failed run.
+background=("$bundle_pid")
+trap 'for pid in "${background[@]}"; do kill -- "-$pid" 2>/dev/null || true; done' EXIT
+
 step "unit and domain tests on SQLite"
 BILLING_TEST_DB=sqlite cargo test "${server_tests[@]}"
 
@@ -75,24 +95,19 @@ for binary in "${app_tests[@]}"; do
   (cd app && BILLING_TEST_DB=postgres "$binary" --quiet)
 done
 
-step "browser side: the release bundle, and clippy (wasm32) beside it"
-# The bundle that ships is compiled by rustc alone: clippy-driver turns MIR
-# optimisations off, which would change the bundle.
+step "browser side: the release bundle (started above), and clippy (wasm32) beside it"
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
-# Clippy's check of the browser graph runs beside the release build: the bundle's fat-LTO
-# compile (one codegen unit) and wasm-opt over the split files leave a core idle for
-# minutes. cargo-leptos builds the bundle in target/front, so the two do not wait on
-# each other's lock.
+# Clippy's check of the browser graph (host and wasm32 units in target/, which the test
+# runs above no longer need) beside the rest of the release build, at the same priority.
 clippy_log="$(mktemp)"
-cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings >"$clippy_log" 2>&1 &
+setsid nice -n 10 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings >"$clippy_log" 2>&1 &
 clippy_pid=$!
-trap 'kill "$clippy_pid" 2>/dev/null || true' EXIT
-# The browser gets the release bundle, split by page, as shipped. The server the suite
-# talks to is the test build's own `target/debug/server` (cargo test built it above for
-# server/tests/proofs.rs): a release server would compile the whole server graph a
-# second time (about 12 minutes here) to run the same code. The server's speed is
-# measured by the benches and scripts/load.sh on a release build, not by this suite.
-bash scripts/release-build.sh --frontend-only
+background+=("$clippy_pid")
+bundle_ok=0
+wait "$bundle_pid" || bundle_ok=$?
+grep -v '^ *Compiling ' "$bundle_log" || true
+[ "$bundle_ok" = 0 ] || { echo "the release build of the browser bundle failed" >&2; exit 1; }
+printf '\033[2m(the release build took %d s from its start)\033[0m\n' "$((SECONDS - bundle_start))"
 if ! wait "$clippy_pid"; then
   cat "$clippy_log"
   echo "clippy (wasm32) found problems" >&2
