@@ -8,7 +8,7 @@ use app::domain::db::Db;
 use app::domain::history::{self, HistoryError};
 use app::domain::ledger::{self, ChargeRequest, TopUp, VoucherCredit};
 use app::domain::settings::LocalTime;
-use app::model::history::{HistoryFilter, HistoryPage, Matches, PageCursor};
+use app::model::history::{HistoryFilter, HistoryPage, Matches, PageCursor, services_of};
 use app::model::ledger::{Bucket, Service, Status};
 use app::model::money::{Currency, Money};
 use app::model::settings::{DateFormat, Language};
@@ -703,6 +703,18 @@ async fn a_count_stops_just_past_its_limit_and_is_exact_below_it() {
     let everything = HistoryFilter::default();
     assert_eq!(
         history::count(t.db.conn(), &account, &everything, VN)
+            .await
+            .unwrap(),
+        Matches::MoreThan(Matches::LIMIT)
+    );
+    // Every service named: one lane per service and status, each far below the limit,
+    // which their sum passes.
+    let every_service = HistoryFilter {
+        services: services_of(Bucket::TopUp).to_vec(),
+        ..HistoryFilter::default()
+    };
+    assert_eq!(
+        history::count(t.db.conn(), &account, &every_service, VN)
             .await
             .unwrap(),
         Matches::MoreThan(Matches::LIMIT)
