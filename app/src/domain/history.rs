@@ -208,22 +208,6 @@ pub fn keyset<E: EntityTrait>(
     }
 }
 
-/// Limits a query to a date range: [start, end), either side open when `None`.
-fn within(
-    q: sea_orm::Select<transaction::Entity>,
-    (start, end): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
-) -> sea_orm::Select<transaction::Entity> {
-    use transaction::Column::CreatedAt;
-    let q = match start {
-        Some(start) => q.filter(CreatedAt.gte(start)),
-        None => q,
-    };
-    match end {
-        Some(end) => q.filter(CreatedAt.lt(end)),
-        None => q,
-    }
-}
-
 /// Limits a query to the date range and to one side of a position, in newest-first
 /// order (oldest-first for `Before`). Where the range and the position both bound
 /// `created_at` on one side, only the tighter bound is applied (the other is implied):
@@ -234,18 +218,26 @@ fn bounded(
     position: Position,
 ) -> sea_orm::Select<transaction::Entity> {
     use transaction::Column::{CreatedAt, Id};
+    let from_start = |q: sea_orm::Select<transaction::Entity>| match start {
+        Some(start) => q.filter(CreatedAt.gte(start)),
+        None => q,
+    };
+    let to_end = |q: sea_orm::Select<transaction::Entity>| match end {
+        Some(end) => q.filter(CreatedAt.lt(end)),
+        None => q,
+    };
     match position {
-        Position::Start => keyset(within(q, (start, end)), CreatedAt, Id, position),
+        Position::Start => keyset(to_end(from_start(q)), CreatedAt, Id, position),
         // Rows before the range's end are all older than a position at or after it.
         Position::After(at, _) if end.is_some_and(|end| end <= at) => {
-            keyset(within(q, (start, end)), CreatedAt, Id, Position::Start)
+            keyset(to_end(from_start(q)), CreatedAt, Id, Position::Start)
         }
-        Position::After(..) => keyset(within(q, (start, None)), CreatedAt, Id, position),
+        Position::After(..) => keyset(from_start(q), CreatedAt, Id, position),
         // Rows from the range's start on are all newer than a position before it.
-        Position::Before(at, _) if start.is_some_and(|start| start > at) => within(q, (start, end))
+        Position::Before(at, _) if start.is_some_and(|start| start > at) => to_end(from_start(q))
             .order_by_asc(CreatedAt)
             .order_by_asc(Id),
-        Position::Before(..) => keyset(within(q, (None, end)), CreatedAt, Id, position),
+        Position::Before(..) => keyset(to_end(q), CreatedAt, Id, position),
     }
 }
 
@@ -340,37 +332,31 @@ pub async fn rows<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<Record>, DbErr> {
     let range = window(filter, tz);
-    let mut lanes: Vec<SelectStatement> = scans(filter)
+    let lanes = scans(filter)
         .into_iter()
         .map(|scan| {
             let lane = bounded(base(account_id, filter.bucket, scan), range, position);
             record_columns(lane).limit(limit).into_query()
         })
         .collect();
-    let statement = if lanes.len() == 1 {
-        // One lane is already the page, in order and limited: nested in the merge's
-        // subqueries it cost SQLite a co-routine per row.
-        lanes.remove(0)
-    } else {
-        let Some(all) = all_lanes(lanes) else {
-            return Ok(Vec::new());
-        };
-        // Newest first; for `Before`, the `limit` rows just above the position (oldest
-        // first), then turned around.
-        let order = match position {
-            Position::Before(..) => Order::Asc,
-            Position::Start | Position::After(..) => Order::Desc,
-        };
-        Query::select()
-            .column(Asterisk)
-            .from_subquery(all, Alias::new("merged"))
-            .order_by(transaction::Column::CreatedAt, order.clone())
-            .order_by(transaction::Column::Id, order)
-            .limit(limit)
-            .to_owned()
+    let Some(all) = all_lanes(lanes) else {
+        return Ok(Vec::new());
     };
+    // Newest first; for `Before`, the `limit` rows just above the position (oldest
+    // first), then turned around.
+    let order = match position {
+        Position::Before(..) => Order::Asc,
+        Position::Start | Position::After(..) => Order::Desc,
+    };
+    let merged = Query::select()
+        .column(Asterisk)
+        .from_subquery(all, Alias::new("merged"))
+        .order_by(transaction::Column::CreatedAt, order.clone())
+        .order_by(transaction::Column::Id, order)
+        .limit(limit)
+        .to_owned();
     let backend = conn.get_database_backend();
-    let mut found = Record::find_by_statement(backend.build(&statement))
+    let mut found = Record::find_by_statement(backend.build(&merged))
         .all(conn)
         .await?;
     if let Position::Before(..) = position {
@@ -480,30 +466,33 @@ pub async fn count<C: ConnectionTrait>(
     filter.validate()?;
     let range = window(filter, tz);
     let over = Matches::LIMIT + 1;
-    // The lanes as one compound statement with one LIMIT, counted from a single subquery:
-    // `SELECT COUNT(*) FROM (SELECT 1 … UNION ALL SELECT 1 … LIMIT 1001)`. Each lane
-    // reads its index range in whatever order, selects a constant and has no limit of
-    // its own (any `over` rows count alike; the compound's LIMIT stops every lane). SQLite
-    // runs each level of nested subquery as a co-routine, row by row: the count nested
-    // three deep cost 1.07 M instructions on a million-row account, this one 0.68 M
-    // (docs/benchmarks.md).
-    let mut lanes = scans(filter).into_iter().map(|scan| {
-        within(base(account_id, filter.bucket, scan), range)
+    let lanes = scans(filter)
+        .into_iter()
+        .map(|scan| {
+            bounded(
+                base(account_id, filter.bucket, scan),
+                range,
+                Position::Start,
+            )
+            // Only the id, so each lane reads its index alone.
             .select_only()
-            .expr(Expr::val(1))
+            .column(transaction::Column::Id)
+            .limit(over)
             .into_query()
-    });
-    let Some(mut all) = lanes.next() else {
+        })
+        .collect();
+    let Some(all) = all_lanes(lanes) else {
         return Ok(Matches::Exactly(0));
     };
-    for lane in lanes {
-        all.union(UnionType::All, lane);
-    }
-    // On the first statement, after its unions: the compound's LIMIT.
-    all.limit(over);
+    // The outer LIMIT stops the lanes as soon as one past the limit is found.
+    let capped = Query::select()
+        .column(Asterisk)
+        .from_subquery(all, Alias::new("matching"))
+        .limit(over)
+        .to_owned();
     let counted = Query::select()
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-        .from_subquery(all, Alias::new("matching"))
+        .from_subquery(capped, Alias::new("capped"))
         .to_owned();
     let n: i64 = match conn.query_one(&counted).await? {
         Some(row) => row.try_get("", "n")?,
