@@ -103,10 +103,12 @@ clippy_log="$(mktemp)"
 setsid nice -n 10 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings >"$clippy_log" 2>&1 &
 clippy_pid=$!
 background+=("$clippy_pid")
-bundle_ok=0
-wait "$bundle_pid" || bundle_ok=$?
+if ! wait "$bundle_pid"; then
+  cat "$bundle_log"
+  echo "the release build of the browser bundle failed" >&2
+  exit 1
+fi
 grep -v '^ *Compiling ' "$bundle_log" || true
-[ "$bundle_ok" = 0 ] || { echo "the release build of the browser bundle failed" >&2; exit 1; }
 printf '\033[2m(the release build took %d s from its start)\033[0m\n' "$((SECONDS - bundle_start))"
 if ! wait "$clippy_pid"; then
   cat "$clippy_log"
