@@ -734,3 +734,90 @@ async fn a_count_stops_just_past_its_limit_and_is_exact_below_it() {
         Matches::Exactly(seen)
     );
 }
+
+#[tokio::test]
+async fn a_count_past_its_limit_is_remembered_only_where_it_cannot_fall_back() {
+    let t = TestDb::new().await;
+    let account = customer(&t.db, "remembered@example.com", Currency::Vnd).await;
+    let other = customer(&t.db, "other@example.com", Currency::Vnd).await;
+    let until = utc(2026, 11, 25, 12, 0, 0);
+    app::domain::demo::seed_history(&t.db, &account, Matches::LIMIT + 1, 30, until)
+        .await
+        .unwrap();
+    let memo = history::PastLimit::default();
+    let past = Matches::MoreThan(Matches::LIMIT);
+
+    let everything = HistoryFilter::default();
+    assert!(!memo.knows(&account, &everything, VN));
+    let counted = memo.count(t.db.conn(), &account, &everything, VN).await;
+    assert_eq!(counted.unwrap(), past);
+    assert!(memo.knows(&account, &everything, VN));
+    // Remembered, it is answered without reading: a database that lacks the rows
+    // still gets the remembered answer, where counting would find none.
+    let empty = TestDb::new().await;
+    let answered = memo.count(empty.db.conn(), &account, &everything, VN).await;
+    assert_eq!(answered.unwrap(), past);
+    // The same rows under another page size or position are the same filter.
+    let bigger_pages = HistoryFilter {
+        page_size: 100,
+        ..HistoryFilter::default()
+    };
+    assert!(memo.knows(&account, &bigger_pages, VN));
+
+    // Services named in either order are one filter.
+    let mut services = services_of(Bucket::TopUp).to_vec();
+    let named = HistoryFilter {
+        services: services.clone(),
+        ..HistoryFilter::default()
+    };
+    assert_eq!(
+        memo.count(t.db.conn(), &account, &named, VN).await.unwrap(),
+        past
+    );
+    services.reverse();
+    let reversed = HistoryFilter {
+        services,
+        ..HistoryFilter::default()
+    };
+    assert!(memo.knows(&account, &reversed, VN));
+
+    // A filter naming statuses is always counted: a top-up's status changes.
+    let success = HistoryFilter {
+        statuses: vec![Status::Success],
+        ..HistoryFilter::default()
+    };
+    let exact = history::count(t.db.conn(), &account, &success, VN)
+        .await
+        .unwrap();
+    assert_eq!(
+        memo.count(t.db.conn(), &account, &success, VN)
+            .await
+            .unwrap(),
+        exact
+    );
+    assert!(!memo.knows(&account, &success, VN));
+
+    // A count under the limit is not remembered: rows keep arriving.
+    let recent = HistoryFilter {
+        start: NaiveDate::from_ymd_opt(2026, 11, 25),
+        ..HistoryFilter::default()
+    };
+    let Matches::Exactly(n) = memo
+        .count(t.db.conn(), &account, &recent, VN)
+        .await
+        .unwrap()
+    else {
+        panic!("a day's rows are under the limit");
+    };
+    assert!(n < Matches::LIMIT);
+    assert!(!memo.knows(&account, &recent, VN));
+
+    // Nothing carries over to another account.
+    assert!(!memo.knows(&other, &everything, VN));
+    assert_eq!(
+        memo.count(t.db.conn(), &other, &everything, VN)
+            .await
+            .unwrap(),
+        Matches::Exactly(0)
+    );
+}

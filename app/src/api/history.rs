@@ -31,7 +31,9 @@ pub async fn credit_history_count(query: String) -> Result<Matches, AppError> {
     let (user, account, _) = call.require_account().await?;
     let filter = HistoryFilter::from_query_string(&query);
     let tz = history::time_zone(&user.time_zone);
-    history::count(call.db.conn(), &account.id, &filter, tz)
+    call.db
+        .counts_past_limit()
+        .count(call.db.conn(), &account.id, &filter, tz)
         .await
         .map_err(server::history_error)
 }

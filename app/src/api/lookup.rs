@@ -94,7 +94,9 @@ pub async fn account_credit_history_count(
     let (account, _) = server::account_by_id(&call, &account_id).await?;
     let filter = HistoryFilter::from_query_string(&query);
     let tz = history::time_zone(&staff.user.time_zone);
-    history::count(call.db.conn(), &account.id, &filter, tz)
+    call.db
+        .counts_past_limit()
+        .count(call.db.conn(), &account.id, &filter, tz)
         .await
         .map_err(server::history_error)
 }

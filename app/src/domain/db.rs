@@ -2,6 +2,7 @@
 //! URL, migrated on connect, and the one way to open a write transaction.
 
 use super::group_commit::Queues;
+use super::history::PastLimit;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -24,6 +25,8 @@ pub struct Db {
     /// Charges waiting per account for their batch (`group_commit`): shared by every
     /// clone of this handle, so one process batches each account in one place.
     charges: Arc<Queues>,
+    /// Credit History counts known to be past their limit (`history::PastLimit`).
+    counts_past_limit: Arc<PastLimit>,
 }
 
 /// An open write transaction. Dropping it without `commit` rolls it back.
@@ -84,12 +87,18 @@ impl Db {
             conn,
             write_gate,
             charges: Arc::default(),
+            counts_past_limit: Arc::default(),
         })
     }
 
     /// The charges waiting per account (`group_commit`), and the batches' sizes.
     pub fn charges(&self) -> &Queues {
         &self.charges
+    }
+
+    /// The Credit History counts this process has seen pass their limit.
+    pub fn counts_past_limit(&self) -> &PastLimit {
+        &self.counts_past_limit
     }
 
     /// The pool, for reads.

@@ -506,6 +506,79 @@ pub async fn count<C: ConnectionTrait>(
     })
 }
 
+/// The filters whose count has passed [`Matches::LIMIT`], remembered per process so a
+/// large account's page skips its count: the count statement read 1,001 index entries on
+/// every view, a fifth of a history page's server work (docs/benchmarks.md). Such a
+/// count can never fall back under the limit, because ledger rows are only added: none
+/// is deleted, and a row's account, bucket, service and time never change. A row's
+/// status does (a top-up settles), so a filter that names statuses is always counted.
+/// Should rows ever be deleted (a retention purge), this memo must go with it.
+#[derive(Debug, Default)]
+pub struct PastLimit(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl PastLimit {
+    /// Entries kept before the memo starts over: about a megabyte of keys.
+    const MAX: usize = 10_000;
+
+    /// [`count`], or [`Matches::MoreThan`] at once for a filter already seen past it.
+    pub async fn count<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        account_id: &str,
+        filter: &HistoryFilter,
+        tz: Tz,
+    ) -> Result<Matches, HistoryError> {
+        let Some(key) = Self::key(account_id, filter, tz) else {
+            return count(conn, account_id, filter, tz).await;
+        };
+        if self.set().contains(&key) {
+            return Ok(Matches::MoreThan(Matches::LIMIT));
+        }
+        let counted = count(conn, account_id, filter, tz).await?;
+        if let Matches::MoreThan(_) = counted {
+            let mut set = self.set();
+            if set.len() >= Self::MAX {
+                set.clear();
+            }
+            set.insert(key);
+        }
+        Ok(counted)
+    }
+
+    /// Whether the filter is remembered past the limit for this account.
+    pub fn knows(&self, account_id: &str, filter: &HistoryFilter, tz: Tz) -> bool {
+        Self::key(account_id, filter, tz).is_some_and(|key| self.set().contains(&key))
+    }
+
+    /// What identifies the rows a filter counts (the account, the bucket, the services
+    /// in a fixed order and the date range as instants); none for a filter whose rows can
+    /// leave it (statuses), or one the count would refuse.
+    fn key(account_id: &str, filter: &HistoryFilter, tz: Tz) -> Option<String> {
+        if !filter.statuses.is_empty() || filter.validate().is_err() {
+            return None;
+        }
+        let mut services: Vec<&str> = filter.services.iter().map(|s| s.as_str()).collect();
+        services.sort_unstable();
+        services.dedup();
+        let (start, end) = window(filter, tz);
+        let instant = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp()).unwrap_or(i64::MIN);
+        Some(format!(
+            "{account_id}|{}|{}|{}|{}",
+            filter.bucket.as_str(),
+            services.join(","),
+            instant(start),
+            instant(end)
+        ))
+    }
+
+    fn set(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        // A panic while holding the lock left a set of keys, each still true.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// A ledger row as the table shows it.
 pub fn to_row(row: &Record, currency: Currency, dates: impl Into<LocalTime>) -> HistoryRow {
     let dates = dates.into();
