@@ -741,7 +741,8 @@ async fn a_count_past_its_limit_is_remembered_only_where_it_cannot_fall_back() {
     let account = customer(&t.db, "remembered@example.com", Currency::Vnd).await;
     let other = customer(&t.db, "other@example.com", Currency::Vnd).await;
     let until = utc(2026, 11, 25, 12, 0, 0);
-    app::domain::demo::seed_history(&t.db, &account, Matches::LIMIT + 1, 30, until)
+    // Enough rows that the charges alone pass the limit.
+    app::domain::demo::seed_history(&t.db, &account, 3 * Matches::LIMIT, 30, until)
         .await
         .unwrap();
     let memo = history::PastLimit::default();
@@ -781,11 +782,37 @@ async fn a_count_past_its_limit_is_remembered_only_where_it_cannot_fall_back() {
     };
     assert!(memo.knows(&account, &reversed, VN));
 
-    // A filter naming statuses is always counted: a top-up's status changes.
+    // A filter naming statuses over top-ups is always counted: a top-up's status
+    // changes as it settles. Over charges alone, whose status never changes, it is
+    // remembered like any other.
     let success = HistoryFilter {
         statuses: vec![Status::Success],
         ..HistoryFilter::default()
     };
+    let charges = HistoryFilter {
+        services: vec![
+            Service::AiInference,
+            Service::GpuContainer,
+            Service::ModelFineTuning,
+        ],
+        statuses: vec![Status::Success, Status::Failed],
+        ..HistoryFilter::default()
+    };
+    let counted = memo.count(t.db.conn(), &account, &charges, VN).await;
+    assert_eq!(counted.unwrap(), past);
+    let statuses_reversed = HistoryFilter {
+        statuses: vec![Status::Failed, Status::Success],
+        ..charges.clone()
+    };
+    assert!(memo.knows(&account, &statuses_reversed, VN));
+    let charges_and_top_ups = HistoryFilter {
+        services: vec![Service::AiInference, Service::PaymentGateway],
+        ..charges
+    };
+    memo.count(t.db.conn(), &account, &charges_and_top_ups, VN)
+        .await
+        .unwrap();
+    assert!(!memo.knows(&account, &charges_and_top_ups, VN));
     let exact = history::count(t.db.conn(), &account, &success, VN)
         .await
         .unwrap();

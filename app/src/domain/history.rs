@@ -510,9 +510,11 @@ pub async fn count<C: ConnectionTrait>(
 /// large account's page skips its count: the count statement read 1,001 index entries on
 /// every view, a fifth of a history page's server work (docs/benchmarks.md). Such a
 /// count can never fall back under the limit, because ledger rows are only added: none
-/// is deleted, and a row's account, bucket, service and time never change. A row's
-/// status does (a top-up settles), so a filter that names statuses is always counted.
-/// Should rows ever be deleted (a retention purge), this memo must go with it.
+/// is deleted, and a row's account, bucket, service and time never change. Only a
+/// top-up row's status does (`ledger::settle_top_up_in`; top-ups are the Payment Gateway
+/// service), so a filter that names statuses is remembered only when its services leave
+/// top-ups out. Should rows ever be deleted (a retention purge), or another kind of row
+/// change status, this memo must change with it.
 #[derive(Debug, Default)]
 pub struct PastLimit(std::sync::Mutex<std::collections::HashSet<String>>);
 
@@ -551,21 +553,27 @@ impl PastLimit {
     }
 
     /// What identifies the rows a filter counts (the account, the bucket, the services
-    /// in a fixed order and the date range as instants); none for a filter whose rows can
-    /// leave it (statuses), or one the count would refuse.
+    /// in a fixed order, the statuses and the date range as instants); none for a filter
+    /// whose rows can leave it (statuses over top-ups), or one the count would refuse.
     fn key(account_id: &str, filter: &HistoryFilter, tz: Tz) -> Option<String> {
-        if !filter.statuses.is_empty() || filter.validate().is_err() {
+        let top_ups =
+            filter.services.is_empty() || filter.services.contains(&Service::PaymentGateway);
+        if (!filter.statuses.is_empty() && top_ups) || filter.validate().is_err() {
             return None;
         }
+        let mut statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+        statuses.sort_unstable();
+        statuses.dedup();
         let mut services: Vec<&str> = filter.services.iter().map(|s| s.as_str()).collect();
         services.sort_unstable();
         services.dedup();
         let (start, end) = window(filter, tz);
         let instant = |t: Option<DateTime<Utc>>| t.map(|t| t.timestamp()).unwrap_or(i64::MIN);
         Some(format!(
-            "{account_id}|{}|{}|{}|{}",
+            "{account_id}|{}|{}|{}|{}|{}",
             filter.bucket.as_str(),
             services.join(","),
+            statuses.join(","),
             instant(start),
             instant(end)
         ))

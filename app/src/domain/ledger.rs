@@ -834,7 +834,8 @@ pub async fn record_top_up_in(
 
 /// Settles a Processed top-up row of the (locked) account: Success adds its amount to
 /// the top-up balance; Failed adds nothing. A compare-and-set on the row's status, so a
-/// row settles once.
+/// row settles once. The only change to a ledger row after it is written (Credit
+/// History's `PastLimit` relies on that).
 pub async fn settle_top_up_in(
     txn: &DatabaseTransaction,
     account: &LockedAccount,
