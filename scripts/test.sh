@@ -29,11 +29,11 @@ source scripts/tools.sh
 # and have filled the disk. Set CARGO_INCREMENTAL=1 to keep them.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # Leptos reads the bundle's name when it is compiled (without it the page asks for
-# `billing_bg.wasm`); cargo-leptos sets it for its own builds. Set here for every phase,
+# `billing_bg.wasm`); release-build.sh sets it for its own builds. Set here for every phase,
 # so the test build's server (which Playwright runs, below) names the bundle that ships
 # and the phases share one compile.
 export LEPTOS_OUTPUT_NAME=billing
-# Erased views, as in every build cargo-leptos makes (`always-erase-components`): the
+# Erased views, as in every release build (`always-erase-components`): the
 # server's HTML must be the markup the shipped bundle hydrates; a server without them
 # renders views the erased bundle cannot hydrate (a panic in tachys' hydration).
 export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }--cfg erase_components"
@@ -56,7 +56,7 @@ cargo test "${server_tests[@]}" --all-targets --no-run
 # lower priority: the tests leave about a third of the two cores idle (they wait on the
 # databases), which the build takes, and it yields the rest to them. The bundle that
 # ships is compiled by rustc alone: clippy-driver turns MIR optimisations off, which
-# would change it. cargo-leptos builds it in target/front, so it never waits on the
+# would change it. release-build.sh builds it in target/front, so it never waits on the
 # test build's lock. Its output is printed when it is waited on, below.
 # The browser gets the release bundle, split by page, as shipped. The server the suite
 # talks to is the test build's own `target/debug/server` (cargo test built it above for

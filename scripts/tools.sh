@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, skipping whatever is already there:
-# the wasm target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, wasm-opt
-# (npm's binaryen: Debian's breaks hydration), Chromium, and the Playwright packages.
-# Source it: it also puts the tools on PATH.
+# the wasm target, the wasm-bindgen CLI matching Cargo.lock, wasm-opt (npm's binaryen:
+# Debian's breaks hydration), esbuild and lightningcss (npm; the bundle's JavaScript and
+# style sheet), Chromium, and the Playwright packages. cargo-leptos is not needed:
+# scripts/release-build.sh runs its steps itself. Source it: it also puts the tools on
+# PATH.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
 mkdir -p "$tools"
 export PATH="$HOME/.cargo/bin:$tools/node_modules/.bin:$PATH"
 
-CARGO_LEPTOS_VERSION=0.3.10
 BINARYEN_VERSION=132.0.0
+ESBUILD_VERSION=0.28.2
+LIGHTNINGCSS_VERSION=1.33.0
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# The tools are build helpers, not the product: compile them without cargo-leptos's
-# fat LTO and single codegen unit (which keep one of two cores busy for most of the
-# install), and at opt-level 1, so a new machine reaches its first build sooner. Config
-# overrides the installed crate's own [profile.release]. Measured (docs/benchmarks.md):
-# cargo-leptos installs in 638 s at opt-level 1 against 722 s at 3, and builds the same
-# bundle, byte for byte, in the same time (its work is waiting on wasm-opt).
+# The tools are build helpers, not the product: compile them without fat LTO or a single
+# codegen unit, at opt-level 1, so a new machine reaches its first build sooner. Config
+# overrides the installed crate's own [profile.release]. Measured on cargo-leptos, when
+# the build used it (docs/benchmarks.md): 638 s to install at opt-level 1 against 722 s
+# at 3, and the same bundle, byte for byte, in the same time.
 fast_install() {
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     CARGO_PROFILE_RELEASE_OPT_LEVEL=1 cargo install "$@"
@@ -37,11 +39,6 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 11 minutes, once per machine)"
-  fast_install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
-fi
-
 # The CLI must match the wasm-bindgen crate exactly. Not --locked: its lock file wants a
 # webpki-roots the registry here does not have.
 wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$root/Cargo.lock")
@@ -50,9 +47,13 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$wb_version"; then
   fast_install wasm-bindgen-cli --version "$wb_version" --force
 fi
 
-if ! "$tools/node_modules/.bin/wasm-opt" --version >/dev/null 2>&1; then
-  say "installing wasm-opt (npm binaryen $BINARYEN_VERSION)"
-  npm install --prefix "$tools" --no-save --no-audit --no-fund "binaryen@$BINARYEN_VERSION" >/dev/null
+# One npm install for the three: a later `npm install --no-save` would prune the others.
+if ! "$tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "${BINARYEN_VERSION%%.*}" ||
+  ! "$tools/node_modules/.bin/esbuild" --version 2>/dev/null | grep -qx "$ESBUILD_VERSION" ||
+  ! "$tools/node_modules/.bin/lightningcss" --version >/dev/null 2>&1; then
+  say "installing wasm-opt (npm binaryen $BINARYEN_VERSION), esbuild and lightningcss"
+  npm install --prefix "$tools" --no-save --no-audit --no-fund "binaryen@$BINARYEN_VERSION" \
+    "esbuild@$ESBUILD_VERSION" "lightningcss-cli@$LIGHTNINGCSS_VERSION" >/dev/null
 fi
 
 if ! command -v chromium >/dev/null 2>&1; then

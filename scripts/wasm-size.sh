@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints the browser bundle's size, raw and gzip -9, as served from target/site/pkg
-# after `cargo leptos build --release --split`: every file, then what a signed-in
+# after `bash scripts/release-build.sh` (split by page): every file, then what a signed-in
 # customer's first page (the Overview) loads (the main module, its JavaScript, the
 # split loader and the pieces the split manifest lists for the Overview's route),
 # then everything. With a second site directory (another commit's build), prints
