@@ -42,12 +42,12 @@ rustflags="${RUSTFLAGS:+$RUSTFLAGS }--remap-path-prefix=$root=/billing"
 
 build_front() {
   say "browser bundle: the wasm (wasm-release profile)"
-  RUSTFLAGS="$rustflags -Clink-args=--emit-relocs --cfg erase_components" cargo build --package=frontend --lib \
-    --target-dir=target/front --target=wasm32-unknown-unknown --no-default-features \
-    --profile=wasm-release
+  RUSTFLAGS="$rustflags -Clink-args=--emit-relocs --cfg erase_components" \
+    cargo build --package=frontend --lib --target-dir=target/front \
+    --target=wasm32-unknown-unknown --no-default-features --profile=wasm-release
   local out=target/front/wasm32-unknown-unknown/wasm-release
   say "browser bundle: split by page, bound, optimised"
-  cargo build --quiet --release --manifest-path scripts/wasm-split/Cargo.toml \
+  cargo build --quiet --locked --release --manifest-path scripts/wasm-split/Cargo.toml \
     --target-dir=target/wasm-split
   rm -rf "$pkg"
   mkdir -p "$pkg"
@@ -77,8 +77,8 @@ build_front() {
 
 build_server() {
   say "server (release)"
-  RUSTFLAGS="$rustflags --cfg erase_components" cargo build --package=server --bin=server --no-default-features \
-    --release
+  RUSTFLAGS="$rustflags --cfg erase_components" \
+    cargo build --package=server --bin=server --no-default-features --release
 }
 
 # One at a time: each keeps both cores busy, and the bundle's wasm-opt (one process per

@@ -3,9 +3,9 @@
 # the smallest app shaped like the Overview (router, title, one server function's reply
 # through a resource under Suspense, a click), with the workspace's versions (its
 # Cargo.lock), the wasm-release profile, erased views, and the wasm-bindgen and wasm-opt
-# steps scripts/release-build.sh runs on ours (-Oz, the same features); then prints its size beside
-# what our first page loads (scripts/wasm-size.sh, from the last release build). What
-# lies between the two is ours: our code and the libraries it brings.
+# steps scripts/release-build.sh runs on ours (-Oz, the same features); then prints its
+# size beside what our first page loads (scripts/wasm-size.sh, from the last release
+# build). What lies between the two is ours: our code and the libraries it brings.
 #
 #   bash scripts/wasm-floor.sh
 set -euo pipefail
