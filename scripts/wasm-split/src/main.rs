@@ -16,7 +16,9 @@ use std::path::Path;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [input, pkg_dir, main_out, output_name] = args.as_slice() else {
-        return Err("usage: wasm-split <input.wasm> <pkg dir> <main module out.wasm> <output name>".into());
+        return Err(
+            "usage: wasm-split <input.wasm> <pkg dir> <main module out.wasm> <output name>".into(),
+        );
     };
     let input_wasm = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
     let main_module = format!("./{output_name}.js");
