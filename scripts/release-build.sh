@@ -47,24 +47,32 @@ build_front() {
     --target=wasm32-unknown-unknown --no-default-features --profile=wasm-release
   local out=target/front/wasm32-unknown-unknown/wasm-release
   say "browser bundle: split by page, bound, optimised"
-  cargo build --quiet --locked --release --manifest-path scripts/wasm-split/Cargo.toml \
-    --target-dir=target/wasm-split
   rm -rf "$pkg"
   mkdir -p "$pkg"
   # The pieces and their loader go straight to pkg/; the main module on to wasm-bindgen.
   local pieces
-  pieces=$(target/wasm-split/release/wasm-split "$out/frontend.wasm" "$pkg" \
+  pieces=$("$WASM_SPLIT" "$out/frontend.wasm" "$pkg" \
     "$out/frontend_split.wasm" "$name")
   wasm-bindgen --target=web --keep-lld-exports --no-demangle --out-name=$name \
     --out-dir=$pkg "$out/frontend_split.wasm"
   # The name Leptos' `HydrationScripts` asks for.
   mv "$pkg/${name}_bg.wasm" "$pkg/$name.wasm"
-  # wasm-opt on every file, as many at once as there are cores (cargo-leptos' flags).
-  # Its warning about the name section's newer subsections (one per file) is left out.
-  printf '%s\n' "$pkg/$name.wasm" $pieces |
-    xargs -P "$(nproc)" -I{} wasm-opt -Oz --enable-bulk-memory \
-      --enable-nontrapping-float-to-int {} -o {} \
-      2> >(grep -v '^warning: unknown name subsection' >&2)
+  # wasm-opt -Oz on every file (cargo-leptos' flags): binaryen loaded once per process,
+  # one process per core (scripts/wasm-opt.mjs), the files dealt out largest first so
+  # the shares come out even. Binaryen's warning about the name section's newer
+  # subsections (one per file) is left out.
+  local files cores i j
+  mapfile -t files < <(ls -S "$pkg/$name.wasm" $pieces)
+  cores=$(nproc)
+  local optimisers=()
+  for ((i = 0; i < cores; i++)); do
+    local share=()
+    for ((j = i; j < ${#files[@]}; j += cores)); do share+=("${files[j]}"); done
+    [ "${#share[@]}" -gt 0 ] || continue
+    node scripts/wasm-opt.mjs "${share[@]}" 2> >(grep -v '^warning: unknown name subsection' >&2) &
+    optimisers+=("$!")
+  done
+  for i in "${optimisers[@]}"; do wait "$i"; done
   # The bindings, minified (cargo-leptos uses swc; esbuild keeps the module's exports).
   esbuild --minify --format=esm --log-level=warning "$pkg/$name.js" \
     --outfile="$pkg/$name.min.js"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need, skipping whatever is already there:
-# the wasm target, the wasm-bindgen CLI matching Cargo.lock, wasm-opt (npm's binaryen:
-# Debian's breaks hydration), esbuild and lightningcss (npm; the bundle's JavaScript and
-# style sheet), Chromium, and the Playwright packages. cargo-leptos is not needed:
-# scripts/release-build.sh runs its steps itself. Source it: it also puts the tools on
-# PATH.
+# the wasm target, the wasm-bindgen CLI matching Cargo.lock, the bundle's splitter
+# (scripts/wasm-split), binaryen's optimiser (npm's binaryen: Debian's breaks hydration),
+# esbuild and lightningcss (npm; the bundle's JavaScript and style sheet), Chromium, and
+# the Playwright packages. cargo-leptos is not needed: scripts/release-build.sh runs its
+# steps itself. Source it: it also puts the tools on PATH, and names the splitter in
+# WASM_SPLIT.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
@@ -47,11 +48,21 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$wb_version"; then
   fast_install wasm-bindgen-cli --version "$wb_version" --force
 fi
 
+# The splitter, built where every checkout on this machine finds it: a fresh clone then
+# compiles its 40 lines, not its dependencies (a minute or two of the test command). Built
+# without the caller's RUSTFLAGS or clippy wrapper, so every caller shares one build.
+splitter_dir="${XDG_CACHE_HOME:-$HOME/.cache}/billing-tools/wasm-split"
+export WASM_SPLIT="$splitter_dir/release/wasm-split"
+[ -x "$WASM_SPLIT" ] || say "building the bundle's splitter (scripts/wasm-split)"
+env -u RUSTFLAGS -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS CARGO_INCREMENTAL=0 \
+  cargo build --quiet --locked --release --manifest-path "$root/scripts/wasm-split/Cargo.toml" \
+  --target-dir "$splitter_dir"
+
 # One npm install for the three: a later `npm install --no-save` would prune the others.
 if ! "$tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | grep -q "${BINARYEN_VERSION%%.*}" ||
   ! "$tools/node_modules/.bin/esbuild" --version 2>/dev/null | grep -qx "$ESBUILD_VERSION" ||
   ! "$tools/node_modules/.bin/lightningcss" --version >/dev/null 2>&1; then
-  say "installing wasm-opt (npm binaryen $BINARYEN_VERSION), esbuild and lightningcss"
+  say "installing binaryen $BINARYEN_VERSION, esbuild and lightningcss (npm)"
   npm install --prefix "$tools" --no-save --no-audit --no-fund "binaryen@$BINARYEN_VERSION" \
     "esbuild@$ESBUILD_VERSION" "lightningcss-cli@$LIGHTNINGCSS_VERSION" >/dev/null
 fi

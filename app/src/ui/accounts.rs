@@ -6,6 +6,7 @@
 use super::browser;
 use super::history::AccountScope;
 use super::ops::{Choice, Field, Requires, held};
+use super::page_resource::page_resource;
 use super::reversals::{OpenReversalForm, ReversalDecisionError, ReversalTable};
 use crate::api::{
     DecideAdjustment, DecideReversal, OpenReversal, SubmitAdjustment, get_account_view,
@@ -38,12 +39,14 @@ fn LookupPage() -> impl IntoView {
     let query = use_query_map();
     let asked = move || query.with(|q| q.get("q").unwrap_or_default());
     let typed = RwSignal::new(asked());
-    let found = Resource::new(asked, |q| async move {
-        if q.trim().is_empty() {
-            None
-        } else {
-            Some(search_accounts(q).await)
-        }
+    let found = page_resource(|| {
+        Resource::new(asked, |q| async move {
+            if q.trim().is_empty() {
+                None
+            } else {
+                Some(search_accounts(q).await)
+            }
+        })
     });
     let navigate = use_navigate();
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -179,7 +182,7 @@ pub fn account_id() -> String {
 #[component]
 pub fn AccountOverview() -> impl IntoView {
     let id = account_id();
-    let view = Resource::new(move || id.clone(), get_account_view);
+    let view = page_resource(|| Resource::new(move || id.clone(), get_account_view));
     let decide = ServerAction::<DecideAdjustment>::new();
     let decide_reversal = ServerAction::<DecideReversal>::new();
     let open_reversal = ServerAction::<OpenReversal>::new();

@@ -3,6 +3,7 @@
 
 use super::browser;
 use super::ops::{Field, Requires};
+use super::page_resource::page_resource;
 use crate::api::{CreateApiKey, RevokeApiKey, api_keys};
 use crate::model::billing::FieldError;
 use crate::model::error::AppError;
@@ -21,7 +22,7 @@ pub fn ApiKeys() -> impl IntoView {
 
 #[component]
 fn KeysPage() -> impl IntoView {
-    let list = Resource::new(|| (), |_| api_keys());
+    let list = page_resource(|| Resource::new(|| (), |_| api_keys()));
     let revoke = ServerAction::<RevokeApiKey>::new();
     Effect::new(move |_| {
         if revoke.value().get().is_some() {

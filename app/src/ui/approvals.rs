@@ -3,6 +3,7 @@
 
 use super::accounts::{AdjustmentTable, DecisionError};
 use super::ops::Requires;
+use super::page_resource::page_resource;
 use super::reversals::{ReversalDecisionError, ReversalTable};
 use crate::api::{DecideAdjustment, DecideReversal, pending_adjustments, pending_reversals};
 use crate::model::operator::Capability;
@@ -20,8 +21,8 @@ pub fn Approvals() -> impl IntoView {
 
 #[component]
 fn Queue() -> impl IntoView {
-    let list = Resource::new(|| (), |_| pending_adjustments());
-    let reversals = Resource::new(|| (), |_| pending_reversals());
+    let list = page_resource(|| Resource::new(|| (), |_| pending_adjustments()));
+    let reversals = page_resource(|| Resource::new(|| (), |_| pending_reversals()));
     let decide = ServerAction::<DecideAdjustment>::new();
     let decide_reversal = ServerAction::<DecideReversal>::new();
     Effect::new(move |_| {

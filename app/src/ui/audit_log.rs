@@ -3,6 +3,7 @@
 
 use super::accounts::account_id;
 use super::ops::Requires;
+use super::page_resource::page_resource;
 use crate::api::{audit_actions, audit_log};
 use crate::model::operator::{AuditFilter, AuditPage, Capability};
 use leptos::prelude::*;
@@ -30,8 +31,8 @@ fn Log(account: Option<String>) -> impl IntoView {
         account_id: account.clone().unwrap_or_default(),
         ..Default::default()
     });
-    let page = Resource::new(move || filter.get(), audit_log);
-    let actions = Resource::new(|| (), |_| audit_actions());
+    let page = page_resource(|| Resource::new(move || filter.get(), audit_log));
+    let actions = page_resource(|| Resource::new(|| (), |_| audit_actions()));
     let whole_log = account.is_none();
     view! {
         <Title text="Audit log" />

@@ -2,6 +2,7 @@
 
 use super::browser::new_token;
 use super::language::use_locale;
+use super::page_resource::page_resource;
 use crate::api::{
     account_credit_history, account_credit_history_count, credit_history, credit_history_count,
 };
@@ -48,29 +49,33 @@ pub fn CreditHistory() -> impl IntoView {
     let filter = Memo::new(move |_| HistoryFilter::from_query_string(&search.get()));
     let account = scope();
     let base = StoredValue::new(base(&account));
-    let page = Resource::new(move || search.get(), {
-        let account = account.clone();
-        move |query| {
+    let page = page_resource(|| {
+        Resource::new(move || search.get(), {
             let account = account.clone();
-            async move {
-                match account {
-                    Some(id) => account_credit_history(id, query).await,
-                    None => credit_history(query).await,
+            move |query| {
+                let account = account.clone();
+                async move {
+                    match account {
+                        Some(id) => account_credit_history(id, query).await,
+                        None => credit_history(query).await,
+                    }
                 }
             }
-        }
+        })
     });
-    let count = Resource::new(move || filter.get().first_page().to_query_string(), {
-        let account = account.clone();
-        move |query| {
+    let count = page_resource(|| {
+        Resource::new(move || filter.get().first_page().to_query_string(), {
             let account = account.clone();
-            async move {
-                match account {
-                    Some(id) => account_credit_history_count(id, query).await,
-                    None => credit_history_count(query).await,
+            move |query| {
+                let account = account.clone();
+                async move {
+                    match account {
+                        Some(id) => account_credit_history_count(id, query).await,
+                        None => credit_history_count(query).await,
+                    }
                 }
             }
-        }
+        })
     });
     let navigate = use_navigate();
     let apply = Callback::new(move |next: HistoryFilter| {

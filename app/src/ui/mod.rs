@@ -14,6 +14,7 @@ mod history;
 mod language;
 pub mod messages;
 mod ops;
+mod page_resource;
 mod payments;
 mod plan_catalogue;
 mod plans;
@@ -82,6 +83,9 @@ pub fn App() -> impl IntoView {
     // `frontend` marks `<body data-hydrated>` once the page, lazy pieces included, is live.
     #[cfg(feature = "ssr")]
     provide_context(Preloaded::default());
+    // A page drawn more than once in a request reads its data once (`page_resource`).
+    #[cfg(feature = "ssr")]
+    provide_context(page_resource::PageResources::default());
     // Leptos' integration (leptos_integration_utils 0.8.9) gathers the lazy pieces a
     // render touched and then adds a leptos_meta `<Link>` per file of theirs to the
     // head: on some pages only (the Overview and the sign-in page, not Credit History),

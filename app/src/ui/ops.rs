@@ -7,6 +7,7 @@
 
 use super::browser;
 use super::header::ViewerResource;
+use super::page_resource::page_resource;
 use crate::api::{CreateVoucherCampaign, DisableVoucherCampaign, voucher_campaigns};
 use crate::model::billing::FieldError;
 use crate::model::error::AppError;
@@ -135,7 +136,7 @@ pub fn Campaigns() -> impl IntoView {
 #[component]
 fn CampaignsPage() -> impl IntoView {
     let refresh = RwSignal::new(0_u32);
-    let list = Resource::new(move || refresh.get(), |_| voucher_campaigns());
+    let list = page_resource(|| Resource::new(move || refresh.get(), |_| voucher_campaigns()));
     let disable = ServerAction::<DisableVoucherCampaign>::new();
     Effect::new(move |_| {
         if disable.value().get().is_some() {

@@ -4,6 +4,7 @@ use super::header::ViewerResource;
 use super::history::Pager;
 use super::language::use_locale;
 use super::messages;
+use super::page_resource::page_resource;
 use crate::api::{account_payment_history, get_payment_outcome, payment_history};
 use crate::i18n::*;
 use crate::model::history::{HistoryFilter, PageCursor};
@@ -24,10 +25,12 @@ pub fn TopUpOutcome() -> impl IntoView {
     let params = use_params_map();
     let reference = move || params.with(|p| p.get("reference").unwrap_or_default());
     let tick = RwSignal::new(0_u32);
-    let outcome = Resource::new(
-        move || (reference(), tick.get()),
-        |(r, _)| get_payment_outcome(r),
-    );
+    let outcome = page_resource(|| {
+        Resource::new(
+            move || (reference(), tick.get()),
+            |(r, _)| get_payment_outcome(r),
+        )
+    });
     let viewer = use_context::<ViewerResource>();
     let was_pending = StoredValue::new(false);
     // While pending, ask again every few seconds; when it settles, refresh the header's
@@ -132,17 +135,19 @@ pub fn PaymentHistory() -> impl IntoView {
     let search = use_location().search;
     let account = super::history::scope();
     let scope = StoredValue::new(account.clone());
-    let page = Resource::new(move || search.get(), {
-        let account = account.clone();
-        move |query| {
+    let page = page_resource(|| {
+        Resource::new(move || search.get(), {
             let account = account.clone();
-            async move {
-                match account {
-                    Some(id) => account_payment_history(id, query).await,
-                    None => payment_history(query).await,
+            move |query| {
+                let account = account.clone();
+                async move {
+                    match account {
+                        Some(id) => account_payment_history(id, query).await,
+                        None => payment_history(query).await,
+                    }
                 }
             }
-        }
+        })
     });
     view! {
         <Title text=td_string!(locale, payments.title) />

@@ -4,6 +4,7 @@
 
 use super::browser;
 use super::ops::Field;
+use super::page_resource::page_resource;
 use crate::api::{DefinePlan, plan_catalogue};
 use crate::model::billing::FieldError;
 use crate::model::error::AppError;
@@ -23,7 +24,7 @@ pub fn PlanCatalogue() -> impl IntoView {
 #[component]
 fn Catalogue() -> impl IntoView {
     let refresh = RwSignal::new(0_u32);
-    let list = Resource::new(move || refresh.get(), |_| plan_catalogue());
+    let list = page_resource(|| Resource::new(move || refresh.get(), |_| plan_catalogue()));
     view! {
         <Title text="Plans" />
         <DefinePlanForm on_saved=move || refresh.update(|n| *n += 1) />

@@ -6,6 +6,7 @@ use super::browser;
 use super::header::{AddCreditRequest, FreshBalances};
 use super::language::use_locale;
 use super::messages;
+use super::page_resource::page_resource;
 use crate::api::{PreviewPlanUpgrade, SchedulePlanChange, UndoPlanChange, UpgradePlan, get_plans};
 use crate::i18n::*;
 use crate::model::error::AppError;
@@ -35,7 +36,7 @@ fn said(locale: Locale, done: &PlanChanged) -> String {
 #[component]
 pub fn PlansTab() -> impl IntoView {
     let locale = use_locale();
-    let plans = Resource::new(|| (), |_| get_plans());
+    let plans = page_resource(|| Resource::new(|| (), |_| get_plans()));
     let outcome: Outcome = RwSignal::new(None);
     let preview = ServerAction::<PreviewPlanUpgrade>::new();
     let schedule = ServerAction::<SchedulePlanChange>::new();

@@ -5,6 +5,7 @@
 use super::billing_form::{BillingFields, FieldMessage, message_for};
 use super::browser;
 use super::language::use_locale;
+use super::page_resource::page_resource;
 use crate::api::{SaveBillingSettings, SavePreferences, get_settings};
 use crate::i18n::*;
 use crate::model::billing::{BillingForm, FieldError};
@@ -16,7 +17,7 @@ use leptos_meta::Title;
 #[component]
 pub fn SettingsTab() -> impl IntoView {
     let locale = use_locale();
-    let settings = Resource::new(|| (), |_| get_settings());
+    let settings = page_resource(|| Resource::new(|| (), |_| get_settings()));
     // Outside the sections, which are drawn again from the saved settings: the
     // confirmation stays on screen.
     let saved = Saved {

@@ -3,6 +3,7 @@
 use super::browser;
 use super::header::FreshBalances;
 use super::language::use_locale;
+use super::page_resource::page_resource;
 use crate::api::{RedeemVoucher, get_voucher_list};
 use crate::i18n::*;
 use crate::model::voucher::{VoucherList, VoucherState};
@@ -99,7 +100,7 @@ pub fn ApplyVoucher() -> impl IntoView {
 #[component]
 pub fn VoucherListPage() -> impl IntoView {
     let locale = use_locale();
-    let list = Resource::new(|| (), |_| get_voucher_list());
+    let list = page_resource(|| Resource::new(|| (), |_| get_voucher_list()));
     view! {
         <Title text=td_string!(locale, vouchers.title) />
         <section aria-labelledby="vouchers-heading">
