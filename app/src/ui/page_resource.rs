@@ -6,9 +6,10 @@
 //! walk. Every page sits inside the closure of `header::SignedIn` that awaits the viewer,
 //! so a page could be drawn two or three times in one request, each time making its
 //! resources anew: its server functions read the database again and each reply was
-//! written into the HTML again (a history page's 26 KB grew to 38 KB). It happened in
-//! about a third of the history page's requests, more often the busier the machine:
-//! under load, where it cost most (docs/benchmarks.md, "Pages under load").
+//! written into the HTML again (a history page's 26 KB grew to 38 KB). It happened in 2%
+//! of the history page's requests on one machine and a third on a busier one: the busier
+//! the server, the more often, so under load, where it costs most (docs/benchmarks.md,
+//! "Pages under load").
 //!
 //! [`page_resource`] keeps the first drawing's resource for the rest of the request, so
 //! the later drawings read the same data under the same hydration id. The browser
