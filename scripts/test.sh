@@ -68,8 +68,19 @@ bundle_start=$SECONDS
 setsid env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS nice -n 10 \
   bash scripts/release-build.sh --frontend-only >"$bundle_log" 2>&1 &
 bundle_pid=$!
+# Clippy's check of the browser graph (wasm32) starts now too, beside the bundle and at
+# the same priority: most of the bundle's build is one thread (the wasm's fat LTO, then
+# the split), so the two share what the test runs leave idle. It checks in its own
+# target directory, so it never waits on cargo's lock on target/ (which the SQLite run
+# takes), and costs no more there: in target/ too it compiles its own host proc-macros
+# (a `--target` build gives them no RUSTFLAGS, so they are not the test build's).
+clippy_log="$(mktemp)"
+setsid env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS CARGO_TARGET_DIR="$root/target/clippy-wasm" \
+  nice -n 10 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings \
+  >"$clippy_log" 2>&1 &
+clippy_pid=$!
 # Background builds (each in its own process group) do not outlive a failed run.
-background=("$bundle_pid")
+background=("$bundle_pid" "$clippy_pid")
 trap 'for pid in "${background[@]}"; do kill -- "-$pid" 2>/dev/null || true; done' EXIT
 
 step "unit and domain tests on SQLite"
@@ -95,14 +106,8 @@ for binary in "${app_tests[@]}"; do
   (cd app && BILLING_TEST_DB=postgres "$binary" --quiet)
 done
 
-step "browser side: the release bundle (started above), and clippy (wasm32) beside it"
+step "browser side: the release bundle and clippy (wasm32), both started above"
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
-# Clippy's check of the browser graph (host and wasm32 units in target/, which the test
-# runs above no longer need) beside the rest of the release build, at the same priority.
-clippy_log="$(mktemp)"
-setsid nice -n 10 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings >"$clippy_log" 2>&1 &
-clippy_pid=$!
-background+=("$clippy_pid")
 if ! wait "$bundle_pid"; then
   cat "$bundle_log"
   echo "the release build of the browser bundle failed" >&2

@@ -8,7 +8,7 @@ use crate::api::{
 };
 use crate::i18n::*;
 use crate::model::history::{
-    HistoryFilter, HistoryPage, Matches, PAGE_SIZES, PageCursor, services_of,
+    HistoryFilter, HistoryPage, HistoryRow, Matches, PAGE_SIZES, PageCursor, services_of,
 };
 use crate::model::ledger::{Bucket, Status};
 use crate::model::money::group_digits;
@@ -330,57 +330,89 @@ fn Table(page: HistoryPage, filter: HistoryFilter, base: String) -> impl IntoVie
                         <th scope="col" role="columnheader" class="num">{td_string!(locale, history.amount)}</th>
                     </tr>
                 </thead>
-                <tbody role="rowgroup">
-                    {page
-                        .rows
-                        .into_iter()
-                        .map(|row| {
-                            let credit = !row.amount.is_negative();
-                            // A Failed row moved no money: its amount is shown struck
-                            // through and muted, and read as "not charged".
-                            let void = row.status == Status::Failed;
-                            let amount_class = match (void, credit) {
-                                (true, _) => "num amount-void",
-                                (false, true) => "num amount-credit",
-                                (false, false) => "num amount-debit",
-                            };
-                            let amount = row.amount.format_signed();
-                            view! {
-                                <tr role="row">
-                                    <td role="cell" class="nowrap" data-label=td_string!(locale, history.date)>{row.date}</td>
-                                    <td role="cell" data-label=td_string!(locale, history.service)>
-                                        {super::messages::service(locale, row.service)}
-                                    </td>
-                                    <td role="cell" data-label=td_string!(locale, history.source)>{row.source}</td>
-                                    <td role="cell" data-label=td_string!(locale, history.description)>{row.description}</td>
-                                    {with_code.then(|| view! { <td role="cell" data-label=td_string!(locale, history.code)>{row.code.unwrap_or_default()}</td> })}
-                                    <td role="cell" data-label=td_string!(locale, history.status)>
-                                        <span class=format!("status status-{}", row.status.as_str())>
-                                            {super::messages::status(locale, row.status)}
-                                        </span>
-                                    </td>
-                                    <td role="cell" class=amount_class data-label=td_string!(locale, history.amount)>
-                                        {if void {
-                                            view! {
-                                                <s>{amount}</s>
-                                                <span class="visually-hidden">{td_string!(locale, history.not_charged)}</span>
-                                            }
-                                                .into_any()
-                                        } else {
-                                            amount.into_any()
-                                        }}
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
+                <tbody role="rowgroup" inner_html=rows_html(locale, &page.rows, with_code)></tbody>
             </table>
         </div>
         <p class="muted small">{td_string!(locale, history.times_in, zone = page.time_zone).to_string()}</p>
         <Pager newer older />
     }
     .into_any()
+}
+
+/// The table's rows, as one piece of HTML for the `<tbody>`.
+///
+/// Why a string and not a view per cell: a page's 25 rows are about 250 elements and
+/// 500 attributes, and with erased views (every release build) each of them is boxed,
+/// allocated and dispatched on the server for every request; this table was most of
+/// what a history page cost over the Overview (docs/benchmarks.md, "Pages under
+/// load"). The rows carry no events and no signals, so nothing is lost: hydration
+/// keeps the server's rows as they are (tachys does not write `inner_html` again when
+/// it hydrates), and a page drawn in the browser writes the same string. Every value
+/// from the ledger or the translations is escaped by html-escape; the rest is our own
+/// fixed markup.
+fn rows_html(locale: Locale, rows: &[HistoryRow], with_code: bool) -> String {
+    use html_escape::{encode_double_quoted_attribute_to_string, encode_text_to_string};
+    // Opens a cell: its label is what a phone shows beside the value (CSS, `cards-on-phone`).
+    let cell = |html: &mut String, class: &str, label: &str| {
+        html.push_str("<td role=\"cell\"");
+        if !class.is_empty() {
+            html.push_str(" class=\"");
+            html.push_str(class);
+            html.push('"');
+        }
+        html.push_str(" data-label=\"");
+        encode_double_quoted_attribute_to_string(label, html);
+        html.push_str("\">");
+    };
+    let mut html = String::with_capacity(rows.len() * 640);
+    for row in rows {
+        let credit = !row.amount.is_negative();
+        // A Failed row moved no money: its amount is shown struck through and muted,
+        // and read as "not charged".
+        let void = row.status == Status::Failed;
+        let amount_class = match (void, credit) {
+            (true, _) => "num amount-void",
+            (false, true) => "num amount-credit",
+            (false, false) => "num amount-debit",
+        };
+        html.push_str("<tr role=\"row\">");
+        cell(&mut html, "nowrap", td_string!(locale, history.date));
+        encode_text_to_string(&row.date, &mut html);
+        html.push_str("</td>");
+        cell(&mut html, "", td_string!(locale, history.service));
+        encode_text_to_string(super::messages::service(locale, row.service), &mut html);
+        html.push_str("</td>");
+        cell(&mut html, "", td_string!(locale, history.source));
+        encode_text_to_string(&row.source, &mut html);
+        html.push_str("</td>");
+        cell(&mut html, "", td_string!(locale, history.description));
+        encode_text_to_string(&row.description, &mut html);
+        html.push_str("</td>");
+        if with_code {
+            cell(&mut html, "", td_string!(locale, history.code));
+            encode_text_to_string(row.code.as_deref().unwrap_or_default(), &mut html);
+            html.push_str("</td>");
+        }
+        cell(&mut html, "", td_string!(locale, history.status));
+        html.push_str("<span class=\"status status-");
+        html.push_str(row.status.as_str());
+        html.push_str("\">");
+        encode_text_to_string(super::messages::status(locale, row.status), &mut html);
+        html.push_str("</span></td>");
+        cell(&mut html, amount_class, td_string!(locale, history.amount));
+        let amount = row.amount.format_signed();
+        if void {
+            html.push_str("<s>");
+            encode_text_to_string(&amount, &mut html);
+            html.push_str("</s><span class=\"visually-hidden\">");
+            encode_text_to_string(td_string!(locale, history.not_charged), &mut html);
+            html.push_str("</span>");
+        } else {
+            encode_text_to_string(&amount, &mut html);
+        }
+        html.push_str("</td></tr>");
+    }
+    html
 }
 
 /// Previous (newer) and Next (older) page links; a missing one is shown disabled.
@@ -491,3 +523,79 @@ fn watch_download(token: String, preparing: RwSignal<bool>) {
 
 #[cfg(not(feature = "hydrate"))]
 fn watch_download(_token: String, _preparing: RwSignal<bool>) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ledger::Service;
+    use crate::model::money::{Currency, Money};
+
+    fn row(description: &str, status: Status, minor: i64) -> HistoryRow {
+        HistoryRow {
+            id: 1,
+            date: "2026-11-24 11:42:05".to_owned(),
+            service: Service::AiInference,
+            source: "Credit <main>".to_owned(),
+            description: description.to_owned(),
+            code: Some("WELCOME&50".to_owned()),
+            status,
+            amount: Money::from_minor(minor, Currency::Usd),
+        }
+    }
+
+    #[test]
+    fn ledger_text_is_escaped_not_markup() {
+        let html = rows_html(
+            Locale::en,
+            &[row(
+                "<img src=x onerror=alert(1)> & \"more\"",
+                Status::Success,
+                -150,
+            )],
+            true,
+        );
+        assert!(!html.contains("<img"), "{html}");
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(1)&gt; &amp; \"more\""),
+            "{html}"
+        );
+        assert!(html.contains(">Credit &lt;main&gt;</td>"), "{html}");
+        assert!(html.contains(">WELCOME&amp;50</td>"), "{html}");
+        assert_eq!(html.matches("<tr role=\"row\">").count(), 1);
+        assert_eq!(
+            html.matches("<td role=\"cell\"").count(),
+            7,
+            "the code column is shown"
+        );
+    }
+
+    #[test]
+    fn a_failed_row_is_struck_through_and_read_as_not_charged() {
+        let html = rows_html(
+            Locale::en,
+            &[
+                row("Inference", Status::Failed, -150),
+                row("Top-up", Status::Success, 500),
+            ],
+            false,
+        );
+        assert_eq!(
+            html.matches("<td role=\"cell\"").count(),
+            12,
+            "no code column"
+        );
+        assert!(html.contains("class=\"num amount-void\""), "{html}");
+        assert!(
+            html.contains("<s>-$1.50</s><span class=\"visually-hidden\">"),
+            "{html}"
+        );
+        assert!(
+            html.contains("class=\"num amount-credit\" data-label=\"Amount\">+$5.00</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<span class=\"status status-failed\">Failed</span>"),
+            "{html}"
+        );
+    }
+}
