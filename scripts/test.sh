@@ -69,8 +69,8 @@ setsid env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS nice -n 10 \
   bash scripts/release-build.sh --frontend-only >"$bundle_log" 2>&1 &
 bundle_pid=$!
 # Clippy's check of the browser graph (wasm32) starts now too, beside the bundle and at
-# the same priority: most of the bundle's build is one thread (the wasm's fat LTO, then
-# the split), so the two share what the test runs leave idle. It checks in its own
+# the same priority: a long stretch of the bundle's build is one thread (the wasm's fat
+# LTO), so the two share what the test runs leave idle. It checks in its own
 # target directory, so it never waits on cargo's lock on target/ (which the SQLite run
 # takes), and costs no more there: in target/ too it compiles its own host proc-macros
 # (a `--target` build gives them no RUSTFLAGS, so they are not the test build's).
