@@ -8,6 +8,7 @@ use super::history::AccountScope;
 use super::ops::{Choice, Field, Requires, held};
 use super::page_resource::page_resource;
 use super::reversals::{OpenReversalForm, ReversalDecisionError, ReversalTable};
+use super::suspend::suspend;
 use crate::api::{
     DecideAdjustment, DecideReversal, OpenReversal, SubmitAdjustment, get_account_view,
     search_accounts,
@@ -77,7 +78,7 @@ fn LookupPage() -> impl IntoView {
                 </div>
             </form>
             <Transition fallback=|| view! { <p class="loading">"Searching…"</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend(async move {
                     match found.await {
                         None => ().into_any(),
                         Some(Ok(result)) => view! { <Hits result /> }.into_any(),
@@ -201,7 +202,7 @@ pub fn AccountOverview() -> impl IntoView {
     view! {
         <Title text="Account" />
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend(async move {
                 match view.await {
                     Ok(account) => {
                         view! {

@@ -4,6 +4,7 @@
 use super::browser;
 use super::ops::{Field, Requires};
 use super::page_resource::page_resource;
+use super::suspend::suspend;
 use crate::api::{CreateApiKey, RevokeApiKey, api_keys};
 use crate::model::billing::FieldError;
 use crate::model::error::AppError;
@@ -36,7 +37,7 @@ fn KeysPage() -> impl IntoView {
             <h2 id="keys-heading">"API keys"</h2>
             <p class="muted">"Metering services charge accounts with these keys. Only their hashes are kept."</p>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend(async move {
                     match list.await {
                         Ok(keys) if keys.is_empty() => view! { <p class="empty">"No keys yet."</p> }.into_any(),
                         Ok(keys) => view! { <KeyTable keys revoke /> }.into_any(),

@@ -5,6 +5,7 @@ use super::accounts::{AdjustmentTable, DecisionError};
 use super::ops::Requires;
 use super::page_resource::page_resource;
 use super::reversals::{ReversalDecisionError, ReversalTable};
+use super::suspend::suspend;
 use crate::api::{DecideAdjustment, DecideReversal, pending_adjustments, pending_reversals};
 use crate::model::operator::Capability;
 use leptos::prelude::*;
@@ -51,7 +52,7 @@ fn Queue() -> impl IntoView {
             }}
             <DecisionError decide />
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend(async move {
                     match list.await {
                         Ok(list) if list.is_empty() => view! {
                             <p class="empty">"Nothing is waiting for approval."</p>
@@ -67,7 +68,7 @@ fn Queue() -> impl IntoView {
             <h2 id="reversal-approvals-heading">"Reversals waiting for approval"</h2>
             <ReversalDecisionError decide=decide_reversal />
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend(async move {
                     match reversals.await {
                         Ok(list) if list.is_empty() => view! {
                             <p class="empty">"No reversal is waiting for approval."</p>

@@ -4,6 +4,7 @@
 use super::accounts::account_id;
 use super::ops::Requires;
 use super::page_resource::page_resource;
+use super::suspend::suspend;
 use crate::api::{audit_actions, audit_log};
 use crate::model::operator::{AuditFilter, AuditPage, Capability};
 use leptos::prelude::*;
@@ -53,7 +54,7 @@ fn Log(account: Option<String>) -> impl IntoView {
                     >
                         <option value="">"All actions"</option>
                         <Transition>
-                            {move || Suspend::new(async move {
+                            {move || suspend(async move {
                                 actions
                                     .await
                                     .unwrap_or_default()
@@ -99,7 +100,7 @@ fn Log(account: Option<String>) -> impl IntoView {
                     })}
             </form>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend(async move {
                     match page.await {
                         Ok(p) => view! { <Entries page=p filter /> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),

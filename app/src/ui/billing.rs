@@ -2,6 +2,7 @@
 
 use super::header::{FreshBalances, ViewerResource};
 use super::language::use_locale;
+use super::suspend::suspend;
 use crate::i18n::*;
 use crate::model::error::AppError;
 use crate::model::ledger::Balances;
@@ -78,7 +79,7 @@ pub fn Overview() -> impl IntoView {
     let fresh = expect_context::<FreshBalances>();
     view! {
         <Suspense>
-            {move || Suspend::new(async move {
+            {move || suspend(async move {
                 let me = viewer.await.ok().flatten();
                 let read = me.as_ref().and_then(|me| me.balances);
                 let owed = me.and_then(|me| me.owed);

@@ -4,6 +4,7 @@
 //! (`billing::BillingPage`, `ops::OpsPage`), as it is each server function's.
 
 use super::language::use_locale;
+use super::suspend::suspend;
 use crate::api::{SignOut, get_viewer};
 use crate::i18n::*;
 use crate::model::error::AppError;
@@ -62,7 +63,7 @@ pub fn SignedIn() -> impl IntoView {
     let locale = use_locale();
     view! {
         <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend(async move {
                 match viewer.await {
                     Ok(Some(me)) => {
                         // Arriving from the sign-in page without a page load: their saved

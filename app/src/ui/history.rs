@@ -3,6 +3,7 @@
 use super::browser::new_token;
 use super::language::use_locale;
 use super::page_resource::page_resource;
+use super::suspend::suspend;
 use crate::api::{
     account_credit_history, account_credit_history_count, credit_history, credit_history_count,
 };
@@ -96,7 +97,7 @@ pub fn CreditHistory() -> impl IntoView {
             <Filters filter apply />
             <p class="muted history-count" aria-live="polite">
                 <Transition>
-                    {move || Suspend::new(async move {
+                    {move || suspend(async move {
                         match count.await {
                             Ok(Matches::Exactly(n)) => td_string!(locale, history.count, count = n).to_string(),
                             Ok(Matches::MoreThan(n)) => {
@@ -110,7 +111,7 @@ pub fn CreditHistory() -> impl IntoView {
             </p>
             // Transition keeps the old rows on screen until the new ones arrive.
             <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend(async move {
                     match page.await {
                         Ok(p) => view! { <Table page=p filter=filter.get_untracked() base=base.get_value() /> }.into_any(),
                         Err(error) => view! { <super::messages::Failed error /> }.into_any(),

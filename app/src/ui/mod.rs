@@ -21,6 +21,7 @@ mod plans;
 mod reversals;
 mod settings;
 mod sign_in;
+mod suspend;
 mod vouchers;
 
 use crate::i18n::*;

@@ -8,6 +8,7 @@
 use super::browser;
 use super::header::ViewerResource;
 use super::page_resource::page_resource;
+use super::suspend::suspend;
 use crate::api::{CreateVoucherCampaign, DisableVoucherCampaign, voucher_campaigns};
 use crate::model::billing::FieldError;
 use crate::model::error::AppError;
@@ -156,7 +157,7 @@ fn CampaignsPage() -> impl IntoView {
                     .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
             }}
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend(async move {
                     match list.await {
                         Ok(list) if list.is_empty() => view! {
                             <p class="empty">"No campaigns yet. Create one above."</p>

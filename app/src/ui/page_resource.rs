@@ -14,6 +14,11 @@
 //! [`page_resource`] keeps the first drawing's resource for the rest of the request, so
 //! the later drawings read the same data under the same hydration id. The browser
 //! hydrates once and makes each resource once, as before.
+//!
+//! Since [`super::suspend`] the walks no longer build a page at all, so a request draws
+//! each page once. This stays as the guard on the reads: a view drawn again anyway (a
+//! `Suspend::new` written without `suspend`, a change in Leptos) still reads its data
+//! once and writes them into the page once.
 
 use leptos::prelude::*;
 

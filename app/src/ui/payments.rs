@@ -5,6 +5,7 @@ use super::history::Pager;
 use super::language::use_locale;
 use super::messages;
 use super::page_resource::page_resource;
+use super::suspend::suspend;
 use crate::api::{account_payment_history, get_payment_outcome, payment_history};
 use crate::i18n::*;
 use crate::model::history::{HistoryFilter, PageCursor};
@@ -52,7 +53,7 @@ pub fn TopUpOutcome() -> impl IntoView {
     view! {
         <Title text=td_string!(locale, payments.top_up) />
         <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
-            {move || Suspend::new(async move {
+            {move || suspend(async move {
                 match outcome.await {
                     Ok(Some(o)) => view! { <Outcome o /> }.into_any(),
                     Ok(None) => view! {
@@ -154,7 +155,7 @@ pub fn PaymentHistory() -> impl IntoView {
         <section aria-labelledby="payments-heading" class="history">
             <h2 id="payments-heading">{td_string!(locale, payments.title)}</h2>
             <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend(async move {
                     match page.await {
                         Ok(p) => view! { <PaymentTable page=p size=HistoryFilter::from_query_string(&search.get_untracked()).page_size account=scope.get_value() /> }.into_any(),
                         Err(error) => view! { <super::messages::Failed error /> }.into_any(),

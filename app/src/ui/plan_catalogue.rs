@@ -5,6 +5,7 @@
 use super::browser;
 use super::ops::Field;
 use super::page_resource::page_resource;
+use super::suspend::suspend;
 use crate::api::{DefinePlan, plan_catalogue};
 use crate::model::billing::FieldError;
 use crate::model::error::AppError;
@@ -31,7 +32,7 @@ fn Catalogue() -> impl IntoView {
         <section aria-labelledby="catalogue-heading">
             <h2 id="catalogue-heading">"Plans"</h2>
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend(async move {
                     match list.await {
                         Ok(plans) => view! { <PlanTable plans /> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }

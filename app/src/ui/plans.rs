@@ -7,6 +7,7 @@ use super::header::{AddCreditRequest, FreshBalances};
 use super::language::use_locale;
 use super::messages;
 use super::page_resource::page_resource;
+use super::suspend::suspend;
 use crate::api::{PreviewPlanUpgrade, SchedulePlanChange, UndoPlanChange, UpgradePlan, get_plans};
 use crate::i18n::*;
 use crate::model::error::AppError;
@@ -70,7 +71,7 @@ pub fn PlansTab() -> impl IntoView {
                 _ => "form-success",
             }>{move || outcome.get().map(|o| o.unwrap_or_else(|e| e))}</p>
             <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend(async move {
                     match plans.await {
                         Ok(page) => view! { <Plans page actions /> }.into_any(),
                         Err(AppError::NoBillingProfile) => view! {

@@ -6,6 +6,7 @@ use super::billing_form::{BillingFields, FieldMessage, message_for};
 use super::browser;
 use super::language::use_locale;
 use super::page_resource::page_resource;
+use super::suspend::suspend;
 use crate::api::{SaveBillingSettings, SavePreferences, get_settings};
 use crate::i18n::*;
 use crate::model::billing::{BillingForm, FieldError};
@@ -32,7 +33,7 @@ pub fn SettingsTab() -> impl IntoView {
                 {move || saved.notice.get()}
             </p>
             <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend(async move {
                     match settings.await {
                         Ok(page) => view! { <Settings page saved /> }.into_any(),
                         Err(error) => view! { <super::messages::Failed error /> }.into_any(),

@@ -4,6 +4,7 @@ use super::browser;
 use super::header::FreshBalances;
 use super::language::use_locale;
 use super::page_resource::page_resource;
+use super::suspend::suspend;
 use crate::api::{RedeemVoucher, get_voucher_list};
 use crate::i18n::*;
 use crate::model::voucher::{VoucherList, VoucherState};
@@ -106,7 +107,7 @@ pub fn VoucherListPage() -> impl IntoView {
         <section aria-labelledby="vouchers-heading">
             <h2 id="vouchers-heading">{td_string!(locale, vouchers.title)}</h2>
             <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
-                {move || Suspend::new(async move {
+                {move || suspend(async move {
                     match list.await {
                         Ok(list) if list.rows.is_empty() => view! {
                             <p class="empty">
