@@ -20,7 +20,9 @@
 //! with `.get()` in a view that is not under its own `<Suspense>` would not be waited for,
 //! and would render empty: read resources with `.await` in a `suspend`.
 //!
-//! In the browser it is `Suspend::new`: hydration walks the view once.
+//! In the browser it is `Suspend::new`: hydration walks the view once. The Add credit
+//! dialog's `Suspend`s stay `Suspend::new`: the dialog is closed when a page is served,
+//! so its content is only ever drawn in the browser.
 
 use leptos::prelude::*;
 use std::future::Future;
