@@ -6,9 +6,9 @@
 //! have arrived, to find resources read only inside what they show
 //! (leptos-rs/leptos#4688). tachys calls a closure view anew on each walk, and a
 //! `Suspend` whose data are already there builds its whole view on a walk, only for the
-//! walk to drop it. So the render built every signed-in page twice: the header and the
-//! page inside `header::SignedIn`'s `Suspend`, and each table twice more inside its own
-//! `<Transition>` (docs/benchmarks.md, "Pages under load").
+//! walk to drop it. So the render built a signed-in page up to twice: the header and
+//! the page inside `header::SignedIn`'s `Suspend`, and each table again inside its own
+//! `<Transition>` (docs/benchmarks.md, "Pages under load", session 26).
 //!
 //! [`suspend`] is `Suspend::new` whose body, on the server, waits one turn of the
 //! executor before it starts. A walk polls a `Suspend` once (`now_or_never`), so it finds
