@@ -68,16 +68,15 @@ bundle_start=$SECONDS
 setsid env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS nice -n 10 \
   bash scripts/release-build.sh --frontend-only >"$bundle_log" 2>&1 &
 bundle_pid=$!
-# Clippy's check of the browser graph (wasm32) starts now too, at the lowest priority:
-# it takes what the test runs and the bundle leave idle (a long stretch of the bundle's
-# build is one thread, the wasm's fat LTO), yields to the bundle, which Playwright waits
-# for, and goes on beside Playwright; it is waited for at the end. It checks in its own
+# Clippy's check of the browser graph (wasm32) starts now too, beside the bundle and at
+# the same priority: a long stretch of the bundle's build is one thread (the wasm's fat
+# LTO), so the two share what the test runs leave idle. It checks in its own
 # target directory, so it never waits on cargo's lock on target/ (which the SQLite run
 # takes), and costs no more there: in target/ too it compiles its own host proc-macros
 # (a `--target` build gives them no RUSTFLAGS, so they are not the test build's).
 clippy_log="$(mktemp)"
 setsid env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS CARGO_TARGET_DIR="$root/target/clippy-wasm" \
-  nice -n 19 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings \
+  nice -n 10 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings \
   >"$clippy_log" 2>&1 &
 clippy_pid=$!
 # Background builds (each in its own process group) do not outlive a failed run.
@@ -107,7 +106,7 @@ for binary in "${app_tests[@]}"; do
   (cd app && BILLING_TEST_DB=postgres "$binary" --quiet)
 done
 
-step "browser side: the release bundle, started above"
+step "browser side: the release bundle and clippy (wasm32), both started above"
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 if ! wait "$bundle_pid"; then
   cat "$bundle_log"
@@ -116,19 +115,17 @@ if ! wait "$bundle_pid"; then
 fi
 grep -v '^ *Compiling ' "$bundle_log" || true
 printf '\033[2m(the release build took %d s from its start)\033[0m\n' "$((SECONDS - bundle_start))"
-# What a customer's first page loads of the bundle, and all of it (docs/benchmarks.md).
-bash scripts/wasm-size.sh | tail -n 2
-
-step "end-to-end: Playwright in Chromium"
-(cd end2end && E2E_PROFILE=debug npx playwright test)
-
-step "browser side: clippy (wasm32), started above"
 if ! wait "$clippy_pid"; then
   cat "$clippy_log"
   echo "clippy (wasm32) found problems" >&2
   exit 1
 fi
 tail -n 1 "$clippy_log"
+# What a customer's first page loads of the bundle, and all of it (docs/benchmarks.md).
+bash scripts/wasm-size.sh | tail -n 2
+
+step "end-to-end: Playwright in Chromium"
+(cd end2end && E2E_PROFILE=debug npx playwright test)
 
 end_phase
 phase_name=""
