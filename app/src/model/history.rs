@@ -312,6 +312,7 @@ mod tests {
         assert!(!json.contains("\"description\""), "{json}");
         assert_eq!(serde_json::from_str::<HistoryRow>(&json).unwrap(), row);
         // An old reply (objects) or a short array is refused, not half read.
+        assert!(serde_json::from_str::<HistoryRow>("{\"id\":7}").is_err());
         assert!(serde_json::from_str::<HistoryRow>("[7,\"2026-11-24\"]").is_err());
     }
 
