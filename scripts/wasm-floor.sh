@@ -25,14 +25,14 @@ profile() { sed -n '/^\[profile\.wasm-release\]/,/^$/p' "$1"; }
 # Builds scripts/<dir> as our bundle is built; its size goes into FLOORS.
 floor() {
   local dir="$1" label="$2"
-  local crate="${dir//-/_}" out="$target/out-$dir" floor="$root/scripts/$dir"
-  cp Cargo.lock "$floor/Cargo.lock"
-  if ! diff <(profile Cargo.toml) <(profile "$floor/Cargo.toml") >/dev/null; then
+  local crate="${dir//-/_}" out="$target/out-$dir" package="$root/scripts/$dir"
+  cp Cargo.lock "$package/Cargo.lock"
+  if ! diff <(profile Cargo.toml) <(profile "$package/Cargo.toml") >/dev/null; then
     echo "scripts/$dir/Cargo.toml's [profile.wasm-release] differs from Cargo.toml's" >&2
     exit 1
   fi
   say "building $label (release, wasm)"
-  RUSTFLAGS="--cfg erase_components" cargo build --quiet --manifest-path "$floor/Cargo.toml" \
+  RUSTFLAGS="--cfg erase_components" cargo build --quiet --manifest-path "$package/Cargo.toml" \
     --target wasm32-unknown-unknown --profile wasm-release --target-dir "$target"
   rm -rf "$out"
   wasm-bindgen --target web --out-dir "$out" \
