@@ -1,32 +1,22 @@
 #!/usr/bin/env bash
 # Prints the browser bundle's size, raw and gzip -9, as served from target/site/pkg
 # after `bash scripts/release-build.sh` (split by page): every file, then what a signed-in
-# customer's first page (the Overview) loads (the main module, its JavaScript, the
-# split loader and the pieces the split manifest lists for the Overview's route),
-# then everything. With a second site directory (another commit's build), prints
+# customer's first page (the Overview) loads (the main module, its JavaScript and the
+# split loader), then everything. With a second site directory (another commit's build), prints
 # both and the difference in what the first page loads.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 gz() { gzip -9 -c "$1" | wc -c; }
 
-# The files the Overview's first load fetches, one per line.
+# The files the Overview's first load fetches, one per line. Its islands (the header's,
+# the balances, Apply Code) are in the main module; other pages' islands are lazy
+# pieces, and the Add credit dialog's steps one more, fetched when it opens.
 first_page_files() {
   local pkg="$1"
   printf '%s\n' "$pkg/billing.wasm" "$pkg/billing.js"
   if [ -f "$pkg/__wasm_split_manifest.json" ]; then
     ls "$pkg"/__wasm_split*.js
-    # The Overview's route is the lazy function `__overview_view_<hash>` (ui/mod.rs).
-    python3 - "$pkg" <<'EOF'
-import json, sys, pathlib
-pkg = pathlib.Path(sys.argv[1])
-manifest = json.loads((pkg / "__wasm_split_manifest.json").read_text())
-keys = [k for k in manifest if k.startswith("__overview_view_")]
-if len(keys) != 1:
-    sys.exit(f"the split manifest names {len(keys)} Overview routes: {sorted(manifest)}")
-for module in manifest[keys[0]]:
-    print(pkg / f"{module}.wasm")
-EOF
   fi
 }
 

@@ -21,9 +21,8 @@ use crate::model::operator::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::NavigateOptions;
 use leptos_router::components::Outlet;
-use leptos_router::hooks::{use_location, use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 /// The lookup: one box, every key.
 #[component]
@@ -39,7 +38,6 @@ pub fn Lookup() -> impl IntoView {
 fn LookupPage() -> impl IntoView {
     let query = use_query_map();
     let asked = move || query.with(|q| q.get("q").unwrap_or_default());
-    let typed = RwSignal::new(asked());
     let found = page_resource(|| {
         Resource::new(asked, |q| async move {
             if q.trim().is_empty() {
@@ -49,19 +47,12 @@ fn LookupPage() -> impl IntoView {
             }
         })
     });
-    let navigate = use_navigate();
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let q = typed.get_untracked();
-        let encoded =
-            percent_encoding::utf8_percent_encode(q.trim(), percent_encoding::NON_ALPHANUMERIC);
-        navigate(&format!("/ops?q={encoded}"), NavigateOptions::default());
-    };
     view! {
         <Title text="Accounts" />
         <section aria-labelledby="lookup-heading">
             <h2 id="lookup-heading">"Find an account"</h2>
-            <form class="lookup" role="search" on:submit=submit>
+            // A plain form: the search is the page's query, drawn by the server.
+            <form class="lookup" role="search" method="get" action=super::ops::HOME>
                 <label for="lookup-query">
                     "Email, account id, payment reference, gateway reference, voucher code or tax code"
                 </label>
@@ -71,8 +62,7 @@ fn LookupPage() -> impl IntoView {
                         name="q"
                         type="search"
                         autocomplete="off"
-                        prop:value=move || typed.get()
-                        on:input=move |ev| typed.set(event_target_value(&ev))
+                        value=asked()
                     />
                     <button type="submit" class="button-primary">"Search"</button>
                 </div>
@@ -183,6 +173,17 @@ pub fn account_id() -> String {
 #[component]
 pub fn AccountOverview() -> impl IntoView {
     let id = account_id();
+    let may_adjust = held().contains(&Capability::AdjustCredits);
+    view! {
+        <Title text="Account" />
+        <AccountLive id may_adjust />
+    }
+}
+
+/// The account's overview, read again after each decision or submission.
+#[island(lazy)]
+fn AccountLive(id: String, may_adjust: bool) -> impl IntoView {
+    super::island(Some("account_live"));
     let view = page_resource(|| Resource::new(move || id.clone(), get_account_view));
     let decide = ServerAction::<DecideAdjustment>::new();
     let decide_reversal = ServerAction::<DecideReversal>::new();
@@ -195,51 +196,51 @@ pub fn AccountOverview() -> impl IntoView {
             view.refetch();
         }
     });
-    let may_adjust = held().contains(&Capability::AdjustCredits);
     // Outside the resource: the page reads the account again after a submission, and
     // the message must outlive that.
     let done = RwSignal::new(None::<String>);
     view! {
-        <Title text="Account" />
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || suspend(async move {
-                match view.await {
-                    Ok(account) => {
-                        view! {
-                            <Overview account=account.clone() />
-                            <section aria-labelledby="adjustments-heading">
-                                <h3 id="adjustments-heading">"Adjustments"</h3>
-                                <DecisionError decide />
-                                <AdjustmentTable list=account.adjustments.clone() decide with_account=false />
-                            </section>
-                            {may_adjust
-                                .then(|| {
-                                    view! { <AdjustForm account=account.clone() done on_done=move || view.refetch() /> }
-                                })}
-                            <section aria-labelledby="reversals-heading">
-                                <h3 id="reversals-heading">"Reversals of charged-back top-ups"</h3>
-                                {(account.owed.to_minor() != Some(0))
-                                    .then(|| {
-                                        view! {
-                                            <p class="notice notice-warning">
-                                                {format!("The account owes {} for charge-backs: it is settled from its next top-ups.", account.owed)}
-                                            </p>
-                                        }
-                                    })}
-                                <ReversalDecisionError decide=decide_reversal />
-                                <ReversalTable list=account.reversals.clone() decide=decide_reversal with_account=false />
+        <super::Controls>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || suspend(async move {
+                    match view.await {
+                        Ok(account) => {
+                            view! {
+                                <Overview account=account.clone() />
+                                <section aria-labelledby="adjustments-heading">
+                                    <h3 id="adjustments-heading">"Adjustments"</h3>
+                                    <DecisionError decide />
+                                    <AdjustmentTable list=account.adjustments.clone() decide with_account=false />
+                                </section>
                                 {may_adjust
                                     .then(|| {
-                                        view! { <OpenReversalForm account_id=account.account_id.clone() open=open_reversal /> }
+                                        view! { <AdjustForm account=account.clone() done on_done=move || view.refetch() /> }
                                     })}
-                            </section>
+                                <section aria-labelledby="reversals-heading">
+                                    <h3 id="reversals-heading">"Reversals of charged-back top-ups"</h3>
+                                    {(account.owed.to_minor() != Some(0))
+                                        .then(|| {
+                                            view! {
+                                                <p class="notice notice-warning">
+                                                    {format!("The account owes {} for charge-backs: it is settled from its next top-ups.", account.owed)}
+                                                </p>
+                                            }
+                                        })}
+                                    <ReversalDecisionError decide=decide_reversal />
+                                    <ReversalTable list=account.reversals.clone() decide=decide_reversal with_account=false />
+                                    {may_adjust
+                                        .then(|| {
+                                            view! { <OpenReversalForm account_id=account.account_id.clone() open=open_reversal /> }
+                                        })}
+                                </section>
+                            }
+                                .into_any()
                         }
-                            .into_any()
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
-                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+                })}
+            </Transition>
+        </super::Controls>
     }
 }
 

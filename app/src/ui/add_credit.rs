@@ -22,10 +22,11 @@ use leptos::prelude::*;
 const HEADING: &str = "add-credit-heading";
 
 /// The header's Add credit button with its dialog.
-#[component]
+#[island]
 pub fn AddCredit() -> impl IntoView {
+    super::island(None);
     let locale = use_locale();
-    let open = expect_context::<super::header::AddCreditRequest>().open;
+    let open = super::header::AddCreditRequest::of_page().open;
     let dialog = NodeRef::<html::Dialog>::new();
     Effect::new(move |_| {
         let Some(d) = dialog.get() else { return };
@@ -40,47 +41,49 @@ pub fn AddCredit() -> impl IntoView {
     });
     let close = Callback::new(move |()| open.set(false));
     view! {
-        <button
-            type="button"
-            class="button-primary add-credit"
-            aria-haspopup="dialog"
-            id="add-credit-button"
-            on:click=move |_| open.set(true)
-        >
-            {td_string!(locale, add_credit.button)}
-        </button>
-        <dialog
-            node_ref=dialog
-            class="modal"
-            aria-labelledby=HEADING
-            // Escape closes a modal dialog natively; this keeps our state in step.
-            on:close=move |_| {
-                open.set(false);
-                browser::focus_id("add-credit-button");
-            }
-            on:keydown=move |ev| {
-                #[cfg(feature = "hydrate")]
-                if let Some(d) = dialog.get_untracked() {
-                    browser::keep_focus_inside(&d, &ev);
-                }
-                #[cfg(not(feature = "hydrate"))]
-                let _ = ev;
-            }
-        >
+        <super::Controls>
             <button
                 type="button"
-                class="modal-close"
-                aria-label=td_string!(locale, close)
-                on:click=move |_| close.run(())
+                class="button-primary add-credit"
+                aria-haspopup="dialog"
+                id="add-credit-button"
+                on:click=move |_| open.set(true)
             >
-                "×"
+                {td_string!(locale, add_credit.button)}
             </button>
-            <Show when=move || open.get()>
-                <Suspense fallback=move || view! { <Loading /> }>
-                    {Suspend::new(async { flow().await })}
-                </Suspense>
-            </Show>
-        </dialog>
+            <dialog
+                node_ref=dialog
+                class="modal"
+                aria-labelledby=HEADING
+                // Escape closes a modal dialog natively; this keeps our state in step.
+                on:close=move |_| {
+                    open.set(false);
+                    browser::focus_id("add-credit-button");
+                }
+                on:keydown=move |ev| {
+                    #[cfg(feature = "hydrate")]
+                    if let Some(d) = dialog.get_untracked() {
+                        browser::keep_focus_inside(&d, &ev);
+                    }
+                    #[cfg(not(feature = "hydrate"))]
+                    let _ = ev;
+                }
+            >
+                <button
+                    type="button"
+                    class="modal-close"
+                    aria-label=td_string!(locale, close)
+                    on:click=move |_| close.run(())
+                >
+                    "×"
+                </button>
+                <Show when=move || open.get()>
+                    <Suspense fallback=move || view! { <Loading /> }>
+                        {Suspend::new(async { flow().await })}
+                    </Suspense>
+                </Show>
+            </dialog>
+        </super::Controls>
     }
 }
 
@@ -156,8 +159,10 @@ impl Entered {
 #[component]
 fn Steps(setup: TopUpSetup) -> impl IntoView {
     // An amount asked for by the page (a plan's shortfall), used once.
-    let prefill = use_context::<super::header::AddCreditRequest>()
-        .and_then(|request| request.amount.try_update(Option::take).flatten());
+    let prefill = super::header::AddCreditRequest::of_page()
+        .amount
+        .try_update(Option::take)
+        .flatten();
     let with_settings = setup.profile.is_none();
     let form = match &setup.profile {
         Some(p) => BillingForm {

@@ -23,6 +23,16 @@ pub fn ApiKeys() -> impl IntoView {
 
 #[component]
 fn KeysPage() -> impl IntoView {
+    view! {
+        <Title text="API keys" />
+        <KeysLive />
+    }
+}
+
+/// The page's content: its list is read again after each change.
+#[island(lazy)]
+fn KeysLive() -> impl IntoView {
+    super::island(Some("keys_live"));
     let list = page_resource(|| Resource::new(|| (), |_| api_keys()));
     let revoke = ServerAction::<RevokeApiKey>::new();
     Effect::new(move |_| {
@@ -31,21 +41,22 @@ fn KeysPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="API keys" />
-        <NewKey on_created=move || list.refetch() />
-        <section aria-labelledby="keys-heading">
-            <h2 id="keys-heading">"API keys"</h2>
-            <p class="muted">"Metering services charge accounts with these keys. Only their hashes are kept."</p>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || suspend(async move {
-                    match list.await {
-                        Ok(keys) if keys.is_empty() => view! { <p class="empty">"No keys yet."</p> }.into_any(),
-                        Ok(keys) => view! { <KeyTable keys revoke /> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
+        <super::Controls>
+            <NewKey on_created=move || list.refetch() />
+            <section aria-labelledby="keys-heading">
+                <h2 id="keys-heading">"API keys"</h2>
+                <p class="muted">"Metering services charge accounts with these keys. Only their hashes are kept."</p>
+                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || suspend(async move {
+                        match list.await {
+                            Ok(keys) if keys.is_empty() => view! { <p class="empty">"No keys yet."</p> }.into_any(),
+                            Ok(keys) => view! { <KeyTable keys revoke /> }.into_any(),
+                            Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+        </super::Controls>
     }
 }
 

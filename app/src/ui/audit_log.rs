@@ -15,6 +15,7 @@ use leptos_meta::Title;
 pub fn AuditLog() -> impl IntoView {
     view! {
         <Requires capability=Capability::ViewAccounts>
+            <Title text="Audit log" />
             <Log account=None />
         </Requires>
     }
@@ -23,11 +24,16 @@ pub fn AuditLog() -> impl IntoView {
 /// One account's trail (on the account's page).
 #[component]
 pub fn AccountAudit() -> impl IntoView {
-    view! { <Log account=Some(account_id()) /> }
+    view! {
+        <Title text="Audit log" />
+        <Log account=Some(account_id()) />
+    }
 }
 
-#[component]
+/// The log or trail with its filters, read again as they change.
+#[island(lazy)]
 fn Log(account: Option<String>) -> impl IntoView {
+    super::island(Some("log"));
     let filter = RwSignal::new(AuditFilter {
         account_id: account.clone().unwrap_or_default(),
         ..Default::default()
@@ -36,78 +42,79 @@ fn Log(account: Option<String>) -> impl IntoView {
     let actions = page_resource(|| Resource::new(|| (), |_| audit_actions()));
     let whole_log = account.is_none();
     view! {
-        <Title text="Audit log" />
-        <section aria-labelledby="audit-heading" class="history">
-            <h2 id="audit-heading">{if whole_log { "Audit log" } else { "Audit trail" }}</h2>
-            <form class="filters" aria-label="Filters" on:submit=|ev| ev.prevent_default()>
-                <div class="filter">
-                    <label for="audit-action">"Action"</label>
-                    <select
-                        id="audit-action"
-                        on:change=move |ev| {
-                            let action = event_target_value(&ev);
-                            filter.update(|f| {
-                                f.action = action;
-                                f.before = None;
-                            });
-                        }
-                    >
-                        <option value="">"All actions"</option>
-                        <Transition>
-                            {move || suspend(async move {
-                                actions
-                                    .await
-                                    .unwrap_or_default()
-                                    .into_iter()
-                                    .map(|a| view! { <option value=a.clone()>{a.clone()}</option> })
-                                    .collect_view()
-                            })}
-                        </Transition>
-                    </select>
-                </div>
-                <div class="filter">
-                    <label for="audit-actor">"Actor contains"</label>
-                    <input
-                        id="audit-actor"
-                        type="search"
-                        on:change=move |ev| {
-                            let actor = event_target_value(&ev);
-                            filter.update(|f| {
-                                f.actor = actor;
-                                f.before = None;
-                            });
-                        }
-                    />
-                </div>
-                {whole_log
-                    .then(|| {
-                        view! {
-                            <div class="filter">
-                                <label for="audit-account">"Account id"</label>
-                                <input
-                                    id="audit-account"
-                                    type="search"
-                                    on:change=move |ev| {
-                                        let id = event_target_value(&ev);
-                                        filter.update(|f| {
-                                            f.account_id = id;
-                                            f.before = None;
-                                        });
-                                    }
-                                />
-                            </div>
+        <super::Controls>
+            <section aria-labelledby="audit-heading" class="history">
+                <h2 id="audit-heading">{if whole_log { "Audit log" } else { "Audit trail" }}</h2>
+                <form class="filters" aria-label="Filters" on:submit=|ev| ev.prevent_default()>
+                    <div class="filter">
+                        <label for="audit-action">"Action"</label>
+                        <select
+                            id="audit-action"
+                            on:change=move |ev| {
+                                let action = event_target_value(&ev);
+                                filter.update(|f| {
+                                    f.action = action;
+                                    f.before = None;
+                                });
+                            }
+                        >
+                            <option value="">"All actions"</option>
+                            <Transition>
+                                {move || suspend(async move {
+                                    actions
+                                        .await
+                                        .unwrap_or_default()
+                                        .into_iter()
+                                        .map(|a| view! { <option value=a.clone()>{a.clone()}</option> })
+                                        .collect_view()
+                                })}
+                            </Transition>
+                        </select>
+                    </div>
+                    <div class="filter">
+                        <label for="audit-actor">"Actor contains"</label>
+                        <input
+                            id="audit-actor"
+                            type="search"
+                            on:change=move |ev| {
+                                let actor = event_target_value(&ev);
+                                filter.update(|f| {
+                                    f.actor = actor;
+                                    f.before = None;
+                                });
+                            }
+                        />
+                    </div>
+                    {whole_log
+                        .then(|| {
+                            view! {
+                                <div class="filter">
+                                    <label for="audit-account">"Account id"</label>
+                                    <input
+                                        id="audit-account"
+                                        type="search"
+                                        on:change=move |ev| {
+                                            let id = event_target_value(&ev);
+                                            filter.update(|f| {
+                                                f.account_id = id;
+                                                f.before = None;
+                                            });
+                                        }
+                                    />
+                                </div>
+                            }
+                        })}
+                </form>
+                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || suspend(async move {
+                        match page.await {
+                            Ok(p) => view! { <Entries page=p filter /> }.into_any(),
+                            Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                         }
                     })}
-            </form>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || suspend(async move {
-                    match page.await {
-                        Ok(p) => view! { <Entries page=p filter /> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
+                </Transition>
+            </section>
+        </super::Controls>
     }
 }
 

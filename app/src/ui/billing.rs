@@ -76,24 +76,29 @@ fn BillingTabs() -> impl IntoView {
 #[component]
 pub fn Overview() -> impl IntoView {
     let viewer = expect_context::<ViewerResource>();
-    let fresh = expect_context::<FreshBalances>();
     view! {
         <Suspense>
             {move || suspend(async move {
                 let me = viewer.await.ok().flatten();
                 let read = me.as_ref().and_then(|me| me.balances);
                 let owed = me.and_then(|me| me.owed);
-                // Keyed on whether there is an account: new balances after a voucher
-                // update the figures in place.
-                move || view! { <Balances balances=fresh.or(read) owed /> }
+                view! { <Balances read owed /> }
             })}
         </Suspense>
         <super::vouchers::ApplyVoucher />
     }
 }
 
+/// The account's balances, which follow the page's fresh ones (a voucher applied).
+#[island]
+fn Balances(read: Option<Balances>, owed: Option<Money>) -> impl IntoView {
+    super::island(None);
+    let fresh = FreshBalances::of_page();
+    move || view! { <BalanceCards balances=fresh.or(read) owed /> }
+}
+
 #[component]
-fn Balances(balances: Option<Balances>, owed: Option<Money>) -> impl IntoView {
+fn BalanceCards(balances: Option<Balances>, owed: Option<Money>) -> impl IntoView {
     let locale = use_locale();
     let Some(balances) = balances else {
         return view! {

@@ -91,3 +91,40 @@ pub fn reload() {
 
 #[cfg(not(feature = "hydrate"))]
 pub fn reload() {}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// How many of the page's islands are live, against how many the server drew;
+    /// `None` until the browser's start has counted them.
+    static ISLANDS: std::cell::Cell<(usize, Option<usize>)> = const { std::cell::Cell::new((0, None)) };
+}
+
+/// Counts the page's islands (`ui::hydrate_islands`), before any has hydrated.
+#[cfg(feature = "hydrate")]
+pub fn island_live_count_start() {
+    let drawn = leptos::prelude::document()
+        .query_selector_all("leptos-island")
+        .map_or(0, |found| found.length() as usize);
+    ISLANDS.with(|c| c.set((c.get().0, Some(drawn))));
+    mark_if_all_live();
+}
+
+/// One more island is live (`ui::island`).
+#[cfg(feature = "hydrate")]
+pub fn island_live() {
+    ISLANDS.with(|c| c.set((c.get().0 + 1, c.get().1)));
+    mark_if_all_live();
+}
+
+/// `<body data-hydrated>` once every island the server drew is live. Its handlers are
+/// attached by then: an island's body runs and its view hydrates in one task, before
+/// the page's scripts (or a test) can look.
+#[cfg(feature = "hydrate")]
+fn mark_if_all_live() {
+    let (live, drawn) = ISLANDS.with(std::cell::Cell::get);
+    if drawn.is_some_and(|drawn| live >= drawn)
+        && let Some(body) = leptos::prelude::document().body()
+    {
+        let _ = body.set_attribute("data-hydrated", "");
+    }
+}

@@ -17,13 +17,24 @@ use leptos_router::components::{Outlet, Redirect};
 /// The viewer, shared with the pages under the header so they need not fetch it again.
 pub type ViewerResource = Resource<Result<Option<Viewer>, AppError>>;
 
-/// Balances that changed on this page after the viewer was read (a voucher applied):
-/// the header and the Overview show these, at once, instead of the viewer's.
+/// Balances that changed on this page after the server drew it (a voucher applied):
+/// the header and the Overview show these, at once, instead of the drawn ones.
 #[derive(Clone, Copy)]
 pub struct FreshBalances(pub RwSignal<Option<Balances>>);
 
 impl FreshBalances {
-    /// The newest balances known: fresh ones if any, else the viewer's.
+    /// The page's: one for all its islands in the browser (they share no owner), a
+    /// new one each time on the server (nothing changes while it draws).
+    pub fn of_page() -> Self {
+        #[cfg(feature = "hydrate")]
+        thread_local!(static PAGE: ArcRwSignal<Option<Balances>> = ArcRwSignal::new(None));
+        #[cfg(feature = "hydrate")]
+        return Self(PAGE.with(|s| RwSignal::from(s.clone())));
+        #[cfg(not(feature = "hydrate"))]
+        Self(RwSignal::new(None))
+    }
+
+    /// The newest balances known: fresh ones if any, else the drawn ones.
     pub fn or(self, read: Option<Balances>) -> Option<Balances> {
         self.0.get().or(read)
     }
@@ -38,6 +49,25 @@ pub struct AddCreditRequest {
 }
 
 impl AddCreditRequest {
+    /// The page's (as [`FreshBalances::of_page`]).
+    pub fn of_page() -> Self {
+        #[cfg(feature = "hydrate")]
+        thread_local! {
+            static PAGE: (ArcRwSignal<bool>, ArcRwSignal<Option<Money>>) =
+                (ArcRwSignal::new(false), ArcRwSignal::new(None));
+        }
+        #[cfg(feature = "hydrate")]
+        return PAGE.with(|(open, amount)| Self {
+            open: open.clone().into(),
+            amount: amount.clone().into(),
+        });
+        #[cfg(not(feature = "hydrate"))]
+        Self {
+            open: RwSignal::new(false),
+            amount: RwSignal::new(None),
+        }
+    }
+
     /// Opens the dialog at the amount step with `amount` entered.
     pub fn open_with(self, amount: Money) {
         self.amount.set(Some(amount));
@@ -47,28 +77,14 @@ impl AddCreditRequest {
 
 #[component]
 pub fn SignedIn() -> impl IntoView {
-    provide_context(AddCreditRequest {
-        open: RwSignal::new(false),
-        amount: RwSignal::new(None),
-    });
     let viewer: ViewerResource = Resource::new(|| (), |_| get_viewer());
     provide_context(viewer);
-    let fresh = FreshBalances(RwSignal::new(None));
-    provide_context(fresh);
-    // When the viewer is read again (a top-up settled), its balances are the newest.
-    Effect::new(move |_| {
-        viewer.track();
-        fresh.0.set(None);
-    });
     let locale = use_locale();
     view! {
         <Suspense fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
             {move || suspend(async move {
                 match viewer.await {
                     Ok(Some(me)) => {
-                        // Arriving from the sign-in page without a page load: their saved
-                        // language takes over (a full load is served in it already).
-                        super::language::follow(me.language);
                         view! {
                             <Header me />
                             <Outlet />
@@ -93,11 +109,8 @@ pub fn SignedIn() -> impl IntoView {
 #[component]
 fn Header(me: Viewer) -> impl IntoView {
     let locale = use_locale();
-    let sign_out = ServerAction::<SignOut>::new();
+    use leptos::server_fn::ServerFn;
     let customer = me.role == Role::Customer;
-    let fresh = expect_context::<FreshBalances>();
-    let read = me.balances;
-    let total = move || fresh.or(read).map(|b| b.total().to_string());
     view! {
         <header class="topbar">
             <a class="brand" href=if customer { "/billing" } else { super::ops::HOME }>
@@ -105,29 +118,14 @@ fn Header(me: Viewer) -> impl IntoView {
             </a>
             <div class="topbar-account">
                 {customer.then(|| view! { <super::add_credit::AddCredit /> })}
-                {match total() {
+                {match me.balances {
                     _ if !customer => view! {
                         <a class="balance-chip" href=super::ops::HOME>
                             <span class="balance-chip-label">{td_string!(locale, header.operator_console)}</span>
                         </a>
                     }
                         .into_any(),
-                    Some(_) => view! {
-                        <a
-                            class="balance-chip"
-                            href="/billing"
-                            aria-label=move || {
-                                td_string!(locale, header.total_balance_of, amount = total().unwrap_or_default())
-                                    .to_string()
-                            }
-                            title=td_string!(locale, header.open_billing)
-                        >
-                            <span class="balance-chip-label">{td_string!(locale, header.total_balance)}</span>
-                            " "
-                            <strong data-testid="header-balance">{total}</strong>
-                        </a>
-                    }
-                        .into_any(),
+                    Some(read) => view! { <TotalBalance read /> }.into_any(),
                     None => view! {
                         <a class="balance-chip" href="/billing">
                             <span class="balance-chip-label">{td_string!(locale, header.no_profile)}</span>
@@ -150,12 +148,40 @@ fn Header(me: Viewer) -> impl IntoView {
                 <span class="user-email" title=td_string!(locale, header.signed_in_as)>
                     {me.email}
                 </span>
-                <ActionForm action=sign_out>
+                // A plain form: the server answers it by sending the browser to the
+                // sign-in page, with or without the bundle.
+                <form method="post" action=SignOut::PATH>
                     <button type="submit" class="button-quiet">
                         {td_string!(locale, header.sign_out)}
                     </button>
-                </ActionForm>
+                </form>
             </div>
         </header>
+    }
+}
+
+/// The header's total, which follows the page's fresh balances (a voucher applied).
+#[island]
+fn TotalBalance(read: Balances) -> impl IntoView {
+    super::island(None);
+    let locale = use_locale();
+    let fresh = FreshBalances::of_page();
+    let total = move || {
+        fresh
+            .or(Some(read))
+            .map(|b| b.total().to_string())
+            .unwrap_or_default()
+    };
+    view! {
+        <a
+            class="balance-chip"
+            href="/billing"
+            aria-label=move || td_string!(locale, header.total_balance_of, amount = total()).to_string()
+            title=td_string!(locale, header.open_billing)
+        >
+            <span class="balance-chip-label">{td_string!(locale, header.total_balance)}</span>
+            " "
+            <strong data-testid="header-balance">{total}</strong>
+        </a>
     }
 }

@@ -17,8 +17,7 @@ use crate::model::settings::Language;
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::hooks::use_location;
 
 const PATH: &str = "/billing/history";
 
@@ -78,23 +77,16 @@ pub fn CreditHistory() -> impl IntoView {
             }
         })
     });
-    let navigate = use_navigate();
-    let apply = Callback::new(move |next: HistoryFilter| {
-        navigate(
-            &href(&base.get_value(), &next.first_page()),
-            NavigateOptions::default(),
-        );
-    });
-
+    let query = search.get_untracked();
     let locale = use_locale();
     view! {
         <Title text=td_string!(locale, history.title) />
         <section aria-labelledby="history-heading" class="history">
             <div class="history-head">
                 <h2 id="history-heading">{td_string!(locale, history.title)}</h2>
-                <ExportButton filter account=account.clone() />
+                <ExportButton query=query.clone() account=account.clone() />
             </div>
-            <Filters filter apply />
+            <HistoryFilters query base=base.get_value() />
             <p class="muted history-count" aria-live="polite">
                 <Transition>
                     {move || suspend(async move {
@@ -122,9 +114,18 @@ pub fn CreditHistory() -> impl IntoView {
     }
 }
 
-#[component]
-fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl IntoView {
+/// The filters, from the page's query (`query`). A change loads the page of the new
+/// filters from `base` (the server draws the rows).
+#[island(lazy)]
+fn HistoryFilters(query: String, base: String) -> impl IntoView {
+    super::island(Some("history_filters"));
     let locale = use_locale();
+    let filter = RwSignal::new(HistoryFilter::from_query_string(&query));
+    let base = StoredValue::new(base);
+    let apply = move |next: HistoryFilter| {
+        filter.set(next.clone());
+        super::browser::go_to(&href(&base.read_value(), &next.first_page()));
+    };
     let date_error = RwSignal::new(None::<String>);
     let set_date = move |which: &'static str, value: String| {
         let mut next = filter.get_untracked();
@@ -136,7 +137,7 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
         match next.validate() {
             Ok(()) => {
                 date_error.set(None);
-                apply.run(next);
+                apply(next);
             }
             Err(e) => date_error.set(Some(super::messages::problem(
                 locale,
@@ -150,134 +151,136 @@ fn Filters(filter: Memo<HistoryFilter>, apply: Callback<HistoryFilter>) -> impl 
     };
 
     view! {
-        <form class="filters" aria-label=td_string!(locale, history.filters) on:submit=|ev| ev.prevent_default()>
-            <div class="filter">
-                <label for="balance-type">{td_string!(locale, history.balance_type)}</label>
-                <select
-                    id="balance-type"
-                    prop:value=move || filter.get().bucket.as_str()
-                    on:change=move |ev| {
-                        let mut next = filter.get_untracked();
-                        next.bucket = Bucket::parse(&event_target_value(&ev)).unwrap_or(Bucket::TopUp);
-                        let possible = services_of(next.bucket);
-                        next.services.retain(|s| possible.contains(s));
-                        apply.run(next);
-                    }
-                >
-                    {Bucket::ALL
+        <super::Controls>
+            <form class="filters" aria-label=td_string!(locale, history.filters) on:submit=|ev| ev.prevent_default()>
+                <div class="filter">
+                    <label for="balance-type">{td_string!(locale, history.balance_type)}</label>
+                    <select
+                        id="balance-type"
+                        prop:value=move || filter.get().bucket.as_str()
+                        on:change=move |ev| {
+                            let mut next = filter.get_untracked();
+                            next.bucket = Bucket::parse(&event_target_value(&ev)).unwrap_or(Bucket::TopUp);
+                            let possible = services_of(next.bucket);
+                            next.services.retain(|s| possible.contains(s));
+                            apply(next);
+                        }
+                    >
+                        {Bucket::ALL
+                            .iter()
+                            .map(|b| view! { <option value=b.as_str()>{super::messages::bucket(locale, *b)}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <fieldset class="filter">
+                    <legend>{td_string!(locale, history.service)}</legend>
+                    {move || {
+                        services_of(filter.get().bucket)
+                            .into_iter()
+                            .map(|service| {
+                                view! {
+                                    <label class="check">
+                                        <input
+                                            type="checkbox"
+                                            prop:checked=move || filter.get().services.contains(&service)
+                                            on:change=move |_| {
+                                                let mut next = filter.get_untracked();
+                                                if let Some(i) = next.services.iter().position(|s| *s == service) {
+                                                    next.services.remove(i);
+                                                } else {
+                                                    next.services.push(service);
+                                                }
+                                                apply(next);
+                                            }
+                                        />
+                                        {super::messages::service(locale, service)}
+                                    </label>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </fieldset>
+                <fieldset class="filter">
+                    <legend>{td_string!(locale, history.status)}</legend>
+                    {Status::ALL
                         .iter()
-                        .map(|b| view! { <option value=b.as_str()>{super::messages::bucket(locale, *b)}</option> })
-                        .collect_view()}
-                </select>
-            </div>
-            <fieldset class="filter">
-                <legend>{td_string!(locale, history.service)}</legend>
-                {move || {
-                    services_of(filter.get().bucket)
-                        .into_iter()
-                        .map(|service| {
+                        .map(|&status| {
                             view! {
                                 <label class="check">
                                     <input
                                         type="checkbox"
-                                        prop:checked=move || filter.get().services.contains(&service)
+                                        prop:checked=move || filter.get().statuses.contains(&status)
                                         on:change=move |_| {
                                             let mut next = filter.get_untracked();
-                                            if let Some(i) = next.services.iter().position(|s| *s == service) {
-                                                next.services.remove(i);
+                                            if let Some(i) = next.statuses.iter().position(|s| *s == status) {
+                                                next.statuses.remove(i);
                                             } else {
-                                                next.services.push(service);
+                                                next.statuses.push(status);
                                             }
-                                            apply.run(next);
+                                            apply(next);
                                         }
                                     />
-                                    {super::messages::service(locale, service)}
+                                    {super::messages::status(locale, status)}
                                 </label>
                             }
                         })
-                        .collect_view()
-                }}
-            </fieldset>
-            <fieldset class="filter">
-                <legend>{td_string!(locale, history.status)}</legend>
-                {Status::ALL
-                    .iter()
-                    .map(|&status| {
-                        view! {
-                            <label class="check">
-                                <input
-                                    type="checkbox"
-                                    prop:checked=move || filter.get().statuses.contains(&status)
-                                    on:change=move |_| {
-                                        let mut next = filter.get_untracked();
-                                        if let Some(i) = next.statuses.iter().position(|s| *s == status) {
-                                            next.statuses.remove(i);
-                                        } else {
-                                            next.statuses.push(status);
-                                        }
-                                        apply.run(next);
-                                    }
-                                />
-                                {super::messages::status(locale, status)}
-                            </label>
+                        .collect_view()}
+                </fieldset>
+                <div class="filter dates">
+                    <div>
+                        <label for="start-date">{td_string!(locale, history.start_date)}</label>
+                        <input
+                            id="start-date"
+                            type="date"
+                            prop:value=move || day(filter.get().start)
+                            on:change=move |ev| set_date("start", event_target_value(&ev))
+                            aria-describedby="date-error"
+                        />
+                    </div>
+                    <div>
+                        <label for="end-date">{td_string!(locale, history.end_date)}</label>
+                        <input
+                            id="end-date"
+                            type="date"
+                            prop:value=move || day(filter.get().end)
+                            on:change=move |ev| set_date("end", event_target_value(&ev))
+                            aria-describedby="date-error"
+                        />
+                    </div>
+                    <p id="date-error" class="form-error" role="alert" hidden=move || date_error.get().is_none()>
+                        {move || date_error.get()}
+                    </p>
+                </div>
+                <div class="filter">
+                    <label for="page-size">{td_string!(locale, history.page_size)}</label>
+                    <select
+                        id="page-size"
+                        prop:value=move || filter.get().page_size.to_string()
+                        on:change=move |ev| {
+                            let mut next = filter.get_untracked();
+                            next.page_size = event_target_value(&ev).parse().unwrap_or(PAGE_SIZES[0]);
+                            apply(next);
                         }
-                    })
-                    .collect_view()}
-            </fieldset>
-            <div class="filter dates">
-                <div>
-                    <label for="start-date">{td_string!(locale, history.start_date)}</label>
-                    <input
-                        id="start-date"
-                        type="date"
-                        prop:value=move || day(filter.get().start)
-                        on:change=move |ev| set_date("start", event_target_value(&ev))
-                        aria-describedby="date-error"
-                    />
+                    >
+                        {PAGE_SIZES
+                            .iter()
+                            .map(|n| view! { <option value=n.to_string()>{n.to_string()}</option> })
+                            .collect_view()}
+                    </select>
                 </div>
-                <div>
-                    <label for="end-date">{td_string!(locale, history.end_date)}</label>
-                    <input
-                        id="end-date"
-                        type="date"
-                        prop:value=move || day(filter.get().end)
-                        on:change=move |ev| set_date("end", event_target_value(&ev))
-                        aria-describedby="date-error"
-                    />
-                </div>
-                <p id="date-error" class="form-error" role="alert" hidden=move || date_error.get().is_none()>
-                    {move || date_error.get()}
-                </p>
-            </div>
-            <div class="filter">
-                <label for="page-size">{td_string!(locale, history.page_size)}</label>
-                <select
-                    id="page-size"
-                    prop:value=move || filter.get().page_size.to_string()
-                    on:change=move |ev| {
-                        let mut next = filter.get_untracked();
-                        next.page_size = event_target_value(&ev).parse().unwrap_or(PAGE_SIZES[0]);
-                        apply.run(next);
+                <button
+                    type="button"
+                    class="button-quiet"
+                    disabled=move || !filter.get().is_filtered()
+                    on:click=move |_| {
+                        date_error.set(None);
+                        apply(HistoryFilter::default());
                     }
                 >
-                    {PAGE_SIZES
-                        .iter()
-                        .map(|n| view! { <option value=n.to_string()>{n.to_string()}</option> })
-                        .collect_view()}
-                </select>
-            </div>
-            <button
-                type="button"
-                class="button-quiet"
-                disabled=move || !filter.get().is_filtered()
-                on:click=move |_| {
-                    date_error.set(None);
-                    apply.run(HistoryFilter::default());
-                }
-            >
-                {td_string!(locale, history.clear)}
-            </button>
-        </form>
+                    {td_string!(locale, history.clear)}
+                </button>
+            </form>
+        </super::Controls>
     }
 }
 
@@ -436,13 +439,15 @@ pub fn Pager(newer: Option<String>, older: Option<String>) -> impl IntoView {
 
 /// Export Excel: a plain link to the file (the browser downloads it), which shows that
 /// the file is being prepared and ignores clicks until it has started.
-#[component]
-fn ExportButton(filter: Memo<HistoryFilter>, account: Option<String>) -> impl IntoView {
+#[island(lazy)]
+fn ExportButton(query: String, account: Option<String>) -> impl IntoView {
+    super::island(Some("export_button"));
     let locale = use_locale();
+    let filter = HistoryFilter::from_query_string(&query);
     let preparing = RwSignal::new(false);
     let token = RwSignal::new(String::new());
     let link = move || {
-        let mut pairs = filter.get().first_page().to_query_string();
+        let mut pairs = filter.first_page().to_query_string();
         let t = token.get();
         if !t.is_empty() {
             pairs.push(if pairs.is_empty() { '?' } else { '&' });

@@ -12,10 +12,9 @@ use crate::model::settings::Language;
 use leptos::prelude::*;
 
 /// The page's language, for the components drawn after it is known. Read once per
-/// component, not tracked: a new language reloads the page (or, after a sign-in,
-/// applies to what is drawn next).
+/// component, not tracked: a new language (or a sign-in) loads the page again.
 #[derive(Clone, Copy)]
-struct PageLanguage(StoredValue<Locale>);
+struct PageLanguage(Locale);
 
 /// The language the server chose for this request (English outside a request).
 #[cfg(feature = "ssr")]
@@ -37,28 +36,13 @@ pub fn of_request() -> Language {
 
 /// Provides the page's language to everything under the app.
 pub fn provide() {
-    provide_context(PageLanguage(StoredValue::new(of_request().locale())));
+    provide_context(PageLanguage(of_request().locale()));
 }
 
-/// The page's language, as the translations' locale.
+/// The page's language, as the translations' locale. In the browser, islands have no
+/// context from the server's page tree: there the page's `lang` says it.
 pub fn use_locale() -> Locale {
-    use_context::<PageLanguage>().map_or(Locale::en, |l| l.0.get_value())
-}
-
-/// After a sign-in without a page load, the signed-in user's saved language takes over
-/// for what is drawn next (a full load is served in it already: then nothing changes).
-pub fn follow(saved: Language) {
-    let Some(PageLanguage(current)) = use_context::<PageLanguage>() else {
-        return;
-    };
-    if current.get_value() == saved.locale() {
-        return;
-    }
-    current.set_value(saved.locale());
-    #[cfg(feature = "hydrate")]
-    if let Some(html) = document().document_element() {
-        let _ = html.set_attribute("lang", saved.as_str());
-    }
+    use_context::<PageLanguage>().map_or_else(|| of_request().locale(), |l| l.0)
 }
 
 /// A choice of language, each written in itself. Choosing one posts the form to
@@ -68,35 +52,38 @@ pub fn follow(saved: Language) {
 /// a server action: a page reload follows anyway, the switcher works before the bundle
 /// has loaded, and the browser's bundle carries no action machinery for it
 /// (docs/benchmarks.md).
-#[component]
+#[island]
 pub fn LanguageSwitcher() -> impl IntoView {
+    super::island(None);
     use leptos::server_fn::ServerFn;
     let locale = use_locale();
     let current = Language::from(use_locale());
     let form = NodeRef::<leptos::html::Form>::new();
     view! {
-        <form class="language-switcher" method="post" action=ChooseLanguage::PATH node_ref=form>
-            <label for="language-switcher" class="visually-hidden">{td_string!(locale, language.label)}</label>
-            <select
-                id="language-switcher"
-                name="language"
-                on:change=move |_| {
-                    if let Some(form) = form.get_untracked() {
-                        let _ = form.submit();
-                    }
-                }
-            >
-                {Language::ALL
-                    .into_iter()
-                    .map(|l| {
-                        view! {
-                            <option value=l.as_str() lang=l.as_str() selected=l == current>
-                                {l.label()}
-                            </option>
+        <super::Controls>
+            <form class="language-switcher" method="post" action=ChooseLanguage::PATH node_ref=form>
+                <label for="language-switcher" class="visually-hidden">{td_string!(locale, language.label)}</label>
+                <select
+                    id="language-switcher"
+                    name="language"
+                    on:change=move |_| {
+                        if let Some(form) = form.get_untracked() {
+                            let _ = form.submit();
                         }
-                    })
-                    .collect_view()}
-            </select>
-        </form>
+                    }
+                >
+                    {Language::ALL
+                        .into_iter()
+                        .map(|l| {
+                            view! {
+                                <option value=l.as_str() lang=l.as_str() selected=l == current>
+                                    {l.label()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+            </form>
+        </super::Controls>
     }
 }

@@ -29,7 +29,7 @@ use language::use_locale;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
+use leptos_router::{SsrMode, path};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -44,7 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <link rel="icon" href="/favicon.ico" sizes="16x16" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -81,22 +81,12 @@ fn content_security_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     language::provide();
-    // `frontend` marks `<body data-hydrated>` once the page, lazy pieces included, is live.
+    // A lazy island's piece is preloaded once per response (`island`).
     #[cfg(feature = "ssr")]
     provide_context(Preloaded::default());
     // A page drawn more than once in a request reads its data once (`page_resource`).
     #[cfg(feature = "ssr")]
     provide_context(page_resource::PageResources::default());
-    // Leptos' integration (leptos_integration_utils 0.8.9) gathers the lazy pieces a
-    // render touched and then adds a leptos_meta `<Link>` per file of theirs to the
-    // head: on some pages only (the Overview and the sign-in page, not Credit History),
-    // and there doubling ours (`preload_piece`), for 18% of the Overview's server work
-    // (docs/benchmarks.md). A gathering context of our own, nearer the pieces, takes
-    // their names instead, so Leptos' loop finds nothing to do and every page gets the
-    // same preloads. (A hidden type of Leptos: an upgrade that changes it fails to
-    // compile here rather than doubling the preloads again unseen.)
-    #[cfg(feature = "ssr")]
-    provide_context(leptos::PrefetchLazyFn::default());
     view! {
         <Pages />
     }
@@ -112,32 +102,32 @@ fn Pages() -> impl IntoView {
         <Title formatter=move |page: String| format!("{page} · {product}") />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/sign-in") view={Lazy::<SignInPage>::new()} />
+                <Route path=path!("/sign-in") view=sign_in::SignInPage />
                 // Async: the page waits for the session check, so a signed-out visit gets a
                 // real redirect rather than a page that redirects after loading.
                 <ParentRoute path=path!("") view=header::SignedIn ssr=SsrMode::Async>
                     <ParentRoute path=path!("/billing") view=billing::BillingPage>
-                        <Route path=path!("") view={Lazy::<Overview>::new()} />
-                        <Route path=path!("/history") view={Lazy::<CreditHistory>::new()} />
-                        <Route path=path!("/payments") view={Lazy::<PaymentHistory>::new()} />
-                        <Route path=path!("/vouchers") view={Lazy::<VoucherList>::new()} />
-                        <Route path=path!("/plans") view={Lazy::<Plans>::new()} />
-                        <Route path=path!("/settings") view={Lazy::<Settings>::new()} />
-                        <Route path=path!("/top-up/:reference") view={Lazy::<TopUpOutcome>::new()} />
+                        <Route path=path!("") view=billing::Overview />
+                        <Route path=path!("/history") view=history::CreditHistory />
+                        <Route path=path!("/payments") view=payments::PaymentHistory />
+                        <Route path=path!("/vouchers") view=vouchers::VoucherListPage />
+                        <Route path=path!("/plans") view=plans::PlansTab />
+                        <Route path=path!("/settings") view=settings::SettingsTab />
+                        <Route path=path!("/top-up/:reference") view=payments::TopUpOutcome />
                     </ParentRoute>
-                    <ParentRoute path=path!("/ops") view={Lazy::<Ops>::new()}>
-                        <Route path=path!("") view={Lazy::<AccountLookup>::new()} />
-                        <ParentRoute path=path!("/accounts/:id") view={Lazy::<Account>::new()}>
-                            <Route path=path!("") view={Lazy::<AccountOverview>::new()} />
-                            <Route path=path!("/history") view={Lazy::<CreditHistory>::new()} />
-                            <Route path=path!("/payments") view={Lazy::<PaymentHistory>::new()} />
-                            <Route path=path!("/audit") view={Lazy::<AccountAudit>::new()} />
+                    <ParentRoute path=path!("/ops") view=ops::OpsPage>
+                        <Route path=path!("") view=accounts::Lookup />
+                        <ParentRoute path=path!("/accounts/:id") view=accounts::AccountPage>
+                            <Route path=path!("") view=accounts::AccountOverview />
+                            <Route path=path!("/history") view=history::CreditHistory />
+                            <Route path=path!("/payments") view=payments::PaymentHistory />
+                            <Route path=path!("/audit") view=audit_log::AccountAudit />
                         </ParentRoute>
-                        <Route path=path!("/approvals") view={Lazy::<Approvals>::new()} />
-                        <Route path=path!("/audit") view={Lazy::<AuditLog>::new()} />
-                        <Route path=path!("/vouchers") view={Lazy::<Campaigns>::new()} />
-                        <Route path=path!("/plans") view={Lazy::<PlanCatalogue>::new()} />
-                        <Route path=path!("/api-keys") view={Lazy::<ApiKeys>::new()} />
+                        <Route path=path!("/approvals") view=approvals::Approvals />
+                        <Route path=path!("/audit") view=audit_log::AuditLog />
+                        <Route path=path!("/vouchers") view=ops::Campaigns />
+                        <Route path=path!("/plans") view=plan_catalogue::PlanCatalogue />
+                        <Route path=path!("/api-keys") view=api_keys::ApiKeys />
                     </ParentRoute>
                     <Route path=path!("") view=|| view! { <Redirect path="/billing" /> } />
                 </ParentRoute>
@@ -146,67 +136,89 @@ fn Pages() -> impl IntoView {
     }
 }
 
-/// Each page's code is its own piece of the browser bundle (`cargo leptos build
-/// --split`), fetched when the page is first shown; for the page it renders, the server
-/// names that piece in the document's head, so the browser fetches it beside the main
-/// module. A page still loads its own data, as before: `data()` holds nothing.
-macro_rules! lazy_pages {
-    ($($route:ident => $($page:ident)::+;)*) => {$(
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                #[cfg(feature = "ssr")]
-                preload_piece(stringify!($route));
-                view! { <$($page)::+ /> }.into_any()
-            }
-        }
-    )*};
+/// Called first in every island's body (an island is the part of a page that comes
+/// alive in the browser; the rest is the server's HTML). `piece` names a lazy island's
+/// piece of the bundle (`#[island(lazy)]`: its code is fetched when the page holds
+/// one), in snake case.
+///
+/// On the server, the piece's files are named in the document's head, so the browser
+/// fetches them beside the main module rather than after it starts. In the browser, the
+/// island counts as live: once every island of the page is, `<body>` gets
+/// `data-hydrated`, the mark end-to-end tests (and anyone debugging) wait for before
+/// clicking; an earlier mark would let a click land on HTML nothing listens to yet.
+pub fn island(piece: Option<&'static str>) {
+    #[cfg(feature = "ssr")]
+    if let Some(piece) = piece {
+        preload_piece(piece);
+    }
+    #[cfg(feature = "hydrate")]
+    browser::island_live();
+    let _ = piece;
 }
 
-/// The pieces whose preloads this response holds already: the router may draw a page's
-/// view more than once while it renders a request.
+/// An island's controls, disabled until the island is live: before then a click or
+/// a keystroke would reach HTML nothing listens to yet, and be lost (or, typed into a
+/// field, overwritten when the island takes the field over). One `<fieldset>` with no
+/// box of its own (`display: contents`, style/main.css) and no role, whose `disabled`
+/// reaches every control inside; an effect, which runs only once the island has
+/// hydrated, lifts it.
+#[component]
+pub fn Controls(children: Children) -> impl IntoView {
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
+    view! {
+        <fieldset class="controls" role="none" disabled=move || !live.get()>
+            {children()}
+        </fieldset>
+    }
+}
+
+/// The browser's start (`frontend` calls it): Leptos' islands runtime; a server
+/// function that answers with a redirect (a sign-in, to the person's home) loads that
+/// page; then the islands are counted for the hydration mark.
+#[cfg(feature = "hydrate")]
+pub fn hydrate_islands() {
+    leptos::mount::hydrate_islands();
+    let _ = leptos::server_fn::redirect::set_redirect_hook(browser::go_to);
+    browser::island_live_count_start();
+}
+
+/// The pieces whose preloads this response holds already: a page may draw an island
+/// more than once while it renders a request.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Default)]
 struct Preloaded(std::sync::Arc<std::sync::Mutex<std::collections::HashSet<&'static str>>>);
 
-/// Adds to the head a preload of every file of this route's piece of the bundle, as the
-/// split manifest lists them, so the browser fetches them while the main module
-/// downloads rather than after it starts. (Leptos' integration means to do this itself,
-/// but reaches the head on some pages only: see `App`.)
+/// Adds to the head a preload of every file of this island's piece of the bundle, as
+/// the split manifest lists them.
 ///
-/// One inline script that adds the `<link>`s, not a `<Link>` per file: a history page's
-/// piece is 117 files, and drawing each through leptos_meta cost a fifth of the page's
-/// render (docs/benchmarks.md, "Pages under load"). The script is written once per
-/// route and kept: the manifest does not change while the server runs.
+/// One inline script that adds the `<link>`s, not a `<Link>` per file: drawing each
+/// file through leptos_meta cost a fifth of a page's render (docs/benchmarks.md,
+/// "Pages under load"). The script is written once per piece and kept: the manifest
+/// does not change while the server runs.
 #[cfg(feature = "ssr")]
-fn preload_piece(route: &'static str) {
+fn preload_piece(piece: &'static str) {
     use leptos_meta::Script;
     if let Some(Preloaded(done)) = use_context::<Preloaded>() {
         let mut done = done
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !done.insert(route) {
+        if !done.insert(piece) {
             return;
         }
     }
     let Some(manifest) = use_context::<leptos::WasmSplitManifest>() else {
         return; // a build without --split
     };
-    let script = preload_script(route, &manifest);
+    let script = preload_script(piece, &manifest);
     let _ = view! { <Script>{script}</Script> }.to_html();
 }
 
-/// The script that preloads a route's piece (see [`preload_piece`]), made on the first
-/// request for the route and kept.
+/// The script that preloads a lazy island's piece (see [`preload_piece`]), made on the
+/// first request for it and kept.
 #[cfg(feature = "ssr")]
 fn preload_script(
-    route: &'static str,
+    piece: &'static str,
     manifest: &leptos::WasmSplitManifest,
 ) -> std::sync::Arc<str> {
     use std::collections::HashMap;
@@ -214,16 +226,10 @@ fn preload_script(
     static SCRIPTS: LazyLock<Mutex<HashMap<&'static str, Arc<str>>>> =
         LazyLock::new(Default::default);
     let mut scripts = SCRIPTS.lock().unwrap_or_else(PoisonError::into_inner);
-    let script = scripts.entry(route).or_insert_with(|| {
-        // `#[lazy_route]` names the piece `__<route in snake case>_view_<hash>`.
-        let mut key = String::from("__");
-        for (i, c) in route.chars().enumerate() {
-            if c.is_uppercase() && i > 0 {
-                key.push('_');
-            }
-            key.push(c.to_ascii_lowercase());
-        }
-        key.push_str("_view_");
+    let script = scripts.entry(piece).or_insert_with(|| {
+        // `#[island(lazy)]` loads through a `#[lazy]` function named `<Island>_loader`,
+        // whose piece the splitter names `<island in snake case>_loader_<hash>`.
+        let key = format!("{piece}_loader_");
         manifest.0.with_value(|(pkg, pieces, loader)| {
             let files: Vec<&String> = pieces
                 .iter()
@@ -240,27 +246,6 @@ fn preload_script(
         })
     });
     Arc::clone(script)
-}
-
-lazy_pages! {
-    SignInPage => sign_in::SignInPage;
-    Overview => billing::Overview;
-    CreditHistory => history::CreditHistory;
-    PaymentHistory => payments::PaymentHistory;
-    VoucherList => vouchers::VoucherListPage;
-    Plans => plans::PlansTab;
-    Settings => settings::SettingsTab;
-    TopUpOutcome => payments::TopUpOutcome;
-    Ops => ops::OpsPage;
-    AccountLookup => accounts::Lookup;
-    Account => accounts::AccountPage;
-    AccountOverview => accounts::AccountOverview;
-    AccountAudit => audit_log::AccountAudit;
-    Approvals => approvals::Approvals;
-    AuditLog => audit_log::AuditLog;
-    Campaigns => ops::Campaigns;
-    PlanCatalogue => plan_catalogue::PlanCatalogue;
-    ApiKeys => api_keys::ApiKeys;
 }
 
 #[component]

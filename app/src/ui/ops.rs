@@ -136,6 +136,16 @@ pub fn Campaigns() -> impl IntoView {
 
 #[component]
 fn CampaignsPage() -> impl IntoView {
+    view! {
+        <Title text="Vouchers" />
+        <CampaignsLive />
+    }
+}
+
+/// The page's content: its list is read again after each change.
+#[island(lazy)]
+fn CampaignsLive() -> impl IntoView {
+    super::island(Some("campaigns_live"));
     let refresh = RwSignal::new(0_u32);
     let list = page_resource(|| Resource::new(move || refresh.get(), |_| voucher_campaigns()));
     let disable = ServerAction::<DisableVoucherCampaign>::new();
@@ -145,31 +155,32 @@ fn CampaignsPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Vouchers" />
-        <CreateCampaign on_created=move || refresh.update(|n| *n += 1) />
-        <section aria-labelledby="campaigns-heading">
-            <h2 id="campaigns-heading">"Campaigns"</h2>
-            {move || {
-                disable
-                    .value()
-                    .get()
-                    .and_then(Result::err)
-                    .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
-            }}
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || suspend(async move {
-                    match list.await {
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="empty">"No campaigns yet. Create one above."</p>
+        <super::Controls>
+            <CreateCampaign on_created=move || refresh.update(|n| *n += 1) />
+            <section aria-labelledby="campaigns-heading">
+                <h2 id="campaigns-heading">"Campaigns"</h2>
+                {move || {
+                    disable
+                        .value()
+                        .get()
+                        .and_then(Result::err)
+                        .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+                }}
+                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || suspend(async move {
+                        match list.await {
+                            Ok(list) if list.is_empty() => view! {
+                                <p class="empty">"No campaigns yet. Create one above."</p>
+                            }
+                                .into_any(),
+                            Ok(list) => view! { <CampaignTable list disable /> }.into_any(),
+                            Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }
+                                .into_any(),
                         }
-                            .into_any(),
-                        Ok(list) => view! { <CampaignTable list disable /> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }
-                            .into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
+                    })}
+                </Transition>
+            </section>
+        </super::Controls>
     }
 }
 

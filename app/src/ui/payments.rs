@@ -1,6 +1,5 @@
 //! After the gateway: the outcome page of one payment, and the Payment History tab.
 
-use super::header::ViewerResource;
 use super::history::Pager;
 use super::language::use_locale;
 use super::messages;
@@ -23,19 +22,27 @@ const POLL: Duration = Duration::from_secs(2);
 #[component]
 pub fn TopUpOutcome() -> impl IntoView {
     let locale = use_locale();
-    let params = use_params_map();
-    let reference = move || params.with(|p| p.get("reference").unwrap_or_default());
+    let reference = use_params_map().with_untracked(|p| p.get("reference").unwrap_or_default());
+    view! {
+        <Title text=td_string!(locale, payments.top_up) />
+        <LiveOutcome reference />
+    }
+}
+
+/// The outcome, asked for again every few seconds while pending. When it settles the
+/// page loads again, so the header's balance is the new one too.
+#[island(lazy)]
+fn LiveOutcome(reference: String) -> impl IntoView {
+    super::island(Some("live_outcome"));
+    let locale = use_locale();
     let tick = RwSignal::new(0_u32);
     let outcome = page_resource(|| {
         Resource::new(
-            move || (reference(), tick.get()),
+            move || (reference.clone(), tick.get()),
             |(r, _)| get_payment_outcome(r),
         )
     });
-    let viewer = use_context::<ViewerResource>();
     let was_pending = StoredValue::new(false);
-    // While pending, ask again every few seconds; when it settles, refresh the header's
-    // balance too.
     Effect::new(move |_| {
         let Some(Ok(Some(o))) = outcome.get() else {
             return;
@@ -44,14 +51,10 @@ pub fn TopUpOutcome() -> impl IntoView {
             was_pending.set_value(true);
             set_timeout(move || tick.try_update(|t| *t += 1).unwrap_or(()), POLL);
         } else if was_pending.get_value() {
-            was_pending.set_value(false);
-            if let Some(v) = viewer {
-                v.refetch();
-            }
+            super::browser::reload();
         }
     });
     view! {
-        <Title text=td_string!(locale, payments.top_up) />
         <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
             {move || suspend(async move {
                 match outcome.await {

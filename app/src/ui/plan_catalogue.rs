@@ -24,23 +24,34 @@ pub fn PlanCatalogue() -> impl IntoView {
 
 #[component]
 fn Catalogue() -> impl IntoView {
+    view! {
+        <Title text="Plans" />
+        <CatalogueLive />
+    }
+}
+
+/// The page's content: its list is read again after each change.
+#[island(lazy)]
+fn CatalogueLive() -> impl IntoView {
+    super::island(Some("catalogue_live"));
     let refresh = RwSignal::new(0_u32);
     let list = page_resource(|| Resource::new(move || refresh.get(), |_| plan_catalogue()));
     view! {
-        <Title text="Plans" />
-        <DefinePlanForm on_saved=move || refresh.update(|n| *n += 1) />
-        <section aria-labelledby="catalogue-heading">
-            <h2 id="catalogue-heading">"Plans"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || suspend(async move {
-                    match list.await {
-                        Ok(plans) => view! { <PlanTable plans /> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }
-                            .into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
+        <super::Controls>
+            <DefinePlanForm on_saved=move || refresh.update(|n| *n += 1) />
+            <section aria-labelledby="catalogue-heading">
+                <h2 id="catalogue-heading">"Plans"</h2>
+                <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                    {move || suspend(async move {
+                        match list.await {
+                            Ok(plans) => view! { <PlanTable plans /> }.into_any(),
+                            Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }
+                                .into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+        </super::Controls>
     }
 }
 

@@ -37,6 +37,17 @@ fn said(locale: Locale, done: &PlanChanged) -> String {
 #[component]
 pub fn PlansTab() -> impl IntoView {
     let locale = use_locale();
+    view! {
+        <Title text=td_string!(locale, plans.title) />
+        <PlansLive />
+    }
+}
+
+/// The tab's content: every part of it can change after an action.
+#[island(lazy)]
+fn PlansLive() -> impl IntoView {
+    super::island(Some("plans_live"));
+    let locale = use_locale();
     let plans = page_resource(|| Resource::new(|| (), |_| get_plans()));
     let outcome: Outcome = RwSignal::new(None);
     let preview = ServerAction::<PreviewPlanUpgrade>::new();
@@ -63,35 +74,36 @@ pub fn PlansTab() -> impl IntoView {
         plans,
     };
     view! {
-        <Title text=td_string!(locale, plans.title) />
-        <section aria-labelledby="plans-heading">
-            <h2 id="plans-heading">{td_string!(locale, plans.title)}</h2>
-            <p id="plan-outcome" role="status" class=move || match outcome.get() {
-                Some(Err(_)) => "form-error",
-                _ => "form-success",
-            }>{move || outcome.get().map(|o| o.unwrap_or_else(|e| e))}</p>
-            <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
-                {move || suspend(async move {
-                    match plans.await {
-                        Ok(page) => view! { <Plans page actions /> }.into_any(),
-                        Err(AppError::NoBillingProfile) => view! {
-                            <p class="empty">{td_string!(locale, plans.no_profile)}</p>
+        <super::Controls>
+            <section aria-labelledby="plans-heading">
+                <h2 id="plans-heading">{td_string!(locale, plans.title)}</h2>
+                <p id="plan-outcome" role="status" class=move || match outcome.get() {
+                    Some(Err(_)) => "form-error",
+                    _ => "form-success",
+                }>{move || outcome.get().map(|o| o.unwrap_or_else(|e| e))}</p>
+                <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
+                    {move || suspend(async move {
+                        match plans.await {
+                            Ok(page) => view! { <Plans page actions /> }.into_any(),
+                            Err(AppError::NoBillingProfile) => view! {
+                                <p class="empty">{td_string!(locale, plans.no_profile)}</p>
+                            }
+                                .into_any(),
+                            Err(error) => view! { <super::messages::Failed error /> }.into_any(),
                         }
-                            .into_any(),
-                        Err(error) => view! { <super::messages::Failed error /> }.into_any(),
-                    }
-                })}
-            </Transition>
-            {move || {
-                preview
-                    .value()
-                    .get()
-                    .map(|answer| match answer {
-                        Ok(p) => view! { <Preview preview=p actions /> }.into_any(),
-                        Err(error) => view! { <super::messages::Failed error /> }.into_any(),
-                    })
-            }}
-        </section>
+                    })}
+                </Transition>
+                {move || {
+                    preview
+                        .value()
+                        .get()
+                        .map(|answer| match answer {
+                            Ok(p) => view! { <Preview preview=p actions /> }.into_any(),
+                            Err(error) => view! { <super::messages::Failed error /> }.into_any(),
+                        })
+                }}
+            </section>
+        </super::Controls>
     }
 }
 
@@ -122,7 +134,7 @@ fn Plans(page: PlansPage, actions: Actions) -> impl IntoView {
 #[component]
 fn Current(current: CurrentPlan, actions: Actions) -> impl IntoView {
     let locale = use_locale();
-    let add_credit = expect_context::<AddCreditRequest>();
+    let add_credit = AddCreditRequest::of_page();
     let busy = move || actions.schedule.pending().get() || actions.undo.pending().get();
     let grace = current.grace.clone().map(|grace| {
         let top_up = grace.shortfall;
@@ -290,8 +302,8 @@ fn Offer(offer: PlanOffer, current: CurrentPlan, actions: Actions) -> impl IntoV
 #[component]
 fn Preview(preview: UpgradePreview, actions: Actions) -> impl IntoView {
     let locale = use_locale();
-    let fresh = expect_context::<FreshBalances>();
-    let add_credit = expect_context::<AddCreditRequest>();
+    let fresh = FreshBalances::of_page();
+    let add_credit = AddCreditRequest::of_page();
     let upgrade = ServerAction::<UpgradePlan>::new();
     // One token per preview: a double click on Confirm upgrades and charges once.
     let token = StoredValue::new(browser::new_token());

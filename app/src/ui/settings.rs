@@ -18,6 +18,17 @@ use leptos_meta::Title;
 #[component]
 pub fn SettingsTab() -> impl IntoView {
     let locale = use_locale();
+    view! {
+        <Title text=td_string!(locale, settings.title) />
+        <SettingsLive />
+    }
+}
+
+/// The tab's content: the sections are drawn again after a save.
+#[island(lazy)]
+fn SettingsLive() -> impl IntoView {
+    super::island(Some("settings_live"));
+    let locale = use_locale();
     let settings = page_resource(|| Resource::new(|| (), |_| get_settings()));
     // Outside the sections, which are drawn again from the saved settings: the
     // confirmation stays on screen.
@@ -26,21 +37,22 @@ pub fn SettingsTab() -> impl IntoView {
         notice: RwSignal::new(None),
     };
     view! {
-        <Title text=td_string!(locale, settings.title) />
-        <section aria-labelledby="settings-heading">
-            <h2 id="settings-heading">{td_string!(locale, settings.title)}</h2>
-            <p role="status" class="form-success" id="settings-saved">
-                {move || saved.notice.get()}
-            </p>
-            <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
-                {move || suspend(async move {
-                    match settings.await {
-                        Ok(page) => view! { <Settings page saved /> }.into_any(),
-                        Err(error) => view! { <super::messages::Failed error /> }.into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
+        <super::Controls>
+            <section aria-labelledby="settings-heading">
+                <h2 id="settings-heading">{td_string!(locale, settings.title)}</h2>
+                <p role="status" class="form-success" id="settings-saved">
+                    {move || saved.notice.get()}
+                </p>
+                <Transition fallback=move || view! { <p class="loading">{td_string!(locale, loading)}</p> }>
+                    {move || suspend(async move {
+                        match settings.await {
+                            Ok(page) => view! { <Settings page saved /> }.into_any(),
+                            Err(error) => view! { <super::messages::Failed error /> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+        </super::Controls>
     }
 }
 

@@ -13,10 +13,11 @@ use leptos_meta::Title;
 
 /// "Voucher code" and "Apply Code". On success the header and the Overview show the new
 /// balances at once, and the message says how much was added and when it expires.
-#[component]
+#[island]
 pub fn ApplyVoucher() -> impl IntoView {
+    super::island(None);
     let locale = use_locale();
-    let fresh = expect_context::<FreshBalances>();
+    let fresh = FreshBalances::of_page();
     let apply = ServerAction::<RedeemVoucher>::new();
     let code = RwSignal::new(String::new());
     // One token per attempt: a double click (or a retry) is granted once. A new one
@@ -58,42 +59,44 @@ pub fn ApplyVoucher() -> impl IntoView {
     };
     let failed = move || matches!(outcome.get(), Some(Err(_)));
     view! {
-        <section aria-labelledby="voucher-heading" class="voucher-apply">
-            <h2 id="voucher-heading">{td_string!(locale, vouchers.add_heading)}</h2>
-            <form class="inline-form" novalidate on:submit=submit>
-                <div class="field">
-                    <label for="voucher-code">{td_string!(locale, vouchers.code)}</label>
-                    <input
-                        id="voucher-code"
-                        name="code"
-                        type="text"
-                        autocomplete="off"
-                        autocapitalize="characters"
-                        spellcheck="false"
-                        maxlength="64"
-                        aria-describedby="voucher-outcome"
-                        aria-invalid=move || failed().to_string()
-                        prop:value=move || code.get()
-                        on:input=move |ev| code.set(event_target_value(&ev))
-                    />
-                </div>
-                <button
-                    type="submit"
-                    class="button-primary"
-                    aria-busy=move || apply.pending().get().to_string()
-                    disabled=move || apply.pending().get()
+        <super::Controls>
+            <section aria-labelledby="voucher-heading" class="voucher-apply">
+                <h2 id="voucher-heading">{td_string!(locale, vouchers.add_heading)}</h2>
+                <form class="inline-form" novalidate on:submit=submit>
+                    <div class="field">
+                        <label for="voucher-code">{td_string!(locale, vouchers.code)}</label>
+                        <input
+                            id="voucher-code"
+                            name="code"
+                            type="text"
+                            autocomplete="off"
+                            autocapitalize="characters"
+                            spellcheck="false"
+                            maxlength="64"
+                            aria-describedby="voucher-outcome"
+                            aria-invalid=move || failed().to_string()
+                            prop:value=move || code.get()
+                            on:input=move |ev| code.set(event_target_value(&ev))
+                        />
+                    </div>
+                    <button
+                        type="submit"
+                        class="button-primary"
+                        aria-busy=move || apply.pending().get().to_string()
+                        disabled=move || apply.pending().get()
+                    >
+                        {td_string!(locale, vouchers.apply)}
+                    </button>
+                </form>
+                <p
+                    id="voucher-outcome"
+                    role="status"
+                    class=move || if failed() { "field-error" } else { "form-success" }
                 >
-                    {td_string!(locale, vouchers.apply)}
-                </button>
-            </form>
-            <p
-                id="voucher-outcome"
-                role="status"
-                class=move || if failed() { "field-error" } else { "form-success" }
-            >
-                {move || outcome.get().map(|o| o.unwrap_or_else(|e| e))}
-            </p>
-        </section>
+                    {move || outcome.get().map(|o| o.unwrap_or_else(|e| e))}
+                </p>
+            </section>
+        </super::Controls>
     }
 }
 
