@@ -14,6 +14,11 @@
 use std::path::Path;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [input, pkg_dir, main_out, output_name] = args.as_slice() else {
         return Err(
