@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The release build: the server, and the browser bundle split by page, into target/site.
+# The release build: the server, and the browser bundle split into lazy pieces, into target/site.
 # The same steps, arguments and environment as `cargo leptos build --release --split`
 # (cargo-leptos 0.3.10, with Cargo.toml's [workspace.metadata.leptos]), run here without
 # cargo-leptos: its own compile (swc, cargo-generate's git and OpenSSL stack, ...) was
@@ -46,7 +46,7 @@ build_front() {
     cargo build --package=frontend --lib --target-dir=target/front \
     --target=wasm32-unknown-unknown --no-default-features --profile=wasm-release
   local out=target/front/wasm32-unknown-unknown/wasm-release
-  say "browser bundle: split by page, bound, optimised"
+  say "browser bundle: split into lazy pieces, bound, optimised"
   rm -rf "$pkg"
   mkdir -p "$pkg"
   # The pieces and their loader go straight to pkg/; the main module on to wasm-bindgen.

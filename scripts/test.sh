@@ -58,7 +58,7 @@ cargo test "${server_tests[@]}" --all-targets --no-run
 # ships is compiled by rustc alone: clippy-driver turns MIR optimisations off, which
 # would change it. release-build.sh builds it in target/front, so it never waits on the
 # test build's lock. Its output is printed when it is waited on, below.
-# The browser gets the release bundle, split by page, as shipped. The server the suite
+# The browser gets the release bundle, split into lazy pieces, as shipped. The server the suite
 # talks to is the test build's own `target/debug/server` (cargo test built it above for
 # server/tests/proofs.rs): a release server would compile the whole server graph a
 # second time (about 12 minutes here) to run the same code. The server's speed is

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints the browser bundle's size, raw and gzip -9, as served from target/site/pkg
-# after `bash scripts/release-build.sh` (split by page): every file, then what a signed-in
+# after `bash scripts/release-build.sh` (split into lazy pieces): every file, then what a signed-in
 # customer's first page (the Overview) loads (the main module, its JavaScript and the
 # split loader), then everything. With a second site directory (another commit's build), prints
 # both and the difference in what the first page loads.
