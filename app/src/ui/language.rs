@@ -49,9 +49,9 @@ pub fn use_locale() -> Locale {
 /// `choose_language` (a cookie, and the preference when signed in); the server answers a
 /// plain form post by sending the browser back to the page it came from (leptos_axum
 /// redirects to the `Referer`), which then loads in the new language. A form rather than
-/// a server action: a page reload follows anyway, the switcher works before the bundle
-/// has loaded, and the browser's bundle carries no action machinery for it
-/// (docs/benchmarks.md).
+/// a server action: a page reload follows anyway, and the browser's bundle carries no
+/// action machinery for it (docs/benchmarks.md). The island only submits the form when
+/// the choice changes.
 #[island]
 pub fn LanguageSwitcher() -> impl IntoView {
     super::island(None);
