@@ -21,7 +21,9 @@ pub fn SignInPage() -> impl IntoView {
 }
 
 /// The form. On success the server answers with a redirect to the person's home,
-/// which the browser loads (`ui::hydrate_islands`).
+/// which the browser loads (`ui::hydrate_islands`). Not behind `Controls`: before the
+/// island is live (or without scripts) the form posts itself to the same server
+/// function, which answers with the same redirect, and what was typed stays.
 #[island(lazy)]
 fn SignInForm() -> impl IntoView {
     super::island(Some("sign_in_form"));
@@ -35,33 +37,31 @@ fn SignInForm() -> impl IntoView {
             .map(|e| super::messages::error(locale, &e))
     };
     view! {
-        <super::Controls>
-                <ActionForm action=sign_in>
-                    <label for="email">{td_string!(locale, sign_in.email)}</label>
-                    <input id="email" type="email" name="email" autocomplete="username" required />
-                    <label for="password">{td_string!(locale, sign_in.password)}</label>
-                    <input
-                        id="password"
-                        type="password"
-                        name="password"
-                        autocomplete="current-password"
-                        required
-                    />
-                    <Show when=move || error().is_some()>
-                        <p class="form-error" role="alert">
-                            {error}
-                        </p>
-                    </Show>
-                    <button type="submit" class="button-primary" disabled=move || sign_in.pending().get()>
-                        {move || {
-                            if sign_in.pending().get() {
-                                td_string!(locale, sign_in.pending)
-                            } else {
-                                td_string!(locale, sign_in.submit)
-                            }
-                        }}
-                    </button>
-                </ActionForm>
-        </super::Controls>
+        <ActionForm action=sign_in>
+            <label for="email">{td_string!(locale, sign_in.email)}</label>
+            <input id="email" type="email" name="email" autocomplete="username" required />
+            <label for="password">{td_string!(locale, sign_in.password)}</label>
+            <input
+                id="password"
+                type="password"
+                name="password"
+                autocomplete="current-password"
+                required
+            />
+            <Show when=move || error().is_some()>
+                <p class="form-error" role="alert">
+                    {error}
+                </p>
+            </Show>
+            <button type="submit" class="button-primary" disabled=move || sign_in.pending().get()>
+                {move || {
+                    if sign_in.pending().get() {
+                        td_string!(locale, sign_in.pending)
+                    } else {
+                        td_string!(locale, sign_in.submit)
+                    }
+                }}
+            </button>
+        </ActionForm>
     }
 }
