@@ -43,7 +43,6 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
         Role::Customer => Vec::new(),
     };
     Ok(Some(Viewer {
-        language: crate::model::settings::Language::parse(&user.language).unwrap_or(call.language),
         owed,
         capabilities,
         plan_grace_until: grace.map(|g| LocalTime::of(&user).date_minute(g)),

@@ -42,6 +42,4 @@ pub struct Viewer {
     pub owed: Option<super::money::Money>,
     /// An operator's capabilities (none for a customer): which console pages they see.
     pub capabilities: Vec<super::operator::Capability>,
-    /// The language their pages are in (their saved preference).
-    pub language: super::settings::Language,
 }
