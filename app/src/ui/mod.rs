@@ -236,6 +236,11 @@ fn preload_script(
                 .filter(|(name, _)| name.starts_with(&key))
                 .flat_map(|(_, files)| files)
                 .collect();
+            // `piece` is written by hand beside each island: a name that misses would
+            // only lose the preload, so it is said once, in the log.
+            if files.is_empty() {
+                tracing::warn!(piece, "no piece of the split bundle is named {key}…");
+            }
             // JSON is JavaScript; the splitter's names never hold `</`.
             let arguments = serde_json::to_string(&(pkg, loader, files)).unwrap_or_default();
             let function: Vec<&str> = include_str!("preload.js")
