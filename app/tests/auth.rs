@@ -301,3 +301,48 @@ async fn a_burst_of_concurrent_guesses_gets_no_more_tries_than_one_at_a_time() {
         assert!(right.is_ok(), "{checked} checked: {right:?}");
     }
 }
+
+/// A signed-in request's one read (`account::user_and_account`): nobody for an id that
+/// names no one, an operator alone, a customer with their account and the same figures
+/// the header's own read gives.
+#[tokio::test]
+async fn a_user_is_read_with_their_account_and_its_standing() {
+    use app::domain::account;
+    use app::model::money::Currency;
+    let t = TestDb::new().await;
+    let conn = t.db.conn();
+    assert!(
+        account::user_and_account(conn, 987_654)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let operator = auth::create_user(conn, "op@example.com", "long enough", Role::Operator, now())
+        .await
+        .unwrap();
+    let (user, held) = account::user_and_account(conn, operator.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user, operator);
+    assert!(held.is_none(), "an operator has no account");
+    let id = support::customer(&t.db, "pat@example.com", Currency::Jpy).await;
+    let owner = account::of_email(conn, "pat@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .user_id;
+    let (user, held) = account::user_and_account(conn, owner)
+        .await
+        .unwrap()
+        .unwrap();
+    let held = held.unwrap();
+    assert_eq!(
+        (user.email.as_str(), held.account.id.as_str(), held.currency),
+        ("pat@example.com", id.as_str(), Currency::Jpy)
+    );
+    assert_eq!(
+        held.standing,
+        account::standing(conn, &id, Currency::Jpy).await.unwrap()
+    );
+}

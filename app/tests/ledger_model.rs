@@ -873,6 +873,25 @@ async fn compare(db: &Db, account: &str, refs: &[String], model: &Model) -> Resu
             (&balances, grace, owed)
         ));
     }
+    // So does a signed-in request's one read of its user, account and header
+    // (`account::user_and_account`), which joins the same subqueries to the account.
+    let owner = account::Entity::find_by_id(account.to_owned())
+        .one(db.conn())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no account")?
+        .user_id;
+    let joined = app::domain::account::user_and_account(db.conn(), owner)
+        .await
+        .map_err(|e| e.to_string())?
+        .and_then(|(_, held)| held)
+        .ok_or("the owner's read found no account")?;
+    if (joined.account.id.as_str(), &joined.standing) != (account, &standing) {
+        return Err(format!(
+            "user_and_account {:?}, standing {standing:?}",
+            (&joined.account.id, &joined.standing)
+        ));
+    }
     Ok(())
 }
 

@@ -239,7 +239,7 @@ fn sent(language: Option<Language>, role: Option<Role>, error: &AppError) -> Str
                 date_format: "auto".into(),
                 created_at: chrono::Utc::now(),
             });
-            parts.extensions.insert(Asker::new(user));
+            parts.extensions.insert(Asker::new(user, None));
             provide_context(parts);
         }
         serde_json::to_string(error).expect("serialise")

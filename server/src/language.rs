@@ -1,11 +1,10 @@
 //! Which language a page or server function answers in, decided once per request
 //! (`Language::choose` holds the rule) and handed on as a request extension: the page's
 //! `<html lang>` and text, and the dates server functions write, all read it. The
-//! signed-in user it reads for their saved language is handed on too (`Asker`), so the
-//! page's server functions do not read it again.
+//! signed-in user it reads for their saved language, and their account, are handed on
+//! too (`Asker`), so the page's server functions do not read them again.
 
 use app::api::server::Asker;
-use app::domain::auth;
 use app::domain::db::Db;
 use app::model::settings::{LANGUAGE_COOKIE, Language};
 use axum::extract::{Request, State};
@@ -20,10 +19,7 @@ pub async fn choose(State(db): State<Db>, mut request: Request, next: Next) -> R
     // A failed read hands nothing on: each server function then reads for itself, and
     // reports the failure, rather than taking the user for signed out.
     let asker = match request.extensions().get::<Session>() {
-        Some(session) => auth::signed_in(db.conn(), session)
-            .await
-            .ok()
-            .map(Asker::new),
+        Some(session) => Asker::read(db.conn(), session).await.ok(),
         None => None,
     };
     let saved = asker

@@ -42,6 +42,7 @@ pub use voucher::*;
 /// Helpers only the server functions use.
 #[cfg(feature = "ssr")]
 pub mod server {
+    use crate::domain::account::AccountAndStanding;
     use crate::domain::adjustment::Thresholds;
     use crate::domain::db::Db;
     use crate::domain::entities::{account as account_row, user};
@@ -58,7 +59,6 @@ pub mod server {
     use leptos::prelude::{Owner, use_context};
     use sea_orm::EntityTrait;
     use std::net::SocketAddr;
-    use std::sync::Arc;
     use tower_sessions::Session;
 
     /// The client's address as the server established it (a request extension).
@@ -72,29 +72,46 @@ pub mod server {
     }
 
     /// Who is asking, read once per request by the server's `language` layer (which
-    /// needs the user's saved language anyway) and handed on as a request extension. A
-    /// page's server functions render in one request: they share this user, and the
-    /// first to ask reads the account for all of them, instead of each reading the
-    /// session's user and account again. Each server function reads them at its start,
-    /// before it changes anything.
+    /// needs the user's saved language anyway) and handed on as a request extension: the
+    /// user, and their account with its currency and the header's figures, in one
+    /// statement (`account::user_and_account`). A page's server functions render in one
+    /// request and share this read instead of each reading the user and the account
+    /// again. It is as of the request's start: server functions take the user and
+    /// account from it before they change anything, and only the header's viewer, which
+    /// changes nothing, shows its figures.
     #[derive(Clone, Debug)]
     pub struct Asker {
         user: Option<user::Model>,
-        account: Arc<tokio::sync::OnceCell<Option<(account_row::Model, Currency)>>>,
+        account: Option<AccountAndStanding>,
     }
 
     impl Asker {
-        /// The user the request's session is signed in as (`auth::signed_in`), if any.
-        pub fn new(user: Option<user::Model>) -> Asker {
-            Asker {
-                user,
-                account: Arc::default(),
-            }
+        /// Who `session` is signed in as (`auth::signed_in_as`), with their account.
+        pub async fn read(
+            conn: &sea_orm::DatabaseConnection,
+            session: &Session,
+        ) -> Result<Asker, auth::AuthError> {
+            let found =
+                auth::signed_in_as(session, |id| account::user_and_account(conn, id)).await?;
+            let (user, account) =
+                found.map_or((None, None), |(user, account)| (Some(user), account));
+            Ok(Asker::new(user, account))
+        }
+
+        /// An asker that read `user` and `account`.
+        pub fn new(user: Option<user::Model>, account: Option<AccountAndStanding>) -> Asker {
+            Asker { user, account }
         }
 
         /// The signed-in user.
         pub fn user(&self) -> Option<&user::Model> {
             self.user.as_ref()
+        }
+
+        /// What it read of `user`'s account, if `user` is who it read.
+        fn account_of(&self, user: &user::Model) -> Option<Option<&AccountAndStanding>> {
+            let asker = self.user.as_ref()?;
+            (asker.id == user.id).then_some(self.account.as_ref())
         }
     }
 
@@ -220,17 +237,27 @@ pub mod server {
             &self,
             user: &user::Model,
         ) -> Result<Option<(account_row::Model, Currency)>, AppError> {
-            let read = || async {
-                account::with_currency(self.db.conn(), user.id)
-                    .await
-                    .map_err(internal)
-            };
-            match &self.asker {
-                Some(asker) if asker.user.as_ref().is_some_and(|u| u.id == user.id) => {
-                    asker.account.get_or_try_init(read).await.cloned()
-                }
-                _ => read().await,
+            if let Some(read) = self.asker.as_ref().and_then(|asker| asker.account_of(user)) {
+                return Ok(read.map(|a| (a.account.clone(), a.currency)));
             }
+            account::with_currency(self.db.conn(), user.id)
+                .await
+                .map_err(internal)
+        }
+
+        /// The user's account with its currency and the header's figures, if they have
+        /// one yet: as the request's `Asker` read them, or one statement where none did.
+        pub async fn account_and_standing(
+            &self,
+            user: &user::Model,
+        ) -> Result<Option<AccountAndStanding>, AppError> {
+            if let Some(read) = self.asker.as_ref().and_then(|asker| asker.account_of(user)) {
+                return Ok(read.cloned());
+            }
+            let found = account::user_and_account(self.db.conn(), user.id)
+                .await
+                .map_err(internal)?;
+            Ok(found.and_then(|(_, account)| account))
         }
 
         /// The signed-in customer with their account and its currency.

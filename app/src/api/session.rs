@@ -12,24 +12,22 @@ use super::server;
 /// The signed-in user and their balances, or `None` when nobody is signed in.
 #[server(prefix = "/rpc", endpoint = "viewer")]
 pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
-    use crate::domain::{account, settings::LocalTime};
+    use crate::domain::settings::LocalTime;
     use crate::model::session::Role;
     let call = server::Call::begin().await?;
     let Some(user) = call.user().await? else {
         return Ok(None);
     };
-    // One read for the header's figures (`account::standing`), not three.
-    let (balances, grace, owed) = match call.account_of(&user).await? {
-        Some((acct, currency)) => {
-            let standing = account::standing(call.db.conn(), &acct.id, currency)
-                .await
-                .map_err(server::internal)?;
+    // The header's figures come with the account, in the request's one read of it.
+    let (balances, grace, owed) = match call.account_and_standing(&user).await? {
+        Some(held) => {
+            let standing = held.standing;
             (
                 Some(standing.balances),
                 standing.grace_until,
                 Some(standing.owed_minor)
                     .filter(|minor| *minor > 0)
-                    .map(|minor| crate::model::money::Money::from_minor(minor, currency)),
+                    .map(|minor| crate::model::money::Money::from_minor(minor, held.currency)),
             )
         }
         None => (None, None, None),

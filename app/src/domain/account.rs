@@ -139,38 +139,128 @@ pub async fn standing<C: ConnectionTrait>(
     account_id: &str,
     currency: Currency,
 ) -> Result<Standing, DbErr> {
+    use sea_orm::sea_query::{Expr, Query};
+    let mut query = Query::select();
+    standing_columns(&mut query, Expr::val(account_id));
+    let row = conn
+        .query_one(&query)
+        .await?
+        .ok_or_else(|| DbErr::Custom("a select of constants returned no row".into()))?;
+    standing_of_row(&row, currency)
+}
+
+/// A user's account as one read saw it, with its currency and the header's figures.
+#[derive(Clone, Debug)]
+pub struct AccountAndStanding {
+    pub account: account::Model,
+    pub currency: Currency,
+    pub standing: Standing,
+}
+
+/// The user with this id and, if they have one, their account with its standing: one
+/// statement (the user left-joined to the account, with `standing`'s subqueries over
+/// it) where separate reads take three. Every signed-in request reads this once
+/// (`api::server::Asker`); on PostgreSQL each statement is a round trip the database
+/// serves, and two fewer per page is a fifth of a history page's database time
+/// (docs/benchmarks.md, "Pages under load").
+pub async fn user_and_account<C: ConnectionTrait>(
+    conn: &C,
+    user_id: i64,
+) -> Result<Option<(user::Model, Option<AccountAndStanding>)>, DbErr> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use sea_orm::{FromQueryResult, IdenStatic, Iterable};
+    let mut query = Query::select();
+    query
+        .from(user::Entity)
+        .left_join(
+            account::Entity,
+            Expr::col((account::Entity, account::Column::UserId))
+                .equals((user::Entity, user::Column::Id)),
+        )
+        .and_where(Expr::col((user::Entity, user::Column::Id)).eq(user_id));
+    // Each table's columns under a prefix of its own, which `from_query_result` reads.
+    for column in user::Column::iter() {
+        query.expr_as(
+            Expr::col((user::Entity, column)),
+            Alias::new(format!("u_{}", column.as_str())),
+        );
+    }
+    for column in account::Column::iter() {
+        query.expr_as(
+            Expr::col((account::Entity, column)),
+            Alias::new(format!("a_{}", column.as_str())),
+        );
+    }
+    standing_columns(
+        &mut query,
+        Expr::col((account::Entity, account::Column::Id)),
+    );
+    let Some(row) = conn.query_one(&query).await? else {
+        return Ok(None);
+    };
+    let user = user::Model::from_query_result(&row, "u_")?;
+    // The left join leaves every account column NULL for a user without an account.
+    if row.try_get::<Option<String>>("a_", "id")?.is_none() {
+        return Ok(Some((user, None)));
+    }
+    let account = account::Model::from_query_result(&row, "a_")?;
+    let currency = currency(&account)?;
+    let standing = standing_of_row(&row, currency)?;
+    Ok(Some((
+        user,
+        Some(AccountAndStanding {
+            account,
+            currency,
+            standing,
+        }),
+    )))
+}
+
+/// Adds `Standing`'s figures to `query` as the columns `top_up`, `voucher`,
+/// `grace_until` and `owed`: scalar subqueries over the account `account_id` names (a
+/// value, or a joined account's id column).
+fn standing_columns(
+    query: &mut sea_orm::sea_query::SelectStatement,
+    account_id: sea_orm::sea_query::Expr,
+) {
     use super::entities::{reversal, subscription};
-    use sea_orm::sea_query::{Alias, Expr, Query};
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
     let bucket = |bucket: Bucket| {
         Query::select()
             .column(balance::Column::AmountMinor)
             .from(balance::Entity)
-            .and_where(balance::Column::AccountId.eq(account_id))
+            .and_where(
+                Expr::col((balance::Entity, balance::Column::AccountId)).eq(account_id.clone()),
+            )
             .and_where(balance::Column::Bucket.eq(bucket.as_str()))
             .to_owned()
     };
     let grace = Query::select()
         .column(subscription::Column::GraceUntil)
         .from(subscription::Entity)
-        .and_where(subscription::Column::AccountId.eq(account_id))
+        .and_where(
+            Expr::col((subscription::Entity, subscription::Column::AccountId))
+                .eq(account_id.clone()),
+        )
         .to_owned();
     let owed = Query::select()
         .expr(Expr::cust(
             "CAST(COALESCE(SUM(owed_left_minor), 0) AS BIGINT)",
         ))
         .from(reversal::Entity)
-        .and_where(reversal::Column::AccountId.eq(account_id))
+        .and_where(
+            Expr::col((reversal::Entity, reversal::Column::AccountId)).eq(account_id.clone()),
+        )
         .to_owned();
-    let query = Query::select()
+    query
         .expr_as(bucket(Bucket::TopUp), Alias::new("top_up"))
         .expr_as(bucket(Bucket::Voucher), Alias::new("voucher"))
         .expr_as(grace, Alias::new("grace_until"))
-        .expr_as(owed, Alias::new("owed"))
-        .to_owned();
-    let row = conn
-        .query_one(&query)
-        .await?
-        .ok_or_else(|| DbErr::Custom("a select of constants returned no row".into()))?;
+        .expr_as(owed, Alias::new("owed"));
+}
+
+/// Reads the columns `standing_columns` added.
+fn standing_of_row(row: &sea_orm::QueryResult, currency: Currency) -> Result<Standing, DbErr> {
     // An account always has both balance rows (`open`); a missing one reads as zero.
     let minor = |column: &str| -> Result<i64, DbErr> {
         Ok(row.try_get::<Option<i64>>("", column)?.unwrap_or(0))

@@ -256,12 +256,24 @@ pub async fn signed_in<C: ConnectionTrait>(
     conn: &C,
     session: &tower_sessions::Session,
 ) -> Result<Option<user::Model>, AuthError> {
+    signed_in_as(session, |id| find_by_id(conn, id)).await
+}
+
+/// `signed_in`, with `read` reading the user with the session's user id and whatever
+/// else the caller needs with them in the same statement (`None`: no such user).
+pub async fn signed_in_as<T, Read>(
+    session: &tower_sessions::Session,
+    read: impl FnOnce(i64) -> Read,
+) -> Result<Option<T>, AuthError>
+where
+    Read: Future<Output = Result<Option<T>, DbErr>>,
+{
     let id = session
         .get::<i64>(SESSION_USER_KEY)
         .await
         .map_err(|e| AuthError::Session(e.to_string()))?;
     let Some(id) = id else { return Ok(None) };
-    let user = find_by_id(conn, id).await?;
+    let user = read(id).await?;
     if user.is_some() {
         let today = chrono::Utc::now().date_naive().to_string();
         let seen = session
