@@ -19,6 +19,15 @@ cleanup() {
 trap cleanup EXIT
 export DATA_DIR="$data"
 [ -n "${LOAD_DATABASE_URL:-}" ] && export DATABASE_URL="$LOAD_DATABASE_URL"
+# PostgreSQL here shares the server's two cores: a pool of about twice the cores queues
+# requests in the pool rather than in the kernel (README, DATABASE_POOL_SIZE;
+# docs/benchmarks.md). LOAD_POOL_SIZE sets another, on either database.
+if [ -n "${LOAD_POOL_SIZE:-}" ]; then
+  export DATABASE_POOL_SIZE="$LOAD_POOL_SIZE"
+elif [[ "${DATABASE_URL:-}" == postgres* ]]; then
+  export DATABASE_POOL_SIZE=4
+fi
+[ -n "${DATABASE_POOL_SIZE:-}" ] && echo "database pool: $DATABASE_POOL_SIZE connections"
 export LEPTOS_OUTPUT_NAME=billing
 export LEPTOS_SITE_ROOT="$root/target/site"
 export LEPTOS_SITE_ADDR="$addr"

@@ -1,5 +1,5 @@
 //! The app's integration tests, one binary: the domain's rules on SQLite and (with
-//! `BILLING_TEST_DB=postgres`) PostgreSQL, the SQLite build's settings, the gateways'
+//! `BILLING_TEST_DB=postgres`) PostgreSQL, the database handle, the SQLite build's settings, the gateways'
 //! signatures, the ledger's model-based test and the translations' completeness. One
 //! binary, not one per file: each would link the whole app again, which took minutes of
 //! every test run and gigabytes of disk. Run one file's tests with its module name, e.g.
@@ -10,6 +10,7 @@ mod support;
 mod auth;
 mod billing;
 mod console;
+mod db;
 mod export;
 mod gateways;
 mod group_commit;

@@ -538,7 +538,7 @@ async fn plan(db: &Db, command: PlanCommand) -> Result<(), Error> {
 
 async fn open(config: &Config) -> Result<Db, Error> {
     config.prepare()?;
-    Ok(Db::connect(&config.database_url).await?)
+    Ok(Db::connect_with_pool(&config.database_url, config.database_pool_size).await?)
 }
 
 /// Runs the chosen subcommand.

@@ -17,6 +17,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…` (`DATABASE_URL`, default an SQLite file in the data dir).
     pub database_url: String,
+    /// The most database connections the server holds (`DATABASE_POOL_SIZE`; default
+    /// SQLite 8, PostgreSQL 16).
+    pub database_pool_size: Option<u32>,
     /// The address the public reaches us at (`PUBLIC_URL`); https makes cookies Secure.
     pub public_url: String,
     /// The payment gateways' settings.
@@ -264,7 +267,16 @@ impl Config {
                 std::process::exit(2);
             }
         };
+        let database_pool_size = match var("DATABASE_POOL_SIZE").map(|v| v.parse::<u32>()) {
+            None => None,
+            Some(Ok(size)) if size > 0 => Some(size),
+            Some(_) => {
+                eprintln!("DATABASE_POOL_SIZE: give a whole number of connections, 1 or more");
+                std::process::exit(2);
+            }
+        };
         Config {
+            database_pool_size,
             plan_grace_days,
             approval_thresholds,
             trusted_proxy: matches!(

@@ -185,7 +185,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Sen
     if sandbox.is_some() {
         tracing::warn!("payment gateways are the built-in sandboxes: no real money moves");
     }
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_with_pool(&config.database_url, config.database_pool_size).await?;
     let leptos_options = get_configuration(None)?.leptos_options;
     let addr = leptos_options.site_addr;
     tokio::spawn(jobs::run(

@@ -50,9 +50,17 @@ impl WriteTxn {
 }
 
 impl Db {
-    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and runs every
-    /// pending migration.
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) with the default
+    /// pool and runs every pending migration.
     pub async fn connect(url: &str) -> Result<Db, DbErr> {
+        Db::connect_with_pool(url, None).await
+    }
+
+    /// `connect`, with at most `pool_size` connections (default: SQLite 8, PostgreSQL
+    /// 16). PostgreSQL runs a process per busy connection: on a server whose cores it
+    /// shares, fewer connections than requests in flight queue the requests in the pool
+    /// instead of in the kernel's scheduler (docs/benchmarks.md, "Pages under load").
+    pub async fn connect_with_pool(url: &str, pool_size: Option<u32>) -> Result<Db, DbErr> {
         let sqlite = url.starts_with("sqlite");
         let mut options = ConnectOptions::new(url.to_owned());
         // sqlx pings every connection it takes from the pool unless told otherwise: one
@@ -68,7 +76,7 @@ impl Db {
         options
             .sqlx_logging(false)
             .acquire_timeout(Duration::from_secs(30))
-            .max_connections(if sqlite { 8 } else { 16 })
+            .max_connections(pool_size.unwrap_or(if sqlite { 8 } else { 16 }))
             // WAL lets readers run beside the writer; FULL makes each commit durable
             // before it is acknowledged; foreign keys are off by default in SQLite. (The
             // SQLite itself is built with a fixed plan per statement: .cargo/config.toml.)
