@@ -346,3 +346,99 @@ async fn a_user_is_read_with_their_account_and_its_standing() {
         account::standing(conn, &id, Currency::Jpy).await.unwrap()
     );
 }
+
+/// A request's first read (`Asker::read`): the session row, its user and their account
+/// in one statement where the row names its user in its `user_id` column; a row saved
+/// before that column existed is read as before, to the same answer; a signed-out,
+/// expired or unknown session is nobody; a session last seen on another day is marked
+/// seen, as `auth::signed_in` marks it.
+#[tokio::test]
+async fn a_request_reads_its_session_user_and_account_together() {
+    use app::api::server::Asker;
+    use app::domain::account;
+    use app::domain::entities::session;
+    use app::model::money::Currency;
+    use sea_orm::{EntityTrait, sea_query::Expr};
+    use std::sync::Arc;
+    use tower_sessions::Session;
+    let t = TestDb::new().await;
+    let account_id = support::customer(&t.db, "joined@example.com", Currency::Vnd).await;
+    let owner = account::of_email(t.db.conn(), "joined@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .user_id;
+    let store = Arc::new(DbSessionStore::new(t.db.clone()));
+    let signed_in = |seen: &str, expires_in: time::Duration| Record {
+        id: Id::default(),
+        data: [
+            (auth::SESSION_USER_KEY.to_owned(), serde_json::json!(owner)),
+            (auth::SESSION_SEEN_KEY.to_owned(), serde_json::json!(seen)),
+        ]
+        .into_iter()
+        .collect(),
+        expiry_date: time::OffsetDateTime::now_utc() + expires_in,
+    };
+    let read = |id: Option<Id>| {
+        let visit = Session::new(id, store.clone(), None);
+        let db = t.db.clone();
+        async move {
+            let asker = Asker::read(&db, &visit).await.unwrap();
+            let found = asker.user().map(|u| u.id);
+            let account = asker.account().map(|a| a.account.id.clone());
+            (found, account, visit.is_modified())
+        }
+    };
+    let today = now().date_naive().to_string();
+    let mut record = signed_in(&today, time::Duration::hours(1));
+    store.create(&mut record).await.unwrap();
+    let (loaded, joined) = store.load_with_user(&record.id).await.unwrap().unwrap();
+    assert_eq!(loaded.data, record.data);
+    let (user, held) = joined.unwrap();
+    assert_eq!(
+        (user.id, held.map(|h| h.account.id)),
+        (owner, Some(account_id.clone()))
+    );
+    let want = (Some(owner), Some(account_id.clone()), false);
+    assert_eq!(
+        read(Some(record.id)).await,
+        want,
+        "seen today: nothing to write"
+    );
+
+    // A row saved before the column existed: the same answer, the way it was read before.
+    session::Entity::update_many()
+        .col_expr(session::Column::UserId, Expr::value(Option::<i64>::None))
+        .exec(t.db.conn())
+        .await
+        .unwrap();
+    let (_, joined) = store.load_with_user(&record.id).await.unwrap().unwrap();
+    assert!(joined.is_none());
+    assert_eq!(read(Some(record.id)).await, want);
+
+    // Last seen on another day: marked seen (saved once, at the response).
+    let mut yesterday = signed_in("2026-01-01", time::Duration::hours(1));
+    store.create(&mut yesterday).await.unwrap();
+    assert_eq!(
+        read(Some(yesterday.id)).await,
+        (Some(owner), Some(account_id), true)
+    );
+
+    // Signed out (no user in the data), expired, unknown, or no cookie: nobody.
+    let mut signed_out = Record {
+        id: Id::default(),
+        data: Default::default(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    store.create(&mut signed_out).await.unwrap();
+    let mut expired = signed_in(&today, -time::Duration::minutes(1));
+    store.create(&mut expired).await.unwrap();
+    for id in [
+        Some(signed_out.id),
+        Some(expired.id),
+        Some(Id::default()),
+        None,
+    ] {
+        assert_eq!(read(id).await, (None, None, false), "{id:?}");
+    }
+}

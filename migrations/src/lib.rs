@@ -13,6 +13,7 @@ mod m20261127_000007_operator_console;
 mod m20261127_000008_reversals;
 mod m20261128_000009_narratives;
 mod m20261129_000010_history_time_index;
+mod m20261129_000011_session_user;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_reversals::Migration),
             Box::new(m20261128_000009_narratives::Migration),
             Box::new(m20261129_000010_history_time_index::Migration),
+            Box::new(m20261129_000011_session_user::Migration),
         ]
     }
 }

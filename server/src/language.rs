@@ -19,7 +19,7 @@ pub async fn choose(State(db): State<Db>, mut request: Request, next: Next) -> R
     // A failed read hands nothing on: each server function then reads for itself, and
     // reports the failure, rather than taking the user for signed out.
     let asker = match request.extensions().get::<Session>() {
-        Some(session) => Asker::read(db.conn(), session).await.ok(),
+        Some(session) => Asker::read(&db, session).await.ok(),
         None => None,
     };
     let saved = asker

@@ -48,6 +48,7 @@ pub mod server {
     use crate::domain::entities::{account as account_row, user};
     use crate::domain::gateways::Gateways;
     use crate::domain::history::HistoryError;
+    use crate::domain::session_store::DbSessionStore;
     use crate::domain::{account, auth, operator};
     use crate::model::error::AppError;
     use crate::model::money::Currency;
@@ -86,13 +87,34 @@ pub mod server {
     }
 
     impl Asker {
-        /// Who `session` is signed in as (`auth::signed_in_as`), with their account.
-        pub async fn read(
-            conn: &sea_orm::DatabaseConnection,
-            session: &Session,
-        ) -> Result<Asker, auth::AuthError> {
-            let found =
-                auth::signed_in_as(session, |id| account::user_and_account(conn, id)).await?;
+        /// Who `session` is signed in as, with their account: the session row, user and
+        /// account in one statement (`DbSessionStore::load_with_user`,
+        /// `auth::signed_in_from`), or, for a row that does not name its user in a column
+        /// of its own, the session and then the user and account (`auth::signed_in_as`).
+        pub async fn read(db: &Db, session: &Session) -> Result<Asker, auth::AuthError> {
+            let session_error =
+                |e: tower_sessions::session_store::Error| auth::AuthError::Session(e.to_string());
+            let joined = match session.id() {
+                None => Some(None),
+                Some(id) => match DbSessionStore::new(db.clone())
+                    .load_with_user(&id)
+                    .await
+                    .map_err(session_error)?
+                {
+                    None => Some(None),
+                    Some((record, read)) => {
+                        let read = read.map(|(user, account)| (user.id, (user, account)));
+                        auth::signed_in_from(session, &record, read).await?
+                    }
+                },
+            };
+            let found = match joined {
+                Some(found) => found,
+                None => {
+                    auth::signed_in_as(session, |id| account::user_and_account(db.conn(), id))
+                        .await?
+                }
+            };
             let (user, account) =
                 found.map_or((None, None), |(user, account)| (Some(user), account));
             Ok(Asker::new(user, account))
@@ -106,6 +128,11 @@ pub mod server {
         /// The signed-in user.
         pub fn user(&self) -> Option<&user::Model> {
             self.user.as_ref()
+        }
+
+        /// The signed-in user's account as it read it, if they have one.
+        pub fn account(&self) -> Option<&AccountAndStanding> {
+            self.account.as_ref()
         }
 
         /// What it read of `user`'s account, if `user` is who it read.

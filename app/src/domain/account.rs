@@ -159,25 +159,38 @@ pub struct AccountAndStanding {
 
 /// The user with this id and, if they have one, their account with its standing: one
 /// statement (the user left-joined to the account, with `standing`'s subqueries over
-/// it) where separate reads take three. Every signed-in request reads this once
-/// (`api::server::Asker`); on PostgreSQL each statement is a round trip the database
-/// serves, and two fewer per page is a fifth of a history page's database time
+/// it) where separate reads take three. Every signed-in request reads this once, joined
+/// to its session row (`session_store::DbSessionStore::load_with_user`,
+/// `api::server::Asker`); on PostgreSQL each statement is a round trip the database
+/// serves, on SQLite a hand-off to sqlx's connection thread and back
 /// (docs/benchmarks.md, "Pages under load").
 pub async fn user_and_account<C: ConnectionTrait>(
     conn: &C,
     user_id: i64,
 ) -> Result<Option<(user::Model, Option<AccountAndStanding>)>, DbErr> {
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-    use sea_orm::{FromQueryResult, IdenStatic, Iterable};
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
     let mut query = Query::select();
     query
         .from(user::Entity)
-        .left_join(
-            account::Entity,
-            Expr::col((account::Entity, account::Column::UserId))
-                .equals((user::Entity, user::Column::Id)),
-        )
         .and_where(Expr::col((user::Entity, user::Column::Id)).eq(user_id));
+    with_user_and_account(&mut query);
+    match conn.query_one(&query).await? {
+        Some(row) => user_and_account_of_row(&row),
+        None => Ok(None),
+    }
+}
+
+/// Adds to `query`, which reads from `users` (or joins it), the user's columns, their
+/// account left-joined, and `standing`'s figures for it; `user_and_account_of_row` reads
+/// them back.
+pub(crate) fn with_user_and_account(query: &mut sea_orm::sea_query::SelectStatement) {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+    use sea_orm::{IdenStatic, Iterable};
+    query.left_join(
+        account::Entity,
+        Expr::col((account::Entity, account::Column::UserId))
+            .equals((user::Entity, user::Column::Id)),
+    );
     // Each table's columns under a prefix of its own, which `from_query_result` reads.
     for column in user::Column::iter() {
         query.expr_as(
@@ -191,21 +204,25 @@ pub async fn user_and_account<C: ConnectionTrait>(
             Alias::new(format!("a_{}", column.as_str())),
         );
     }
-    standing_columns(
-        &mut query,
-        Expr::col((account::Entity, account::Column::Id)),
-    );
-    let Some(row) = conn.query_one(&query).await? else {
+    standing_columns(query, Expr::col((account::Entity, account::Column::Id)));
+}
+
+/// What `with_user_and_account` added to a row: `None` when it joined no user.
+pub(crate) fn user_and_account_of_row(
+    row: &sea_orm::QueryResult,
+) -> Result<Option<(user::Model, Option<AccountAndStanding>)>, DbErr> {
+    use sea_orm::FromQueryResult;
+    // A left join leaves every column of a table it found no row in NULL.
+    if row.try_get::<Option<i64>>("u_", "id")?.is_none() {
         return Ok(None);
-    };
-    let user = user::Model::from_query_result(&row, "u_")?;
-    // The left join leaves every account column NULL for a user without an account.
+    }
+    let user = user::Model::from_query_result(row, "u_")?;
     if row.try_get::<Option<String>>("a_", "id")?.is_none() {
         return Ok(Some((user, None)));
     }
-    let account = account::Model::from_query_result(&row, "a_")?;
+    let account = account::Model::from_query_result(row, "a_")?;
     let currency = currency(&account)?;
-    let standing = standing_of_row(&row, currency)?;
+    let standing = standing_of_row(row, currency)?;
     Ok(Some((
         user,
         Some(AccountAndStanding {

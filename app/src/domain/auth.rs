@@ -275,19 +275,53 @@ where
     let Some(id) = id else { return Ok(None) };
     let user = read(id).await?;
     if user.is_some() {
-        let today = chrono::Utc::now().date_naive().to_string();
         let seen = session
             .get::<String>(SESSION_SEEN_KEY)
             .await
             .map_err(|e| AuthError::Session(e.to_string()))?;
-        if seen.as_deref() != Some(today.as_str()) {
-            session
-                .insert(SESSION_SEEN_KEY, today)
-                .await
-                .map_err(|e| AuthError::Session(e.to_string()))?;
-        }
+        mark_seen(session, seen.as_deref()).await?;
     }
     Ok(user)
+}
+
+/// `signed_in_as`, from the session's record and the user read with it
+/// (`DbSessionStore::load_with_user`, where `read` is that user's id and what came with
+/// them), without reading the session again. The same answer when the row's `user_id`
+/// column names the user its data does; `None` when it does not (a row saved before the
+/// column existed, or a user since deleted): ask `signed_in_as` then.
+pub async fn signed_in_from<T>(
+    session: &tower_sessions::Session,
+    record: &tower_sessions::session::Record,
+    read: Option<(i64, T)>,
+) -> Result<Option<Option<T>>, AuthError> {
+    let named = record
+        .data
+        .get(SESSION_USER_KEY)
+        .and_then(serde_json::Value::as_i64);
+    match (named, read) {
+        (None, _) => Ok(Some(None)),
+        (Some(named), Some((id, found))) if named == id => {
+            let seen = record
+                .data
+                .get(SESSION_SEEN_KEY)
+                .and_then(serde_json::Value::as_str);
+            mark_seen(session, seen).await?;
+            Ok(Some(Some(found)))
+        }
+        (Some(_), _) => Ok(None),
+    }
+}
+
+/// Writes today into a signed-in session last `seen` on another day (`SESSION_SEEN_KEY`).
+async fn mark_seen(session: &tower_sessions::Session, seen: Option<&str>) -> Result<(), AuthError> {
+    let today = chrono::Utc::now().date_naive().to_string();
+    if seen != Some(today.as_str()) {
+        session
+            .insert(SESSION_SEEN_KEY, today)
+            .await
+            .map_err(|e| AuthError::Session(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// The user with this id, if they still exist.

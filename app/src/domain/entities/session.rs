@@ -8,6 +8,9 @@ pub struct Model {
     pub id: String,
     pub data: String,
     pub expires_at: DateTimeUtc,
+    /// The signed-in user the data names (`auth::SESSION_USER_KEY`), for the join in
+    /// `DbSessionStore::load_with_user`; empty when signed out.
+    pub user_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
