@@ -74,8 +74,8 @@ pub mod server {
 
     /// Who is asking, read once per request by the server's `language` layer (which
     /// needs the user's saved language anyway) and handed on as a request extension: the
-    /// user, and their account with its currency and the header's figures, in one
-    /// statement (`account::user_and_account`). A page's server functions render in one
+    /// user, and their account with its currency and the header's figures, read with the
+    /// session row in one statement (`Asker::read`). A page's server functions render in one
     /// request and share this read instead of each reading the user and the account
     /// again. It is as of the request's start: server functions take the user and
     /// account from it before they change anything, and only the header's viewer, which
