@@ -19,6 +19,14 @@ cleanup() {
 trap cleanup EXIT
 export DATA_DIR="$data"
 [ -n "${LOAD_DATABASE_URL:-}" ] && export DATABASE_URL="$LOAD_DATABASE_URL"
+# A PostgreSQL on this machine, named without an sslmode: no TLS (sqlx's default,
+# `prefer`, encrypts loopback for nothing, a fifth of the database's time per page;
+# docs/benchmarks.md). A URL that names its sslmode keeps it.
+if [[ "${DATABASE_URL:-}" =~ ^postgres(ql)?://[^/]*@?(127\.0\.0\.1|localhost)[:/] ]] &&
+  [[ "$DATABASE_URL" != *sslmode=* ]]; then
+  [[ "$DATABASE_URL" == *\?* ]] && DATABASE_URL+="&sslmode=disable" || DATABASE_URL+="?sslmode=disable"
+  echo "the database is on this machine: connecting without TLS (sslmode=disable)"
+fi
 # PostgreSQL here shares the server's two cores: a pool of about twice the cores queues
 # requests in the pool rather than in the kernel (README, DATABASE_POOL_SIZE;
 # docs/benchmarks.md). LOAD_POOL_SIZE sets another, on either database.
