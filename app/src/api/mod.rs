@@ -259,17 +259,13 @@ pub mod server {
             self.thresholds.clone()
         }
 
-        /// The user's account and currency, if they have one yet.
+        /// The user's account and currency, if they have one yet (`account_and_standing`).
         pub async fn account_of(
             &self,
             user: &user::Model,
         ) -> Result<Option<(account_row::Model, Currency)>, AppError> {
-            if let Some(read) = self.asker.as_ref().and_then(|asker| asker.account_of(user)) {
-                return Ok(read.map(|a| (a.account.clone(), a.currency)));
-            }
-            account::with_currency(self.db.conn(), user.id)
-                .await
-                .map_err(internal)
+            let found = self.account_and_standing(user).await?;
+            Ok(found.map(|a| (a.account, a.currency)))
         }
 
         /// The user's account with its currency and the header's figures, if they have
